@@ -1,0 +1,368 @@
+//! Settings in layers: built-in defaults (which run the built-in sandbox), then an
+//! optional `mca-portal.toml`, then `MCA_`-prefixed environment variables. Secrets are
+//! `secrecy` values, may come from `…_file` / `MCA_…_FILE`, and are never printed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::domain::{PartnerType, ReattestationPolicy};
+
+/// The file read when present in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "mca-portal.toml";
+
+/// Where agent roles are read from in the ID token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolesFrom {
+    /// The `groups` claim, matched against group object ids.
+    Groups,
+    /// The `roles` claim (app roles), matched against role values.
+    AppRoles,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address the portal listens on.
+    pub bind: String,
+    /// Address people open; derived from `bind` when unset. `https://` turns on Secure
+    /// cookies with the `__Host-` prefix and HSTS.
+    pub public_url: Option<String>,
+    /// `sqlite://file.db` (created when missing) or `postgres://…`.
+    pub database_url: String,
+
+    /// OpenID Connect issuer. Unset: the built-in sandbox identity provider.
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: String,
+    #[serde(serialize_with = "redacted")]
+    pub oidc_client_secret: Option<SecretString>,
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// Scopes asked for at sign-in; the Partner Center one gives the delegated token.
+    pub oidc_scopes: Vec<String>,
+    /// The partner's own Entra ID tenant (for App-only tokens).
+    pub tenant_id: Option<String>,
+    /// Partner Center API base. Unset: the built-in sandbox.
+    pub partner_center_url: Option<String>,
+    /// Scope for the application's own (App-only) token.
+    pub partner_center_app_scope: String,
+
+    pub roles_from: RolesFrom,
+    pub admin_agent_groups: Vec<String>,
+    pub sales_agent_groups: Vec<String>,
+    pub helpdesk_agent_groups: Vec<String>,
+    pub global_admin_groups: Vec<String>,
+    pub admin_agent_app_roles: Vec<String>,
+    pub sales_agent_app_roles: Vec<String>,
+    pub helpdesk_agent_app_roles: Vec<String>,
+    pub global_admin_app_roles: Vec<String>,
+    /// Partner type per tenant id, overriding what the relationships call says.
+    pub partner_types: BTreeMap<String, PartnerType>,
+
+    /// Key for signing and encrypting the session cookie (at least 64 bytes). Unset: a
+    /// new random key at every start, which signs everyone out on restart.
+    #[serde(serialize_with = "redacted")]
+    pub session_key: Option<SecretString>,
+    pub session_key_file: Option<PathBuf>,
+    pub session_idle_minutes: u64,
+    pub session_absolute_hours: u64,
+
+    pub reattestation_cutoff: NaiveDate,
+    pub reattestation_enforced_from: NaiveDate,
+
+    /// Where the built-in sandbox listens (identity provider and Partner Center).
+    pub sandbox_bind: String,
+
+    pub http_timeout_seconds: u64,
+    pub http_max_retries: u32,
+    pub customers_page_size: u32,
+}
+
+fn redacted<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_some("[redacted]"),
+        None => s.serialize_none(),
+    }
+}
+
+/// The client id and secret the built-in sandbox registers for the portal.
+pub const SANDBOX_CLIENT_ID: &str = "mca-portal-sandbox";
+pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-client-secret";
+
+impl Default for Settings {
+    fn default() -> Self {
+        let policy = ReattestationPolicy::default();
+        let sandbox = crate::sandbox::seed::role_groups();
+        Settings {
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            database_url: "sqlite://mca-portal.db".into(),
+            oidc_issuer: None,
+            oidc_client_id: SANDBOX_CLIENT_ID.into(),
+            oidc_client_secret: None,
+            oidc_client_secret_file: None,
+            oidc_scopes: vec![
+                "openid".into(),
+                "profile".into(),
+                "email".into(),
+                "offline_access".into(),
+                "https://api.partnercenter.microsoft.com/user_impersonation".into(),
+            ],
+            tenant_id: None,
+            partner_center_url: None,
+            partner_center_app_scope: "https://api.partnercenter.microsoft.com/.default".into(),
+            roles_from: RolesFrom::Groups,
+            admin_agent_groups: sandbox.admin,
+            sales_agent_groups: sandbox.sales,
+            helpdesk_agent_groups: sandbox.helpdesk,
+            global_admin_groups: sandbox.global_admin,
+            admin_agent_app_roles: vec!["AdminAgent".into()],
+            sales_agent_app_roles: vec!["SalesAgent".into()],
+            helpdesk_agent_app_roles: vec!["HelpdeskAgent".into()],
+            global_admin_app_roles: vec!["GlobalAdmin".into()],
+            partner_types: BTreeMap::new(),
+            session_key: None,
+            session_key_file: None,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            reattestation_cutoff: policy.cutoff,
+            reattestation_enforced_from: policy.enforced_from,
+            sandbox_bind: "127.0.0.1:8081".into(),
+            http_timeout_seconds: 30,
+            http_max_retries: 4,
+            customers_page_size: 25,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the settings could not be read: {0}")]
+    Read(#[from] Box<figment::Error>),
+    #[error("{key}: could not read the file {path}: {source}")]
+    SecretFile {
+        key: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Settings as loaded, with the keys nobody knows (probably typos) to report at start.
+#[derive(Debug)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub unknown_keys: Vec<String>,
+    pub file: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Defaults < file < environment. `file` is the `--config` path; without it
+    /// `mca-portal.toml` is read when it exists.
+    pub fn load(file: Option<&Path>) -> Result<Loaded, ConfigError> {
+        let file = match file {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(f) = &file {
+            if !f.exists() {
+                return Err(ConfigError::Invalid(format!(
+                    "the settings file {} does not exist",
+                    f.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(f));
+        }
+        figment = figment.merge(Env::prefixed("MCA_"));
+        let known = known_keys();
+        let mut unknown_keys: Vec<String> = figment
+            .extract::<BTreeMap<String, figment::value::Value>>()
+            .map_err(|e| ConfigError::Read(Box::new(e)))?
+            .into_keys()
+            .filter(|k| !known.contains(k))
+            .collect();
+        unknown_keys.sort();
+        unknown_keys.dedup();
+        let mut settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Read(Box::new(e)))?;
+        settings.read_secret_files()?;
+        settings.check()?;
+        Ok(Loaded {
+            settings,
+            unknown_keys,
+            file,
+        })
+    }
+
+    fn read_secret_files(&mut self) -> Result<(), ConfigError> {
+        fn read(key: &'static str, path: &Path) -> Result<SecretString, ConfigError> {
+            std::fs::read_to_string(path)
+                .map(|s| SecretString::from(s.trim_end_matches(['\n', '\r']).to_string()))
+                .map_err(|source| ConfigError::SecretFile {
+                    key,
+                    path: path.to_path_buf(),
+                    source,
+                })
+        }
+        if let Some(p) = &self.oidc_client_secret_file {
+            self.oidc_client_secret = Some(read("oidc_client_secret_file", p)?);
+        }
+        if let Some(p) = &self.session_key_file {
+            self.session_key = Some(read("session_key_file", p)?);
+        }
+        Ok(())
+    }
+
+    /// Refuses combinations that cannot work, with a sentence that says what to set.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |s: String| Err(ConfigError::Invalid(s));
+        match (&self.oidc_issuer, &self.partner_center_url) {
+            (Some(_), None) => {
+                return invalid("oidc_issuer is set but partner_center_url is not: a real identity provider needs the real Partner Center (https://api.partnercenter.microsoft.com), or unset both to use the built-in sandbox".into());
+            }
+            (None, Some(_)) => {
+                return invalid("partner_center_url is set but oidc_issuer is not: the built-in sandbox only issues tokens for itself; set oidc_issuer, oidc_client_id and oidc_client_secret too, or unset partner_center_url".into());
+            }
+            (Some(_), Some(_)) if self.oidc_client_secret.is_none() => {
+                return invalid("oidc_client_secret (or oidc_client_secret_file) is required with a real identity provider".into());
+            }
+            _ => {}
+        }
+        if let Some(key) = &self.session_key
+            && key.expose_secret().len() < 64
+        {
+            return invalid("session_key must be at least 64 characters long".into());
+        }
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres:")
+            || self.database_url.starts_with("postgresql:"))
+        {
+            return invalid(format!(
+                "database_url must start with sqlite: or postgres:, not {:?}",
+                self.database_url.split(':').next().unwrap_or_default()
+            ));
+        }
+        if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
+            return invalid(
+                "session_idle_minutes and session_absolute_hours must be above zero".into(),
+            );
+        }
+        if self.customers_page_size == 0 || self.customers_page_size > 500 {
+            return invalid("customers_page_size must be between 1 and 500".into());
+        }
+        if let Some(url) = &self.public_url
+            && url::Url::parse(url).is_err()
+        {
+            return invalid(format!("public_url is not a URL: {url}"));
+        }
+        Ok(())
+    }
+
+    pub fn uses_sandbox(&self) -> bool {
+        self.oidc_issuer.is_none()
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+
+    pub fn policy(&self) -> ReattestationPolicy {
+        ReattestationPolicy {
+            cutoff: self.reattestation_cutoff,
+            enforced_from: self.reattestation_enforced_from,
+        }
+    }
+
+    /// A short description of the database without credentials, for the start banner.
+    pub fn database_description(&self) -> String {
+        match url::Url::parse(&self.database_url) {
+            Ok(u) if u.scheme().starts_with("postgres") => format!(
+                "PostgreSQL at {}:{}{}",
+                u.host_str().unwrap_or("localhost"),
+                u.port().unwrap_or(5432),
+                u.path()
+            ),
+            _ => format!(
+                "SQLite file {}",
+                self.database_url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:")
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+fn known_keys() -> Vec<String> {
+    match serde_json::to_value(Settings::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_the_sandbox_on_sqlite() {
+        let s = Settings::default();
+        assert!(s.uses_sandbox());
+        assert!(s.check().is_ok());
+        assert_eq!(s.public_url(), "http://127.0.0.1:8080");
+        assert!(!s.is_https());
+        assert!(
+            s.database_description()
+                .starts_with("SQLite file mca-portal.db")
+        );
+    }
+
+    #[test]
+    fn secrets_never_serialize() {
+        let s = Settings {
+            oidc_client_secret: Some(SecretString::from("hunter2".to_string())),
+            ..Default::default()
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(!text.contains("hunter2"));
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn half_configured_upstream_is_refused_with_advice() {
+        let s = Settings {
+            oidc_issuer: Some("https://login.example/".into()),
+            ..Default::default()
+        };
+        let e = s.check().unwrap_err().to_string();
+        assert!(e.contains("partner_center_url"), "{e}");
+    }
+
+    #[test]
+    fn postgres_description_hides_credentials() {
+        let s = Settings {
+            database_url: "postgres://u:secret@db.example:5433/portal".into(),
+            ..Default::default()
+        };
+        let d = s.database_description();
+        assert_eq!(d, "PostgreSQL at db.example:5433/portal");
+    }
+}

@@ -1,0 +1,96 @@
+//! A customer of the partner and the MCA facts Partner Center holds about it.
+
+use chrono::NaiveDate;
+
+pub use super::status::StatusInputs;
+
+/// A customer as Partner Center describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub id: String,
+    pub company_name: String,
+    pub domain: String,
+    pub relationship: Option<String>,
+    pub commerce_id: Option<String>,
+    pub billing: Option<BillingDetails>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BillingDetails {
+    pub email: Option<String>,
+    pub language: Option<String>,
+    pub culture: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+}
+
+/// One partner attestation of the MCA, as Partner Center lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attestation {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub date_agreed: NaiveDate,
+    /// The partner user who attested; Partner Center may leave it out on reads.
+    pub user_id: Option<String>,
+    pub template_id: Option<String>,
+}
+
+/// A customer row of the list screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerSummary {
+    pub id: String,
+    pub company_name: String,
+    pub domain: String,
+    pub status: super::EffectiveStatus,
+}
+
+impl Customer {
+    /// Language and country for the agreement document link, with Partner Center's
+    /// defaults (`en-US`, `US`).
+    pub fn document_locale(&self) -> (String, String) {
+        let billing = self.billing.as_ref();
+        let language = billing
+            .and_then(|b| b.culture.clone())
+            .filter(|c| c.len() == 5 && c.as_bytes()[2] == b'-')
+            .unwrap_or_else(|| "en-US".to_string());
+        let country = billing
+            .and_then(|b| b.country.clone())
+            .filter(|c| c.len() == 2)
+            .map(|c| c.to_ascii_uppercase())
+            .unwrap_or_else(|| "US".to_string());
+        (language, country)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_locale_defaults_and_uses_billing_profile() {
+        let mut c = Customer {
+            id: "1".into(),
+            company_name: "A".into(),
+            domain: "a.onmicrosoft.com".into(),
+            relationship: None,
+            commerce_id: None,
+            billing: None,
+        };
+        assert_eq!(c.document_locale(), ("en-US".into(), "US".into()));
+        c.billing = Some(BillingDetails {
+            culture: Some("de-DE".into()),
+            country: Some("de".into()),
+            ..Default::default()
+        });
+        assert_eq!(c.document_locale(), ("de-DE".into(), "DE".into()));
+    }
+}

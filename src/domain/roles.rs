@@ -1,0 +1,162 @@
+//! Partner Center agent roles, partner types and what they allow.
+
+use serde::{Deserialize, Serialize};
+
+/// The Partner Center roles the portal knows. A Global admin of the partner tenant is
+/// mapped to `Admin` before it gets here (DESIGN.md: "A Global admin counts as Admin agent").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AgentRole {
+    Admin,
+    Sales,
+    Helpdesk,
+}
+
+impl AgentRole {
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentRole::Admin => "Admin agent",
+            AgentRole::Sales => "Sales agent",
+            AgentRole::Helpdesk => "Helpdesk agent",
+        }
+    }
+}
+
+/// The roles one signed-in user holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSet(Vec<AgentRole>);
+
+impl RoleSet {
+    pub fn new(roles: impl IntoIterator<Item = AgentRole>) -> Self {
+        let mut v: Vec<AgentRole> = roles.into_iter().collect();
+        v.sort();
+        v.dedup();
+        RoleSet(v)
+    }
+    pub fn contains(&self, role: AgentRole) -> bool {
+        self.0.contains(&role)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The most capable role, for display ("Sales agent").
+    pub fn primary(&self) -> Option<AgentRole> {
+        self.0.first().copied()
+    }
+    pub fn label(&self) -> String {
+        match self.primary() {
+            Some(r) => r.label().to_string(),
+            None => "No agent role".to_string(),
+        }
+    }
+}
+
+/// What kind of partner a tenant is, as Partner Center's relationships call says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartnerType {
+    DirectBill,
+    IndirectProvider,
+    IndirectReseller,
+}
+
+impl PartnerType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartnerType::DirectBill => "direct_bill",
+            PartnerType::IndirectProvider => "indirect_provider",
+            PartnerType::IndirectReseller => "indirect_reseller",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "direct_bill" => Some(PartnerType::DirectBill),
+            "indirect_provider" => Some(PartnerType::IndirectProvider),
+            "indirect_reseller" => Some(PartnerType::IndirectReseller),
+            _ => None,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            PartnerType::DirectBill => "Direct-bill partner",
+            PartnerType::IndirectProvider => "Indirect provider",
+            PartnerType::IndirectReseller => "Indirect reseller",
+        }
+    }
+}
+
+/// The sentence DESIGN.md gives for every refused attestation by an indirect reseller.
+pub const INDIRECT_RESELLER_REFUSAL: &str = "Indirect resellers can't attest on behalf of their customers. Work with your indirect provider to complete attestation.";
+
+/// What a user may do, computed once from roles and partner type. Templates receive
+/// this, never role names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Permissions {
+    pub can_read_customers: bool,
+    pub can_attest: bool,
+    pub can_admin: bool,
+}
+
+impl Permissions {
+    pub fn of(roles: &RoleSet, partner_type: PartnerType) -> Self {
+        let any_agent = !roles.is_empty();
+        let sales_or_admin = roles.contains(AgentRole::Admin) || roles.contains(AgentRole::Sales);
+        Permissions {
+            can_read_customers: any_agent,
+            can_attest: sales_or_admin && partner_type != PartnerType::IndirectReseller,
+            can_admin: roles.contains(AgentRole::Admin),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sales_and_admin_of_attesting_partners_may_attest() {
+        let cases = [
+            (vec![AgentRole::Sales], PartnerType::IndirectProvider, true),
+            (vec![AgentRole::Admin], PartnerType::DirectBill, true),
+            (vec![AgentRole::Helpdesk], PartnerType::DirectBill, false),
+            (vec![], PartnerType::DirectBill, false),
+            (vec![AgentRole::Admin], PartnerType::IndirectReseller, false),
+            (vec![AgentRole::Sales], PartnerType::IndirectReseller, false),
+        ];
+        for (roles, pt, expected) in cases {
+            let p = Permissions::of(&RoleSet::new(roles.clone()), pt);
+            assert_eq!(p.can_attest, expected, "{roles:?} {pt:?}");
+        }
+    }
+
+    #[test]
+    fn helpdesk_reads_but_does_not_administer() {
+        let p = Permissions::of(
+            &RoleSet::new([AgentRole::Helpdesk]),
+            PartnerType::IndirectProvider,
+        );
+        assert!(p.can_read_customers);
+        assert!(!p.can_admin);
+        let none = Permissions::of(&RoleSet::default(), PartnerType::IndirectProvider);
+        assert!(!none.can_read_customers);
+    }
+
+    #[test]
+    fn primary_role_is_the_most_capable() {
+        let r = RoleSet::new([AgentRole::Helpdesk, AgentRole::Admin, AgentRole::Helpdesk]);
+        assert_eq!(r.primary(), Some(AgentRole::Admin));
+        assert_eq!(r.label(), "Admin agent");
+        assert_eq!(RoleSet::default().label(), "No agent role");
+    }
+
+    #[test]
+    fn partner_type_round_trips() {
+        for pt in [
+            PartnerType::DirectBill,
+            PartnerType::IndirectProvider,
+            PartnerType::IndirectReseller,
+        ] {
+            assert_eq!(PartnerType::parse(pt.as_str()), Some(pt));
+        }
+        assert_eq!(PartnerType::parse("reseller"), None);
+    }
+}

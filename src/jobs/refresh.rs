@@ -1,0 +1,136 @@
+//! Status refresh: re-reads customers and their MCA facts from Partner Center, derives
+//! each effective status and stores the result.
+
+use chrono::Utc;
+use futures_util::{StreamExt, stream};
+use uuid::Uuid;
+
+use crate::domain::{Customer, ReattestationPolicy, StatusInputs};
+use crate::partner_center::{PartnerCenter, PcError};
+use crate::store::{Store, StoreError};
+
+/// How many customers are read at once during a full refresh. Partner Center's published
+/// limit is 500 requests a minute per tenant; the client backs off on 429 in any case.
+const CONCURRENCY: usize = 6;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error(transparent)]
+    Upstream(#[from] PcError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Default)]
+pub struct RefreshOutcome {
+    pub customers: usize,
+    /// Customers that could not be read, with the reason; the rest were stored.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Who asks, and with which delegated token.
+pub struct Caller<'a> {
+    pub tenant_id: &'a str,
+    pub token: &'a str,
+}
+
+async fn read_and_store(
+    store: &Store,
+    pc: &PartnerCenter,
+    policy: &ReattestationPolicy,
+    caller: &Caller<'_>,
+    customer: Customer,
+    correlation: Uuid,
+) -> Result<(), RefreshError> {
+    let (attestations, direct) = futures_util::try_join!(
+        pc.mca_attestations(caller.token, &customer.id, correlation),
+        pc.direct_acceptance(caller.token, &customer.id, correlation),
+    )?;
+    let inputs = StatusInputs {
+        accepted_directly: Some(direct),
+        attestation_dates: attestations.iter().map(|a| a.date_agreed).collect(),
+        pending: false,
+        failed_reason: None,
+    };
+    let verdict = inputs.verdict(policy);
+    store
+        .customer_save(
+            caller.tenant_id,
+            &customer,
+            Some(direct),
+            &attestations,
+            &verdict,
+            Utc::now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Re-reads one customer (with its billing profile) from Partner Center.
+#[tracing::instrument(skip_all, fields(customer_id), err)]
+pub async fn refresh_customer(
+    store: &Store,
+    pc: &PartnerCenter,
+    policy: &ReattestationPolicy,
+    caller: &Caller<'_>,
+    customer_id: &str,
+) -> Result<(), RefreshError> {
+    let correlation = Uuid::new_v4();
+    let customer = pc.customer(caller.token, customer_id, correlation).await?;
+    read_and_store(store, pc, policy, caller, customer, correlation).await
+}
+
+/// Re-reads every customer of the caller's tenant; forgets customers no longer listed.
+#[tracing::instrument(skip_all, fields(tenant_id = caller.tenant_id), err)]
+pub async fn refresh_all(
+    store: &Store,
+    pc: &PartnerCenter,
+    policy: &ReattestationPolicy,
+    caller: &Caller<'_>,
+    page_size: u32,
+) -> Result<RefreshOutcome, RefreshError> {
+    let started = Utc::now();
+    let correlation = Uuid::new_v4();
+    let customers = pc
+        .list_customers(caller.token, page_size, correlation)
+        .await?;
+    let total = customers.len();
+    let results: Vec<(String, Result<(), RefreshError>)> = stream::iter(customers)
+        .map(|c| async move {
+            let id = c.id.clone();
+            (
+                id,
+                read_and_store(store, pc, policy, caller, c, correlation).await,
+            )
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut outcome = RefreshOutcome {
+        customers: total,
+        failed: Vec::new(),
+    };
+    for (id, r) in results {
+        match r {
+            Ok(()) => {}
+            // A token Partner Center no longer takes ends the whole refresh.
+            Err(RefreshError::Upstream(e @ PcError::Unauthorized { .. })) => return Err(e.into()),
+            Err(RefreshError::Store(e)) => return Err(e.into()),
+            Err(e) => outcome.failed.push((id, e.to_string())),
+        }
+    }
+    if outcome.failed.is_empty() {
+        store
+            .customers_forget_unseen(caller.tenant_id, started)
+            .await?;
+    }
+    store
+        .tenant_mark_synced(caller.tenant_id, Utc::now())
+        .await?;
+    tracing::info!(
+        customers = total,
+        failed = outcome.failed.len(),
+        "customer refresh done"
+    );
+    Ok(outcome)
+}

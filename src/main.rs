@@ -1,0 +1,114 @@
+//! The command line: `serve` (the default), `sandbox`, `migrate`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use mca_portal::config::Settings;
+use mca_portal::sandbox::{self, SandboxOptions};
+use mca_portal::startup::Application;
+use mca_portal::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "mca-portal",
+    version,
+    about = "Partner Center screens for the Microsoft Customer Agreement, in front of the Partner Center API"
+)]
+struct Cli {
+    /// Settings file (default: mca-portal.toml in the working directory, when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal (the default). Without an identity provider configured, the
+    /// built-in sandbox of Partner Center and Entra ID runs alongside.
+    Serve,
+    /// Run only the sandbox (identity provider and Partner Center), for another portal.
+    Sandbox {
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Create or upgrade the database, then exit.
+    Migrate,
+}
+
+fn load(config: Option<&std::path::Path>) -> anyhow::Result<Settings> {
+    let loaded = Settings::load(config)?;
+    if let Some(f) = &loaded.file {
+        println!("Settings file: {}", f.display());
+    }
+    for key in &loaded.unknown_keys {
+        eprintln!(
+            "warning: unknown setting {key:?} is ignored (check its spelling; see the README's configuration table)"
+        );
+    }
+    Ok(loaded.settings)
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    mca_portal::telemetry::init();
+    let cli = Cli::parse();
+    let settings = load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let sandbox = settings.uses_sandbox();
+            let database = settings.database_description();
+            let app = Application::build(settings).await?;
+            println!("Open {} in your browser.", app.public_url);
+            println!("Database: {database}");
+            match &app.sandbox {
+                Some(s) if sandbox => println!(
+                    "Upstream: built-in sandbox at {} (demo sign-in, no account needed; not Microsoft)",
+                    s.base_url
+                ),
+                _ => println!(
+                    "Upstream: Partner Center at {} with sign-in from {}",
+                    app.settings.partner_center_url.as_deref().unwrap_or("-"),
+                    app.settings.oidc_issuer.as_deref().unwrap_or("-")
+                ),
+            }
+            app.run_until_stopped().await?;
+        }
+        Command::Sandbox { bind } => {
+            let bind = bind.unwrap_or_else(|| settings.sandbox_bind.clone());
+            let listener =
+                TcpListener::bind(&bind).with_context(|| format!("could not listen on {bind}"))?;
+            let options = SandboxOptions {
+                client_id: settings.oidc_client_id.clone(),
+                ..SandboxOptions::default()
+            };
+            let s = sandbox::start(listener, options)?;
+            println!("Sandbox running at {}", s.base_url);
+            println!("Issuer (oidc_issuer): {}", s.issuer());
+            println!(
+                "Partner Center (partner_center_url): {}",
+                s.partner_center_url()
+            );
+            println!(
+                "Client id: {}  client secret: {}",
+                settings.oidc_client_id,
+                mca_portal::config::SANDBOX_CLIENT_SECRET
+            );
+            println!("Press Ctrl+C to stop.");
+            tokio::signal::ctrl_c().await?;
+            s.stop().await;
+        }
+        Command::Migrate => {
+            println!("Database: {}", settings.database_description());
+            let store = Store::connect(&settings.database_url)
+                .await
+                .context("could not open or migrate the database")?;
+            store.close().await;
+            println!("Migrations applied.");
+        }
+    }
+    Ok(())
+}

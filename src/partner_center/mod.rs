@@ -1,0 +1,500 @@
+//! The Partner Center client: the same code talks to the built-in sandbox and to
+//! Microsoft. It takes and returns domain types; wire details stay in `models`.
+//!
+//! Every call carries `MS-RequestId` and `MS-CorrelationId`. A timed-out call is retried
+//! with the same request id (that is what makes create-customer idempotent); after any
+//! answer the next try gets a new one. 429 waits for `Retry-After`; 5xx and timeouts back
+//! off exponentially with full jitter, a bounded number of times.
+
+pub mod error;
+pub mod models;
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+pub use error::PcError;
+use models::*;
+
+use crate::domain::{Attestation, Customer, PartnerType};
+
+/// How hard the client tries before it gives up.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// A `Retry-After` longer than this is not waited for: the caller is told instead.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            base_delay: Duration::from_millis(400),
+            max_delay: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The MCA template as the metadata call gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementTemplate {
+    pub template_id: String,
+    pub agreement_link: Option<String>,
+}
+
+/// A partner that the caller has an indirect relationship with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedPartner {
+    pub id: String,
+    pub name: String,
+    pub mpn_id: Option<String>,
+}
+
+/// The answer body and the ids that went with the request, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Answer<T> {
+    pub body: T,
+    pub request_id: Uuid,
+    pub correlation_id: Uuid,
+}
+
+#[derive(Clone, Debug)]
+pub struct PartnerCenter {
+    http: reqwest::Client,
+    base: String,
+    retry: RetryPolicy,
+}
+
+impl PartnerCenter {
+    /// `base` is the API root without the version segment, e.g.
+    /// `https://api.partnercenter.microsoft.com`.
+    pub fn new(base: &str, timeout: Duration, retry: RetryPolicy) -> Result<Self, PcError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("mca-portal/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| PcError::Transport(e.to_string()))?;
+        Ok(PartnerCenter {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            retry,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .retry
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.retry.max_delay);
+        let millis = ceiling.as_millis().max(1) as u64;
+        Duration::from_millis(rand::thread_rng().gen_range(millis / 4..=millis))
+    }
+
+    /// Sends one logical call with retries. `path` starts with `/v1/`.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        headers: &[(String, String)],
+        what: &'static str,
+        correlation_id: Uuid,
+    ) -> Result<Answer<T>, PcError> {
+        let url = format!("{}{}", self.base, path);
+        let mut request_id = Uuid::new_v4();
+        let attempts = self.retry.max_retries + 1;
+        for attempt in 0..attempts {
+            let last = attempt + 1 == attempts;
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(token)
+                .header("Accept", "application/json")
+                .header("MS-RequestId", request_id.to_string())
+                .header("MS-CorrelationId", correlation_id.to_string())
+                .header("MS-Contract-Version", "v1")
+                .header("X-Locale", "en-US");
+            for (k, v) in headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+            let started = std::time::Instant::now();
+            let result = req.send().await;
+            match result {
+                Err(e) if e.is_timeout() || e.is_connect() => {
+                    tracing::warn!(%request_id, %correlation_id, attempt, what, error = %e, "Partner Center call timed out or failed to connect");
+                    if last {
+                        return Err(if e.is_timeout() {
+                            PcError::Unavailable {
+                                attempts,
+                                last: format!("timeout: {e}"),
+                                request_id,
+                                correlation_id,
+                            }
+                        } else {
+                            PcError::Transport(e.to_string())
+                        });
+                    }
+                    // Same request id: the call may have been carried out.
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                }
+                Err(e) => return Err(PcError::Transport(e.to_string())),
+                Ok(resp) => {
+                    let status = resp.status();
+                    tracing::debug!(%request_id, %correlation_id, what, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "Partner Center answered");
+                    if status.is_success() {
+                        let bytes = resp
+                            .bytes()
+                            .await
+                            .map_err(|e| PcError::Transport(e.to_string()))?;
+                        let body = serde_json::from_slice(&bytes).map_err(|e| PcError::Decode {
+                            what,
+                            detail: e.to_string(),
+                        })?;
+                        return Ok(Answer {
+                            body,
+                            request_id,
+                            correlation_id,
+                        });
+                    }
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        let retry_after = resp
+                            .headers()
+                            .get("Retry-After")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<u64>().ok());
+                        let wait = retry_after
+                            .map(Duration::from_secs)
+                            .unwrap_or_else(|| self.backoff(attempt));
+                        if last || wait > self.retry.max_retry_after {
+                            return Err(PcError::Throttled {
+                                attempts: attempt + 1,
+                                retry_after,
+                                request_id,
+                                correlation_id,
+                            });
+                        }
+                        tracing::warn!(%request_id, what, wait_s = wait.as_secs_f32(), "Partner Center throttled the call");
+                        tokio::time::sleep(wait).await;
+                        request_id = Uuid::new_v4();
+                        continue;
+                    }
+                    if status.is_server_error() {
+                        let text = resp.text().await.unwrap_or_default();
+                        tracing::warn!(%request_id, what, status = status.as_u16(), "Partner Center answered with a server error");
+                        if last {
+                            return Err(PcError::Unavailable {
+                                attempts,
+                                last: format!(
+                                    "HTTP {status}: {}",
+                                    text.chars().take(300).collect::<String>()
+                                ),
+                                request_id,
+                                correlation_id,
+                            });
+                        }
+                        tokio::time::sleep(self.backoff(attempt)).await;
+                        request_id = Uuid::new_v4();
+                        continue;
+                    }
+                    if status == StatusCode::UNAUTHORIZED {
+                        return Err(PcError::Unauthorized {
+                            request_id,
+                            correlation_id,
+                        });
+                    }
+                    let bytes = resp.bytes().await.unwrap_or_default();
+                    let parsed: Option<ErrorWire> = serde_json::from_slice(&bytes).ok();
+                    let (code, message, error_name) = match parsed {
+                        Some(e) => (e.code_text(), e.text(), e.error_name.clone()),
+                        None => (
+                            None,
+                            String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+                            None,
+                        ),
+                    };
+                    return Err(PcError::Api {
+                        status: status.as_u16(),
+                        code,
+                        message,
+                        error_name,
+                        request_id,
+                        correlation_id,
+                    });
+                }
+            }
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        path: &str,
+        what: &'static str,
+        correlation_id: Uuid,
+    ) -> Result<T, PcError> {
+        Ok(self
+            .call(token, Method::GET, path, &[], what, correlation_id)
+            .await?
+            .body)
+    }
+
+    /// Every customer of the caller's partner tenant, following continuation links.
+    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
+    pub async fn list_customers(
+        &self,
+        token: &str,
+        page_size: u32,
+        correlation_id: Uuid,
+    ) -> Result<Vec<Customer>, PcError> {
+        let mut out = Vec::new();
+        let mut path = format!("/v1/customers?size={page_size}");
+        let mut headers: Vec<(String, String)> = Vec::new();
+        // A bound on pages so that a service that keeps sending the same link cannot loop us.
+        for _ in 0..10_000 {
+            let page: Collection<CustomerWire> = self
+                .call(
+                    token,
+                    Method::GET,
+                    &path,
+                    &headers,
+                    "list customers",
+                    correlation_id,
+                )
+                .await?
+                .body;
+            out.extend(page.items.into_iter().map(CustomerWire::into_domain));
+            let Some(next) = page.links.and_then(|l| l.next) else {
+                break;
+            };
+            path = if next.uri.starts_with("/v1/") {
+                next.uri
+            } else {
+                format!("/v1{}", next.uri)
+            };
+            headers = next.headers.into_iter().map(|h| (h.key, h.value)).collect();
+            if headers.is_empty()
+                && let Some(token) = &page.continuation_token
+            {
+                headers.push(("MS-ContinuationToken".into(), token.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn customer(
+        &self,
+        token: &str,
+        customer_id: &str,
+        correlation_id: Uuid,
+    ) -> Result<Customer, PcError> {
+        let w: CustomerWire = self
+            .get(
+                token,
+                &format!("/v1/customers/{}", enc(customer_id)),
+                "get customer",
+                correlation_id,
+            )
+            .await?;
+        Ok(w.into_domain())
+    }
+
+    /// The customer's MCA attestations. `agreementType` is always sent: without it the
+    /// service answers with the Microsoft Cloud Agreement.
+    pub async fn mca_attestations(
+        &self,
+        token: &str,
+        customer_id: &str,
+        correlation_id: Uuid,
+    ) -> Result<Vec<Attestation>, PcError> {
+        let c: Collection<AgreementWire> = self
+            .get(
+                token,
+                &format!(
+                    "/v1/customers/{}/agreements?agreementType={MCA_AGREEMENT_TYPE}",
+                    enc(customer_id)
+                ),
+                "list agreements",
+                correlation_id,
+            )
+            .await?;
+        Ok(c.items
+            .into_iter()
+            .filter_map(AgreementWire::into_domain)
+            .collect())
+    }
+
+    /// "Customer acceptance through Microsoft": true means Provided.
+    pub async fn direct_acceptance(
+        &self,
+        token: &str,
+        customer_id: &str,
+        correlation_id: Uuid,
+    ) -> Result<bool, PcError> {
+        let d: DirectSignedWire = self
+            .get(
+                token,
+                &format!(
+                    "/v1/customers/{}/directSignedMicrosoftCustomerAgreementStatus",
+                    enc(customer_id)
+                ),
+                "direct acceptance",
+                correlation_id,
+            )
+            .await?;
+        Ok(d.is_signed)
+    }
+
+    /// The current MCA template (highest version rank first, as listed).
+    pub async fn mca_template(
+        &self,
+        token: &str,
+        correlation_id: Uuid,
+    ) -> Result<AgreementTemplate, PcError> {
+        let c: Collection<TemplateWire> = self
+            .get(
+                token,
+                &format!("/v1/agreements?agreementType={MCA_AGREEMENT_TYPE}"),
+                "agreement metadata",
+                correlation_id,
+            )
+            .await?;
+        let t = c
+            .items
+            .into_iter()
+            .filter(|t| {
+                t.agreement_type
+                    .as_deref()
+                    .is_none_or(|a| a == MCA_AGREEMENT_TYPE)
+            })
+            .min_by_key(|t| t.version_rank.unwrap_or(0))
+            .ok_or(PcError::Decode {
+                what: "agreement metadata",
+                detail: "no Microsoft Customer Agreement template listed".into(),
+            })?;
+        Ok(AgreementTemplate {
+            template_id: t.template_id,
+            agreement_link: t.agreement_link,
+        })
+    }
+
+    /// A link to the agreement document, valid a few minutes: never store or email it.
+    pub async fn agreement_document(
+        &self,
+        token: &str,
+        template_id: &str,
+        language: &str,
+        country: &str,
+        correlation_id: Uuid,
+    ) -> Result<String, PcError> {
+        let d: DocumentWire = self
+            .get(
+                token,
+                &format!(
+                    "/v1/agreementtemplates/{}/document?language={}&country={}",
+                    enc(template_id),
+                    enc(language),
+                    enc(country)
+                ),
+                "agreement document",
+                correlation_id,
+            )
+            .await?;
+        Ok(d.display_uri)
+    }
+
+    async fn relationships(
+        &self,
+        token: &str,
+        kind: &str,
+        correlation_id: Uuid,
+    ) -> Result<Vec<RelatedPartner>, PcError> {
+        let c: Collection<RelationshipWire> = self
+            .get(
+                token,
+                &format!("/v1/relationships?relationship_type={kind}"),
+                "partner relationships",
+                correlation_id,
+            )
+            .await?;
+        Ok(c.items
+            .into_iter()
+            .filter_map(|r| {
+                Some(RelatedPartner {
+                    id: r.id?,
+                    name: r.name.unwrap_or_default(),
+                    mpn_id: r.mpn_id,
+                })
+            })
+            .collect())
+    }
+
+    /// A non-empty `IsIndirectResellerOf` answer means the caller is an indirect reseller;
+    /// a non-empty `IsIndirectCloudSolutionProviderOf` one, an indirect provider.
+    pub async fn partner_type(
+        &self,
+        token: &str,
+        correlation_id: Uuid,
+    ) -> Result<PartnerType, PcError> {
+        if !self
+            .relationships(token, "IsIndirectResellerOf", correlation_id)
+            .await?
+            .is_empty()
+        {
+            return Ok(PartnerType::IndirectReseller);
+        }
+        if !self
+            .relationships(token, "IsIndirectCloudSolutionProviderOf", correlation_id)
+            .await?
+            .is_empty()
+        {
+            return Ok(PartnerType::IndirectProvider);
+        }
+        Ok(PartnerType::DirectBill)
+    }
+
+    /// The indirect resellers of an indirect provider.
+    pub async fn indirect_resellers(
+        &self,
+        token: &str,
+        correlation_id: Uuid,
+    ) -> Result<Vec<RelatedPartner>, PcError> {
+        self.relationships(token, "IsIndirectCloudSolutionProviderOf", correlation_id)
+            .await
+    }
+
+    /// The partner organization's display name.
+    pub async fn organization_name(
+        &self,
+        token: &str,
+        correlation_id: Uuid,
+    ) -> Result<Option<String>, PcError> {
+        let p: OrganizationProfileWire = self
+            .get(
+                token,
+                "/v1/profiles/organization",
+                "organization profile",
+                correlation_id,
+            )
+            .await?;
+        Ok(p.company_name.filter(|n| !n.trim().is_empty()))
+    }
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -1,0 +1,71 @@
+//! A stand-in for Partner Center and for Entra ID on loopback, so that the portal runs,
+//! demos and tests on one machine. It speaks real HTTP and real OpenID Connect; the
+//! portal's client and sign-in code are the ones that would talk to Microsoft.
+
+mod api;
+mod idp;
+pub mod jwt;
+pub mod seed;
+mod state;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+
+pub use state::{IdTokenDefect, RecordedRequest, SandboxOptions, SandboxState};
+
+/// The audience of Partner Center access tokens.
+pub const PARTNER_CENTER_AUDIENCE: &str = "https://api.partnercenter.microsoft.com";
+
+/// A running sandbox.
+pub struct Sandbox {
+    pub base_url: String,
+    pub state: Arc<SandboxState>,
+    handle: ServerHandle,
+}
+
+impl Sandbox {
+    /// The OpenID Connect issuer (discovery lives below it).
+    pub fn issuer(&self) -> String {
+        self.state.issuer.clone()
+    }
+
+    /// The Partner Center API root (paths start with `/v1/`).
+    pub fn partner_center_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// Starts the sandbox on a listener it is given (port 0 in tests) and returns at once;
+/// the server runs on the current runtime.
+pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<Sandbox> {
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let state = Arc::new(SandboxState::new(&base_url, options));
+    let data = web::Data::from(state.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::FormConfig::default().limit(64 * 1024))
+            .wrap(actix_web::middleware::from_fn(state::record_request))
+            .configure(idp::routes)
+            .configure(api::routes)
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Ok(Sandbox {
+        base_url,
+        state,
+        handle,
+    })
+}

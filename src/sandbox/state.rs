@@ -1,0 +1,175 @@
+//! The sandbox's memory: seeded partner data, authorization codes, refresh tokens, test
+//! switches and a record of every request it received.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web;
+
+use super::jwt::KeyPair;
+use super::seed::{self, SeedCustomer, SeedUser};
+
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Lifetime of access tokens; short values exercise the portal's refresh.
+    pub access_token_seconds: i64,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            client_id: crate::config::SANDBOX_CLIENT_ID.into(),
+            client_secret: crate::config::SANDBOX_CLIENT_SECRET.into(),
+            access_token_seconds: 3600,
+        }
+    }
+}
+
+/// A deliberate fault in the next ID token, for testing that the portal refuses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdTokenDefect {
+    Expired,
+    Tampered,
+    WrongNonce,
+    WrongAudience,
+    WrongIssuer,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path_and_query: String,
+    pub request_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub contract_version: Option<String>,
+    pub bearer: bool,
+    pub continuation_token: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_oid: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub issued_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RefreshGrant {
+    pub client_id: String,
+    pub user_oid: String,
+    pub scope: String,
+}
+
+pub(crate) struct Data {
+    pub customers: Vec<SeedCustomer>,
+    pub codes: HashMap<String, CodeGrant>,
+    pub refresh_tokens: HashMap<String, RefreshGrant>,
+    pub next_defect: Option<IdTokenDefect>,
+    pub requests: Vec<RecordedRequest>,
+}
+
+pub struct SandboxState {
+    pub base_url: String,
+    pub issuer: String,
+    pub(crate) key: Arc<KeyPair>,
+    pub(crate) options: SandboxOptions,
+    pub(crate) users: Vec<SeedUser>,
+    pub(crate) template_id: String,
+    data: Mutex<Data>,
+}
+
+impl SandboxState {
+    pub fn new(base_url: &str, options: SandboxOptions) -> Self {
+        SandboxState {
+            base_url: base_url.to_string(),
+            issuer: format!("{base_url}/idp/v2.0"),
+            key: KeyPair::shared(),
+            options,
+            users: seed::users(),
+            // The template id seen today (partner-center-api.md); the portal must read it.
+            template_id: "117a77b0-9360-443b-8795-c6dedc750cf9".into(),
+            data: Mutex::new(Data {
+                customers: seed::customers(),
+                codes: HashMap::new(),
+                refresh_tokens: HashMap::new(),
+                next_defect: None,
+                requests: Vec::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn data(&self) -> MutexGuard<'_, Data> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes the next ID token defective in the given way (once).
+    pub fn set_next_id_token_defect(&self, defect: IdTokenDefect) {
+        self.data().next_defect = Some(defect);
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.data().requests.clone()
+    }
+
+    /// Changes what Partner Center says of a customer's direct acceptance (as if the
+    /// customer had accepted in the Microsoft 365 admin center meanwhile).
+    pub fn set_accepted_directly(&self, customer_id: &str, accepted: bool) -> bool {
+        let mut d = self.data();
+        match d.customers.iter_mut().find(|c| c.id == customer_id) {
+            Some(c) => {
+                c.accepted_directly = accepted;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn user(&self, oid: &str) -> Option<&SeedUser> {
+        self.users.iter().find(|u| u.oid == oid)
+    }
+}
+
+/// Middleware: keeps a record of each request, for tests that check what was sent.
+pub(crate) async fn record_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(state) = req.app_data::<web::Data<SandboxState>>() {
+        let h = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        let rec = RecordedRequest {
+            method: req.method().to_string(),
+            path_and_query: req
+                .uri()
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            request_id: h("MS-RequestId"),
+            correlation_id: h("MS-CorrelationId"),
+            contract_version: h("MS-Contract-Version"),
+            bearer: h("Authorization").is_some_and(|a| a.starts_with("Bearer ")),
+            continuation_token: h("MS-ContinuationToken"),
+        };
+        let mut d = state.data();
+        // Bounded, so a long demo run does not grow without end.
+        if d.requests.len() >= 20_000 {
+            d.requests.drain(..10_000);
+        }
+        d.requests.push(rec);
+    }
+    next.call(req).await
+}

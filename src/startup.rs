@@ -1,0 +1,198 @@
+//! Builds the application on listeners it is given, so tests run on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+
+use crate::config::{SANDBOX_CLIENT_SECRET, Settings};
+use crate::partner_center::{PartnerCenter, RetryPolicy};
+use crate::sandbox::{self, Sandbox, SandboxOptions};
+use crate::store::{DbSessionStore, Store};
+use crate::web::{AppState, middleware, oidc::Oidc};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub public_url: String,
+    pub sandbox: Option<Sandbox>,
+    pub store: Store,
+    pub settings: Arc<Settings>,
+}
+
+impl Application {
+    /// Binds `settings.bind` (and the sandbox's address when it is used).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(&settings.bind).with_context(|| {
+            format!(
+                "could not listen on {} (set bind or MCA_BIND to another address)",
+                settings.bind
+            )
+        })?;
+        let sandbox_listener = if settings.uses_sandbox() {
+            Some(TcpListener::bind(&settings.sandbox_bind).with_context(|| {
+                format!("the built-in sandbox could not listen on {} (set sandbox_bind or MCA_SANDBOX_BIND to a free address)", settings.sandbox_bind)
+            })?)
+        } else {
+            None
+        };
+        Self::build_on(
+            settings,
+            listener,
+            sandbox_listener,
+            SandboxOptions::default(),
+        )
+        .await
+    }
+
+    pub async fn build_on(
+        mut settings: Settings,
+        listener: TcpListener,
+        sandbox_listener: Option<TcpListener>,
+        sandbox_options: SandboxOptions,
+    ) -> anyhow::Result<Application> {
+        let port = listener.local_addr()?.port();
+        if settings.public_url.is_none() {
+            let ip = listener.local_addr()?.ip();
+            let host = if ip.is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                ip.to_string()
+            };
+            settings.public_url = Some(format!("http://{host}:{port}"));
+        }
+        let sandbox = match sandbox_listener {
+            Some(l) if settings.uses_sandbox() => {
+                let options = SandboxOptions {
+                    client_id: settings.oidc_client_id.clone(),
+                    ..sandbox_options
+                };
+                Some(sandbox::start(l, options)?)
+            }
+            _ => None,
+        };
+        let (issuer, pc_url, secret) = match &sandbox {
+            Some(s) => (
+                s.issuer(),
+                s.partner_center_url(),
+                Some(secrecy::SecretString::from(
+                    SANDBOX_CLIENT_SECRET.to_string(),
+                )),
+            ),
+            None => (
+                settings
+                    .oidc_issuer
+                    .clone()
+                    .context("oidc_issuer is required without the sandbox")?,
+                settings
+                    .partner_center_url
+                    .clone()
+                    .context("partner_center_url is required without the sandbox")?,
+                settings.oidc_client_secret.clone(),
+            ),
+        };
+        let store = Store::connect(&settings.database_url)
+            .await
+            .with_context(|| {
+                format!(
+                    "could not open the database ({})",
+                    settings.database_description()
+                )
+            })?;
+        let public_url = settings.public_url();
+        let oidc = Oidc::new(
+            &issuer,
+            &settings.oidc_client_id,
+            secret,
+            &format!("{public_url}/auth/callback"),
+            settings.oidc_scopes.clone(),
+        )?;
+        let retry = RetryPolicy {
+            max_retries: settings.http_max_retries,
+            ..RetryPolicy::default()
+        };
+        let pc = PartnerCenter::new(
+            &pc_url,
+            Duration::from_secs(settings.http_timeout_seconds),
+            retry,
+        )?;
+        let settings = Arc::new(settings);
+        let state = web::Data::new(AppState::new(settings.clone(), store.clone(), pc, oidc));
+
+        let key = match &settings.session_key {
+            Some(k) => Key::derive_from(k.expose_secret().as_bytes()),
+            None => Key::generate(),
+        };
+        let https = settings.is_https();
+        let cookie_name = if https {
+            "__Host-mca-session"
+        } else {
+            "mca-session"
+        }
+        .to_string();
+        let idle = actix_web::cookie::time::Duration::minutes(settings.session_idle_minutes as i64);
+        let session_store = DbSessionStore::new(store.clone());
+
+        let server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(session_store.clone(), key.clone())
+                .cookie_name(cookie_name.clone())
+                .cookie_secure(https)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_path("/".into())
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(
+                    BrowserSession::default()
+                        .state_ttl(idle)
+                        .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                )
+                .build();
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::FormConfig::default().limit(256 * 1024))
+                .wrap(from_fn(middleware::csrf_guard))
+                .wrap(sessions)
+                .wrap(from_fn(middleware::request_id_and_headers))
+                .configure(crate::web::routes)
+        })
+        .listen(listener)?
+        .run();
+
+        // Expired sessions are removed in the background.
+        let sweeper = store.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = sweeper.session_purge_expired().await {
+                    tracing::warn!(error = %e, "could not remove expired sessions");
+                }
+            }
+        });
+
+        Ok(Application {
+            port,
+            server,
+            public_url,
+            sandbox,
+            store,
+            settings,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,385 @@
+//! Customers as last read from Partner Center, with their MCA facts and derived status.
+//! Every statement filters by the partner tenant.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
+use crate::domain::customer::BillingDetails;
+use crate::domain::{Attestation, Customer, CustomerSummary, EffectiveStatus, StatusVerdict};
+
+/// A customer with everything the account page shows.
+#[derive(Debug, Clone)]
+pub struct CustomerRecord {
+    pub customer: Customer,
+    pub accepted_directly: Option<bool>,
+    pub direct_read_at: Option<DateTime<Utc>>,
+    pub attestations: Vec<Attestation>,
+    pub status: EffectiveStatus,
+    pub status_reason: String,
+    pub read_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// Part of the company name or domain, any case.
+    pub search: String,
+    pub status: Option<EffectiveStatus>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CustomerPage {
+    pub items: Vec<CustomerSummary>,
+    pub total: i64,
+    /// 1-based.
+    pub page: i64,
+    pub page_size: i64,
+}
+
+impl CustomerPage {
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.page_size - 1) / self.page_size).max(1)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCount {
+    pub status: EffectiveStatus,
+    pub count: i64,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct BillingJson {
+    email: Option<String>,
+    language: Option<String>,
+    culture: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    address_line1: Option<String>,
+    address_line2: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+}
+
+impl From<&BillingDetails> for BillingJson {
+    fn from(b: &BillingDetails) -> Self {
+        BillingJson {
+            email: b.email.clone(),
+            language: b.language.clone(),
+            culture: b.culture.clone(),
+            first_name: b.first_name.clone(),
+            last_name: b.last_name.clone(),
+            phone: b.phone.clone(),
+            address_line1: b.address_line1.clone(),
+            address_line2: b.address_line2.clone(),
+            city: b.city.clone(),
+            state: b.state.clone(),
+            postal_code: b.postal_code.clone(),
+            country: b.country.clone(),
+        }
+    }
+}
+
+impl From<BillingJson> for BillingDetails {
+    fn from(b: BillingJson) -> Self {
+        BillingDetails {
+            email: b.email,
+            language: b.language,
+            culture: b.culture,
+            first_name: b.first_name,
+            last_name: b.last_name,
+            phone: b.phone,
+            address_line1: b.address_line1,
+            address_line2: b.address_line2,
+            city: b.city,
+            state: b.state,
+            postal_code: b.postal_code,
+            country: b.country,
+        }
+    }
+}
+
+/// `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+fn status_of(key: &str) -> StoreResult<EffectiveStatus> {
+    EffectiveStatus::parse(key).ok_or_else(|| StoreError::Corrupt(format!("status {key:?}")))
+}
+
+impl Store {
+    /// Saves what Partner Center said of one customer, replacing what was read before.
+    pub async fn customer_save(
+        &self,
+        tenant_id: &str,
+        customer: &Customer,
+        accepted_directly: Option<bool>,
+        attestations: &[Attestation],
+        verdict: &StatusVerdict,
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let at = timestamp(read_at);
+        let billing = match &customer.billing {
+            Some(b) => Some(
+                serde_json::to_string(&BillingJson::from(b))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let search_text = format!("{} {}", customer.company_name, customer.domain).to_lowercase();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (tenant_id, customer_id) DO UPDATE SET company_name = excluded.company_name, domain = excluded.domain, \
+             search_text = excluded.search_text, relationship = excluded.relationship, commerce_id = excluded.commerce_id, \
+             billing_json = COALESCE(excluded.billing_json, customers.billing_json), status = excluded.status, \
+             status_reason = excluded.status_reason, read_at = excluded.read_at",
+        )
+        .bind(tenant_id)
+        .bind(&customer.id)
+        .bind(&customer.company_name)
+        .bind(&customer.domain)
+        .bind(search_text)
+        .bind(customer.relationship.clone())
+        .bind(customer.commerce_id.clone())
+        .bind(billing)
+        .bind(verdict.status.key())
+        .bind(&verdict.reason)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(signed) = accepted_directly {
+            sqlx::query(
+                "INSERT INTO direct_acceptance (tenant_id, customer_id, is_signed, read_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET is_signed = excluded.is_signed, read_at = excluded.read_at",
+            )
+            .bind(tenant_id)
+            .bind(&customer.id)
+            .bind(i64::from(signed))
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM partner_attestations WHERE tenant_id = $1 AND customer_id = $2")
+            .bind(tenant_id)
+            .bind(&customer.id)
+            .execute(&mut *tx)
+            .await?;
+        for (i, a) in attestations.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO partner_attestations (tenant_id, customer_id, position, first_name, last_name, email, phone, date_agreed, user_id, template_id, read_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(tenant_id)
+            .bind(&customer.id)
+            .bind(i as i64)
+            .bind(&a.first_name)
+            .bind(&a.last_name)
+            .bind(&a.email)
+            .bind(a.phone.clone())
+            .bind(a.date_agreed.to_string())
+            .bind(a.user_id.clone())
+            .bind(a.template_id.clone())
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// After a full read of the list: forgets customers Partner Center no longer lists.
+    pub async fn customers_forget_unseen(
+        &self,
+        tenant_id: &str,
+        read_since: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let since = timestamp(read_since);
+        let mut tx = self.pool().begin().await?;
+        for sql in [
+            "DELETE FROM partner_attestations WHERE tenant_id = $1 AND customer_id IN (SELECT customer_id FROM customers WHERE tenant_id = $1 AND read_at < $2)",
+            "DELETE FROM direct_acceptance WHERE tenant_id = $1 AND customer_id IN (SELECT customer_id FROM customers WHERE tenant_id = $1 AND read_at < $2)",
+        ] {
+            sqlx::query(sql)
+                .bind(tenant_id)
+                .bind(&since)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let done = sqlx::query("DELETE FROM customers WHERE tenant_id = $1 AND read_at < $2")
+            .bind(tenant_id)
+            .bind(&since)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    /// One page of a tenant's customers by company name. `page` is 1-based.
+    pub async fn customer_list(
+        &self,
+        tenant_id: &str,
+        filter: &CustomerFilter,
+        page: i64,
+        page_size: i64,
+    ) -> StoreResult<CustomerPage> {
+        let pattern = contains_pattern(&filter.search);
+        let status = filter.status.map(|s| s.key()).unwrap_or("");
+        let total: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM customers WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\\' AND ($3 = '' OR status = $3)",
+        )
+        .bind(tenant_id)
+        .bind(&pattern)
+        .bind(status)
+        .fetch_one(self.pool())
+        .await?
+        .try_get(0)?;
+        let page_size = page_size.max(1);
+        let last_page = ((total + page_size - 1) / page_size).max(1);
+        let page = page.clamp(1, last_page);
+        let rows = sqlx::query(
+            "SELECT customer_id, company_name, domain, status FROM customers \
+             WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\\' AND ($3 = '' OR status = $3) \
+             ORDER BY company_name, customer_id LIMIT $4 OFFSET $5",
+        )
+        .bind(tenant_id)
+        .bind(&pattern)
+        .bind(status)
+        .bind(page_size)
+        .bind((page - 1) * page_size)
+        .fetch_all(self.pool())
+        .await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(CustomerSummary {
+                    id: r.try_get("customer_id")?,
+                    company_name: r.try_get("company_name")?,
+                    domain: r.try_get("domain")?,
+                    status: status_of(&r.try_get::<String, _>("status")?)?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(CustomerPage {
+            items,
+            total,
+            page,
+            page_size,
+        })
+    }
+
+    pub async fn customer_status_counts(&self, tenant_id: &str) -> StoreResult<Vec<StatusCount>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM customers WHERE tenant_id = $1 GROUP BY status",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut counts = Vec::new();
+        for s in EffectiveStatus::ALL {
+            let mut count = 0;
+            for r in &rows {
+                if r.try_get::<String, _>("status")? == s.key() {
+                    count = r.try_get("n")?;
+                }
+            }
+            counts.push(StatusCount { status: s, count });
+        }
+        Ok(counts)
+    }
+
+    pub async fn customer_get(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+    ) -> StoreResult<Option<CustomerRecord>> {
+        let row = sqlx::query(
+            "SELECT c.customer_id, c.company_name, c.domain, c.relationship, c.commerce_id, c.billing_json, c.status, c.status_reason, c.read_at, \
+                    d.is_signed, d.read_at AS direct_read_at \
+             FROM customers c LEFT JOIN direct_acceptance d ON d.tenant_id = c.tenant_id AND d.customer_id = c.customer_id \
+             WHERE c.tenant_id = $1 AND c.customer_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(customer_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let attestations = sqlx::query(
+            "SELECT first_name, last_name, email, phone, date_agreed, user_id, template_id FROM partner_attestations \
+             WHERE tenant_id = $1 AND customer_id = $2 ORDER BY date_agreed DESC, position",
+        )
+        .bind(tenant_id)
+        .bind(customer_id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(attestation_of)
+        .collect::<StoreResult<Vec<_>>>()?;
+        let billing: Option<String> = r.try_get("billing_json")?;
+        let billing = match billing {
+            Some(text) => Some(BillingDetails::from(
+                serde_json::from_str::<BillingJson>(&text)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            )),
+            None => None,
+        };
+        let signed: Option<i64> = r.try_get("is_signed")?;
+        let direct_read_at: Option<String> = r.try_get("direct_read_at")?;
+        Ok(Some(CustomerRecord {
+            customer: Customer {
+                id: r.try_get("customer_id")?,
+                company_name: r.try_get("company_name")?,
+                domain: r.try_get("domain")?,
+                relationship: r.try_get("relationship")?,
+                commerce_id: r.try_get("commerce_id")?,
+                billing,
+            },
+            accepted_directly: signed.map(|s| s != 0),
+            direct_read_at: direct_read_at.as_deref().map(parse_timestamp).transpose()?,
+            attestations,
+            status: status_of(&r.try_get::<String, _>("status")?)?,
+            status_reason: r.try_get("status_reason")?,
+            read_at: parse_timestamp(&r.try_get::<String, _>("read_at")?)?,
+        }))
+    }
+}
+
+fn attestation_of(r: &AnyRow) -> StoreResult<Attestation> {
+    let date: String = r.try_get("date_agreed")?;
+    Ok(Attestation {
+        first_name: r.try_get("first_name")?,
+        last_name: r.try_get("last_name")?,
+        email: r.try_get("email")?,
+        phone: r.try_get("phone")?,
+        date_agreed: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+            .map_err(|e| StoreError::Corrupt(format!("date {date:?}: {e}")))?,
+        user_id: r.try_get("user_id")?,
+        template_id: r.try_get("template_id")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(contains_pattern(" Con "), "%con%");
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

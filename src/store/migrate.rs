@@ -1,0 +1,74 @@
+//! Migrations embedded in the binary and applied in order, once each. A migration is
+//! never edited after it has shipped: add a new file instead.
+
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Backend, Store, StoreError, StoreResult, timestamp};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../../migrations/0001_initial.sql"),
+}];
+
+/// The advisory lock key that keeps two PostgreSQL instances from migrating at once.
+const PG_LOCK_KEY: i64 = 0x6d63_615f_706f_7274;
+
+impl Store {
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(PG_LOCK_KEY)
+                .execute(&mut *conn)
+                .await?;
+        }
+        let result = async {
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            )
+            .execute(&mut *conn)
+            .await?;
+            let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>(0))
+                .collect::<Result<_, _>>()?;
+            if let Some(newest) = applied.iter().max()
+                && *newest > MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
+            {
+                return Err(StoreError::Corrupt(format!(
+                    "the database has migration {newest}, newer than this build knows: run a newer mca-portal"
+                )));
+            }
+            for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                sqlx::raw_sql(AssertSqlSafe(m.sql)).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                    .bind(m.version)
+                    .bind(m.name)
+                    .bind(timestamp(chrono::Utc::now()))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                tracing::info!(version = m.version, name = m.name, "applied migration");
+            }
+            Ok(())
+        }
+        .await;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(PG_LOCK_KEY)
+                .execute(&mut *conn)
+                .await?;
+        }
+        result
+    }
+}

@@ -1,0 +1,66 @@
+//! Partner tenants the portal has seen: name, partner type and when customers were read.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
+use crate::domain::PartnerType;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRecord {
+    pub tenant_id: String,
+    pub name: String,
+    pub partner_type: PartnerType,
+    pub type_checked_at: DateTime<Utc>,
+    pub customers_synced_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    pub async fn tenant_upsert(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        partner_type: PartnerType,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO partner_tenants (tenant_id, name, partner_type, type_checked_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name, partner_type = excluded.partner_type, type_checked_at = excluded.type_checked_at",
+        )
+        .bind(tenant_id)
+        .bind(name)
+        .bind(partner_type.as_str())
+        .bind(timestamp(Utc::now()))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn tenant_get(&self, tenant_id: &str) -> StoreResult<Option<TenantRecord>> {
+        let row = sqlx::query(
+            "SELECT name, partner_type, type_checked_at, customers_synced_at FROM partner_tenants WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let pt: String = r.try_get("partner_type")?;
+        let synced: Option<String> = r.try_get("customers_synced_at")?;
+        Ok(Some(TenantRecord {
+            tenant_id: tenant_id.to_string(),
+            name: r.try_get("name")?,
+            partner_type: PartnerType::parse(&pt)
+                .ok_or_else(|| StoreError::Corrupt(format!("partner type {pt:?}")))?,
+            type_checked_at: parse_timestamp(&r.try_get::<String, _>("type_checked_at")?)?,
+            customers_synced_at: synced.as_deref().map(parse_timestamp).transpose()?,
+        }))
+    }
+
+    pub async fn tenant_mark_synced(&self, tenant_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE partner_tenants SET customers_synced_at = $1 WHERE tenant_id = $2")
+            .bind(timestamp(at))
+            .bind(tenant_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

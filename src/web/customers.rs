@@ -1,0 +1,365 @@
+//! Customers: the list with search, status filter and paging; the customer account page
+//! with its Microsoft Customer Agreement section; Refresh; the agreement document link.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::AppState;
+use super::errors::{AppError, page, redirect};
+use super::extractors::{Agent, Signed};
+use super::pages::{CustomerAccountPage, CustomersPage, PagerLink};
+use super::session;
+use crate::domain::EffectiveStatus;
+use crate::jobs::refresh::{self, Caller, RefreshError};
+use crate::store::CustomerFilter;
+
+impl From<RefreshError> for AppError {
+    fn from(e: RefreshError) -> Self {
+        match e {
+            RefreshError::Upstream(e) => AppError::Upstream(e),
+            RefreshError::Store(e) => AppError::Store(e),
+        }
+    }
+}
+
+/// The signed-in user's delegated token, refreshed when it is about to expire.
+pub async fn access_token(state: &AppState, signed: &Signed) -> Result<String, AppError> {
+    let sign_in_again = || AppError::SignInRequired {
+        return_to: "/customers".into(),
+    };
+    let tokens = session::tokens(&signed.session).ok_or_else(sign_in_again)?;
+    if tokens.expires_at - chrono::Utc::now().timestamp() > 120 {
+        return Ok(tokens.access_token);
+    }
+    let Some(rt) = tokens.refresh_token.as_deref() else {
+        return Err(sign_in_again());
+    };
+    match state.oidc.refresh(rt).await {
+        Ok(fresh) => {
+            session::set_tokens(&signed.session, &fresh)
+                .map_err(|e| AppError::Internal(e.into()))?;
+            Ok(fresh.access_token)
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "token refresh failed; asking to sign in again");
+            Err(sign_in_again())
+        }
+    }
+}
+
+/// Customer ids are GUIDs; anything else cannot be a customer of this portal.
+fn valid_customer_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    q: Option<String>,
+    status: Option<String>,
+    page: Option<String>,
+}
+
+fn list_href(search: &str, status: Option<EffectiveStatus>, page: i64) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    if !search.is_empty() {
+        s.append_pair("q", search);
+    }
+    if let Some(st) = status {
+        s.append_pair("status", st.key());
+    }
+    if page > 1 {
+        s.append_pair("page", &page.to_string());
+    }
+    let qs = s.finish();
+    if qs.is_empty() {
+        "/customers".into()
+    } else {
+        format!("/customers?{qs}")
+    }
+}
+
+/// Page numbers to offer: the first, the last, and two either side of the current one.
+fn pager(
+    search: &str,
+    status: Option<EffectiveStatus>,
+    current: i64,
+    pages: i64,
+) -> Vec<PagerLink> {
+    (1..=pages)
+        .filter(|p| *p == 1 || *p == pages || (p - current).abs() <= 2)
+        .map(|p| PagerLink {
+            label: p.to_string(),
+            href: list_href(search, status, p),
+            current: p == current,
+        })
+        .collect()
+}
+
+async fn sync_if_never_read(state: &AppState, signed: &Signed) -> Result<(), AppError> {
+    let tenant = state.store.tenant_get(&signed.user.tenant_id).await?;
+    if tenant
+        .as_ref()
+        .is_some_and(|t| t.customers_synced_at.is_some())
+    {
+        return Ok(());
+    }
+    let token = access_token(state, signed).await?;
+    let caller = Caller {
+        tenant_id: &signed.user.tenant_id,
+        token: &token,
+    };
+    refresh::refresh_all(
+        &state.store,
+        &state.pc,
+        &state.settings.policy(),
+        &caller,
+        state.settings.customers_page_size.max(100),
+    )
+    .await?;
+    Ok(())
+}
+
+#[get("/customers")]
+async fn list(
+    state: web::Data<AppState>,
+    Agent(signed): Agent,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    sync_if_never_read(&state, &signed).await?;
+    let tenant = &signed.user.tenant_id;
+    let search: String =
+        q.q.as_deref()
+            .unwrap_or("")
+            .trim()
+            .chars()
+            .take(100)
+            .collect();
+    let status = q.status.as_deref().and_then(EffectiveStatus::parse);
+    let requested_page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.parse::<i64>().ok())
+        .unwrap_or(1);
+    let filter = CustomerFilter {
+        search: search.clone(),
+        status,
+    };
+    let list = state
+        .store
+        .customer_list(
+            tenant,
+            &filter,
+            requested_page,
+            state.settings.customers_page_size as i64,
+        )
+        .await?;
+    let counts = state.store.customer_status_counts(tenant).await?;
+    let synced_at = state
+        .store
+        .tenant_get(tenant)
+        .await?
+        .and_then(|t| t.customers_synced_at)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+    let pages = list.pages();
+    let current = list.page;
+    let first_shown = if list.total == 0 {
+        0
+    } else {
+        (current - 1) * list.page_size + 1
+    };
+    let last_shown = first_shown + list.items.len() as i64 - if list.total == 0 { 0 } else { 1 };
+    let view = CustomersPage {
+        layout: signed.layout("Customers"),
+        total_customers: counts.iter().map(|c| c.count).sum(),
+        status_options: CustomersPage::counts(&counts, status),
+        status_filter: status,
+        previous: (current > 1).then(|| list_href(&search, status, current - 1)),
+        next: (current < pages).then(|| list_href(&search, status, current + 1)),
+        pages: if pages > 1 {
+            pager(&search, status, current, pages)
+        } else {
+            Vec::new()
+        },
+        first_shown,
+        last_shown,
+        search,
+        synced_at,
+        list,
+    };
+    Ok(page(&view))
+}
+
+#[post("/customers/refresh")]
+async fn refresh_list(
+    state: web::Data<AppState>,
+    Agent(signed): Agent,
+) -> Result<HttpResponse, AppError> {
+    let token = access_token(&state, &signed).await?;
+    let caller = Caller {
+        tenant_id: &signed.user.tenant_id,
+        token: &token,
+    };
+    let outcome = refresh::refresh_all(
+        &state.store,
+        &state.pc,
+        &state.settings.policy(),
+        &caller,
+        state.settings.customers_page_size.max(100),
+    )
+    .await?;
+    let message = if outcome.failed.is_empty() {
+        format!("Read {} customers from Partner Center.", outcome.customers)
+    } else {
+        format!(
+            "Read {} customers from Partner Center; {} could not be read and keep their earlier status. Refresh again later.",
+            outcome.customers - outcome.failed.len(),
+            outcome.failed.len()
+        )
+    };
+    session::set_flash(&signed.session, &message);
+    Ok(redirect("/customers"))
+}
+
+#[get("/customers/{id}")]
+async fn account(
+    state: web::Data<AppState>,
+    Agent(signed): Agent,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    if !valid_customer_id(&id) {
+        return Err(AppError::NotFound);
+    }
+    sync_if_never_read(&state, &signed).await?;
+    let record = state
+        .store
+        .customer_get(&signed.user.tenant_id, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let blocked_actions = if record.status == EffectiveStatus::ReattestationRequired {
+        crate::domain::status::BLOCKED_ACTIONS.to_vec()
+    } else {
+        Vec::new()
+    };
+    let view = CustomerAccountPage {
+        layout: signed.layout(&record.customer.company_name),
+        read_at: record.read_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        today_utc: chrono::Utc::now().date_naive().to_string(),
+        blocked_actions,
+        record,
+    };
+    Ok(page(&view))
+}
+
+#[post("/customers/{id}/refresh")]
+async fn refresh_one(
+    state: web::Data<AppState>,
+    Agent(signed): Agent,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    if !valid_customer_id(&id) {
+        return Err(AppError::NotFound);
+    }
+    // Only a customer this tenant already knows: the store is the tenant boundary.
+    if state
+        .store
+        .customer_get(&signed.user.tenant_id, &id)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound);
+    }
+    let token = access_token(&state, &signed).await?;
+    let caller = Caller {
+        tenant_id: &signed.user.tenant_id,
+        token: &token,
+    };
+    refresh::refresh_customer(
+        &state.store,
+        &state.pc,
+        &state.settings.policy(),
+        &caller,
+        &id,
+    )
+    .await?;
+    session::set_flash(
+        &signed.session,
+        &format!(
+            "Read again from Partner Center at {}.",
+            chrono::Utc::now().format("%H:%M UTC")
+        ),
+    );
+    Ok(redirect(&format!("/customers/{id}")))
+}
+
+/// Fetched on click: the link Partner Center gives is valid for five minutes, so it is
+/// never stored or shown in advance.
+#[get("/customers/{id}/agreement-document")]
+async fn agreement_document(
+    state: web::Data<AppState>,
+    Agent(signed): Agent,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    if !valid_customer_id(&id) {
+        return Err(AppError::NotFound);
+    }
+    let record = state
+        .store
+        .customer_get(&signed.user.tenant_id, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let token = access_token(&state, &signed).await?;
+    let correlation = Uuid::new_v4();
+    let template_id = state.mca_template_id(&token, correlation).await?;
+    let (language, country) = record.customer.document_locale();
+    let link = state
+        .pc
+        .agreement_document(&token, &template_id, &language, &country, correlation)
+        .await?;
+    if !(link.starts_with("https://") || link.starts_with("http://")) {
+        return Err(AppError::Upstream(crate::partner_center::PcError::Decode {
+            what: "agreement document",
+            detail: "the link is not a web address".into(),
+        }));
+    }
+    Ok(redirect(&link))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    // `refresh_list` before `account` so that "/customers/refresh" is not read as an id.
+    cfg.service(list)
+        .service(refresh_list)
+        .service(account)
+        .service(refresh_one)
+        .service(agreement_document);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pager_keeps_search_and_filter() {
+        let links = pager("a&b", Some(EffectiveStatus::Attested), 5, 10);
+        let labels: Vec<_> = links.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels, ["1", "3", "4", "5", "6", "7", "10"]);
+        assert!(links[0].href.contains("q=a%26b"));
+        assert!(links[0].href.contains("status=attested"));
+        assert!(!links[0].href.contains("page="));
+        assert!(
+            links
+                .iter()
+                .find(|l| l.current)
+                .unwrap()
+                .href
+                .ends_with("page=5")
+        );
+    }
+
+    #[test]
+    fn customer_ids_are_guid_like() {
+        assert!(valid_customer_id("c0570000-5eed-4000-8000-000000000001"));
+        assert!(!valid_customer_id("../etc"));
+        assert!(!valid_customer_id(""));
+    }
+}

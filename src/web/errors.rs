@@ -1,0 +1,178 @@
+//! One error type for handlers, with two faces: the page says what happened and what to
+//! do next, with the request id; the log gets the whole cause.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use super::pages::{ErrorPage, Layout, NoAccessPage};
+use crate::partner_center::PcError;
+use crate::store::StoreError;
+
+tokio::task_local! {
+    /// The id of the request being served; set by the request-id middleware.
+    pub static REQUEST_ID: String;
+}
+
+pub fn current_request_id() -> String {
+    REQUEST_ID
+        .try_with(|r| r.clone())
+        .unwrap_or_else(|_| "-".to_string())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("sign-in required")]
+    SignInRequired { return_to: String },
+    #[error("signed in without an agent role")]
+    NoAgentRole { layout: Box<Layout> },
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    /// The sign-in could not be completed; the text is for the user.
+    #[error("sign-in failed: {user} ({detail})")]
+    SignIn { user: String, detail: String },
+    #[error(transparent)]
+    Upstream(#[from] PcError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    fn title_and_message(&self) -> (&'static str, String, Option<(&'static str, String)>) {
+        match self {
+            AppError::SignInRequired { .. } => ("Sign in", "Sign in to continue.".into(), Some(("Sign in", "/login".into()))),
+            AppError::NoAgentRole { .. } => ("No agent role", String::new(), None),
+            AppError::Forbidden(m) => ("Not allowed", m.clone(), Some(("Back to customers", "/customers".into()))),
+            AppError::NotFound => (
+                "Page not found",
+                "There is nothing at this address, or it belongs to another partner. Check the address, or go back to the customer list.".into(),
+                Some(("Customers", "/customers".into())),
+            ),
+            AppError::BadRequest(m) => ("Request not understood", m.clone(), Some(("Customers", "/customers".into()))),
+            AppError::Csrf => (
+                "This form has expired",
+                "The form you sent did not come from this portal or belongs to an earlier session. Nothing was changed. Go back, reload the page and send it again.".into(),
+                Some(("Start page", "/".into())),
+            ),
+            AppError::SignIn { user, .. } => ("Sign-in not completed", user.clone(), Some(("Sign in again", "/login".into()))),
+            AppError::Upstream(e) => ("Partner Center did not do this", e.user_message(), None),
+            AppError::Store(_) | AppError::Internal(_) => (
+                "Something went wrong on our side",
+                "The portal could not finish this. Nothing you typed is lost where the page says it was saved. Try again; if it keeps happening, give your administrator the request id below.".into(),
+                Some(("Start page", "/".into())),
+            ),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
+            AppError::NoAgentRole { .. } | AppError::Forbidden(_) | AppError::Csrf => {
+                StatusCode::FORBIDDEN
+            }
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) | AppError::SignIn { .. } => StatusCode::BAD_REQUEST,
+            AppError::Upstream(PcError::Unauthorized { .. }) => StatusCode::SEE_OTHER,
+            AppError::Upstream(PcError::Api { status: 403, .. }) => StatusCode::FORBIDDEN,
+            AppError::Upstream(PcError::Api { status: 404, .. }) => StatusCode::NOT_FOUND,
+            AppError::Upstream(PcError::Throttled { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Upstream(PcError::Unavailable { .. } | PcError::Transport(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let request_id = current_request_id();
+        match self {
+            AppError::Store(_) | AppError::Internal(_) => {
+                tracing::error!(%request_id, error = %self, "request failed")
+            }
+            AppError::Upstream(_) | AppError::SignIn { .. } => {
+                tracing::warn!(%request_id, error = %self, "request failed")
+            }
+            _ => tracing::info!(%request_id, error = %self, "request refused"),
+        }
+        match self {
+            AppError::SignInRequired { return_to } => return sign_in_redirect(return_to),
+            AppError::Upstream(PcError::Unauthorized { .. }) => {
+                return sign_in_redirect("/customers");
+            }
+            AppError::NoAgentRole { layout } => {
+                let page = NoAccessPage {
+                    layout: (**layout).clone(),
+                };
+                return html(status, page.render());
+            }
+            _ => {}
+        }
+        let (title, message, action) = self.title_and_message();
+        let page = ErrorPage {
+            layout: Layout::anonymous(title),
+            status: status.as_u16(),
+            message,
+            request_id,
+            upstream_code: match self {
+                AppError::Upstream(e) => e.code().map(String::from),
+                _ => None,
+            },
+            upstream_request_id: match self {
+                AppError::Upstream(e) => e.request_id().map(|r| r.to_string()),
+                _ => None,
+            },
+            action,
+        };
+        html(status, page.render())
+    }
+}
+
+fn sign_in_redirect(return_to: &str) -> HttpResponse {
+    let target = format!(
+        "/login?return_to={}",
+        url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+    );
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, target))
+        .finish()
+}
+
+pub fn html(status: StatusCode, rendered: askama::Result<String>) -> HttpResponse {
+    match rendered {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body(format!(
+                    "The page could not be shown. Request id: {}",
+                    current_request_id()
+                ))
+        }
+    }
+}
+
+/// Renders a page with status 200.
+pub fn page<T: Template>(t: &T) -> HttpResponse {
+    html(StatusCode::OK, t.render())
+}
+
+pub fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_string()))
+        .finish()
+}

@@ -1,0 +1,124 @@
+//! Request id, security headers and the CSRF check, each once for every route.
+
+use actix_session::SessionExt;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::web::{self, Bytes};
+use tracing::Instrument;
+
+use super::AppState;
+use super::errors::{AppError, REQUEST_ID};
+use super::session;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const CSRF_FIELD: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Gives every request an id (in the log span, on error pages, in `X-Request-Id`) and
+/// every response the security headers.
+pub async fn request_id_and_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.is_https())
+        .unwrap_or(false);
+    let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.path());
+    let started = std::time::Instant::now();
+    let mut res = REQUEST_ID
+        .scope(request_id.clone(), next.call(req).instrument(span.clone()))
+        .await?;
+    let status = res.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "served"
+        )
+    });
+    let h = res.headers_mut();
+    let set = |h: &mut header::HeaderMap, name: HeaderName, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    };
+    set(h, HeaderName::from_static(REQUEST_ID_HEADER), &request_id);
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "same-origin");
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=()",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        // Pages carry customer data: never keep them in shared or back/forward caches.
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
+    if https {
+        set(
+            h,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    Ok(res)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Every state-changing request must carry this session's synchronizer token, in the
+/// `csrf_token` form field or the `X-CSRF-Token` header.
+pub async fn csrf_guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.call(req).await;
+    }
+    let expected = session::expected_csrf(&req.get_session());
+    let mut sent = req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    if sent.is_none() {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            let body = req.extract::<Bytes>().await?;
+            sent = url::form_urlencoded::parse(&body)
+                .find(|(k, _)| k == CSRF_FIELD)
+                .map(|(_, v)| v.into_owned());
+            // Put the body back for the handler.
+            req.set_payload(actix_web::dev::Payload::from(body));
+        }
+    }
+    match (expected, sent) {
+        (Some(e), Some(s)) if constant_time_eq(e.as_bytes(), s.as_bytes()) => next.call(req).await,
+        _ => Err(AppError::Csrf.into()),
+    }
+}

@@ -1,0 +1,133 @@
+//! Page structs: one per screen, each with the shared `Layout`. Autoescaping stays on.
+
+use askama::Template;
+
+use super::session::SignedInUser;
+use crate::domain::{EffectiveStatus, Permissions};
+use crate::store::{CustomerPage, CustomerRecord, StatusCount};
+
+#[derive(Debug, Clone)]
+pub struct LayoutUser {
+    pub name: String,
+    pub role_label: String,
+    pub partner_name: String,
+    pub partner_type_label: String,
+}
+
+/// What every page's frame needs.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub user: Option<LayoutUser>,
+    pub csrf: String,
+    pub flash: Option<String>,
+    pub permissions: Permissions,
+}
+
+impl Layout {
+    pub fn anonymous(title: &str) -> Layout {
+        Layout {
+            title: title.to_string(),
+            user: None,
+            csrf: String::new(),
+            flash: None,
+            permissions: Permissions::default(),
+        }
+    }
+
+    pub fn signed(title: &str, user: &SignedInUser, csrf: String, flash: Option<String>) -> Layout {
+        Layout {
+            title: title.to_string(),
+            user: Some(LayoutUser {
+                name: user.name.clone(),
+                role_label: user.roles.label(),
+                partner_name: user.partner_name.clone(),
+                partner_type_label: user.partner_type.label().to_string(),
+            }),
+            csrf,
+            flash,
+            permissions: user.permissions(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "landing.html")]
+pub struct LandingPage {
+    pub layout: Layout,
+    pub signed_out: bool,
+    pub sandbox: bool,
+}
+
+#[derive(Template)]
+#[template(path = "no_access.html")]
+pub struct NoAccessPage {
+    pub layout: Layout,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub status: u16,
+    pub message: String,
+    pub request_id: String,
+    pub upstream_code: Option<String>,
+    pub upstream_request_id: Option<String>,
+    pub action: Option<(&'static str, String)>,
+}
+
+/// One option of the status filter.
+pub struct StatusOption {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub count: i64,
+    pub selected: bool,
+}
+
+pub struct PagerLink {
+    pub label: String,
+    pub href: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+pub struct CustomersPage {
+    pub layout: Layout,
+    pub list: CustomerPage,
+    pub search: String,
+    pub status_options: Vec<StatusOption>,
+    pub status_filter: Option<EffectiveStatus>,
+    pub total_customers: i64,
+    pub synced_at: Option<String>,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    pub pages: Vec<PagerLink>,
+    pub first_shown: i64,
+    pub last_shown: i64,
+}
+
+impl CustomersPage {
+    pub fn counts(counts: &[StatusCount], selected: Option<EffectiveStatus>) -> Vec<StatusOption> {
+        counts
+            .iter()
+            .map(|c| StatusOption {
+                key: c.status.key(),
+                label: c.status.label(),
+                count: c.count,
+                selected: Some(c.status) == selected,
+            })
+            .collect()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+pub struct CustomerAccountPage {
+    pub layout: Layout,
+    pub record: CustomerRecord,
+    pub blocked_actions: Vec<&'static str>,
+    pub read_at: String,
+    pub today_utc: String,
+}
