@@ -168,7 +168,7 @@ impl Application {
 
         // Expired sessions are removed in the background.
         let sweeper = store.clone();
-        actix_web::rt::spawn(async move {
+        tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(600));
             loop {
                 tick.tick().await;

@@ -100,7 +100,8 @@ impl PcError {
             PcError::Throttled { retry_after, .. } => format!(
                 "Partner Center is limiting how many requests your organization may send. Try again in {}.",
                 match retry_after {
-                    Some(s) if *s >= 60 => format!("{} minutes", s.div_ceil(60)),
+                    Some(s) if *s >= 120 => format!("{} minutes", s.div_ceil(60)),
+                    Some(s) if *s >= 60 => "a minute or two".to_string(),
                     Some(s) => format!("{s} seconds"),
                     None => "a minute".to_string(),
                 }

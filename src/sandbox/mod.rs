@@ -62,7 +62,7 @@ pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<
     .listen(listener)?
     .run();
     let handle = server.handle();
-    actix_web::rt::spawn(server);
+    tokio::spawn(server);
     Ok(Sandbox {
         base_url,
         state,

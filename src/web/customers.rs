@@ -231,11 +231,14 @@ async fn account(
         return Err(AppError::NotFound);
     }
     sync_if_never_read(&state, &signed).await?;
-    let record = state
-        .store
-        .customer_get(&signed.user.tenant_id, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let mut record = state.store.customer_get(&signed.user.tenant_id, &id).await?.ok_or(AppError::NotFound)?;
+    if record.customer.billing.is_none() {
+        // The list call carries no billing profile: read the details on first view.
+        let token = access_token(&state, &signed).await?;
+        let caller = Caller { tenant_id: &signed.user.tenant_id, token: &token };
+        refresh::refresh_customer(&state.store, &state.pc, &state.settings.policy(), &caller, &id).await?;
+        record = state.store.customer_get(&signed.user.tenant_id, &id).await?.ok_or(AppError::NotFound)?;
+    }
     let blocked_actions = if record.status == EffectiveStatus::ReattestationRequired {
         crate::domain::status::BLOCKED_ACTIONS.to_vec()
     } else {

@@ -1,0 +1,263 @@
+//! The customer list (search, filter, paging), the account page in every status, Refresh,
+//! the agreement document, and the tenant boundary.
+
+use mca_portal::sandbox::seed::{self, SeedKind};
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+fn expected_status(kind: SeedKind) -> &'static str {
+    match kind {
+        SeedKind::AcceptedDirectly | SeedKind::AcceptedDirectlyAfterOldAttestation => "Accepted directly",
+        SeedKind::AttestedRecently | SeedKind::AttestedOnCutoffDay | SeedKind::SeveralContactsLatestRecent => "Attested",
+        SeedKind::AttestedOnlyBeforeCutoff | SeedKind::SeveralContactsAllOld => "Re-attestation required",
+        SeedKind::NeverConfirmed => "Not confirmed",
+    }
+}
+
+fn rows(html: &str) -> Vec<String> {
+    html.split("<tr>").skip(2).map(|r| r.split("</tr>").next().unwrap_or_default().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_sales_agent_sees_every_customer_with_its_status_in_pages() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let (status, page1) = b.get_html("/customers").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page1.contains("Showing 1–25 of 36 customers."), "page 1 of 36");
+    assert_eq!(rows(&page1).len(), 25);
+    assert!(page1.contains("aria-current=\"page\""));
+    let (_, page2) = b.get_html("/customers?page=2").await;
+    assert!(page2.contains("Showing 26–36 of 36 customers."));
+    assert_eq!(rows(&page2).len(), 11);
+    // Every Contoso customer appears once, with the status its seed implies, in words.
+    let both = format!("{page1}{page2}");
+    for c in seed::customers().iter().filter(|c| c.tenant_id == seed::CONTOSO_TENANT) {
+        let escaped = escaped(&c.company_name);
+        let row = rows(&both).into_iter().find(|r| r.contains(&format!(">{escaped}</a>"))).unwrap_or_else(|| panic!("{} is listed", c.company_name));
+        let expect = expected_status(seed::kind_of(&c.company_name).unwrap());
+        assert!(row.contains(&format!("<span class=\"status-text\"> {expect}</span>")), "{}: {expect}", c.company_name);
+    }
+    // A page past the end shows the last page rather than nothing.
+    let (_, past) = b.get_html("/customers?page=99").await;
+    assert!(past.contains("Showing 26–36 of 36 customers."));
+    let (_, junk) = b.get_html("/customers?page=abc").await;
+    assert!(junk.contains("Showing 1–25 of 36 customers."));
+}
+
+#[tokio::test]
+async fn search_by_name_or_domain_any_case() {
+    let app = spawn_app().await;
+    let b = app.signed_in(HANA_HELPDESK).await;
+    let (_, html) = b.get_html("/customers?q=WIND").await;
+    assert!(html.contains("Northwind Traders") && html.contains("Northwind Health"));
+    assert!(html.contains("of 2 customers"), "two Northwinds");
+    assert!(html.contains("value=\"WIND\""), "the search stays in the box");
+    let (_, html) = b.get_html("/customers?q=tailspintoys.onmicrosoft").await;
+    assert!(html.contains("Tailspin Toys"));
+    assert!(html.contains("of 1 customers"));
+    let (_, html) = b.get_html("/customers?q=%25").await;
+    assert!(html.contains("No customer matches this search"), "% is a character, not a wildcard");
+    let (_, html) = b.get_html("/customers?q=%3Ctest").await;
+    assert!(html.contains(&escaped("World Wide Importers <Test & Co>")), "markup in names is shown as text");
+}
+
+#[tokio::test]
+async fn filter_by_status_with_counts() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    for (key, label, count) in [
+        ("accepted_directly", "Accepted directly", 6),
+        ("attested", "Attested", 13),
+        ("reattestation_required", "Re-attestation required", 10),
+        ("not_confirmed", "Not confirmed", 7),
+        ("pending", "Pending", 0),
+        ("failed", "Failed", 0),
+    ] {
+        let (_, html) = b.get_html(&format!("/customers?status={key}")).await;
+        assert!(html.contains(&format!(">{label} ({count})</option>")), "{label} count {count}");
+        assert!(html.contains(&format!("value=\"{key}\" selected")), "{key} stays selected");
+        if count == 0 {
+            assert!(html.contains("No customer matches this search"));
+        } else {
+            assert!(html.contains(&format!("of {count} customers")), "{key}");
+            for r in rows(&html) {
+                assert!(r.contains(&format!("> {label}</span>")), "{key}: every row has the status");
+            }
+        }
+    }
+    // Search and filter together; the pager keeps both.
+    let (_, html) = b.get_html("/customers?q=o&status=attested").await;
+    assert!(html.contains("value=\"o\""));
+}
+
+#[tokio::test]
+async fn the_account_page_shows_each_status_with_its_reason() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    struct Case {
+        company: &'static str,
+        status: &'static str,
+        direct: &'static str,
+        reason: &'static str,
+        attestations: usize,
+    }
+    for c in [
+        Case { company: "Alpine Ski House", status: "Accepted directly", direct: "Provided", reason: "accepted the Microsoft Customer Agreement in the Microsoft 365 admin center", attestations: 0 },
+        Case { company: "Coho Winery", status: "Accepted directly", direct: "Provided", reason: "Microsoft 365 admin center", attestations: 1 },
+        Case { company: "Adatum Corporation", status: "Attested", direct: "Not provided", reason: "on or after 2023-04-01", attestations: 1 },
+        Case { company: "Blue Yonder Airlines", status: "Attested", direct: "Not provided", reason: "dated 2023-04-01, on or after 2023-04-01", attestations: 1 },
+        Case { company: "A. Datum Labs", status: "Re-attestation required", direct: "Not provided", reason: "before 2023-04-01", attestations: 1 },
+        Case { company: "Best For You Organics", status: "Attested", direct: "Not provided", reason: "on or after 2023-04-01", attestations: 3 },
+        Case { company: "Datum Diagnostics", status: "Re-attestation required", direct: "Not provided", reason: "dated 2023-03-31, before 2023-04-01", attestations: 2 },
+        Case { company: "Bellows College", status: "Not confirmed", direct: "Not provided", reason: "No acceptance is on record", attestations: 0 },
+    ] {
+        let id = app.customer_id(c.company);
+        let (status, html) = b.get_html(&format!("/customers/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{}", c.company);
+        assert!(html.contains(&format!("<h1>{}</h1>", c.company)), "{}", c.company);
+        assert!(html.contains(&format!("> {}</span>", c.status)), "{}: {}", c.company, c.status);
+        assert!(html.contains(&format!("<strong>{}</strong>", c.direct)), "{}: {}", c.company, c.direct);
+        assert!(html.contains("Customer acceptance through Microsoft"));
+        assert!(html.contains(c.reason), "{}: reason {}", c.company, c.reason);
+        let table_rows = html.matches("<th scope=\"row\">").count();
+        assert_eq!(table_rows, c.attestations, "{}: attestation rows", c.company);
+        if c.status == "Re-attestation required" {
+            for a in ["new purchases", "quantity increases or decreases", "term or billing plan changes", "upgrades"] {
+                assert!(html.contains(a), "{}: blocked action {a}", c.company);
+            }
+        }
+        assert!(html.contains("Billing email"), "{}: company details from Partner Center", c.company);
+    }
+    // Several attestations with different contacts: each contact and its date is listed.
+    let id = app.customer_id("Best For You Organics");
+    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    let sc = seed::customers().into_iter().find(|c| c.company_name == "Best For You Organics").unwrap();
+    for a in &sc.agreements {
+        assert!(html.contains(&a.contact.email), "{}", a.contact.email);
+        assert!(html.contains(&a.date_agreed.to_string()));
+    }
+    assert!(html.contains(sc.agreements[2].user_id.as_deref().unwrap()), "the partner user who attested");
+    assert!(html.contains("not recorded by Partner Center"), "older records without a user say so");
+}
+
+#[tokio::test]
+async fn refresh_rereads_partner_center() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("Bellows College");
+    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(html.contains("> Not confirmed</span>"));
+    // The customer accepts in the Microsoft 365 admin center meanwhile.
+    assert!(app.sandbox.set_accepted_directly(&id, true));
+    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(html.contains("> Not confirmed</span>"), "the page shows what was read, until Refresh");
+    let token = csrf_of(&html);
+    let r = b.post_form(&format!("/customers/{id}/refresh"), &[("csrf_token", &token)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), format!("/customers/{id}"));
+    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(html.contains("> Accepted directly</span>"));
+    assert!(html.contains("<strong>Provided</strong>"));
+    assert!(html.contains("Read again from Partner Center"), "the flash message says it was refreshed");
+    // The list follows after a list refresh.
+    let other = app.customer_id("Wingtip Toys");
+    app.sandbox.set_accepted_directly(&other, true);
+    let r = b.post_with_token_of("/customers", "/customers/refresh").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = b.get_html("/customers").await;
+    assert!(html.contains("Read 36 customers from Partner Center."));
+    assert!(html.contains(">Accepted directly (8)</option>"));
+    assert!(html.contains(">Not confirmed (5)</option>"));
+}
+
+#[tokio::test]
+async fn the_agreement_document_is_fetched_on_click() {
+    let app = spawn_app().await;
+    let b = app.signed_in(HANA_HELPDESK).await;
+    let id = app.customer_id("Fourth Coffee");
+    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(html.contains(&format!("/customers/{id}/agreement-document")));
+    let before = app.sandbox.requests().iter().filter(|r| r.path_and_query.contains("/document")).count();
+    assert_eq!(before, 0, "no document link is fetched before the click");
+    let r = b.get(&format!("/customers/{id}/agreement-document")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let link = location(&r);
+    assert!(link.starts_with(&app.sandbox_url), "{link}");
+    let doc = b.client.get(&link).send().await.unwrap();
+    assert_eq!(doc.status(), StatusCode::OK);
+    assert!(doc.text().await.unwrap().contains("sandbox copy"));
+    let reqs = app.sandbox.requests();
+    assert!(reqs.iter().any(|r| r.path_and_query == "/v1/agreements?agreementType=MicrosoftCustomerAgreement"), "the template id is read from metadata");
+    let doc_req = reqs.iter().find(|r| r.path_and_query.contains("/document")).unwrap();
+    assert!(doc_req.path_and_query.starts_with("/v1/agreementtemplates/117a77b0-9360-443b-8795-c6dedc750cf9/document?"));
+    // The customer's own language and country, from its billing profile.
+    let sc = seed::customers().into_iter().find(|c| c.company_name == "Fourth Coffee").unwrap();
+    assert!(doc_req.path_and_query.contains(&format!("language={}&country={}", sc.culture, sc.country)), "{}", doc_req.path_and_query);
+}
+
+#[tokio::test]
+async fn every_upstream_call_carries_request_and_correlation_ids_and_the_mca_type() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    assert_eq!(b.get("/customers").await.status(), StatusCode::OK);
+    let reqs = app.sandbox.requests();
+    let api: Vec<_> = reqs.iter().filter(|r| r.path_and_query.starts_with("/v1/")).collect();
+    assert!(api.len() > 36 * 2, "the list, and agreements and direct status of each customer");
+    for r in &api {
+        assert!(r.bearer, "{}", r.path_and_query);
+        assert!(r.request_id.as_deref().and_then(|v| uuid::Uuid::parse_str(v).ok()).is_some(), "MS-RequestId on {}", r.path_and_query);
+        assert!(r.correlation_id.as_deref().and_then(|v| uuid::Uuid::parse_str(v).ok()).is_some(), "MS-CorrelationId on {}", r.path_and_query);
+        assert_eq!(r.contract_version.as_deref(), Some("v1"));
+        if r.path_and_query.contains("/agreements") {
+            assert!(r.path_and_query.contains("agreementType=MicrosoftCustomerAgreement"), "{}", r.path_and_query);
+        }
+    }
+    let ids: std::collections::HashSet<_> = api.iter().filter_map(|r| r.request_id.clone()).collect();
+    assert_eq!(ids.len(), api.len(), "a new MS-RequestId for every call");
+}
+
+#[tokio::test]
+async fn a_reseller_sees_only_its_own_customers() {
+    let app = spawn_app().await;
+    let fiona = app.signed_in(FIONA_FABRIKAM).await;
+    let (_, html) = fiona.get_html("/customers").await;
+    assert!(html.contains("of 5 customers"));
+    for c in seed::customers() {
+        let escaped = escaped(&c.company_name);
+        assert_eq!(html.contains(&escaped), c.tenant_id == seed::FABRIKAM_TENANT, "{}", c.company_name);
+    }
+    // Typing a Contoso customer's address: not found, read or refreshed.
+    let contoso = app.customer_id("Northwind Traders");
+    assert_eq!(fiona.get(&format!("/customers/{contoso}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(fiona.get(&format!("/customers/{contoso}/agreement-document")).await.status(), StatusCode::NOT_FOUND);
+    let r = fiona.post_with_token_of("/customers", &format!("/customers/{contoso}/refresh")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // And the other way round, with the Contoso customers already read into the same database.
+    let sam = app.signed_in(SAM_SALES).await;
+    assert_eq!(sam.get("/customers").await.status(), StatusCode::OK);
+    let fabrikam = app.customer_id("Harbor View Clinic");
+    assert_eq!(sam.get(&format!("/customers/{fabrikam}")).await.status(), StatusCode::NOT_FOUND);
+    let (_, html) = fiona.get_html("/customers").await;
+    assert!(html.contains("of 5 customers"), "Contoso's rows stay Contoso's");
+    assert!(!html.contains("Northwind"));
+}
+
+#[tokio::test]
+async fn the_whole_flow_runs_on_postgres() {
+    let Some(app) = spawn_app_with(Db::Postgres, |_, _| {}).await else { return };
+    let b = app.signed_in(SAM_SALES).await;
+    let (status, html) = b.get_html("/customers?q=north").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("of 2 customers"));
+    let (_, html) = b.get_html("/customers?status=reattestation_required").await;
+    assert!(html.contains("of 10 customers"));
+    let id = app.customer_id("Datum Diagnostics");
+    let (status, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("> Re-attestation required</span>"));
+    let r = b.post_with_token_of(&format!("/customers/{id}"), "/logout").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/customers").await.status(), StatusCode::SEE_OTHER);
+}

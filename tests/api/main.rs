@@ -1,0 +1,12 @@
+//! Black-box tests: the portal on port 0 with a fresh database and its sandbox, driven
+//! over HTTP like a browser would; plus the store's contract suite on both databases, the
+//! client against the literal examples of partner-center-api.md, and a real browser.
+
+mod access;
+mod auth;
+mod browser;
+mod client;
+mod csrf;
+mod customers;
+mod helpers;
+mod store;

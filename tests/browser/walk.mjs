@@ -1,0 +1,105 @@
+// Walks the portal as a person would, in headless Chromium: signs in through the
+// sandbox as the demo Sales agent, opens the customer list and one customer, saves a
+// screenshot of each and checks each page with axe-core (WCAG 2.2 A and AA).
+// Usage: node walk.mjs <portal-url> <screenshot-dir>
+
+import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const [base, outDir] = process.argv.slice(2);
+if (!base || !outDir) {
+  console.error('usage: node walk.mjs <portal-url> <screenshot-dir>');
+  process.exit(2);
+}
+fs.mkdirSync(outDir, { recursive: true });
+const require = createRequire(import.meta.url);
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mca-chromium-'));
+
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath,
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+  viewport: { width: 1280, height: 900 },
+});
+const failures = [];
+
+async function checkAccessibility(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'] },
+    });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+  if (result.length > 0) {
+    failures.push(`${name}: ${JSON.stringify(result, null, 2)}`);
+  }
+  console.log(`axe ${name}: ${result.length} violations`);
+}
+
+function expect(condition, message) {
+  if (!condition) failures.push(message);
+}
+
+try {
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  await checkAccessibility(page, 'start page');
+  // The first Tab reaches the skip link.
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.textContent);
+  expect(focused === 'Skip to main content', `first Tab focuses the skip link, not ${focused}`);
+
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/idp\/v2\.0\/authorize/);
+  await checkAccessibility(page, 'sandbox sign-in page');
+  await page.screenshot({ path: path.join(outDir, 'sign-in.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Sam Sales — Sales agent' }).click();
+
+  await page.waitForURL(/\/customers$/);
+  const count = await page.getByText(/Showing 1–25 of \d+ customers\./).textContent();
+  const total = Number(count.match(/of (\d+) customers/)[1]);
+  expect(total >= 30, `at least 30 customers listed, saw ${total}`);
+  expect(await page.getByText('Sam Sales').count() > 0, 'the header names the signed-in user');
+  await checkAccessibility(page, 'customers');
+  await page.screenshot({ path: path.join(outDir, 'customers.png'), fullPage: true });
+
+  await page.getByLabel('MCA status').selectOption('reattestation_required');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/status=reattestation_required/);
+  await checkAccessibility(page, 'customers filtered');
+
+  await page.getByRole('link', { name: 'A. Datum Labs' }).click();
+  await page.waitForURL(/\/customers\/[0-9a-f-]+$/);
+  expect(await page.getByRole('heading', { name: 'Microsoft Customer Agreement' }).count() === 1, 'the MCA section is there');
+  expect(await page.getByText('Re-attestation required', { exact: false }).count() > 0, 'the status is in words');
+  await checkAccessibility(page, 'customer account');
+  await page.screenshot({ path: path.join(outDir, 'customer.png'), fullPage: true });
+
+  await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+  await page.waitForURL(/\/customers\/[0-9a-f-]+$/);
+  expect(await page.getByText('Read again from Partner Center').count() === 1, 'Refresh says it read again');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/signed_out=1/);
+  expect(await page.getByText('You are signed out').count() === 1, 'signed out');
+  await checkAccessibility(page, 'signed out');
+} catch (e) {
+  failures.push(`walk failed: ${e && e.stack ? e.stack : e}`);
+} finally {
+  await context.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+
+if (failures.length > 0) {
+  console.error(failures.join('\n'));
+  process.exit(1);
+}
+console.log('browser walk passed');
