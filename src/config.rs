@@ -145,11 +145,7 @@ pub enum ConfigError {
     #[error("the settings could not be read: {0}")]
     Read(#[from] Box<figment::Error>),
     #[error("{key}: could not read the file {path}: {source}")]
-    SecretFile {
-        key: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    SecretFile { key: &'static str, path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Invalid(String),
 }
@@ -173,10 +169,7 @@ impl Settings {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(f) = &file {
             if !f.exists() {
-                return Err(ConfigError::Invalid(format!(
-                    "the settings file {} does not exist",
-                    f.display()
-                )));
+                return Err(ConfigError::Invalid(format!("the settings file {} does not exist", f.display())));
             }
             figment = figment.merge(Toml::file(f));
         }
@@ -190,27 +183,17 @@ impl Settings {
             .collect();
         unknown_keys.sort();
         unknown_keys.dedup();
-        let mut settings: Settings = figment
-            .extract()
-            .map_err(|e| ConfigError::Read(Box::new(e)))?;
+        let mut settings: Settings = figment.extract().map_err(|e| ConfigError::Read(Box::new(e)))?;
         settings.read_secret_files()?;
         settings.check()?;
-        Ok(Loaded {
-            settings,
-            unknown_keys,
-            file,
-        })
+        Ok(Loaded { settings, unknown_keys, file })
     }
 
     fn read_secret_files(&mut self) -> Result<(), ConfigError> {
         fn read(key: &'static str, path: &Path) -> Result<SecretString, ConfigError> {
             std::fs::read_to_string(path)
                 .map(|s| SecretString::from(s.trim_end_matches(['\n', '\r']).to_string()))
-                .map_err(|source| ConfigError::SecretFile {
-                    key,
-                    path: path.to_path_buf(),
-                    source,
-                })
+                .map_err(|source| ConfigError::SecretFile { key, path: path.to_path_buf(), source })
         }
         if let Some(p) = &self.oidc_client_secret_file {
             self.oidc_client_secret = Some(read("oidc_client_secret_file", p)?);
@@ -232,7 +215,9 @@ impl Settings {
                 return invalid("partner_center_url is set but oidc_issuer is not: the built-in sandbox only issues tokens for itself; set oidc_issuer, oidc_client_id and oidc_client_secret too, or unset partner_center_url".into());
             }
             (Some(_), Some(_)) if self.oidc_client_secret.is_none() => {
-                return invalid("oidc_client_secret (or oidc_client_secret_file) is required with a real identity provider".into());
+                return invalid(
+                    "oidc_client_secret (or oidc_client_secret_file) is required with a real identity provider".into(),
+                );
             }
             _ => {}
         }
@@ -251,9 +236,7 @@ impl Settings {
             ));
         }
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
-            return invalid(
-                "session_idle_minutes and session_absolute_hours must be above zero".into(),
-            );
+            return invalid("session_idle_minutes and session_absolute_hours must be above zero".into());
         }
         if self.customers_page_size == 0 || self.customers_page_size > 500 {
             return invalid("customers_page_size must be between 1 and 500".into());
@@ -271,11 +254,7 @@ impl Settings {
     }
 
     pub fn public_url(&self) -> String {
-        self.public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind))
-            .trim_end_matches('/')
-            .to_string()
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind)).trim_end_matches('/').to_string()
     }
 
     pub fn is_https(&self) -> bool {
@@ -283,10 +262,7 @@ impl Settings {
     }
 
     pub fn policy(&self) -> ReattestationPolicy {
-        ReattestationPolicy {
-            cutoff: self.reattestation_cutoff,
-            enforced_from: self.reattestation_enforced_from,
-        }
+        ReattestationPolicy { cutoff: self.reattestation_cutoff, enforced_from: self.reattestation_enforced_from }
     }
 
     /// A short description of the database without credentials, for the start banner.
@@ -329,18 +305,12 @@ mod tests {
         assert!(s.check().is_ok());
         assert_eq!(s.public_url(), "http://127.0.0.1:8080");
         assert!(!s.is_https());
-        assert!(
-            s.database_description()
-                .starts_with("SQLite file mca-portal.db")
-        );
+        assert!(s.database_description().starts_with("SQLite file mca-portal.db"));
     }
 
     #[test]
     fn secrets_never_serialize() {
-        let s = Settings {
-            oidc_client_secret: Some(SecretString::from("hunter2".to_string())),
-            ..Default::default()
-        };
+        let s = Settings { oidc_client_secret: Some(SecretString::from("hunter2".to_string())), ..Default::default() };
         let text = serde_json::to_string(&s).unwrap();
         assert!(!text.contains("hunter2"));
         assert!(!format!("{s:?}").contains("hunter2"));
@@ -348,20 +318,14 @@ mod tests {
 
     #[test]
     fn half_configured_upstream_is_refused_with_advice() {
-        let s = Settings {
-            oidc_issuer: Some("https://login.example/".into()),
-            ..Default::default()
-        };
+        let s = Settings { oidc_issuer: Some("https://login.example/".into()), ..Default::default() };
         let e = s.check().unwrap_err().to_string();
         assert!(e.contains("partner_center_url"), "{e}");
     }
 
     #[test]
     fn postgres_description_hides_credentials() {
-        let s = Settings {
-            database_url: "postgres://u:secret@db.example:5433/portal".into(),
-            ..Default::default()
-        };
+        let s = Settings { database_url: "postgres://u:secret@db.example:5433/portal".into(), ..Default::default() };
         let d = s.database_description();
         assert_eq!(d, "PostgreSQL at db.example:5433/portal");
     }

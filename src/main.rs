@@ -79,19 +79,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Sandbox { bind } => {
             let bind = bind.unwrap_or_else(|| settings.sandbox_bind.clone());
-            let listener =
-                TcpListener::bind(&bind).with_context(|| format!("could not listen on {bind}"))?;
-            let options = SandboxOptions {
-                client_id: settings.oidc_client_id.clone(),
-                ..SandboxOptions::default()
-            };
+            let listener = TcpListener::bind(&bind).with_context(|| format!("could not listen on {bind}"))?;
+            let options = SandboxOptions { client_id: settings.oidc_client_id.clone(), ..SandboxOptions::default() };
             let s = sandbox::start(listener, options)?;
             println!("Sandbox running at {}", s.base_url);
             println!("Issuer (oidc_issuer): {}", s.issuer());
-            println!(
-                "Partner Center (partner_center_url): {}",
-                s.partner_center_url()
-            );
+            println!("Partner Center (partner_center_url): {}", s.partner_center_url());
             println!(
                 "Client id: {}  client secret: {}",
                 settings.oidc_client_id,
@@ -103,9 +96,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => {
             println!("Database: {}", settings.database_description());
-            let store = Store::connect(&settings.database_url)
-                .await
-                .context("could not open or migrate the database")?;
+            let store =
+                Store::connect(&settings.database_url).await.context("could not open or migrate the database")?;
             store.close().await;
             println!("Migrations applied.");
         }

@@ -32,10 +32,7 @@ impl Application {
     /// Binds `settings.bind` (and the sandbox's address when it is used).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(&settings.bind).with_context(|| {
-            format!(
-                "could not listen on {} (set bind or MCA_BIND to another address)",
-                settings.bind
-            )
+            format!("could not listen on {} (set bind or MCA_BIND to another address)", settings.bind)
         })?;
         let sandbox_listener = if settings.uses_sandbox() {
             Some(TcpListener::bind(&settings.sandbox_bind).with_context(|| {
@@ -44,13 +41,7 @@ impl Application {
         } else {
             None
         };
-        Self::build_on(
-            settings,
-            listener,
-            sandbox_listener,
-            SandboxOptions::default(),
-        )
-        .await
+        Self::build_on(settings, listener, sandbox_listener, SandboxOptions::default()).await
     }
 
     pub async fn build_on(
@@ -62,19 +53,12 @@ impl Application {
         let port = listener.local_addr()?.port();
         if settings.public_url.is_none() {
             let ip = listener.local_addr()?.ip();
-            let host = if ip.is_unspecified() {
-                "127.0.0.1".to_string()
-            } else {
-                ip.to_string()
-            };
+            let host = if ip.is_unspecified() { "127.0.0.1".to_string() } else { ip.to_string() };
             settings.public_url = Some(format!("http://{host}:{port}"));
         }
         let sandbox = match sandbox_listener {
             Some(l) if settings.uses_sandbox() => {
-                let options = SandboxOptions {
-                    client_id: settings.oidc_client_id.clone(),
-                    ..sandbox_options
-                };
+                let options = SandboxOptions { client_id: settings.oidc_client_id.clone(), ..sandbox_options };
                 Some(sandbox::start(l, options)?)
             }
             _ => None,
@@ -83,30 +67,17 @@ impl Application {
             Some(s) => (
                 s.issuer(),
                 s.partner_center_url(),
-                Some(secrecy::SecretString::from(
-                    SANDBOX_CLIENT_SECRET.to_string(),
-                )),
+                Some(secrecy::SecretString::from(SANDBOX_CLIENT_SECRET.to_string())),
             ),
             None => (
-                settings
-                    .oidc_issuer
-                    .clone()
-                    .context("oidc_issuer is required without the sandbox")?,
-                settings
-                    .partner_center_url
-                    .clone()
-                    .context("partner_center_url is required without the sandbox")?,
+                settings.oidc_issuer.clone().context("oidc_issuer is required without the sandbox")?,
+                settings.partner_center_url.clone().context("partner_center_url is required without the sandbox")?,
                 settings.oidc_client_secret.clone(),
             ),
         };
         let store = Store::connect(&settings.database_url)
             .await
-            .with_context(|| {
-                format!(
-                    "could not open the database ({})",
-                    settings.database_description()
-                )
-            })?;
+            .with_context(|| format!("could not open the database ({})", settings.database_description()))?;
         let public_url = settings.public_url();
         let oidc = Oidc::new(
             &issuer,
@@ -115,15 +86,8 @@ impl Application {
             &format!("{public_url}/auth/callback"),
             settings.oidc_scopes.clone(),
         )?;
-        let retry = RetryPolicy {
-            max_retries: settings.http_max_retries,
-            ..RetryPolicy::default()
-        };
-        let pc = PartnerCenter::new(
-            &pc_url,
-            Duration::from_secs(settings.http_timeout_seconds),
-            retry,
-        )?;
+        let retry = RetryPolicy { max_retries: settings.http_max_retries, ..RetryPolicy::default() };
+        let pc = PartnerCenter::new(&pc_url, Duration::from_secs(settings.http_timeout_seconds), retry)?;
         let settings = Arc::new(settings);
         let state = web::Data::new(AppState::new(settings.clone(), store.clone(), pc, oidc));
 
@@ -132,12 +96,7 @@ impl Application {
             None => Key::generate(),
         };
         let https = settings.is_https();
-        let cookie_name = if https {
-            "__Host-mca-session"
-        } else {
-            "mca-session"
-        }
-        .to_string();
+        let cookie_name = if https { "__Host-mca-session" } else { "mca-session" }.to_string();
         let idle = actix_web::cookie::time::Duration::minutes(settings.session_idle_minutes as i64);
         let session_store = DbSessionStore::new(store.clone());
 
@@ -178,14 +137,7 @@ impl Application {
             }
         });
 
-        Ok(Application {
-            port,
-            server,
-            public_url,
-            sandbox,
-            store,
-            settings,
-        })
+        Ok(Application { port, server, public_url, sandbox, store, settings })
     }
 
     pub fn port(&self) -> u16 {

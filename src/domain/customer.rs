@@ -86,11 +86,8 @@ mod tests {
             billing: None,
         };
         assert_eq!(c.document_locale(), ("en-US".into(), "US".into()));
-        c.billing = Some(BillingDetails {
-            culture: Some("de-DE".into()),
-            country: Some("de".into()),
-            ..Default::default()
-        });
+        c.billing =
+            Some(BillingDetails { culture: Some("de-DE".into()), country: Some("de".into()), ..Default::default() });
         assert_eq!(c.document_locale(), ("de-DE".into(), "DE".into()));
     }
 }

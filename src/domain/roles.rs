@@ -130,10 +130,7 @@ mod tests {
 
     #[test]
     fn helpdesk_reads_but_does_not_administer() {
-        let p = Permissions::of(
-            &RoleSet::new([AgentRole::Helpdesk]),
-            PartnerType::IndirectProvider,
-        );
+        let p = Permissions::of(&RoleSet::new([AgentRole::Helpdesk]), PartnerType::IndirectProvider);
         assert!(p.can_read_customers);
         assert!(!p.can_admin);
         let none = Permissions::of(&RoleSet::default(), PartnerType::IndirectProvider);
@@ -150,11 +147,7 @@ mod tests {
 
     #[test]
     fn partner_type_round_trips() {
-        for pt in [
-            PartnerType::DirectBill,
-            PartnerType::IndirectProvider,
-            PartnerType::IndirectReseller,
-        ] {
+        for pt in [PartnerType::DirectBill, PartnerType::IndirectProvider, PartnerType::IndirectReseller] {
             assert_eq!(PartnerType::parse(pt.as_str()), Some(pt));
         }
         assert_eq!(PartnerType::parse("reseller"), None);

@@ -53,10 +53,7 @@ impl EffectiveStatus {
 
     /// Whether the customer can buy with this status, for a short hint in lists.
     pub fn can_purchase(self) -> bool {
-        matches!(
-            self,
-            EffectiveStatus::AcceptedDirectly | EffectiveStatus::Attested
-        )
+        matches!(self, EffectiveStatus::AcceptedDirectly | EffectiveStatus::Attested)
     }
 }
 
@@ -79,12 +76,8 @@ impl Default for ReattestationPolicy {
 }
 
 /// The actions a customer who must re-attest is blocked from (DESIGN.md).
-pub const BLOCKED_ACTIONS: [&str; 4] = [
-    "new purchases",
-    "quantity increases or decreases",
-    "term or billing plan changes",
-    "upgrades",
-];
+pub const BLOCKED_ACTIONS: [&str; 4] =
+    ["new purchases", "quantity increases or decreases", "term or billing plan changes", "upgrades"];
 
 /// What the status is derived from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,11 +103,7 @@ pub struct StatusVerdict {
 impl StatusInputs {
     pub fn verdict(&self, policy: &ReattestationPolicy) -> StatusVerdict {
         let latest = self.attestation_dates.iter().max().copied();
-        let verdict = |status, reason: String| StatusVerdict {
-            status,
-            reason,
-            blocked_actions: Vec::new(),
-        };
+        let verdict = |status, reason: String| StatusVerdict { status, reason, blocked_actions: Vec::new() };
         if self.accepted_directly == Some(true) {
             return verdict(
                 EffectiveStatus::AcceptedDirectly,
@@ -124,10 +113,7 @@ impl StatusInputs {
         if let Some(latest) = latest.filter(|d| *d >= policy.cutoff) {
             return verdict(
                 EffectiveStatus::Attested,
-                format!(
-                    "The latest partner attestation is dated {latest}, on or after {}.",
-                    policy.cutoff
-                ),
+                format!("The latest partner attestation is dated {latest}, on or after {}.", policy.cutoff),
             );
         }
         if self.pending {
@@ -137,10 +123,7 @@ impl StatusInputs {
             );
         }
         if let Some(reason) = &self.failed_reason {
-            return verdict(
-                EffectiveStatus::Failed,
-                format!("Partner Center refused the last attempt: {reason}"),
-            );
+            return verdict(EffectiveStatus::Failed, format!("Partner Center refused the last attempt: {reason}"));
         }
         if let Some(latest) = latest {
             return StatusVerdict {
@@ -178,23 +161,14 @@ mod tests {
             pending: true,
             failed_reason: Some("x".into()),
         };
-        assert_eq!(
-            s.verdict(&Default::default()).status,
-            EffectiveStatus::AcceptedDirectly
-        );
+        assert_eq!(s.verdict(&Default::default()).status, EffectiveStatus::AcceptedDirectly);
     }
 
     #[test]
     fn cutoff_day_itself_counts_as_attested() {
         let p = ReattestationPolicy::default();
-        let on = StatusInputs {
-            attestation_dates: vec![d(2023, 4, 1)],
-            ..Default::default()
-        };
-        let before = StatusInputs {
-            attestation_dates: vec![d(2023, 3, 31)],
-            ..Default::default()
-        };
+        let on = StatusInputs { attestation_dates: vec![d(2023, 4, 1)], ..Default::default() };
+        let before = StatusInputs { attestation_dates: vec![d(2023, 3, 31)], ..Default::default() };
         assert_eq!(on.verdict(&p).status, EffectiveStatus::Attested);
         let v = before.verdict(&p);
         assert_eq!(v.status, EffectiveStatus::ReattestationRequired);
@@ -204,10 +178,8 @@ mod tests {
 
     #[test]
     fn latest_of_several_attestations_decides() {
-        let s = StatusInputs {
-            attestation_dates: vec![d(2021, 5, 1), d(2024, 2, 2), d(2022, 1, 1)],
-            ..Default::default()
-        };
+        let s =
+            StatusInputs { attestation_dates: vec![d(2021, 5, 1), d(2024, 2, 2), d(2022, 1, 1)], ..Default::default() };
         let v = s.verdict(&Default::default());
         assert_eq!(v.status, EffectiveStatus::Attested);
         assert!(v.reason.contains("2024-02-02"));
@@ -216,16 +188,9 @@ mod tests {
     #[test]
     fn pending_and_failed_show_over_old_or_missing_attestations() {
         let p = ReattestationPolicy::default();
-        let pending = StatusInputs {
-            attestation_dates: vec![d(2021, 1, 1)],
-            pending: true,
-            ..Default::default()
-        };
+        let pending = StatusInputs { attestation_dates: vec![d(2021, 1, 1)], pending: true, ..Default::default() };
         assert_eq!(pending.verdict(&p).status, EffectiveStatus::Pending);
-        let failed = StatusInputs {
-            failed_reason: Some("600061".into()),
-            ..Default::default()
-        };
+        let failed = StatusInputs { failed_reason: Some("600061".into()), ..Default::default() };
         let v = failed.verdict(&p);
         assert_eq!(v.status, EffectiveStatus::Failed);
         assert!(v.reason.contains("600061"));
@@ -233,14 +198,8 @@ mod tests {
 
     #[test]
     fn nothing_on_record_is_not_confirmed() {
-        let s = StatusInputs {
-            accepted_directly: Some(false),
-            ..Default::default()
-        };
-        assert_eq!(
-            s.verdict(&Default::default()).status,
-            EffectiveStatus::NotConfirmed
-        );
+        let s = StatusInputs { accepted_directly: Some(false), ..Default::default() };
+        assert_eq!(s.verdict(&Default::default()).status, EffectiveStatus::NotConfirmed);
     }
 
     #[test]

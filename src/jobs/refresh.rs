@@ -53,16 +53,7 @@ async fn read_and_store(
         failed_reason: None,
     };
     let verdict = inputs.verdict(policy);
-    store
-        .customer_save(
-            caller.tenant_id,
-            &customer,
-            Some(direct),
-            &attestations,
-            &verdict,
-            Utc::now(),
-        )
-        .await?;
+    store.customer_save(caller.tenant_id, &customer, Some(direct), &attestations, &verdict, Utc::now()).await?;
     Ok(())
 }
 
@@ -91,25 +82,17 @@ pub async fn refresh_all(
 ) -> Result<RefreshOutcome, RefreshError> {
     let started = Utc::now();
     let correlation = Uuid::new_v4();
-    let customers = pc
-        .list_customers(caller.token, page_size, correlation)
-        .await?;
+    let customers = pc.list_customers(caller.token, page_size, correlation).await?;
     let total = customers.len();
     let results: Vec<(String, Result<(), RefreshError>)> = stream::iter(customers)
         .map(|c| async move {
             let id = c.id.clone();
-            (
-                id,
-                read_and_store(store, pc, policy, caller, c, correlation).await,
-            )
+            (id, read_and_store(store, pc, policy, caller, c, correlation).await)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    let mut outcome = RefreshOutcome {
-        customers: total,
-        failed: Vec::new(),
-    };
+    let mut outcome = RefreshOutcome { customers: total, failed: Vec::new() };
     for (id, r) in results {
         match r {
             Ok(()) => {}
@@ -120,17 +103,9 @@ pub async fn refresh_all(
         }
     }
     if outcome.failed.is_empty() {
-        store
-            .customers_forget_unseen(caller.tenant_id, started)
-            .await?;
+        store.customers_forget_unseen(caller.tenant_id, started).await?;
     }
-    store
-        .tenant_mark_synced(caller.tenant_id, Utc::now())
-        .await?;
-    tracing::info!(
-        customers = total,
-        failed = outcome.failed.len(),
-        "customer refresh done"
-    );
+    store.tenant_mark_synced(caller.tenant_id, Utc::now()).await?;
+    tracing::info!(customers = total, failed = outcome.failed.len(), "customer refresh done");
     Ok(outcome)
 }

@@ -19,28 +19,13 @@ pub enum PcError {
     },
     /// 401: the token was refused (expired, revoked or for another audience).
     #[error("Partner Center refused the token (401) [request {request_id}]")]
-    Unauthorized {
-        request_id: Uuid,
-        correlation_id: Uuid,
-    },
+    Unauthorized { request_id: Uuid, correlation_id: Uuid },
     /// Still throttled (429) after the retries allowed.
-    #[error(
-        "Partner Center kept throttling (429) after {attempts} attempts; last Retry-After {retry_after:?} s"
-    )]
-    Throttled {
-        attempts: u32,
-        retry_after: Option<u64>,
-        request_id: Uuid,
-        correlation_id: Uuid,
-    },
+    #[error("Partner Center kept throttling (429) after {attempts} attempts; last Retry-After {retry_after:?} s")]
+    Throttled { attempts: u32, retry_after: Option<u64>, request_id: Uuid, correlation_id: Uuid },
     /// 5xx or timeouts after the retries allowed.
     #[error("Partner Center was unavailable after {attempts} attempts: {last}")]
-    Unavailable {
-        attempts: u32,
-        last: String,
-        request_id: Uuid,
-        correlation_id: Uuid,
-    },
+    Unavailable { attempts: u32, last: String, request_id: Uuid, correlation_id: Uuid },
     /// Not an answer at all (connection refused, TLS, bad URL).
     #[error("Partner Center could not be reached: {0}")]
     Transport(String),

@@ -83,11 +83,7 @@ impl PartnerCenter {
             .user_agent(concat!("mca-portal/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| PcError::Transport(e.to_string()))?;
-        Ok(PartnerCenter {
-            http,
-            base: base.trim_end_matches('/').to_string(),
-            retry,
-        })
+        Ok(PartnerCenter { http, base: base.trim_end_matches('/').to_string(), retry })
     }
 
     pub fn base_url(&self) -> &str {
@@ -95,11 +91,7 @@ impl PartnerCenter {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .retry
-            .base_delay
-            .saturating_mul(1u32 << attempt.min(16))
-            .min(self.retry.max_delay);
+        let ceiling = self.retry.base_delay.saturating_mul(1u32 << attempt.min(16)).min(self.retry.max_delay);
         let millis = ceiling.as_millis().max(1) as u64;
         Duration::from_millis(rand::thread_rng().gen_range(millis / 4..=millis))
     }
@@ -138,12 +130,7 @@ impl PartnerCenter {
                     tracing::warn!(%request_id, %correlation_id, attempt, what, error = %e, "Partner Center call timed out or failed to connect");
                     if last {
                         return Err(if e.is_timeout() {
-                            PcError::Unavailable {
-                                attempts,
-                                last: format!("timeout: {e}"),
-                                request_id,
-                                correlation_id,
-                            }
+                            PcError::Unavailable { attempts, last: format!("timeout: {e}"), request_id, correlation_id }
                         } else {
                             PcError::Transport(e.to_string())
                         });
@@ -156,19 +143,10 @@ impl PartnerCenter {
                     let status = resp.status();
                     tracing::debug!(%request_id, %correlation_id, what, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "Partner Center answered");
                     if status.is_success() {
-                        let bytes = resp
-                            .bytes()
-                            .await
-                            .map_err(|e| PcError::Transport(e.to_string()))?;
-                        let body = serde_json::from_slice(&bytes).map_err(|e| PcError::Decode {
-                            what,
-                            detail: e.to_string(),
-                        })?;
-                        return Ok(Answer {
-                            body,
-                            request_id,
-                            correlation_id,
-                        });
+                        let bytes = resp.bytes().await.map_err(|e| PcError::Transport(e.to_string()))?;
+                        let body = serde_json::from_slice(&bytes)
+                            .map_err(|e| PcError::Decode { what, detail: e.to_string() })?;
+                        return Ok(Answer { body, request_id, correlation_id });
                     }
                     if status == StatusCode::TOO_MANY_REQUESTS {
                         let retry_after = resp
@@ -176,9 +154,7 @@ impl PartnerCenter {
                             .get("Retry-After")
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| v.trim().parse::<u64>().ok());
-                        let wait = retry_after
-                            .map(Duration::from_secs)
-                            .unwrap_or_else(|| self.backoff(attempt));
+                        let wait = retry_after.map(Duration::from_secs).unwrap_or_else(|| self.backoff(attempt));
                         if last || wait > self.retry.max_retry_after {
                             return Err(PcError::Throttled {
                                 attempts: attempt + 1,
@@ -198,10 +174,7 @@ impl PartnerCenter {
                         if last {
                             return Err(PcError::Unavailable {
                                 attempts,
-                                last: format!(
-                                    "HTTP {status}: {}",
-                                    text.chars().take(300).collect::<String>()
-                                ),
+                                last: format!("HTTP {status}: {}", text.chars().take(300).collect::<String>()),
                                 request_id,
                                 correlation_id,
                             });
@@ -211,20 +184,13 @@ impl PartnerCenter {
                         continue;
                     }
                     if status == StatusCode::UNAUTHORIZED {
-                        return Err(PcError::Unauthorized {
-                            request_id,
-                            correlation_id,
-                        });
+                        return Err(PcError::Unauthorized { request_id, correlation_id });
                     }
                     let bytes = resp.bytes().await.unwrap_or_default();
                     let parsed: Option<ErrorWire> = serde_json::from_slice(&bytes).ok();
                     let (code, message, error_name) = match parsed {
                         Some(e) => (e.code_text(), e.text(), e.error_name.clone()),
-                        None => (
-                            None,
-                            String::from_utf8_lossy(&bytes).chars().take(300).collect(),
-                            None,
-                        ),
+                        None => (None, String::from_utf8_lossy(&bytes).chars().take(300).collect(), None),
                     };
                     return Err(PcError::Api {
                         status: status.as_u16(),
@@ -247,10 +213,7 @@ impl PartnerCenter {
         what: &'static str,
         correlation_id: Uuid,
     ) -> Result<T, PcError> {
-        Ok(self
-            .call(token, Method::GET, path, &[], what, correlation_id)
-            .await?
-            .body)
+        Ok(self.call(token, Method::GET, path, &[], what, correlation_id).await?.body)
     }
 
     /// Every customer of the caller's partner tenant, following continuation links.
@@ -266,26 +229,13 @@ impl PartnerCenter {
         let mut headers: Vec<(String, String)> = Vec::new();
         // A bound on pages so that a service that keeps sending the same link cannot loop us.
         for _ in 0..10_000 {
-            let page: Collection<CustomerWire> = self
-                .call(
-                    token,
-                    Method::GET,
-                    &path,
-                    &headers,
-                    "list customers",
-                    correlation_id,
-                )
-                .await?
-                .body;
+            let page: Collection<CustomerWire> =
+                self.call(token, Method::GET, &path, &headers, "list customers", correlation_id).await?.body;
             out.extend(page.items.into_iter().map(CustomerWire::into_domain));
             let Some(next) = page.links.and_then(|l| l.next) else {
                 break;
             };
-            path = if next.uri.starts_with("/v1/") {
-                next.uri
-            } else {
-                format!("/v1{}", next.uri)
-            };
+            path = if next.uri.starts_with("/v1/") { next.uri } else { format!("/v1{}", next.uri) };
             headers = next.headers.into_iter().map(|h| (h.key, h.value)).collect();
             if headers.is_empty()
                 && let Some(token) = &page.continuation_token
@@ -296,20 +246,9 @@ impl PartnerCenter {
         Ok(out)
     }
 
-    pub async fn customer(
-        &self,
-        token: &str,
-        customer_id: &str,
-        correlation_id: Uuid,
-    ) -> Result<Customer, PcError> {
-        let w: CustomerWire = self
-            .get(
-                token,
-                &format!("/v1/customers/{}", enc(customer_id)),
-                "get customer",
-                correlation_id,
-            )
-            .await?;
+    pub async fn customer(&self, token: &str, customer_id: &str, correlation_id: Uuid) -> Result<Customer, PcError> {
+        let w: CustomerWire =
+            self.get(token, &format!("/v1/customers/{}", enc(customer_id)), "get customer", correlation_id).await?;
         Ok(w.into_domain())
     }
 
@@ -324,18 +263,12 @@ impl PartnerCenter {
         let c: Collection<AgreementWire> = self
             .get(
                 token,
-                &format!(
-                    "/v1/customers/{}/agreements?agreementType={MCA_AGREEMENT_TYPE}",
-                    enc(customer_id)
-                ),
+                &format!("/v1/customers/{}/agreements?agreementType={MCA_AGREEMENT_TYPE}", enc(customer_id)),
                 "list agreements",
                 correlation_id,
             )
             .await?;
-        Ok(c.items
-            .into_iter()
-            .filter_map(AgreementWire::into_domain)
-            .collect())
+        Ok(c.items.into_iter().filter_map(AgreementWire::into_domain).collect())
     }
 
     /// "Customer acceptance through Microsoft": true means Provided.
@@ -348,10 +281,7 @@ impl PartnerCenter {
         let d: DirectSignedWire = self
             .get(
                 token,
-                &format!(
-                    "/v1/customers/{}/directSignedMicrosoftCustomerAgreementStatus",
-                    enc(customer_id)
-                ),
+                &format!("/v1/customers/{}/directSignedMicrosoftCustomerAgreementStatus", enc(customer_id)),
                 "direct acceptance",
                 correlation_id,
             )
@@ -360,11 +290,7 @@ impl PartnerCenter {
     }
 
     /// The current MCA template (highest version rank first, as listed).
-    pub async fn mca_template(
-        &self,
-        token: &str,
-        correlation_id: Uuid,
-    ) -> Result<AgreementTemplate, PcError> {
+    pub async fn mca_template(&self, token: &str, correlation_id: Uuid) -> Result<AgreementTemplate, PcError> {
         let c: Collection<TemplateWire> = self
             .get(
                 token,
@@ -376,20 +302,13 @@ impl PartnerCenter {
         let t = c
             .items
             .into_iter()
-            .filter(|t| {
-                t.agreement_type
-                    .as_deref()
-                    .is_none_or(|a| a == MCA_AGREEMENT_TYPE)
-            })
+            .filter(|t| t.agreement_type.as_deref().is_none_or(|a| a == MCA_AGREEMENT_TYPE))
             .min_by_key(|t| t.version_rank.unwrap_or(0))
             .ok_or(PcError::Decode {
                 what: "agreement metadata",
                 detail: "no Microsoft Customer Agreement template listed".into(),
             })?;
-        Ok(AgreementTemplate {
-            template_id: t.template_id,
-            agreement_link: t.agreement_link,
-        })
+        Ok(AgreementTemplate { template_id: t.template_id, agreement_link: t.agreement_link })
     }
 
     /// A link to the agreement document, valid a few minutes: never store or email it.
@@ -424,73 +343,35 @@ impl PartnerCenter {
         correlation_id: Uuid,
     ) -> Result<Vec<RelatedPartner>, PcError> {
         let c: Collection<RelationshipWire> = self
-            .get(
-                token,
-                &format!("/v1/relationships?relationship_type={kind}"),
-                "partner relationships",
-                correlation_id,
-            )
+            .get(token, &format!("/v1/relationships?relationship_type={kind}"), "partner relationships", correlation_id)
             .await?;
         Ok(c.items
             .into_iter()
-            .filter_map(|r| {
-                Some(RelatedPartner {
-                    id: r.id?,
-                    name: r.name.unwrap_or_default(),
-                    mpn_id: r.mpn_id,
-                })
-            })
+            .filter_map(|r| Some(RelatedPartner { id: r.id?, name: r.name.unwrap_or_default(), mpn_id: r.mpn_id }))
             .collect())
     }
 
     /// A non-empty `IsIndirectResellerOf` answer means the caller is an indirect reseller;
     /// a non-empty `IsIndirectCloudSolutionProviderOf` one, an indirect provider.
-    pub async fn partner_type(
-        &self,
-        token: &str,
-        correlation_id: Uuid,
-    ) -> Result<PartnerType, PcError> {
-        if !self
-            .relationships(token, "IsIndirectResellerOf", correlation_id)
-            .await?
-            .is_empty()
-        {
+    pub async fn partner_type(&self, token: &str, correlation_id: Uuid) -> Result<PartnerType, PcError> {
+        if !self.relationships(token, "IsIndirectResellerOf", correlation_id).await?.is_empty() {
             return Ok(PartnerType::IndirectReseller);
         }
-        if !self
-            .relationships(token, "IsIndirectCloudSolutionProviderOf", correlation_id)
-            .await?
-            .is_empty()
-        {
+        if !self.relationships(token, "IsIndirectCloudSolutionProviderOf", correlation_id).await?.is_empty() {
             return Ok(PartnerType::IndirectProvider);
         }
         Ok(PartnerType::DirectBill)
     }
 
     /// The indirect resellers of an indirect provider.
-    pub async fn indirect_resellers(
-        &self,
-        token: &str,
-        correlation_id: Uuid,
-    ) -> Result<Vec<RelatedPartner>, PcError> {
-        self.relationships(token, "IsIndirectCloudSolutionProviderOf", correlation_id)
-            .await
+    pub async fn indirect_resellers(&self, token: &str, correlation_id: Uuid) -> Result<Vec<RelatedPartner>, PcError> {
+        self.relationships(token, "IsIndirectCloudSolutionProviderOf", correlation_id).await
     }
 
     /// The partner organization's display name.
-    pub async fn organization_name(
-        &self,
-        token: &str,
-        correlation_id: Uuid,
-    ) -> Result<Option<String>, PcError> {
-        let p: OrganizationProfileWire = self
-            .get(
-                token,
-                "/v1/profiles/organization",
-                "organization profile",
-                correlation_id,
-            )
-            .await?;
+    pub async fn organization_name(&self, token: &str, correlation_id: Uuid) -> Result<Option<String>, PcError> {
+        let p: OrganizationProfileWire =
+            self.get(token, "/v1/profiles/organization", "organization profile", correlation_id).await?;
         Ok(p.company_name.filter(|n| !n.trim().is_empty()))
     }
 }

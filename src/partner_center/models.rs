@@ -211,10 +211,7 @@ impl ErrorWire {
         }
     }
     pub fn text(&self) -> String {
-        self.description
-            .clone()
-            .or_else(|| self.message.clone())
-            .unwrap_or_default()
+        self.description.clone().or_else(|| self.message.clone()).unwrap_or_default()
     }
 }
 
@@ -231,15 +228,9 @@ pub fn parse_date_agreed(s: &str) -> Option<NaiveDate> {
 
 impl CustomerWire {
     pub fn into_domain(self) -> Customer {
-        let company = self.company_profile.unwrap_or(CompanyProfileWire {
-            tenant_id: None,
-            domain: None,
-            company_name: None,
-        });
-        let billing_name = self
-            .billing_profile
-            .as_ref()
-            .and_then(|b| b.company_name.clone());
+        let company =
+            self.company_profile.unwrap_or(CompanyProfileWire { tenant_id: None, domain: None, company_name: None });
+        let billing_name = self.billing_profile.as_ref().and_then(|b| b.company_name.clone());
         let billing = self.billing_profile.map(|b| {
             let a = b.default_address;
             BillingDetails {
@@ -258,10 +249,7 @@ impl CustomerWire {
             }
         });
         Customer {
-            company_name: company
-                .company_name
-                .or(billing_name)
-                .unwrap_or_else(|| "(no company name)".to_string()),
+            company_name: company.company_name.or(billing_name).unwrap_or_else(|| "(no company name)".to_string()),
             domain: company.domain.unwrap_or_default(),
             id: self.id,
             relationship: self.relationship_to_partner,
@@ -274,11 +262,7 @@ impl CustomerWire {
 impl AgreementWire {
     /// Only MCA records with a readable date become attestations.
     pub fn into_domain(self) -> Option<Attestation> {
-        if self
-            .agreement_type
-            .as_deref()
-            .is_some_and(|t| t != MCA_AGREEMENT_TYPE)
-        {
+        if self.agreement_type.as_deref().is_some_and(|t| t != MCA_AGREEMENT_TYPE) {
             return None;
         }
         let date_agreed = parse_date_agreed(self.date_agreed.as_deref()?)?;
@@ -312,14 +296,8 @@ mod tests {
   "versionRank": 0}], "attributes": {"objectType": "Collection"}}"#;
         let c: Collection<TemplateWire> = serde_json::from_str(text).unwrap();
         assert_eq!(c.total_count, Some(1));
-        assert_eq!(
-            c.items[0].template_id,
-            "117a77b0-9360-443b-8795-c6dedc750cf9"
-        );
-        assert_eq!(
-            c.items[0].agreement_type.as_deref(),
-            Some(MCA_AGREEMENT_TYPE)
-        );
+        assert_eq!(c.items[0].template_id, "117a77b0-9360-443b-8795-c6dedc750cf9");
+        assert_eq!(c.items[0].agreement_type.as_deref(), Some(MCA_AGREEMENT_TYPE));
         assert_eq!(c.items[0].version_rank, Some(0));
     }
 
@@ -328,18 +306,12 @@ mod tests {
         let text = r#"{"primaryContact": {"firstName": "Tania", "lastName": "Carr", "email": "tania@example.com", "phoneNumber": "1234567890"},
  "templateId": "117a77b0-9360-443b-8795-c6dedc750cf9", "dateAgreed": "2026-11-20T00:00:00Z",
  "type": "MicrosoftCustomerAgreement", "userId": "0b3c5d7e-0000-4000-8000-000000000000"}"#;
-        let a = serde_json::from_str::<AgreementWire>(text)
-            .unwrap()
-            .into_domain()
-            .unwrap();
+        let a = serde_json::from_str::<AgreementWire>(text).unwrap().into_domain().unwrap();
         assert_eq!(a.first_name, "Tania");
         assert_eq!(a.last_name, "Carr");
         assert_eq!(a.email, "tania@example.com");
         assert_eq!(a.phone.as_deref(), Some("1234567890"));
-        assert_eq!(
-            a.date_agreed,
-            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
-        );
+        assert_eq!(a.date_agreed, NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
         assert!(a.user_id.is_some());
     }
 
@@ -349,22 +321,11 @@ mod tests {
           {"primaryContact": {"firstName": "A", "lastName": "B", "email": "a@b.example"}, "templateId": "t", "dateAgreed": "2022-01-05T00:00:00", "type": "MicrosoftCustomerAgreement", "userId": null},
           {"primaryContact": {"firstName": "C", "lastName": "D", "email": "c@d.example"}, "templateId": "998b88de", "dateAgreed": "2019-01-05T00:00:00Z", "type": "MicrosoftCloudAgreement"}]}"#;
         let c: Collection<AgreementWire> = serde_json::from_str(text).unwrap();
-        let list: Vec<Attestation> = c
-            .items
-            .into_iter()
-            .filter_map(AgreementWire::into_domain)
-            .collect();
-        assert_eq!(
-            list.len(),
-            1,
-            "a Cloud Agreement record is not an MCA attestation"
-        );
+        let list: Vec<Attestation> = c.items.into_iter().filter_map(AgreementWire::into_domain).collect();
+        assert_eq!(list.len(), 1, "a Cloud Agreement record is not an MCA attestation");
         assert_eq!(list[0].user_id, None);
         assert_eq!(list[0].phone, None);
-        assert_eq!(
-            list[0].date_agreed,
-            NaiveDate::from_ymd_opt(2022, 1, 5).unwrap()
-        );
+        assert_eq!(list[0].date_agreed, NaiveDate::from_ymd_opt(2022, 1, 5).unwrap());
     }
 
     #[test]
@@ -389,9 +350,7 @@ mod tests {
           "billingProfile": {"email": "ap@contoso.example", "culture": "en-US", "language": "en", "companyName": "Contoso Ltd",
           "defaultAddress": {"firstName": "Tania", "lastName": "Carr", "addressLine1": "1 Main St", "city": "Redmond", "state": "WA", "postalCode": "98052", "country": "US", "phoneNumber": "4255550100"}},
           "relationshipToPartner": "reseller", "userCredentials": {"userName": "admin", "password": "never-kept"}}"#;
-        let c = serde_json::from_str::<CustomerWire>(text)
-            .unwrap()
-            .into_domain();
+        let c = serde_json::from_str::<CustomerWire>(text).unwrap().into_domain();
         assert_eq!(c.company_name, "Contoso Ltd");
         assert_eq!(c.domain, "contoso-demo.onmicrosoft.com");
         let b = c.billing.unwrap();
@@ -404,10 +363,7 @@ mod tests {
     fn both_error_shapes() {
         let newer: ErrorWire = serde_json::from_str(r#"{"code": 600061, "message": "m", "description": "d", "errorName": "PartnerConfirmedAgreementAlreadyExists", "isRetryable": false, "parameters": {}, "errorMessageExtended": "InternalErrorCode=600061"}"#).unwrap();
         assert_eq!(newer.code_text().as_deref(), Some("600061"));
-        assert_eq!(
-            newer.error_name.as_deref(),
-            Some("PartnerConfirmedAgreementAlreadyExists")
-        );
+        assert_eq!(newer.error_name.as_deref(), Some("PartnerConfirmedAgreementAlreadyExists"));
         assert_eq!(newer.text(), "d");
         let older: ErrorWire = serde_json::from_str(r#"{"code": "600002", "description": "Date of agreement cannot be greater than the current date", "data": [], "source": "PartnerFD"}"#).unwrap();
         assert_eq!(older.code_text().as_deref(), Some("600002"));
@@ -422,12 +378,7 @@ mod tests {
     #[test]
     fn date_agreed_precisions() {
         let d = NaiveDate::from_ymd_opt(2023, 4, 1).unwrap();
-        for s in [
-            "2023-04-01T00:00:00Z",
-            "2023-04-01T00:00:00.000Z",
-            "2023-04-01T00:00:00",
-            "2023-04-01",
-        ] {
+        for s in ["2023-04-01T00:00:00Z", "2023-04-01T00:00:00.000Z", "2023-04-01T00:00:00", "2023-04-01"] {
             assert_eq!(parse_date_agreed(s), Some(d), "{s}");
         }
         assert_eq!(parse_date_agreed("soon"), None);

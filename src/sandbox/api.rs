@@ -17,24 +17,12 @@ use super::state::SandboxState;
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/customers", web::get().to(list_customers))
         .route("/v1/customers/{id}", web::get().to(get_customer))
-        .route(
-            "/v1/customers/{id}/agreements",
-            web::get().to(list_agreements),
-        )
-        .route(
-            "/v1/customers/{id}/directSignedMicrosoftCustomerAgreementStatus",
-            web::get().to(direct_status),
-        )
+        .route("/v1/customers/{id}/agreements", web::get().to(list_agreements))
+        .route("/v1/customers/{id}/directSignedMicrosoftCustomerAgreementStatus", web::get().to(direct_status))
         .route("/v1/agreements", web::get().to(agreement_metadata))
-        .route(
-            "/v1/agreementtemplates/{template}/document",
-            web::get().to(agreement_document),
-        )
+        .route("/v1/agreementtemplates/{template}/document", web::get().to(agreement_document))
         .route("/v1/relationships", web::get().to(relationships))
-        .route(
-            "/v1/profiles/organization",
-            web::get().to(organization_profile),
-        )
+        .route("/v1/profiles/organization", web::get().to(organization_profile))
         .route("/documents/{template}", web::get().to(document_page));
 }
 
@@ -74,10 +62,7 @@ fn unauthorized(why: &str) -> HttpResponse {
         .json(json!({"code": 401, "description": why, "errorName": "Unauthorized"}))
 }
 
-pub(crate) fn authenticate(
-    state: &SandboxState,
-    req: &HttpRequest,
-) -> Result<Caller, HttpResponse> {
+pub(crate) fn authenticate(state: &SandboxState, req: &HttpRequest) -> Result<Caller, HttpResponse> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -91,32 +76,20 @@ pub(crate) fn authenticate(
     if claims["aud"] != PARTNER_CENTER_AUDIENCE {
         return Err(unauthorized("The token is not for Partner Center."));
     }
-    if claims["exp"]
-        .as_i64()
-        .is_none_or(|e| e <= chrono::Utc::now().timestamp())
-    {
+    if claims["exp"].as_i64().is_none_or(|e| e <= chrono::Utc::now().timestamp()) {
         return Err(unauthorized("The token has expired."));
     }
     let tenant = claims["tid"].as_str().unwrap_or_default().to_string();
-    if claims["scp"]
-        .as_str()
-        .is_some_and(|s| s.split(' ').any(|x| x == "user_impersonation"))
-    {
+    if claims["scp"].as_str().is_some_and(|s| s.split(' ').any(|x| x == "user_impersonation")) {
         let groups = claims["groups"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|g| g.as_str().map(String::from))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|g| g.as_str().map(String::from)).collect())
             .unwrap_or_default();
         Ok(Caller::User { tenant, groups })
     } else if claims["idtyp"] == "app" {
         Ok(Caller::App { tenant })
     } else {
-        Err(unauthorized(
-            "The token carries neither a delegated scope nor an application identity.",
-        ))
+        Err(unauthorized("The token carries neither a delegated scope nor an application identity."))
     }
 }
 
@@ -135,9 +108,7 @@ fn require_agent(caller: &Caller) -> Result<(), HttpResponse> {
         Caller::User { tenant, groups } => {
             let g = groups_of(tenant);
             let ok = g.is_some_and(|g| {
-                groups
-                    .iter()
-                    .any(|x| [g.admin, g.sales, g.helpdesk, g.global_admin].contains(&x.as_str()))
+                groups.iter().any(|x| [g.admin, g.sales, g.helpdesk, g.global_admin].contains(&x.as_str()))
             });
             if ok {
                 Ok(())
@@ -219,11 +190,7 @@ fn decode_continuation(tenant: &str, token: &str) -> Option<usize> {
     (t == tenant).then(|| off.parse().ok()).flatten()
 }
 
-async fn list_customers(
-    state: web::Data<SandboxState>,
-    req: HttpRequest,
-    q: web::Query<ListQuery>,
-) -> HttpResponse {
+async fn list_customers(state: web::Data<SandboxState>, req: HttpRequest, q: web::Query<ListQuery>) -> HttpResponse {
     let caller = match authenticate(&state, &req) {
         Ok(c) => c,
         Err(r) => return r,
@@ -232,11 +199,7 @@ async fn list_customers(
         return r;
     }
     let size = q.size.unwrap_or(40).clamp(1, 500);
-    let offset = match req
-        .headers()
-        .get("MS-ContinuationToken")
-        .and_then(|v| v.to_str().ok())
-    {
+    let offset = match req.headers().get("MS-ContinuationToken").and_then(|v| v.to_str().ok()) {
         Some(tok) => match decode_continuation(caller.tenant(), tok) {
             Some(o) => o,
             None => {
@@ -251,17 +214,8 @@ async fn list_customers(
         None => 0,
     };
     let d = state.data();
-    let mine: Vec<&SeedCustomer> = d
-        .customers
-        .iter()
-        .filter(|c| c.tenant_id == caller.tenant())
-        .collect();
-    let page: Vec<Value> = mine
-        .iter()
-        .skip(offset)
-        .take(size)
-        .map(|c| customer_json(c, false))
-        .collect();
+    let mine: Vec<&SeedCustomer> = d.customers.iter().filter(|c| c.tenant_id == caller.tenant()).collect();
+    let page: Vec<Value> = mine.iter().skip(offset).take(size).map(|c| customer_json(c, false)).collect();
     let mut body = json!({
         "totalCount": page.len(),
         "items": page,
@@ -288,33 +242,20 @@ fn with_customer<F: FnOnce(&SeedCustomer) -> HttpResponse>(
 ) -> HttpResponse {
     let d = state.data();
     // Another partner's customer is as unknown as a customer that does not exist.
-    match d
-        .customers
-        .iter()
-        .find(|c| c.id == id && c.tenant_id == caller.tenant())
-    {
+    match d.customers.iter().find(|c| c.id == id && c.tenant_id == caller.tenant()) {
         Some(c) => f(c),
-        None => pc_error(
-            StatusCode::NOT_FOUND,
-            404,
-            "CustomerNotFound",
-            "The customer was not found for this partner.",
-        ),
+        None => {
+            pc_error(StatusCode::NOT_FOUND, 404, "CustomerNotFound", "The customer was not found for this partner.")
+        }
     }
 }
 
-async fn get_customer(
-    state: web::Data<SandboxState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> HttpResponse {
+async fn get_customer(state: web::Data<SandboxState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
     let caller = match authenticate(&state, &req).and_then(|c| require_agent(&c).map(|_| c)) {
         Ok(c) => c,
         Err(r) => return r,
     };
-    with_customer(&state, &caller, &id, |c| {
-        HttpResponse::Ok().json(customer_json(c, true))
-    })
+    with_customer(&state, &caller, &id, |c| HttpResponse::Ok().json(customer_json(c, true)))
 }
 
 #[derive(Deserialize)]
@@ -374,22 +315,17 @@ async fn list_agreements(
                 return pc_error(StatusCode::BAD_REQUEST, 400, "InvalidAgreementType", &format!("Unknown agreement type {other}."));
             }
         };
-        HttpResponse::Ok().json(json!({"totalCount": items.len(), "items": items, "attributes": {"objectType": "Collection"}}))
+        HttpResponse::Ok()
+            .json(json!({"totalCount": items.len(), "items": items, "attributes": {"objectType": "Collection"}}))
     })
 }
 
-async fn direct_status(
-    state: web::Data<SandboxState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> HttpResponse {
+async fn direct_status(state: web::Data<SandboxState>, req: HttpRequest, id: web::Path<String>) -> HttpResponse {
     let caller = match authenticate(&state, &req).and_then(|c| require_user_agent(&c).map(|_| c)) {
         Ok(c) => c,
         Err(r) => return r,
     };
-    with_customer(&state, &caller, &id, |c| {
-        HttpResponse::Ok().json(json!({"isSigned": c.accepted_directly}))
-    })
+    with_customer(&state, &caller, &id, |c| HttpResponse::Ok().json(json!({"isSigned": c.accepted_directly})))
 }
 
 async fn agreement_metadata(
@@ -414,7 +350,8 @@ async fn agreement_metadata(
             "versionRank": 0,
         })],
     };
-    HttpResponse::Ok().json(json!({"totalCount": items.len(), "items": items, "attributes": {"objectType": "Collection"}}))
+    HttpResponse::Ok()
+        .json(json!({"totalCount": items.len(), "items": items, "attributes": {"objectType": "Collection"}}))
 }
 
 #[derive(Deserialize)]
@@ -434,30 +371,15 @@ async fn agreement_document(
     }
     // Template id and country are case-sensitive in the real service.
     if *template != state.template_id {
-        return pc_error(
-            StatusCode::NOT_FOUND,
-            404,
-            "TemplateNotFound",
-            "The agreement template was not found.",
-        );
+        return pc_error(StatusCode::NOT_FOUND, 404, "TemplateNotFound", "The agreement template was not found.");
     }
     let language = q.language.clone().unwrap_or_else(|| "en-US".into());
     let country = q.country.clone().unwrap_or_else(|| "US".into());
     if country.len() != 2 || country.chars().any(|c| !c.is_ascii_uppercase()) {
-        return pc_error(
-            StatusCode::BAD_REQUEST,
-            400,
-            "InvalidCountry",
-            "The country must be two capital letters.",
-        );
+        return pc_error(StatusCode::BAD_REQUEST, 400, "InvalidCountry", "The country must be two capital letters.");
     }
     let expires = chrono::Utc::now().timestamp() + 300;
-    let mut uri = url::Url::parse(&format!(
-        "{}/documents/{}",
-        state.base_url,
-        template.as_str()
-    ))
-    .expect("valid");
+    let mut uri = url::Url::parse(&format!("{}/documents/{}", state.base_url, template.as_str())).expect("valid");
     uri.query_pairs_mut()
         .append_pair("language", &language)
         .append_pair("country", &country)
@@ -529,7 +451,8 @@ async fn relationships(
             );
         }
     };
-    HttpResponse::Ok().json(json!({"totalCount": items.len(), "items": items, "attributes": {"objectType": "Collection"}}))
+    HttpResponse::Ok()
+        .json(json!({"totalCount": items.len(), "items": items, "attributes": {"objectType": "Collection"}}))
 }
 
 async fn organization_profile(state: web::Data<SandboxState>, req: HttpRequest) -> HttpResponse {
@@ -545,11 +468,6 @@ async fn organization_profile(state: web::Data<SandboxState>, req: HttpRequest) 
             "domain": t.domain,
             "attributes": {"objectType": "OrganizationProfile"}
         })),
-        None => pc_error(
-            StatusCode::NOT_FOUND,
-            404,
-            "PartnerNotFound",
-            "The partner was not found.",
-        ),
+        None => pc_error(StatusCode::NOT_FOUND, 404, "PartnerNotFound", "The partner was not found."),
     }
 }

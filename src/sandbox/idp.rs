@@ -19,19 +19,13 @@ use super::seed::{self, SeedUser};
 use super::state::{CodeGrant, IdTokenDefect, RefreshGrant, SandboxState};
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/idp/v2.0/.well-known/openid-configuration",
-        web::get().to(discovery),
-    )
-    .route("/idp/v2.0/keys", web::get().to(jwks))
-    .route("/idp/v2.0/authorize", web::get().to(authorize_page))
-    .route("/idp/v2.0/authorize", web::post().to(authorize_decision))
-    .route("/idp/v2.0/token", web::post().to(token))
-    // Entra ID's per-tenant token endpoint, for App-only tokens of one partner tenant.
-    .route(
-        "/idp/{tenant}/oauth2/v2.0/token",
-        web::post().to(tenant_token),
-    );
+    cfg.route("/idp/v2.0/.well-known/openid-configuration", web::get().to(discovery))
+        .route("/idp/v2.0/keys", web::get().to(jwks))
+        .route("/idp/v2.0/authorize", web::get().to(authorize_page))
+        .route("/idp/v2.0/authorize", web::post().to(authorize_decision))
+        .route("/idp/v2.0/token", web::post().to(token))
+        // Entra ID's per-tenant token endpoint, for App-only tokens of one partner tenant.
+        .route("/idp/{tenant}/oauth2/v2.0/token", web::post().to(tenant_token));
 }
 
 fn now() -> i64 {
@@ -48,8 +42,7 @@ fn random_token() -> String {
 fn redirect_allowed(uri: &str) -> bool {
     match url::Url::parse(uri) {
         Ok(u) => {
-            matches!(u.scheme(), "http" | "https")
-                && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
+            matches!(u.scheme(), "http" | "https") && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
         }
         Err(_) => false,
     }
@@ -122,11 +115,7 @@ pub(crate) struct MessagePage<'a> {
     pub message: &'a str,
 }
 
-fn html(
-    status: actix_web::http::StatusCode,
-    body: String,
-    form_target: Option<&str>,
-) -> HttpResponse {
+fn html(status: actix_web::http::StatusCode, body: String, form_target: Option<&str>) -> HttpResponse {
     let form_action = match form_target.and_then(|t| url::Url::parse(t).ok()) {
         Some(u) => format!("'self' {}", u.origin().ascii_serialization()),
         None => "'self'".to_string(),
@@ -142,17 +131,8 @@ fn html(
         .body(body)
 }
 
-pub(crate) fn message(
-    status: actix_web::http::StatusCode,
-    title: &str,
-    text: &str,
-) -> HttpResponse {
-    let body = MessagePage {
-        title,
-        message: text,
-    }
-    .render()
-    .unwrap_or_else(|_| text.to_string());
+pub(crate) fn message(status: actix_web::http::StatusCode, title: &str, text: &str) -> HttpResponse {
+    let body = MessagePage { title, message: text }.render().unwrap_or_else(|_| text.to_string());
     html(status, body, None)
 }
 
@@ -160,15 +140,10 @@ pub(crate) fn message(
 /// an unverified address.
 fn check_authorize(state: &SandboxState, p: &AuthorizeParams) -> Result<(), String> {
     if p.client_id != state.options.client_id {
-        return Err(format!(
-            "The application {:?} is not registered with the sandbox.",
-            p.client_id
-        ));
+        return Err(format!("The application {:?} is not registered with the sandbox.", p.client_id));
     }
     if !redirect_allowed(&p.redirect_uri) {
-        return Err(
-            "The redirect address must be on this machine (127.0.0.1, localhost or [::1]).".into(),
-        );
+        return Err("The redirect address must be on this machine (127.0.0.1, localhost or [::1]).".into());
     }
     if p.response_type != "code" {
         return Err("Only response_type=code is supported.".into());
@@ -182,17 +157,10 @@ fn check_authorize(state: &SandboxState, p: &AuthorizeParams) -> Result<(), Stri
     Ok(())
 }
 
-async fn authorize_page(
-    state: web::Data<SandboxState>,
-    q: web::Query<AuthorizeParams>,
-) -> HttpResponse {
+async fn authorize_page(state: web::Data<SandboxState>, q: web::Query<AuthorizeParams>) -> HttpResponse {
     let p = q.into_inner();
     if let Err(e) = check_authorize(&state, &p) {
-        return message(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "Sign-in request refused",
-            &e,
-        );
+        return message(actix_web::http::StatusCode::BAD_REQUEST, "Sign-in request refused", &e);
     }
     let partners = seed::TENANTS
         .iter()
@@ -202,16 +170,11 @@ async fn authorize_page(
                 .users
                 .iter()
                 .filter(|u| u.tenant_id == t.id)
-                .map(|u| UserButton {
-                    oid: u.oid.to_string(),
-                    label: format!("{} — {}", u.name, u.role_label),
-                })
+                .map(|u| UserButton { oid: u.oid.to_string(), label: format!("{} — {}", u.name, u.role_label) })
                 .collect(),
         })
         .collect();
-    let body = AuthorizePage { p: &p, partners }
-        .render()
-        .unwrap_or_default();
+    let body = AuthorizePage { p: &p, partners }.render().unwrap_or_default();
     html(actix_web::http::StatusCode::OK, body, Some(&p.redirect_uri))
 }
 
@@ -246,10 +209,7 @@ struct AuthorizeParamsForm {
     code_challenge_method: String,
 }
 
-async fn authorize_decision(
-    state: web::Data<SandboxState>,
-    form: web::Form<Decision>,
-) -> HttpResponse {
+async fn authorize_decision(state: web::Data<SandboxState>, form: web::Form<Decision>) -> HttpResponse {
     let d = form.into_inner();
     let p = AuthorizeParams {
         client_id: d.p.client_id,
@@ -262,11 +222,7 @@ async fn authorize_decision(
         code_challenge_method: d.p.code_challenge_method,
     };
     if let Err(e) = check_authorize(&state, &p) {
-        return message(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "Sign-in request refused",
-            &e,
-        );
+        return message(actix_web::http::StatusCode::BAD_REQUEST, "Sign-in request refused", &e);
     }
     let mut target = url::Url::parse(&p.redirect_uri).expect("checked above");
     if d.cancel.is_some() {
@@ -275,9 +231,7 @@ async fn authorize_decision(
             .append_pair("error", "access_denied")
             .append_pair("error_description", "The user cancelled the sign-in.")
             .append_pair("state", &p.state);
-        return HttpResponse::Found()
-            .insert_header((header::LOCATION, target.to_string()))
-            .finish();
+        return HttpResponse::Found().insert_header((header::LOCATION, target.to_string())).finish();
     }
     let Some(user) = d.user.as_deref().and_then(|oid| state.user(oid)) else {
         return message(
@@ -299,29 +253,20 @@ async fn authorize_decision(
             issued_at: now(),
         },
     );
-    target
-        .query_pairs_mut()
-        .append_pair("code", &code)
-        .append_pair("state", &p.state);
-    HttpResponse::Found()
-        .insert_header((header::LOCATION, target.to_string()))
-        .finish()
+    target.query_pairs_mut().append_pair("code", &code).append_pair("state", &p.state);
+    HttpResponse::Found().insert_header((header::LOCATION, target.to_string())).finish()
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> HttpResponse {
     HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(status)
-            .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+        actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
     )
     .insert_header((header::CACHE_CONTROL, "no-store"))
     .json(json!({"error": error, "error_description": description}))
 }
 
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
 /// client_secret_basic (id and secret form-encoded, then base64) or client_secret_post.
@@ -330,42 +275,28 @@ fn client_authenticated(
     req: &HttpRequest,
     form: &HashMap<String, String>,
 ) -> Result<String, HttpResponse> {
-    let (id, secret) = match req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    let (id, secret) = match req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         Some(h) if h.starts_with("Basic ") => {
-            let decoded = STANDARD
-                .decode(h[6..].trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .unwrap_or_default();
+            let decoded =
+                STANDARD.decode(h[6..].trim()).ok().and_then(|b| String::from_utf8(b).ok()).unwrap_or_default();
             let (i, s) = decoded.split_once(':').unwrap_or_default();
             (percent_decode(i), percent_decode(s))
         }
-        _ => (
-            form.get("client_id").cloned().unwrap_or_default(),
-            form.get("client_secret").cloned().unwrap_or_default(),
-        ),
+        _ => {
+            (form.get("client_id").cloned().unwrap_or_default(), form.get("client_secret").cloned().unwrap_or_default())
+        }
     };
     if id == state.options.client_id && secret == state.options.client_secret {
         Ok(id)
     } else {
-        Err(oauth_error(
-            401,
-            "invalid_client",
-            "Client authentication failed.",
-        ))
+        Err(oauth_error(401, "invalid_client", "Client authentication failed."))
     }
 }
 
 fn role_values(user: &SeedUser) -> Vec<&'static str> {
     let mut roles = Vec::new();
-    for (t, groups) in [
-        (seed::CONTOSO_TENANT, &seed::CONTOSO_GROUPS),
-        (seed::FABRIKAM_TENANT, &seed::FABRIKAM_GROUPS),
-    ] {
+    for (t, groups) in [(seed::CONTOSO_TENANT, &seed::CONTOSO_GROUPS), (seed::FABRIKAM_TENANT, &seed::FABRIKAM_GROUPS)]
+    {
         if user.tenant_id != t {
             continue;
         }
@@ -384,13 +315,7 @@ fn role_values(user: &SeedUser) -> Vec<&'static str> {
     roles
 }
 
-fn user_tokens(
-    state: &SandboxState,
-    user: &SeedUser,
-    client_id: &str,
-    scope: &str,
-    nonce: Option<&str>,
-) -> Value {
+fn user_tokens(state: &SandboxState, user: &SeedUser, client_id: &str, scope: &str, nonce: Option<&str>) -> Value {
     let t = now();
     let lifetime = state.options.access_token_seconds;
     let access = state.key.sign(&json!({
@@ -428,9 +353,7 @@ fn user_tokens(
         }
         Some(IdTokenDefect::WrongNonce) => id_claims["nonce"] = json!("not-the-nonce-you-sent"),
         Some(IdTokenDefect::WrongAudience) => id_claims["aud"] = json!("some-other-application"),
-        Some(IdTokenDefect::WrongIssuer) => {
-            id_claims["iss"] = json!("https://login.example.invalid/v2.0")
-        }
+        Some(IdTokenDefect::WrongIssuer) => id_claims["iss"] = json!("https://login.example.invalid/v2.0"),
         Some(IdTokenDefect::Tampered) | None => {}
     }
     let mut id_token = state.key.sign(&id_claims);
@@ -444,11 +367,7 @@ fn user_tokens(
     let refresh = random_token();
     state.data().refresh_tokens.insert(
         refresh.clone(),
-        RefreshGrant {
-            client_id: client_id.to_string(),
-            user_oid: user.oid.to_string(),
-            scope: scope.to_string(),
-        },
+        RefreshGrant { client_id: client_id.to_string(), user_oid: user.oid.to_string(), scope: scope.to_string() },
     );
     json!({
         "token_type": "Bearer",
@@ -478,11 +397,8 @@ async fn tenant_token(
     if !seed::TENANTS.iter().any(|t| t.id == tenant) {
         return oauth_error(400, "invalid_request", "Unknown tenant.");
     }
-    let tenant: &'static str = seed::TENANTS
-        .iter()
-        .find(|t| t.id == tenant)
-        .map(|t| t.id)
-        .unwrap_or(seed::CONTOSO_TENANT);
+    let tenant: &'static str =
+        seed::TENANTS.iter().find(|t| t.id == tenant).map(|t| t.id).unwrap_or(seed::CONTOSO_TENANT);
     issue(&state, &req, &form, tenant)
 }
 
@@ -497,29 +413,17 @@ fn issue(
         Err(resp) => return resp,
     };
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let ok = |v: Value| {
-        HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(v)
-    };
+    let ok = |v: Value| HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(v);
     match field("grant_type") {
         "authorization_code" => {
             let Some(grant) = state.data().codes.remove(field("code")) else {
-                return oauth_error(
-                    400,
-                    "invalid_grant",
-                    "The authorization code is unknown or was already used.",
-                );
+                return oauth_error(400, "invalid_grant", "The authorization code is unknown or was already used.");
             };
             if now() - grant.issued_at > 300 {
                 return oauth_error(400, "invalid_grant", "The authorization code has expired.");
             }
             if grant.client_id != client_id || grant.redirect_uri != field("redirect_uri") {
-                return oauth_error(
-                    400,
-                    "invalid_grant",
-                    "The code was issued to another client or redirect address.",
-                );
+                return oauth_error(400, "invalid_grant", "The code was issued to another client or redirect address.");
             }
             let verifier = field("code_verifier");
             let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
@@ -529,28 +433,14 @@ fn issue(
             let Some(user) = state.user(&grant.user_oid) else {
                 return oauth_error(400, "invalid_grant", "Unknown user.");
             };
-            ok(user_tokens(
-                state,
-                user,
-                &client_id,
-                &grant.scope,
-                grant.nonce.as_deref(),
-            ))
+            ok(user_tokens(state, user, &client_id, &grant.scope, grant.nonce.as_deref()))
         }
         "refresh_token" => {
             let Some(grant) = state.data().refresh_tokens.remove(field("refresh_token")) else {
-                return oauth_error(
-                    400,
-                    "invalid_grant",
-                    "The refresh token is unknown or was already used.",
-                );
+                return oauth_error(400, "invalid_grant", "The refresh token is unknown or was already used.");
             };
             if grant.client_id != client_id {
-                return oauth_error(
-                    400,
-                    "invalid_grant",
-                    "The refresh token belongs to another client.",
-                );
+                return oauth_error(400, "invalid_grant", "The refresh token belongs to another client.");
             }
             let Some(user) = state.user(&grant.user_oid) else {
                 return oauth_error(400, "invalid_grant", "Unknown user.");
@@ -559,11 +449,7 @@ fn issue(
         }
         "client_credentials" => {
             if field("scope") != format!("{PARTNER_CENTER_AUDIENCE}/.default") {
-                return oauth_error(
-                    400,
-                    "invalid_scope",
-                    "Ask for https://api.partnercenter.microsoft.com/.default.",
-                );
+                return oauth_error(400, "invalid_scope", "Ask for https://api.partnercenter.microsoft.com/.default.");
             }
             let t = now();
             let access = state.key.sign(&json!({
@@ -582,10 +468,6 @@ fn issue(
                 json!({"token_type": "Bearer", "access_token": access, "expires_in": state.options.access_token_seconds}),
             )
         }
-        other => oauth_error(
-            400,
-            "unsupported_grant_type",
-            &format!("grant_type {other:?} is not supported."),
-        ),
+        other => oauth_error(400, "unsupported_grant_type", &format!("grant_type {other:?} is not supported.")),
     }
 }

@@ -42,11 +42,8 @@ impl KeyPair {
 
     pub fn sign(&self, claims: &Value) -> String {
         let header = json!({"alg": "RS256", "typ": "JWT", "kid": self.kid});
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let sig = self.signing.sign(input.as_bytes());
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
     }
@@ -54,29 +51,18 @@ impl KeyPair {
     /// The claims of a token this key signed, or why not.
     pub fn verify(&self, token: &str) -> Result<Value, &'static str> {
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err("not a JWT");
         };
         let header: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).map_err(|_| "bad header")?)
-                .map_err(|_| "bad header")?;
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).map_err(|_| "bad header")?).map_err(|_| "bad header")?;
         if header["alg"] != "RS256" || header["kid"] != self.kid.as_str() {
             return Err("unknown key or algorithm");
         }
-        let sig = Signature::try_from(
-            URL_SAFE_NO_PAD
-                .decode(s)
-                .map_err(|_| "bad signature")?
-                .as_slice(),
-        )
-        .map_err(|_| "bad signature")?;
-        self.verifying
-            .verify(format!("{h}.{p}").as_bytes(), &sig)
+        let sig = Signature::try_from(URL_SAFE_NO_PAD.decode(s).map_err(|_| "bad signature")?.as_slice())
             .map_err(|_| "bad signature")?;
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).map_err(|_| "bad payload")?)
-            .map_err(|_| "bad payload")
+        self.verifying.verify(format!("{h}.{p}").as_bytes(), &sig).map_err(|_| "bad signature")?;
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).map_err(|_| "bad payload")?).map_err(|_| "bad payload")
     }
 
     pub fn jwks(&self) -> Value {

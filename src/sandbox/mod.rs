@@ -63,9 +63,5 @@ pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<
     .run();
     let handle = server.handle();
     tokio::spawn(server);
-    Ok(Sandbox {
-        base_url,
-        state,
-        handle,
-    })
+    Ok(Sandbox { base_url, state, handle })
 }

@@ -38,12 +38,8 @@ pub struct RoleGroups {
 }
 
 pub fn role_groups() -> RoleGroups {
-    let both = |f: fn(&TenantGroups) -> &'static str| {
-        vec![
-            f(&CONTOSO_GROUPS).to_string(),
-            f(&FABRIKAM_GROUPS).to_string(),
-        ]
-    };
+    let both =
+        |f: fn(&TenantGroups) -> &'static str| vec![f(&CONTOSO_GROUPS).to_string(), f(&FABRIKAM_GROUPS).to_string()];
     RoleGroups {
         admin: both(|g| g.admin),
         sales: both(|g| g.sales),
@@ -67,12 +63,7 @@ pub const TENANTS: [SeedTenant; 2] = [
         mpn_id: "4100001",
         domain: "contosodistribution.onmicrosoft.com",
     },
-    SeedTenant {
-        id: FABRIKAM_TENANT,
-        name: "Fabrikam IT",
-        mpn_id: "4200002",
-        domain: "fabrikamit.onmicrosoft.com",
-    },
+    SeedTenant { id: FABRIKAM_TENANT, name: "Fabrikam IT", mpn_id: "4200002", domain: "fabrikamit.onmicrosoft.com" },
 ];
 
 #[derive(Debug, Clone)]
@@ -191,199 +182,55 @@ pub enum SeedKind {
 
 const CONTOSO_CUSTOMERS: [(&str, &str, SeedKind); 36] = [
     ("Adatum Corporation", "adatum", SeedKind::AttestedRecently),
-    (
-        "Alpine Ski House",
-        "alpineskihouse",
-        SeedKind::AcceptedDirectly,
-    ),
-    (
-        "A. Datum Labs",
-        "adatumlabs",
-        SeedKind::AttestedOnlyBeforeCutoff,
-    ),
-    (
-        "Bellows College",
-        "bellowscollege",
-        SeedKind::NeverConfirmed,
-    ),
-    (
-        "Best For You Organics",
-        "bestforyou",
-        SeedKind::SeveralContactsLatestRecent,
-    ),
-    (
-        "Blue Yonder Airlines",
-        "blueyonder",
-        SeedKind::AttestedOnCutoffDay,
-    ),
-    (
-        "City Power & Light",
-        "citypower",
-        SeedKind::AttestedOnlyBeforeCutoff,
-    ),
-    (
-        "Coho Winery",
-        "cohowinery",
-        SeedKind::AcceptedDirectlyAfterOldAttestation,
-    ),
-    (
-        "Consolidated Messenger",
-        "consolidatedmsg",
-        SeedKind::NeverConfirmed,
-    ),
-    (
-        "Contoso Pharmaceuticals",
-        "contosopharma",
-        SeedKind::AttestedRecently,
-    ),
-    (
-        "Datum Diagnostics",
-        "datumdiag",
-        SeedKind::SeveralContactsAllOld,
-    ),
+    ("Alpine Ski House", "alpineskihouse", SeedKind::AcceptedDirectly),
+    ("A. Datum Labs", "adatumlabs", SeedKind::AttestedOnlyBeforeCutoff),
+    ("Bellows College", "bellowscollege", SeedKind::NeverConfirmed),
+    ("Best For You Organics", "bestforyou", SeedKind::SeveralContactsLatestRecent),
+    ("Blue Yonder Airlines", "blueyonder", SeedKind::AttestedOnCutoffDay),
+    ("City Power & Light", "citypower", SeedKind::AttestedOnlyBeforeCutoff),
+    ("Coho Winery", "cohowinery", SeedKind::AcceptedDirectlyAfterOldAttestation),
+    ("Consolidated Messenger", "consolidatedmsg", SeedKind::NeverConfirmed),
+    ("Contoso Pharmaceuticals", "contosopharma", SeedKind::AttestedRecently),
+    ("Datum Diagnostics", "datumdiag", SeedKind::SeveralContactsAllOld),
     ("Fourth Coffee", "fourthcoffee", SeedKind::AttestedRecently),
-    (
-        "Graphic Design Institute",
-        "graphicdesign",
-        SeedKind::AttestedOnlyBeforeCutoff,
-    ),
-    (
-        "Humongous Insurance",
-        "humongousins",
-        SeedKind::AcceptedDirectly,
-    ),
-    (
-        "Liberty's Delightful Sinful Bakery & Cafe",
-        "libertysbakery",
-        SeedKind::NeverConfirmed,
-    ),
+    ("Graphic Design Institute", "graphicdesign", SeedKind::AttestedOnlyBeforeCutoff),
+    ("Humongous Insurance", "humongousins", SeedKind::AcceptedDirectly),
+    ("Liberty's Delightful Sinful Bakery & Cafe", "libertysbakery", SeedKind::NeverConfirmed),
     ("Litware, Inc.", "litware", SeedKind::AttestedRecently),
-    (
-        "Lucerne Publishing",
-        "lucernepub",
-        SeedKind::SeveralContactsLatestRecent,
-    ),
-    (
-        "Margie's Travel",
-        "margiestravel",
-        SeedKind::AttestedOnlyBeforeCutoff,
-    ),
-    (
-        "Munson's Pickles and Preserves Farm",
-        "munsonspickles",
-        SeedKind::NeverConfirmed,
-    ),
-    (
-        "Nod Publishers",
-        "nodpublishers",
-        SeedKind::AcceptedDirectly,
-    ),
-    (
-        "Northwind Traders",
-        "northwindtraders",
-        SeedKind::AttestedRecently,
-    ),
-    (
-        "Proseware, Inc.",
-        "proseware",
-        SeedKind::SeveralContactsAllOld,
-    ),
+    ("Lucerne Publishing", "lucernepub", SeedKind::SeveralContactsLatestRecent),
+    ("Margie's Travel", "margiestravel", SeedKind::AttestedOnlyBeforeCutoff),
+    ("Munson's Pickles and Preserves Farm", "munsonspickles", SeedKind::NeverConfirmed),
+    ("Nod Publishers", "nodpublishers", SeedKind::AcceptedDirectly),
+    ("Northwind Traders", "northwindtraders", SeedKind::AttestedRecently),
+    ("Proseware, Inc.", "proseware", SeedKind::SeveralContactsAllOld),
     ("Relecloud", "relecloud", SeedKind::AttestedRecently),
-    (
-        "School of Fine Art",
-        "fineartschool",
-        SeedKind::AttestedOnlyBeforeCutoff,
-    ),
-    (
-        "Southridge Video",
-        "southridgevideo",
-        SeedKind::NeverConfirmed,
-    ),
+    ("School of Fine Art", "fineartschool", SeedKind::AttestedOnlyBeforeCutoff),
+    ("Southridge Video", "southridgevideo", SeedKind::NeverConfirmed),
     ("Tailspin Toys", "tailspintoys", SeedKind::AcceptedDirectly),
-    (
-        "Trey Research",
-        "treyresearch",
-        SeedKind::SeveralContactsLatestRecent,
-    ),
-    (
-        "The Phone Company",
-        "thephoneco",
-        SeedKind::AttestedRecently,
-    ),
-    (
-        "VanArsdel, Ltd.",
-        "vanarsdel",
-        SeedKind::AttestedOnlyBeforeCutoff,
-    ),
-    (
-        "Wide World Importers",
-        "wideworldimporters",
-        SeedKind::AcceptedDirectlyAfterOldAttestation,
-    ),
+    ("Trey Research", "treyresearch", SeedKind::SeveralContactsLatestRecent),
+    ("The Phone Company", "thephoneco", SeedKind::AttestedRecently),
+    ("VanArsdel, Ltd.", "vanarsdel", SeedKind::AttestedOnlyBeforeCutoff),
+    ("Wide World Importers", "wideworldimporters", SeedKind::AcceptedDirectlyAfterOldAttestation),
     ("Wingtip Toys", "wingtiptoys", SeedKind::NeverConfirmed),
-    (
-        "Woodgrove Bank",
-        "woodgrovebank",
-        SeedKind::AttestedRecently,
-    ),
-    (
-        "World Wide Importers <Test & Co>",
-        "wwimporterstest",
-        SeedKind::AttestedOnlyBeforeCutoff,
-    ),
-    (
-        "Fabrikam Residences",
-        "fabrikamres",
-        SeedKind::SeveralContactsAllOld,
-    ),
-    (
-        "First Up Consultants",
-        "firstupconsult",
-        SeedKind::AttestedRecently,
-    ),
-    (
-        "Northwind Health",
-        "northwindhealth",
-        SeedKind::NeverConfirmed,
-    ),
+    ("Woodgrove Bank", "woodgrovebank", SeedKind::AttestedRecently),
+    ("World Wide Importers <Test & Co>", "wwimporterstest", SeedKind::AttestedOnlyBeforeCutoff),
+    ("Fabrikam Residences", "fabrikamres", SeedKind::SeveralContactsAllOld),
+    ("First Up Consultants", "firstupconsult", SeedKind::AttestedRecently),
+    ("Northwind Health", "northwindhealth", SeedKind::NeverConfirmed),
 ];
 
 const FABRIKAM_CUSTOMERS: [(&str, &str, SeedKind); 5] = [
-    (
-        "Boulder Creek Dental",
-        "bouldercreekdental",
-        SeedKind::AttestedRecently,
-    ),
+    ("Boulder Creek Dental", "bouldercreekdental", SeedKind::AttestedRecently),
     ("Cascade Bicycles", "cascadebikes", SeedKind::NeverConfirmed),
-    (
-        "Greenfield Library Trust",
-        "greenfieldlib",
-        SeedKind::AttestedOnlyBeforeCutoff,
-    ),
-    (
-        "Harbor View Clinic",
-        "harborviewclinic",
-        SeedKind::AcceptedDirectly,
-    ),
-    (
-        "Maple Street Studio",
-        "maplestreetstudio",
-        SeedKind::SeveralContactsLatestRecent,
-    ),
+    ("Greenfield Library Trust", "greenfieldlib", SeedKind::AttestedOnlyBeforeCutoff),
+    ("Harbor View Clinic", "harborviewclinic", SeedKind::AcceptedDirectly),
+    ("Maple Street Studio", "maplestreetstudio", SeedKind::SeveralContactsLatestRecent),
 ];
 
-const FIRST: [&str; 8] = [
-    "Tania", "Jordan", "Priya", "Mateo", "Aiko", "Lars", "Zanele", "Omar",
-];
-const LAST: [&str; 8] = [
-    "Carr", "Okafor", "Nguyen", "Rossi", "Tanaka", "Berg", "Dlamini", "Haddad",
-];
-const PLACES: [(&str, &str, &str); 4] = [
-    ("US", "en-US", "Redmond"),
-    ("GB", "en-GB", "Reading"),
-    ("DE", "de-DE", "Munich"),
-    ("NL", "nl-NL", "Utrecht"),
-];
+const FIRST: [&str; 8] = ["Tania", "Jordan", "Priya", "Mateo", "Aiko", "Lars", "Zanele", "Omar"];
+const LAST: [&str; 8] = ["Carr", "Okafor", "Nguyen", "Rossi", "Tanaka", "Berg", "Dlamini", "Haddad"];
+const PLACES: [(&str, &str, &str); 4] =
+    [("US", "en-US", "Redmond"), ("GB", "en-GB", "Reading"), ("DE", "de-DE", "Munich"), ("NL", "nl-NL", "Utrecht")];
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("seed dates are valid")
@@ -396,20 +243,12 @@ fn contact(n: usize, domain: &str) -> SeedContact {
         first_name: first.to_string(),
         last_name: last.to_string(),
         email: format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase()),
-        phone: if n % 3 == 0 {
-            None
-        } else {
-            Some(format!("+1 425 555 {:04}", 100 + n))
-        },
+        phone: if n % 3 == 0 { None } else { Some(format!("+1 425 555 {:04}", 100 + n)) },
     }
 }
 
 fn customer_id(tenant_index: usize, n: usize) -> String {
-    format!(
-        "{:08x}-5eed-4000-8000-{:012x}",
-        0xc0570000u32 + tenant_index as u32,
-        n + 1
-    )
+    format!("{:08x}-5eed-4000-8000-{:012x}", 0xc0570000u32 + tenant_index as u32, n + 1)
 }
 
 fn build(
@@ -436,17 +275,10 @@ fn build(
                 SeedKind::AttestedRecently => (false, vec![a(0, recent, n % 2 == 0)]),
                 SeedKind::AttestedOnCutoffDay => (false, vec![a(0, date(2023, 4, 1), true)]),
                 SeedKind::AttestedOnlyBeforeCutoff => (false, vec![a(0, old, false)]),
-                SeedKind::SeveralContactsLatestRecent => (
-                    false,
-                    vec![
-                        a(0, old, false),
-                        a(1, date(2022, 6, 30), false),
-                        a(2, recent, true),
-                    ],
-                ),
-                SeedKind::SeveralContactsAllOld => {
-                    (false, vec![a(0, old, false), a(1, date(2023, 3, 31), true)])
+                SeedKind::SeveralContactsLatestRecent => {
+                    (false, vec![a(0, old, false), a(1, date(2022, 6, 30), false), a(2, recent, true)])
                 }
+                SeedKind::SeveralContactsAllOld => (false, vec![a(0, old, false), a(1, date(2023, 3, 31), true)]),
                 SeedKind::NeverConfirmed => (false, vec![]),
             };
             let (country, culture, city) = PLACES[n % PLACES.len()];
@@ -468,29 +300,16 @@ fn build(
 pub fn customers() -> Vec<SeedCustomer> {
     let users = users();
     let sales = |t: &str| {
-        users
-            .iter()
-            .find(|u| u.tenant_id == t && u.role_label.starts_with("Sales"))
-            .map(|u| u.oid)
-            .unwrap_or_default()
+        users.iter().find(|u| u.tenant_id == t && u.role_label.starts_with("Sales")).map(|u| u.oid).unwrap_or_default()
     };
     let mut all = build(0, CONTOSO_TENANT, &CONTOSO_CUSTOMERS, sales(CONTOSO_TENANT));
-    all.extend(build(
-        1,
-        FABRIKAM_TENANT,
-        &FABRIKAM_CUSTOMERS,
-        sales(FABRIKAM_TENANT),
-    ));
+    all.extend(build(1, FABRIKAM_TENANT, &FABRIKAM_CUSTOMERS, sales(FABRIKAM_TENANT)));
     all
 }
 
 /// The seed kind of a customer, for tests that want "a customer that must re-attest".
 pub fn kind_of(company_name: &str) -> Option<SeedKind> {
-    CONTOSO_CUSTOMERS
-        .iter()
-        .chain(FABRIKAM_CUSTOMERS.iter())
-        .find(|(n, _, _)| *n == company_name)
-        .map(|(_, _, k)| *k)
+    CONTOSO_CUSTOMERS.iter().chain(FABRIKAM_CUSTOMERS.iter()).find(|(n, _, _)| *n == company_name).map(|(_, _, k)| *k)
 }
 
 #[cfg(test)]
@@ -502,11 +321,7 @@ mod tests {
         let a = customers();
         let b = customers();
         assert_eq!(a.len(), b.len());
-        assert!(
-            a.iter()
-                .zip(&b)
-                .all(|(x, y)| x.id == y.id && x.agreements.len() == y.agreements.len())
-        );
+        assert!(a.iter().zip(&b).all(|(x, y)| x.id == y.id && x.agreements.len() == y.agreements.len()));
         assert!(a.iter().filter(|c| c.tenant_id == CONTOSO_TENANT).count() >= 30);
         let ids: std::collections::HashSet<_> = a.iter().map(|c| &c.id).collect();
         assert_eq!(ids.len(), a.len(), "customer ids are unique");
@@ -520,21 +335,14 @@ mod tests {
             SeedKind::SeveralContactsAllOld,
             SeedKind::NeverConfirmed,
         ] {
-            assert!(
-                CONTOSO_CUSTOMERS.iter().any(|(_, _, k)| *k == kind),
-                "{kind:?}"
-            );
+            assert!(CONTOSO_CUSTOMERS.iter().any(|(_, _, k)| *k == kind), "{kind:?}");
         }
     }
 
     #[test]
     fn several_contacts_differ() {
         for c in customers().iter().filter(|c| c.agreements.len() > 1) {
-            let mut contacts: Vec<_> = c
-                .agreements
-                .iter()
-                .map(|a| a.contact.email.clone())
-                .collect();
+            let mut contacts: Vec<_> = c.agreements.iter().map(|a| a.contact.email.clone()).collect();
             contacts.dedup();
             assert_eq!(contacts.len(), c.agreements.len(), "{}", c.company_name);
         }

@@ -145,19 +145,10 @@ pub(crate) async fn record_request(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if let Some(state) = req.app_data::<web::Data<SandboxState>>() {
-        let h = |name: &str| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(String::from)
-        };
+        let h = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(String::from);
         let rec = RecordedRequest {
             method: req.method().to_string(),
-            path_and_query: req
-                .uri()
-                .path_and_query()
-                .map(|p| p.to_string())
-                .unwrap_or_default(),
+            path_and_query: req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
             request_id: h("MS-RequestId"),
             correlation_id: h("MS-CorrelationId"),
             contract_version: h("MS-Contract-Version"),

@@ -134,10 +134,9 @@ impl Store {
     ) -> StoreResult<()> {
         let at = timestamp(read_at);
         let billing = match &customer.billing {
-            Some(b) => Some(
-                serde_json::to_string(&BillingJson::from(b))
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            ),
+            Some(b) => {
+                Some(serde_json::to_string(&BillingJson::from(b)).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+            }
             None => None,
         };
         let search_text = format!("{} {}", customer.company_name, customer.domain).to_lowercase();
@@ -204,22 +203,14 @@ impl Store {
     }
 
     /// After a full read of the list: forgets customers Partner Center no longer lists.
-    pub async fn customers_forget_unseen(
-        &self,
-        tenant_id: &str,
-        read_since: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    pub async fn customers_forget_unseen(&self, tenant_id: &str, read_since: DateTime<Utc>) -> StoreResult<u64> {
         let since = timestamp(read_since);
         let mut tx = self.pool().begin().await?;
         for sql in [
             "DELETE FROM partner_attestations WHERE tenant_id = $1 AND customer_id IN (SELECT customer_id FROM customers WHERE tenant_id = $1 AND read_at < $2)",
             "DELETE FROM direct_acceptance WHERE tenant_id = $1 AND customer_id IN (SELECT customer_id FROM customers WHERE tenant_id = $1 AND read_at < $2)",
         ] {
-            sqlx::query(sql)
-                .bind(tenant_id)
-                .bind(&since)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(sql).bind(tenant_id).bind(&since).execute(&mut *tx).await?;
         }
         let done = sqlx::query("DELETE FROM customers WHERE tenant_id = $1 AND read_at < $2")
             .bind(tenant_id)
@@ -275,21 +266,14 @@ impl Store {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(CustomerPage {
-            items,
-            total,
-            page,
-            page_size,
-        })
+        Ok(CustomerPage { items, total, page, page_size })
     }
 
     pub async fn customer_status_counts(&self, tenant_id: &str) -> StoreResult<Vec<StatusCount>> {
-        let rows = sqlx::query(
-            "SELECT status, COUNT(*) AS n FROM customers WHERE tenant_id = $1 GROUP BY status",
-        )
-        .bind(tenant_id)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM customers WHERE tenant_id = $1 GROUP BY status")
+            .bind(tenant_id)
+            .fetch_all(self.pool())
+            .await?;
         let mut counts = Vec::new();
         for s in EffectiveStatus::ALL {
             let mut count = 0;
@@ -303,11 +287,7 @@ impl Store {
         Ok(counts)
     }
 
-    pub async fn customer_get(
-        &self,
-        tenant_id: &str,
-        customer_id: &str,
-    ) -> StoreResult<Option<CustomerRecord>> {
+    pub async fn customer_get(&self, tenant_id: &str, customer_id: &str) -> StoreResult<Option<CustomerRecord>> {
         let row = sqlx::query(
             "SELECT c.customer_id, c.company_name, c.domain, c.relationship, c.commerce_id, c.billing_json, c.status, c.status_reason, c.read_at, \
                     d.is_signed, d.read_at AS direct_read_at \
@@ -333,8 +313,7 @@ impl Store {
         let billing: Option<String> = r.try_get("billing_json")?;
         let billing = match billing {
             Some(text) => Some(BillingDetails::from(
-                serde_json::from_str::<BillingJson>(&text)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                serde_json::from_str::<BillingJson>(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             )),
             None => None,
         };

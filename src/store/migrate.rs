@@ -11,11 +11,8 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../migrations/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "initial", sql: include_str!("../../migrations/0001_initial.sql") }];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.
 const PG_LOCK_KEY: i64 = 0x6d63_615f_706f_7274;
@@ -24,10 +21,7 @@ impl Store {
     pub async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_lock($1)")
-                .bind(PG_LOCK_KEY)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query("SELECT pg_advisory_lock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
         }
         let result = async {
             sqlx::query(
@@ -64,10 +58,7 @@ impl Store {
         }
         .await;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(PG_LOCK_KEY)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query("SELECT pg_advisory_unlock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
         }
         result
     }

@@ -51,11 +51,7 @@ impl Store {
 
     pub async fn connect_without_migrating(url: &str) -> StoreResult<Store> {
         install_default_drivers();
-        let backend = if url.starts_with("postgres") {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
-        };
+        let backend = if url.starts_with("postgres") { Backend::Postgres } else { Backend::Sqlite };
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
                 format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })

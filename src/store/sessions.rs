@@ -53,12 +53,7 @@ impl Store {
         })
     }
 
-    pub async fn session_insert(
-        &self,
-        key: &str,
-        state: &str,
-        ttl_seconds: i64,
-    ) -> StoreResult<()> {
+    pub async fn session_insert(&self, key: &str, state: &str, ttl_seconds: i64) -> StoreResult<()> {
         sqlx::query("INSERT INTO sessions (id_hash, state, expires_at) VALUES ($1, $2, $3)")
             .bind(hash(key))
             .bind(state)
@@ -69,19 +64,15 @@ impl Store {
     }
 
     /// Returns false when the session is gone (expired or signed out).
-    pub async fn session_update(
-        &self,
-        key: &str,
-        state: &str,
-        ttl_seconds: i64,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE sessions SET state = $1, expires_at = $2 WHERE id_hash = $3 AND expires_at > $4")
-            .bind(state)
-            .bind(now() + ttl_seconds)
-            .bind(hash(key))
-            .bind(now())
-            .execute(self.pool())
-            .await?;
+    pub async fn session_update(&self, key: &str, state: &str, ttl_seconds: i64) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE sessions SET state = $1, expires_at = $2 WHERE id_hash = $3 AND expires_at > $4")
+                .bind(state)
+                .bind(now() + ttl_seconds)
+                .bind(hash(key))
+                .bind(now())
+                .execute(self.pool())
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -96,46 +87,30 @@ impl Store {
     }
 
     pub async fn session_delete(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(hash(key))
-            .execute(self.pool())
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(hash(key)).execute(self.pool()).await?;
         Ok(())
     }
 
     /// Removes expired sessions; returns how many.
     pub async fn session_purge_expired(&self) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now())
-            .execute(self.pool())
-            .await?;
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now()).execute(self.pool()).await?;
         Ok(done.rows_affected())
     }
 }
 
 impl SessionStore for DbSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<State>, LoadError> {
-        let Some(text) = self
-            .store
-            .session_load(session_key.as_ref())
-            .await
-            .map_err(|e| LoadError::Other(e.into()))?
+        let Some(text) = self.store.session_load(session_key.as_ref()).await.map_err(|e| LoadError::Other(e.into()))?
         else {
             return Ok(None);
         };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| LoadError::Deserialization(e.into()))
+        serde_json::from_str(&text).map(Some).map_err(|e| LoadError::Deserialization(e.into()))
     }
 
     async fn save(&self, session_state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
-        let text = serde_json::to_string(&session_state)
-            .map_err(|e| SaveError::Serialization(e.into()))?;
+        let text = serde_json::to_string(&session_state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = new_key();
-        self.store
-            .session_insert(&key, &text, ttl.whole_seconds())
-            .await
-            .map_err(|e| SaveError::Other(e.into()))?;
+        self.store.session_insert(&key, &text, ttl.whole_seconds()).await.map_err(|e| SaveError::Other(e.into()))?;
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
     }
 
@@ -145,8 +120,7 @@ impl SessionStore for DbSessionStore {
         session_state: State,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
-        let text = serde_json::to_string(&session_state)
-            .map_err(|e| UpdateError::Serialization(e.into()))?;
+        let text = serde_json::to_string(&session_state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let updated = self
             .store
             .session_update(session_key.as_ref(), &text, ttl.whole_seconds())
@@ -157,21 +131,12 @@ impl SessionStore for DbSessionStore {
         }
         // The row expired or was deleted meanwhile: never revive it under the old key.
         let key = new_key();
-        self.store
-            .session_insert(&key, &text, ttl.whole_seconds())
-            .await
-            .map_err(|e| UpdateError::Other(e.into()))?;
+        self.store.session_insert(&key, &text, ttl.whole_seconds()).await.map_err(|e| UpdateError::Other(e.into()))?;
         SessionKey::try_from(key).map_err(|e| UpdateError::Other(e.into()))
     }
 
-    async fn update_ttl(
-        &self,
-        session_key: &SessionKey,
-        ttl: &Duration,
-    ) -> Result<(), anyhow::Error> {
-        self.store
-            .session_touch(session_key.as_ref(), ttl.whole_seconds())
-            .await?;
+    async fn update_ttl(&self, session_key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        self.store.session_touch(session_key.as_ref(), ttl.whole_seconds()).await?;
         Ok(())
     }
 

@@ -16,12 +16,7 @@ pub struct TenantRecord {
 }
 
 impl Store {
-    pub async fn tenant_upsert(
-        &self,
-        tenant_id: &str,
-        name: &str,
-        partner_type: PartnerType,
-    ) -> StoreResult<()> {
+    pub async fn tenant_upsert(&self, tenant_id: &str, name: &str, partner_type: PartnerType) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO partner_tenants (tenant_id, name, partner_type, type_checked_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name, partner_type = excluded.partner_type, type_checked_at = excluded.type_checked_at",
@@ -48,8 +43,7 @@ impl Store {
         Ok(Some(TenantRecord {
             tenant_id: tenant_id.to_string(),
             name: r.try_get("name")?,
-            partner_type: PartnerType::parse(&pt)
-                .ok_or_else(|| StoreError::Corrupt(format!("partner type {pt:?}")))?,
+            partner_type: PartnerType::parse(&pt).ok_or_else(|| StoreError::Corrupt(format!("partner type {pt:?}")))?,
             type_checked_at: parse_timestamp(&r.try_get::<String, _>("type_checked_at")?)?,
             customers_synced_at: synced.as_deref().map(parse_timestamp).transpose()?,
         }))

@@ -53,11 +53,7 @@ pub fn map_roles(identity: &Identity, settings: &Settings) -> RoleSet {
             &settings.global_admin_app_roles,
         ),
     };
-    let has = |list: &Vec<String>| {
-        values
-            .iter()
-            .any(|v| list.iter().any(|l| l.eq_ignore_ascii_case(v)))
-    };
+    let has = |list: &Vec<String>| values.iter().any(|v| list.iter().any(|l| l.eq_ignore_ascii_case(v)));
     let mut roles = Vec::new();
     if has(admin) || has(global) {
         roles.push(AgentRole::Admin);
@@ -77,17 +73,9 @@ struct LandingQuery {
 }
 
 #[get("/")]
-async fn landing(
-    state: web::Data<AppState>,
-    session: Session,
-    q: web::Query<LandingQuery>,
-) -> HttpResponse {
+async fn landing(state: web::Data<AppState>, session: Session, q: web::Query<LandingQuery>) -> HttpResponse {
     if let Some(user) = session::user(&session) {
-        return redirect(if user.roles.is_empty() {
-            "/no-access"
-        } else {
-            "/customers"
-        });
+        return redirect(if user.roles.is_empty() { "/no-access" } else { "/customers" });
     }
     page(&LandingPage {
         layout: Layout::anonymous("Sign in"),
@@ -112,9 +100,7 @@ async fn login(
         detail: e.to_string(),
     })?;
     session::set_pending(&session, &pending).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((actix_web::http::header::LOCATION, url))
-        .finish())
+    Ok(HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, url)).finish())
 }
 
 #[derive(Deserialize)]
@@ -137,10 +123,7 @@ async fn callback(
         return Err(AppError::SignIn {
             user: format!(
                 "The sign-in was not completed: {}",
-                q.error_description
-                    .as_deref()
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or(&error)
+                q.error_description.as_deref().filter(|d| !d.is_empty()).unwrap_or(&error)
             ),
             detail: error,
         });
@@ -153,11 +136,7 @@ async fn callback(
     };
     let state_ok = q.state.as_deref().is_some_and(|s| {
         s.len() == pending.state.len()
-            && s.as_bytes()
-                .iter()
-                .zip(pending.state.as_bytes())
-                .fold(0u8, |a, (x, y)| a | (x ^ y))
-                == 0
+            && s.as_bytes().iter().zip(pending.state.as_bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
     });
     if !state_ok || chrono::Utc::now().timestamp() - pending.started_at > SIGN_IN_WINDOW_SECONDS {
         return Err(AppError::SignIn {
@@ -181,8 +160,7 @@ async fn callback(
         .clone()
         .or_else(|| state.settings.tenant_id.clone())
         .unwrap_or_else(|| "default".to_string());
-    let (partner_type, partner_name) =
-        partner_of(&state, &tenant_id, &roles, &tokens.access_token).await?;
+    let (partner_type, partner_name) = partner_of(&state, &tenant_id, &roles, &tokens.access_token).await?;
     let user = SignedInUser {
         oid: identity.oid.clone(),
         name: identity.name.clone(),
@@ -207,11 +185,7 @@ async fn callback(
             ..Default::default()
         })
         .await?;
-    Ok(redirect(if user.roles.is_empty() {
-        "/no-access"
-    } else {
-        &pending.return_to
-    }))
+    Ok(redirect(if user.roles.is_empty() { "/no-access" } else { &pending.return_to }))
 }
 
 /// The partner's type and name: from settings, Partner Center, or what was read before.
@@ -227,10 +201,7 @@ async fn partner_of(
         // Partner Center answers nothing to a user without an agent role.
         return Ok(match stored {
             Some(t) => (override_type.unwrap_or(t.partner_type), t.name),
-            None => (
-                override_type.unwrap_or(PartnerType::IndirectReseller),
-                tenant_id.to_string(),
-            ),
+            None => (override_type.unwrap_or(PartnerType::IndirectReseller), tenant_id.to_string()),
         });
     }
     let correlation = Uuid::new_v4();
@@ -239,11 +210,7 @@ async fn partner_of(
             Some(t) => t,
             None => state.pc.partner_type(token, correlation).await?,
         };
-        let name = state
-            .pc
-            .organization_name(token, correlation)
-            .await?
-            .unwrap_or_else(|| tenant_id.to_string());
+        let name = state.pc.organization_name(token, correlation).await?.unwrap_or_else(|| tenant_id.to_string());
         Ok::<_, crate::partner_center::PcError>((pt, name))
     }
     .await;
@@ -284,17 +251,11 @@ async fn no_access(signed: Signed) -> HttpResponse {
     if !signed.user.roles.is_empty() {
         return redirect("/customers");
     }
-    page(&NoAccessPage {
-        layout: signed.layout("No agent role"),
-    })
+    page(&NoAccessPage { layout: signed.layout("No agent role") })
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(landing)
-        .service(login)
-        .service(callback)
-        .service(logout)
-        .service(no_access);
+    cfg.service(landing).service(login).service(callback).service(logout).service(no_access);
 }
 
 #[cfg(test)]
@@ -304,14 +265,7 @@ mod tests {
     #[test]
     fn return_to_stays_on_the_portal() {
         assert_eq!(safe_return_to(Some("/customers/1?x=2")), "/customers/1?x=2");
-        for bad in [
-            "https://evil.example/",
-            "//evil.example",
-            "/\\evil",
-            "/login",
-            "/auth/callback",
-            "",
-        ] {
+        for bad in ["https://evil.example/", "//evil.example", "/\\evil", "/login", "/auth/callback", ""] {
             assert_eq!(safe_return_to(Some(bad)), "/customers", "{bad}");
         }
         assert_eq!(safe_return_to(None), "/customers");
@@ -332,22 +286,10 @@ mod tests {
     fn roles_from_groups_and_app_roles() {
         let s = Settings::default();
         let g = crate::sandbox::seed::CONTOSO_GROUPS;
-        assert_eq!(
-            map_roles(&identity(&[g.sales], &[]), &s),
-            RoleSet::new([AgentRole::Sales])
-        );
-        assert_eq!(
-            map_roles(&identity(&[g.global_admin], &[]), &s),
-            RoleSet::new([AgentRole::Admin])
-        );
+        assert_eq!(map_roles(&identity(&[g.sales], &[]), &s), RoleSet::new([AgentRole::Sales]));
+        assert_eq!(map_roles(&identity(&[g.global_admin], &[]), &s), RoleSet::new([AgentRole::Admin]));
         assert!(map_roles(&identity(&["someone-else"], &["AdminAgent"]), &s).is_empty());
-        let by_roles = Settings {
-            roles_from: RolesFrom::AppRoles,
-            ..Default::default()
-        };
-        assert_eq!(
-            map_roles(&identity(&[], &["HelpdeskAgent"]), &by_roles),
-            RoleSet::new([AgentRole::Helpdesk])
-        );
+        let by_roles = Settings { roles_from: RolesFrom::AppRoles, ..Default::default() };
+        assert_eq!(map_roles(&identity(&[], &["HelpdeskAgent"]), &by_roles), RoleSet::new([AgentRole::Helpdesk]));
     }
 }

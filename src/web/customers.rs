@@ -25,9 +25,7 @@ impl From<RefreshError> for AppError {
 
 /// The signed-in user's delegated token, refreshed when it is about to expire.
 pub async fn access_token(state: &AppState, signed: &Signed) -> Result<String, AppError> {
-    let sign_in_again = || AppError::SignInRequired {
-        return_to: "/customers".into(),
-    };
+    let sign_in_again = || AppError::SignInRequired { return_to: "/customers".into() };
     let tokens = session::tokens(&signed.session).ok_or_else(sign_in_again)?;
     if tokens.expires_at - chrono::Utc::now().timestamp() > 120 {
         return Ok(tokens.access_token);
@@ -37,8 +35,7 @@ pub async fn access_token(state: &AppState, signed: &Signed) -> Result<String, A
     };
     match state.oidc.refresh(rt).await {
         Ok(fresh) => {
-            session::set_tokens(&signed.session, &fresh)
-                .map_err(|e| AppError::Internal(e.into()))?;
+            session::set_tokens(&signed.session, &fresh).map_err(|e| AppError::Internal(e.into()))?;
             Ok(fresh.access_token)
         }
         Err(e) => {
@@ -72,43 +69,24 @@ fn list_href(search: &str, status: Option<EffectiveStatus>, page: i64) -> String
         s.append_pair("page", &page.to_string());
     }
     let qs = s.finish();
-    if qs.is_empty() {
-        "/customers".into()
-    } else {
-        format!("/customers?{qs}")
-    }
+    if qs.is_empty() { "/customers".into() } else { format!("/customers?{qs}") }
 }
 
 /// Page numbers to offer: the first, the last, and two either side of the current one.
-fn pager(
-    search: &str,
-    status: Option<EffectiveStatus>,
-    current: i64,
-    pages: i64,
-) -> Vec<PagerLink> {
+fn pager(search: &str, status: Option<EffectiveStatus>, current: i64, pages: i64) -> Vec<PagerLink> {
     (1..=pages)
         .filter(|p| *p == 1 || *p == pages || (p - current).abs() <= 2)
-        .map(|p| PagerLink {
-            label: p.to_string(),
-            href: list_href(search, status, p),
-            current: p == current,
-        })
+        .map(|p| PagerLink { label: p.to_string(), href: list_href(search, status, p), current: p == current })
         .collect()
 }
 
 async fn sync_if_never_read(state: &AppState, signed: &Signed) -> Result<(), AppError> {
     let tenant = state.store.tenant_get(&signed.user.tenant_id).await?;
-    if tenant
-        .as_ref()
-        .is_some_and(|t| t.customers_synced_at.is_some())
-    {
+    if tenant.as_ref().is_some_and(|t| t.customers_synced_at.is_some()) {
         return Ok(());
     }
     let token = access_token(state, signed).await?;
-    let caller = Caller {
-        tenant_id: &signed.user.tenant_id,
-        token: &token,
-    };
+    let caller = Caller { tenant_id: &signed.user.tenant_id, token: &token };
     refresh::refresh_all(
         &state.store,
         &state.pc,
@@ -128,32 +106,12 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     sync_if_never_read(&state, &signed).await?;
     let tenant = &signed.user.tenant_id;
-    let search: String =
-        q.q.as_deref()
-            .unwrap_or("")
-            .trim()
-            .chars()
-            .take(100)
-            .collect();
+    let search: String = q.q.as_deref().unwrap_or("").trim().chars().take(100).collect();
     let status = q.status.as_deref().and_then(EffectiveStatus::parse);
-    let requested_page = q
-        .page
-        .as_deref()
-        .and_then(|p| p.parse::<i64>().ok())
-        .unwrap_or(1);
-    let filter = CustomerFilter {
-        search: search.clone(),
-        status,
-    };
-    let list = state
-        .store
-        .customer_list(
-            tenant,
-            &filter,
-            requested_page,
-            state.settings.customers_page_size as i64,
-        )
-        .await?;
+    let requested_page = q.page.as_deref().and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
+    let filter = CustomerFilter { search: search.clone(), status };
+    let list =
+        state.store.customer_list(tenant, &filter, requested_page, state.settings.customers_page_size as i64).await?;
     let counts = state.store.customer_status_counts(tenant).await?;
     let synced_at = state
         .store
@@ -163,11 +121,7 @@ async fn list(
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
     let pages = list.pages();
     let current = list.page;
-    let first_shown = if list.total == 0 {
-        0
-    } else {
-        (current - 1) * list.page_size + 1
-    };
+    let first_shown = if list.total == 0 { 0 } else { (current - 1) * list.page_size + 1 };
     let last_shown = first_shown + list.items.len() as i64 - if list.total == 0 { 0 } else { 1 };
     let view = CustomersPage {
         layout: signed.layout("Customers"),
@@ -176,11 +130,7 @@ async fn list(
         status_filter: status,
         previous: (current > 1).then(|| list_href(&search, status, current - 1)),
         next: (current < pages).then(|| list_href(&search, status, current + 1)),
-        pages: if pages > 1 {
-            pager(&search, status, current, pages)
-        } else {
-            Vec::new()
-        },
+        pages: if pages > 1 { pager(&search, status, current, pages) } else { Vec::new() },
         first_shown,
         last_shown,
         search,
@@ -191,15 +141,9 @@ async fn list(
 }
 
 #[post("/customers/refresh")]
-async fn refresh_list(
-    state: web::Data<AppState>,
-    Agent(signed): Agent,
-) -> Result<HttpResponse, AppError> {
+async fn refresh_list(state: web::Data<AppState>, Agent(signed): Agent) -> Result<HttpResponse, AppError> {
     let token = access_token(&state, &signed).await?;
-    let caller = Caller {
-        tenant_id: &signed.user.tenant_id,
-        token: &token,
-    };
+    let caller = Caller { tenant_id: &signed.user.tenant_id, token: &token };
     let outcome = refresh::refresh_all(
         &state.store,
         &state.pc,
@@ -264,33 +208,15 @@ async fn refresh_one(
         return Err(AppError::NotFound);
     }
     // Only a customer this tenant already knows: the store is the tenant boundary.
-    if state
-        .store
-        .customer_get(&signed.user.tenant_id, &id)
-        .await?
-        .is_none()
-    {
+    if state.store.customer_get(&signed.user.tenant_id, &id).await?.is_none() {
         return Err(AppError::NotFound);
     }
     let token = access_token(&state, &signed).await?;
-    let caller = Caller {
-        tenant_id: &signed.user.tenant_id,
-        token: &token,
-    };
-    refresh::refresh_customer(
-        &state.store,
-        &state.pc,
-        &state.settings.policy(),
-        &caller,
-        &id,
-    )
-    .await?;
+    let caller = Caller { tenant_id: &signed.user.tenant_id, token: &token };
+    refresh::refresh_customer(&state.store, &state.pc, &state.settings.policy(), &caller, &id).await?;
     session::set_flash(
         &signed.session,
-        &format!(
-            "Read again from Partner Center at {}.",
-            chrono::Utc::now().format("%H:%M UTC")
-        ),
+        &format!("Read again from Partner Center at {}.", chrono::Utc::now().format("%H:%M UTC")),
     );
     Ok(redirect(&format!("/customers/{id}")))
 }
@@ -306,19 +232,12 @@ async fn agreement_document(
     if !valid_customer_id(&id) {
         return Err(AppError::NotFound);
     }
-    let record = state
-        .store
-        .customer_get(&signed.user.tenant_id, &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let record = state.store.customer_get(&signed.user.tenant_id, &id).await?.ok_or(AppError::NotFound)?;
     let token = access_token(&state, &signed).await?;
     let correlation = Uuid::new_v4();
     let template_id = state.mca_template_id(&token, correlation).await?;
     let (language, country) = record.customer.document_locale();
-    let link = state
-        .pc
-        .agreement_document(&token, &template_id, &language, &country, correlation)
-        .await?;
+    let link = state.pc.agreement_document(&token, &template_id, &language, &country, correlation).await?;
     if !(link.starts_with("https://") || link.starts_with("http://")) {
         return Err(AppError::Upstream(crate::partner_center::PcError::Decode {
             what: "agreement document",
@@ -330,11 +249,7 @@ async fn agreement_document(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // `refresh_list` before `account` so that "/customers/refresh" is not read as an id.
-    cfg.service(list)
-        .service(refresh_list)
-        .service(account)
-        .service(refresh_one)
-        .service(agreement_document);
+    cfg.service(list).service(refresh_list).service(account).service(refresh_one).service(agreement_document);
 }
 
 #[cfg(test)]
@@ -349,14 +264,7 @@ mod tests {
         assert!(links[0].href.contains("q=a%26b"));
         assert!(links[0].href.contains("status=attested"));
         assert!(!links[0].href.contains("page="));
-        assert!(
-            links
-                .iter()
-                .find(|l| l.current)
-                .unwrap()
-                .href
-                .ends_with("page=5")
-        );
+        assert!(links.iter().find(|l| l.current).unwrap().href.ends_with("page=5"));
     }
 
     #[test]

@@ -15,9 +15,7 @@ tokio::task_local! {
 }
 
 pub fn current_request_id() -> String {
-    REQUEST_ID
-        .try_with(|r| r.clone())
-        .unwrap_or_else(|_| "-".to_string())
+    REQUEST_ID.try_with(|r| r.clone()).unwrap_or_else(|_| "-".to_string())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,18 +75,14 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
-            AppError::NoAgentRole { .. } | AppError::Forbidden(_) | AppError::Csrf => {
-                StatusCode::FORBIDDEN
-            }
+            AppError::NoAgentRole { .. } | AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) | AppError::SignIn { .. } => StatusCode::BAD_REQUEST,
             AppError::Upstream(PcError::Unauthorized { .. }) => StatusCode::SEE_OTHER,
             AppError::Upstream(PcError::Api { status: 403, .. }) => StatusCode::FORBIDDEN,
             AppError::Upstream(PcError::Api { status: 404, .. }) => StatusCode::NOT_FOUND,
             AppError::Upstream(PcError::Throttled { .. }) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Upstream(PcError::Unavailable { .. } | PcError::Transport(_)) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AppError::Upstream(PcError::Unavailable { .. } | PcError::Transport(_)) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Upstream(_) => StatusCode::BAD_GATEWAY,
             AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -112,9 +106,7 @@ impl ResponseError for AppError {
                 return sign_in_redirect("/customers");
             }
             AppError::NoAgentRole { layout } => {
-                let page = NoAccessPage {
-                    layout: (**layout).clone(),
-                };
+                let page = NoAccessPage { layout: (**layout).clone() };
                 return html(status, page.render());
             }
             _ => {}
@@ -140,28 +132,19 @@ impl ResponseError for AppError {
 }
 
 fn sign_in_redirect(return_to: &str) -> HttpResponse {
-    let target = format!(
-        "/login?return_to={}",
-        url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
-    );
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, target))
-        .finish()
+    let target =
+        format!("/login?return_to={}", url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>());
+    HttpResponse::SeeOther().insert_header((header::LOCATION, target)).finish()
 }
 
 pub fn html(status: StatusCode, rendered: askama::Result<String>) -> HttpResponse {
     match rendered {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body),
+        Ok(body) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
         Err(e) => {
             tracing::error!(error = %e, "template failed to render");
             HttpResponse::InternalServerError()
                 .content_type("text/plain; charset=utf-8")
-                .body(format!(
-                    "The page could not be shown. Request id: {}",
-                    current_request_id()
-                ))
+                .body(format!("The page could not be shown. Request id: {}", current_request_id()))
         }
     }
 }
@@ -172,7 +155,5 @@ pub fn page<T: Template>(t: &T) -> HttpResponse {
 }
 
 pub fn redirect(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_string()))
-        .finish()
+    HttpResponse::SeeOther().insert_header((header::LOCATION, to.to_string())).finish()
 }

@@ -22,21 +22,13 @@ pub struct Signed {
 impl Signed {
     /// The page frame: name, role, partner, the CSRF token for forms, a flash message.
     pub fn layout(&self, title: &str) -> Layout {
-        Layout::signed(
-            title,
-            &self.user,
-            session::csrf_token(&self.session),
-            session::take_flash(&self.session),
-        )
+        Layout::signed(title, &self.user, session::csrf_token(&self.session), session::take_flash(&self.session))
     }
 }
 
 fn return_to(req: &HttpRequest) -> String {
     if req.method() == Method::GET {
-        req.uri()
-            .path_and_query()
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| "/".into())
+        req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into())
     } else {
         "/customers".into()
     }
@@ -45,9 +37,7 @@ fn return_to(req: &HttpRequest) -> String {
 fn signed(req: &HttpRequest) -> Result<Signed, AppError> {
     let session = req.get_session();
     let Some(user) = session::user(&session) else {
-        return Err(AppError::SignInRequired {
-            return_to: return_to(req),
-        });
+        return Err(AppError::SignInRequired { return_to: return_to(req) });
     };
     let absolute_seconds = req
         .app_data::<web::Data<AppState>>()
@@ -56,9 +46,7 @@ fn signed(req: &HttpRequest) -> Result<Signed, AppError> {
     if chrono::Utc::now().timestamp() - user.signed_in_at > absolute_seconds {
         // Past the absolute lifetime: the server-side session goes, whatever the activity.
         session.purge();
-        return Err(AppError::SignInRequired {
-            return_to: return_to(req),
-        });
+        return Err(AppError::SignInRequired { return_to: return_to(req) });
     }
     Ok(Signed { user, session })
 }
@@ -77,9 +65,7 @@ pub struct Agent(pub Signed);
 fn agent(req: &HttpRequest) -> Result<Agent, AppError> {
     let s = signed(req)?;
     if s.user.roles.is_empty() {
-        return Err(AppError::NoAgentRole {
-            layout: Box::new(s.layout("No agent role")),
-        });
+        return Err(AppError::NoAgentRole { layout: Box::new(s.layout("No agent role")) });
     }
     Ok(Agent(s))
 }
@@ -98,7 +84,10 @@ pub struct SalesOrAdmin(pub Signed);
 fn sales_or_admin(req: &HttpRequest) -> Result<SalesOrAdmin, AppError> {
     let Agent(s) = agent(req)?;
     if !(s.user.roles.contains(AgentRole::Admin) || s.user.roles.contains(AgentRole::Sales)) {
-        return Err(AppError::Forbidden("Only Admin agents and Sales agents can do this. Ask an Admin agent of your organization if you need it.".into()));
+        return Err(AppError::Forbidden(
+            "Only Admin agents and Sales agents can do this. Ask an Admin agent of your organization if you need it."
+                .into(),
+        ));
     }
     Ok(SalesOrAdmin(s))
 }

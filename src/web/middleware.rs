@@ -24,23 +24,12 @@ pub async fn request_id_and_headers(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let https = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.settings.is_https())
-        .unwrap_or(false);
+    let https = req.app_data::<web::Data<AppState>>().map(|s| s.settings.is_https()).unwrap_or(false);
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
-    let mut res = REQUEST_ID
-        .scope(request_id.clone(), next.call(req).instrument(span.clone()))
-        .await?;
+    let mut res = REQUEST_ID.scope(request_id.clone(), next.call(req).instrument(span.clone())).await?;
     let status = res.status().as_u16();
-    span.in_scope(|| {
-        tracing::info!(
-            status,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "served"
-        )
-    });
+    span.in_scope(|| tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "served"));
     let h = res.headers_mut();
     let set = |h: &mut header::HeaderMap, name: HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
@@ -56,26 +45,14 @@ pub async fn request_id_and_headers(
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::REFERRER_POLICY, "same-origin");
-    set(
-        h,
-        HeaderName::from_static("permissions-policy"),
-        "camera=(), microphone=(), geolocation=()",
-    );
-    set(
-        h,
-        HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
+    set(h, HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()");
+    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     if !h.contains_key(header::CACHE_CONTROL) {
         // Pages carry customer data: never keep them in shared or back/forward caches.
         set(h, header::CACHE_CONTROL, "no-store");
     }
     if https {
-        set(
-            h,
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        );
+        set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
     }
     Ok(res)
 }
@@ -97,11 +74,7 @@ pub async fn csrf_guard(
         return next.call(req).await;
     }
     let expected = session::expected_csrf(&req.get_session());
-    let mut sent = req
-        .headers()
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
+    let mut sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(String::from);
     if sent.is_none() {
         let is_form = req
             .headers()
@@ -110,9 +83,7 @@ pub async fn csrf_guard(
             .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
         if is_form {
             let body = req.extract::<Bytes>().await?;
-            sent = url::form_urlencoded::parse(&body)
-                .find(|(k, _)| k == CSRF_FIELD)
-                .map(|(_, v)| v.into_owned());
+            sent = url::form_urlencoded::parse(&body).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v.into_owned());
             // Put the body back for the handler.
             req.set_payload(actix_web::dev::Payload::from(body));
         }

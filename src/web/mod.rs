@@ -35,13 +35,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Arc<Settings>, store: Store, pc: PartnerCenter, oidc: oidc::Oidc) -> Self {
-        AppState {
-            settings,
-            store,
-            pc,
-            oidc,
-            template: Mutex::new(None),
-        }
+        AppState { settings, store, pc, oidc, template: Mutex::new(None) }
     }
 
     /// The MCA template id, read from agreement metadata, never hard-coded.

@@ -6,13 +6,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreProviderMetadata,
-};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreProviderMetadata};
 use openidconnect::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse,
+    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope,
+    TokenResponse,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -20,14 +18,8 @@ use tokio::sync::RwLock;
 
 use super::session::{PendingSignIn, UserTokens};
 
-type Client = CoreClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
->;
+type Client =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
 /// How long discovery metadata (and the keys it names) is trusted before it is read again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -96,8 +88,7 @@ impl Oidc {
         {
             return Ok(m.clone());
         }
-        let issuer =
-            IssuerUrl::new(self.issuer.clone()).map_err(|e| SignInError::Config(e.to_string()))?;
+        let issuer = IssuerUrl::new(self.issuer.clone()).map_err(|e| SignInError::Config(e.to_string()))?;
         let m = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| SignInError::Discovery(format!("{e:#}")))?;
@@ -114,19 +105,10 @@ impl Oidc {
         let client = CoreClient::from_provider_metadata(
             m,
             ClientId::new(self.client_id.clone()),
-            self.client_secret
-                .as_ref()
-                .map(|s| ClientSecret::new(s.expose_secret().to_string())),
+            self.client_secret.as_ref().map(|s| ClientSecret::new(s.expose_secret().to_string())),
         )
-        .set_redirect_uri(
-            RedirectUrl::new(self.redirect_uri.clone())
-                .map_err(|e| SignInError::Config(e.to_string()))?,
-        )
-        .set_auth_type(if basic {
-            AuthType::BasicAuth
-        } else {
-            AuthType::RequestBody
-        });
+        .set_redirect_uri(RedirectUrl::new(self.redirect_uri.clone()).map_err(|e| SignInError::Config(e.to_string()))?)
+        .set_auth_type(if basic { AuthType::BasicAuth } else { AuthType::RequestBody });
         Ok(client)
     }
 
@@ -134,11 +116,8 @@ impl Oidc {
     pub async fn start(&self, return_to: String) -> Result<(String, PendingSignIn), SignInError> {
         let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut req = client.authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        );
+        let mut req =
+            client.authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
         for s in self.scopes.iter().filter(|s| s.as_str() != "openid") {
             req = req.add_scope(Scope::new(s.clone()));
         }
@@ -157,11 +136,7 @@ impl Oidc {
 
     /// Exchanges the code, verifies the ID token (signature, issuer, audience, expiry,
     /// nonce) and returns who signed in with their delegated tokens.
-    pub async fn finish(
-        &self,
-        pending: &PendingSignIn,
-        code: String,
-    ) -> Result<(Identity, UserTokens), SignInError> {
+    pub async fn finish(&self, pending: &PendingSignIn, code: String) -> Result<(Identity, UserTokens), SignInError> {
         let client = self.client().await?;
         let response = client
             .exchange_code(AuthorizationCode::new(code))
@@ -170,9 +145,8 @@ impl Oidc {
             .request_async(&self.http)
             .await
             .map_err(|e| SignInError::Exchange(format!("{e:#}")))?;
-        let id_token = response
-            .id_token()
-            .ok_or_else(|| SignInError::IdToken("the answer carried no ID token".into()))?;
+        let id_token =
+            response.id_token().ok_or_else(|| SignInError::IdToken("the answer carried no ID token".into()))?;
         let verifier = client.id_token_verifier();
         let claims = id_token
             .claims(&verifier, &Nonce::new(pending.nonce.clone()))
@@ -187,13 +161,7 @@ impl Oidc {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| SignInError::IdToken("unreadable payload".into()))?;
         let strings = |v: &Value| -> Vec<String> {
-            v.as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
+            v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default()
         };
         let name = claims
             .name()
@@ -207,10 +175,7 @@ impl Oidc {
             .or_else(|| claims.preferred_username().map(|u| u.to_string()))
             .unwrap_or_default();
         let identity = Identity {
-            oid: payload["oid"]
-                .as_str()
-                .map(String::from)
-                .unwrap_or_else(|| claims.subject().to_string()),
+            oid: payload["oid"].as_str().map(String::from).unwrap_or_else(|| claims.subject().to_string()),
             tenant_id: payload["tid"].as_str().map(String::from),
             name,
             email,
@@ -238,10 +203,7 @@ fn tokens_of<R: OAuth2TokenResponse>(r: &R, previous_refresh: Option<&str>) -> U
     let lifetime = r.expires_in().unwrap_or(Duration::from_secs(3600));
     UserTokens {
         access_token: r.access_token().secret().clone(),
-        refresh_token: r
-            .refresh_token()
-            .map(|t| t.secret().clone())
-            .or_else(|| previous_refresh.map(String::from)),
+        refresh_token: r.refresh_token().map(|t| t.secret().clone()).or_else(|| previous_refresh.map(String::from)),
         expires_at: chrono::Utc::now().timestamp() + lifetime.as_secs() as i64,
     }
 }

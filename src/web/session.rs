@@ -79,11 +79,7 @@ pub fn set_tokens(s: &Session, t: &UserTokens) -> Result<(), actix_session::Sess
 
 /// Starts the signed-in session: a new session id, so a session fixed before sign-in is
 /// worth nothing after it.
-pub fn sign_in(
-    s: &Session,
-    user: &SignedInUser,
-    tokens: &UserTokens,
-) -> Result<(), actix_session::SessionInsertError> {
+pub fn sign_in(s: &Session, user: &SignedInUser, tokens: &UserTokens) -> Result<(), actix_session::SessionInsertError> {
     s.renew();
     s.remove(PENDING);
     s.insert(USER, user)?;
@@ -107,10 +103,7 @@ pub fn expected_csrf(s: &Session) -> Option<String> {
     get(s, CSRF)
 }
 
-pub fn set_pending(
-    s: &Session,
-    p: &PendingSignIn,
-) -> Result<(), actix_session::SessionInsertError> {
+pub fn set_pending(s: &Session, p: &PendingSignIn) -> Result<(), actix_session::SessionInsertError> {
     s.insert(PENDING, p)
 }
 

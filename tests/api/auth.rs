@@ -94,7 +94,13 @@ async fn a_wrong_state_is_refused() {
     let (authorize, html) = b.start_sign_in().await;
     let callback = b.choose_user(&authorize, &html, SAM_SALES).await;
     let mut u = url::Url::parse(&callback).unwrap();
-    let pairs: Vec<(String, String)> = u.query_pairs().map(|(k, v)| { let forged = k == "state"; (k.into_owned(), if forged { "forged-state".into() } else { v.into_owned() }) }).collect();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| {
+            let forged = k == "state";
+            (k.into_owned(), if forged { "forged-state".into() } else { v.into_owned() })
+        })
+        .collect();
     u.query_pairs_mut().clear().extend_pairs(pairs);
     let r = b.client.get(u.as_str()).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -161,7 +167,13 @@ async fn cancelling_at_the_identity_provider_says_so() {
     let mut form = hidden_inputs(&html);
     form.push(("cancel".into(), "1".into()));
     let u = url::Url::parse(&authorize).unwrap();
-    let r = b.client.post(format!("http://{}:{}/idp/v2.0/authorize", u.host_str().unwrap(), u.port().unwrap())).form(&form).send().await.unwrap();
+    let r = b
+        .client
+        .post(format!("http://{}:{}/idp/v2.0/authorize", u.host_str().unwrap(), u.port().unwrap()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     let r = b.client.get(location(&r)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("cancelled"));
@@ -194,7 +206,8 @@ async fn short_lived_access_tokens_are_refreshed_before_they_expire() {
     let id = app.customer_id("Fourth Coffee");
     let r = b.post_with_token_of("/customers", &format!("/customers/{id}/refresh")).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let refreshed = app.sandbox.requests().iter().filter(|r| r.path_and_query.ends_with("/token") && r.method == "POST").count();
+    let refreshed =
+        app.sandbox.requests().iter().filter(|r| r.path_and_query.ends_with("/token") && r.method == "POST").count();
     assert!(refreshed >= 2, "the code exchange and at least one refresh reached the token endpoint ({refreshed})");
 }
 

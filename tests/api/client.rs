@@ -41,10 +41,16 @@ async fn handle(req: HttpRequest, script: web::Data<Script>) -> HttpResponse {
     script.seen.lock().unwrap().push(Seen {
         method: req.method().to_string(),
         path_and_query: req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
-        headers: req.headers().iter().map(|(k, v)| (k.as_str().to_lowercase(), v.to_str().unwrap_or_default().to_string())).collect(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_lowercase(), v.to_str().unwrap_or_default().to_string()))
+            .collect(),
     });
     let next = script.answers.lock().unwrap().get_mut(&path).and_then(|q| q.pop_front());
-    let Some(a) = next else { return HttpResponse::NotFound().body("{\"code\": 404, \"description\": \"not scripted\"}") };
+    let Some(a) = next else {
+        return HttpResponse::NotFound().body("{\"code\": 404, \"description\": \"not scripted\"}");
+    };
     if !a.delay.is_zero() {
         tokio::time::sleep(a.delay).await;
     }
@@ -82,7 +88,12 @@ impl Fake {
         self.script.seen.lock().unwrap().clone()
     }
     fn client(&self, timeout: Duration) -> PartnerCenter {
-        let retry = RetryPolicy { max_retries: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(50), max_retry_after: Duration::from_secs(5) };
+        let retry = RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_retry_after: Duration::from_secs(5),
+        };
         PartnerCenter::new(&self.url, timeout, retry).unwrap()
     }
 }
@@ -116,13 +127,17 @@ async fn reads_the_documented_examples_and_sends_the_documented_requests() {
     assert_eq!(a.len(), 1);
     assert_eq!((a[0].first_name.as_str(), a[0].email.as_str()), ("Tania", "tania@example.com"));
     assert_eq!(a[0].date_agreed.to_string(), "2026-11-20");
-    fake.script("/v1/customers/c1/directSignedMicrosoftCustomerAgreementStatus", vec![answer(200, r#"{"isSigned": true}"#)]);
+    fake.script(
+        "/v1/customers/c1/directSignedMicrosoftCustomerAgreementStatus",
+        vec![answer(200, r#"{"isSigned": true}"#)],
+    );
     assert!(pc.direct_acceptance("token-1", "c1", corr).await.unwrap());
     fake.script(
         "/v1/agreementtemplates/117a77b0-9360-443b-8795-c6dedc750cf9/document",
         vec![answer(200, r#"{"displayUri": "https://docs.example/mca", "downloadUri": "https://docs.example/mca?dl", "language": "en-US", "country": "US"}"#)],
     );
-    let link = pc.agreement_document("token-1", "117a77b0-9360-443b-8795-c6dedc750cf9", "en-US", "US", corr).await.unwrap();
+    let link =
+        pc.agreement_document("token-1", "117a77b0-9360-443b-8795-c6dedc750cf9", "en-US", "US", corr).await.unwrap();
     assert_eq!(link, "https://docs.example/mca");
 
     let seen = fake.seen();
@@ -133,8 +148,14 @@ async fn reads_the_documented_examples_and_sends_the_documented_requests() {
         assert_eq!(s.headers["ms-correlationid"], corr.to_string(), "one correlation id for one piece of work");
     }
     assert_eq!(seen[0].path_and_query, "/v1/agreements?agreementType=MicrosoftCustomerAgreement");
-    assert_eq!(seen[1].path_and_query, "/v1/customers/c1/agreements?agreementType=MicrosoftCustomerAgreement", "agreementType is always sent");
-    assert_eq!(seen[3].path_and_query, "/v1/agreementtemplates/117a77b0-9360-443b-8795-c6dedc750cf9/document?language=en-US&country=US");
+    assert_eq!(
+        seen[1].path_and_query, "/v1/customers/c1/agreements?agreementType=MicrosoftCustomerAgreement",
+        "agreementType is always sent"
+    );
+    assert_eq!(
+        seen[3].path_and_query,
+        "/v1/agreementtemplates/117a77b0-9360-443b-8795-c6dedc750cf9/document?language=en-US&country=US"
+    );
     let ids: std::collections::HashSet<_> = seen.iter().map(|s| s.headers["ms-requestid"].clone()).collect();
     assert_eq!(ids.len(), 4, "a new request id per call");
 }
@@ -164,7 +185,10 @@ async fn waits_for_retry_after_on_429_then_succeeds_with_a_new_request_id() {
         body: r#"{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 1 seconds."}"#.into(),
         delay: Duration::ZERO,
     };
-    fake.script("/v1/customers/c1/directSignedMicrosoftCustomerAgreementStatus", vec![throttled, answer(200, r#"{"isSigned": false}"#)]);
+    fake.script(
+        "/v1/customers/c1/directSignedMicrosoftCustomerAgreementStatus",
+        vec![throttled, answer(200, r#"{"isSigned": false}"#)],
+    );
     let started = std::time::Instant::now();
     let signed = fake.client(Duration::from_secs(5)).direct_acceptance("token-1", "c1", Uuid::new_v4()).await.unwrap();
     assert!(!signed);
@@ -177,7 +201,14 @@ async fn waits_for_retry_after_on_429_then_succeeds_with_a_new_request_id() {
 #[tokio::test]
 async fn retries_server_errors_and_gives_up_after_the_bound() {
     let fake = Fake::start();
-    fake.script("/v1/customers/c1", vec![answer(503, "{}"), answer(500, "{}"), answer(200, r#"{"id": "c1", "companyProfile": {"companyName": "C"}}"#)]);
+    fake.script(
+        "/v1/customers/c1",
+        vec![
+            answer(503, "{}"),
+            answer(500, "{}"),
+            answer(200, r#"{"id": "c1", "companyProfile": {"companyName": "C"}}"#),
+        ],
+    );
     let c = fake.client(Duration::from_secs(5)).customer("token-1", "c1", Uuid::new_v4()).await.unwrap();
     assert_eq!(c.company_name, "C");
     assert_eq!(fake.seen().len(), 3);
@@ -192,13 +223,24 @@ async fn retries_server_errors_and_gives_up_after_the_bound() {
 #[tokio::test]
 async fn a_timeout_is_retried_with_the_same_request_id() {
     let fake = Fake::start();
-    let slow = Scripted { status: 200, headers: vec![], body: r#"{"isSigned": true}"#.into(), delay: Duration::from_millis(1500) };
-    fake.script("/v1/customers/c1/directSignedMicrosoftCustomerAgreementStatus", vec![slow, answer(200, r#"{"isSigned": true}"#)]);
+    let slow = Scripted {
+        status: 200,
+        headers: vec![],
+        body: r#"{"isSigned": true}"#.into(),
+        delay: Duration::from_millis(1500),
+    };
+    fake.script(
+        "/v1/customers/c1/directSignedMicrosoftCustomerAgreementStatus",
+        vec![slow, answer(200, r#"{"isSigned": true}"#)],
+    );
     let ok = fake.client(Duration::from_millis(400)).direct_acceptance("token-1", "c1", Uuid::new_v4()).await.unwrap();
     assert!(ok);
     let seen = fake.seen();
     assert_eq!(seen.len(), 2);
-    assert_eq!(seen[0].headers["ms-requestid"], seen[1].headers["ms-requestid"], "the same MS-RequestId after a timeout");
+    assert_eq!(
+        seen[0].headers["ms-requestid"], seen[1].headers["ms-requestid"],
+        "the same MS-RequestId after a timeout"
+    );
 }
 
 #[tokio::test]
@@ -223,7 +265,12 @@ async fn errors_keep_partner_centers_code_in_both_shapes() {
 #[tokio::test]
 async fn a_retry_after_longer_than_we_wait_is_reported_not_slept() {
     let fake = Fake::start();
-    let throttled = Scripted { status: 429, headers: vec![("Retry-After", "57".into())], body: r#"{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 57 seconds."}"#.into(), delay: Duration::ZERO };
+    let throttled = Scripted {
+        status: 429,
+        headers: vec![("Retry-After", "57".into())],
+        body: r#"{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 57 seconds."}"#.into(),
+        delay: Duration::ZERO,
+    };
     fake.script("/v1/customers/c1", vec![throttled]);
     let started = std::time::Instant::now();
     let e = fake.client(Duration::from_secs(5)).customer("token-1", "c1", Uuid::new_v4()).await.unwrap_err();

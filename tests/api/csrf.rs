@@ -37,7 +37,13 @@ async fn every_post_is_refused_with_another_sessions_token() {
     for route in post_routes(&app) {
         let r = alex.post_form(&route, &[("csrf_token", &sams_token)]).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "POST {route} with another session's token");
-        let r = alex.client.post(format!("{}{}", app.address, route)).header("x-csrf-token", &sams_token).send().await.unwrap();
+        let r = alex
+            .client
+            .post(format!("{}{}", app.address, route))
+            .header("x-csrf-token", &sams_token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "POST {route} with another session's token in the header");
     }
     assert_eq!(alex.get("/customers").await.status(), StatusCode::OK);
@@ -49,7 +55,8 @@ async fn the_token_in_a_header_works_for_scripts() {
     let b = app.signed_in(SAM_SALES).await;
     let (_, html) = b.get_html("/customers").await;
     let token = csrf_of(&html);
-    let r = b.client.post(format!("{}/customers/refresh", app.address)).header("x-csrf-token", token).send().await.unwrap();
+    let r =
+        b.client.post(format!("{}/customers/refresh", app.address)).header("x-csrf-token", token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
 

@@ -9,7 +9,9 @@ use crate::helpers::*;
 fn expected_status(kind: SeedKind) -> &'static str {
     match kind {
         SeedKind::AcceptedDirectly | SeedKind::AcceptedDirectlyAfterOldAttestation => "Accepted directly",
-        SeedKind::AttestedRecently | SeedKind::AttestedOnCutoffDay | SeedKind::SeveralContactsLatestRecent => "Attested",
+        SeedKind::AttestedRecently | SeedKind::AttestedOnCutoffDay | SeedKind::SeveralContactsLatestRecent => {
+            "Attested"
+        }
         SeedKind::AttestedOnlyBeforeCutoff | SeedKind::SeveralContactsAllOld => "Re-attestation required",
         SeedKind::NeverConfirmed => "Not confirmed",
     }
@@ -35,7 +37,10 @@ async fn a_sales_agent_sees_every_customer_with_its_status_in_pages() {
     let both = format!("{page1}{page2}");
     for c in seed::customers().iter().filter(|c| c.tenant_id == seed::CONTOSO_TENANT) {
         let escaped = escaped(&c.company_name);
-        let row = rows(&both).into_iter().find(|r| r.contains(&format!(">{escaped}</a>"))).unwrap_or_else(|| panic!("{} is listed", c.company_name));
+        let row = rows(&both)
+            .into_iter()
+            .find(|r| r.contains(&format!(">{escaped}</a>")))
+            .unwrap_or_else(|| panic!("{} is listed", c.company_name));
         let expect = expected_status(seed::kind_of(&c.company_name).unwrap());
         assert!(row.contains(&format!("<span class=\"status-text\"> {expect}</span>")), "{}: {expect}", c.company_name);
     }
@@ -104,14 +109,62 @@ async fn the_account_page_shows_each_status_with_its_reason() {
         attestations: usize,
     }
     for c in [
-        Case { company: "Alpine Ski House", status: "Accepted directly", direct: "Provided", reason: "accepted the Microsoft Customer Agreement in the Microsoft 365 admin center", attestations: 0 },
-        Case { company: "Coho Winery", status: "Accepted directly", direct: "Provided", reason: "Microsoft 365 admin center", attestations: 1 },
-        Case { company: "Adatum Corporation", status: "Attested", direct: "Not provided", reason: "on or after 2023-04-01", attestations: 1 },
-        Case { company: "Blue Yonder Airlines", status: "Attested", direct: "Not provided", reason: "dated 2023-04-01, on or after 2023-04-01", attestations: 1 },
-        Case { company: "A. Datum Labs", status: "Re-attestation required", direct: "Not provided", reason: "before 2023-04-01", attestations: 1 },
-        Case { company: "Best For You Organics", status: "Attested", direct: "Not provided", reason: "on or after 2023-04-01", attestations: 3 },
-        Case { company: "Datum Diagnostics", status: "Re-attestation required", direct: "Not provided", reason: "dated 2023-03-31, before 2023-04-01", attestations: 2 },
-        Case { company: "Bellows College", status: "Not confirmed", direct: "Not provided", reason: "No acceptance is on record", attestations: 0 },
+        Case {
+            company: "Alpine Ski House",
+            status: "Accepted directly",
+            direct: "Provided",
+            reason: "accepted the Microsoft Customer Agreement in the Microsoft 365 admin center",
+            attestations: 0,
+        },
+        Case {
+            company: "Coho Winery",
+            status: "Accepted directly",
+            direct: "Provided",
+            reason: "Microsoft 365 admin center",
+            attestations: 1,
+        },
+        Case {
+            company: "Adatum Corporation",
+            status: "Attested",
+            direct: "Not provided",
+            reason: "on or after 2023-04-01",
+            attestations: 1,
+        },
+        Case {
+            company: "Blue Yonder Airlines",
+            status: "Attested",
+            direct: "Not provided",
+            reason: "dated 2023-04-01, on or after 2023-04-01",
+            attestations: 1,
+        },
+        Case {
+            company: "A. Datum Labs",
+            status: "Re-attestation required",
+            direct: "Not provided",
+            reason: "before 2023-04-01",
+            attestations: 1,
+        },
+        Case {
+            company: "Best For You Organics",
+            status: "Attested",
+            direct: "Not provided",
+            reason: "on or after 2023-04-01",
+            attestations: 3,
+        },
+        Case {
+            company: "Datum Diagnostics",
+            status: "Re-attestation required",
+            direct: "Not provided",
+            reason: "dated 2023-03-31, before 2023-04-01",
+            attestations: 2,
+        },
+        Case {
+            company: "Bellows College",
+            status: "Not confirmed",
+            direct: "Not provided",
+            reason: "No acceptance is on record",
+            attestations: 0,
+        },
     ] {
         let id = app.customer_id(c.company);
         let (status, html) = b.get_html(&format!("/customers/{id}")).await;
@@ -189,12 +242,21 @@ async fn the_agreement_document_is_fetched_on_click() {
     assert_eq!(doc.status(), StatusCode::OK);
     assert!(doc.text().await.unwrap().contains("sandbox copy"));
     let reqs = app.sandbox.requests();
-    assert!(reqs.iter().any(|r| r.path_and_query == "/v1/agreements?agreementType=MicrosoftCustomerAgreement"), "the template id is read from metadata");
+    assert!(
+        reqs.iter().any(|r| r.path_and_query == "/v1/agreements?agreementType=MicrosoftCustomerAgreement"),
+        "the template id is read from metadata"
+    );
     let doc_req = reqs.iter().find(|r| r.path_and_query.contains("/document")).unwrap();
-    assert!(doc_req.path_and_query.starts_with("/v1/agreementtemplates/117a77b0-9360-443b-8795-c6dedc750cf9/document?"));
+    assert!(
+        doc_req.path_and_query.starts_with("/v1/agreementtemplates/117a77b0-9360-443b-8795-c6dedc750cf9/document?")
+    );
     // The customer's own language and country, from its billing profile.
     let sc = seed::customers().into_iter().find(|c| c.company_name == "Fourth Coffee").unwrap();
-    assert!(doc_req.path_and_query.contains(&format!("language={}&country={}", sc.culture, sc.country)), "{}", doc_req.path_and_query);
+    assert!(
+        doc_req.path_and_query.contains(&format!("language={}&country={}", sc.culture, sc.country)),
+        "{}",
+        doc_req.path_and_query
+    );
 }
 
 #[tokio::test]
@@ -207,8 +269,16 @@ async fn every_upstream_call_carries_request_and_correlation_ids_and_the_mca_typ
     assert!(api.len() > 36 * 2, "the list, and agreements and direct status of each customer");
     for r in &api {
         assert!(r.bearer, "{}", r.path_and_query);
-        assert!(r.request_id.as_deref().and_then(|v| uuid::Uuid::parse_str(v).ok()).is_some(), "MS-RequestId on {}", r.path_and_query);
-        assert!(r.correlation_id.as_deref().and_then(|v| uuid::Uuid::parse_str(v).ok()).is_some(), "MS-CorrelationId on {}", r.path_and_query);
+        assert!(
+            r.request_id.as_deref().and_then(|v| uuid::Uuid::parse_str(v).ok()).is_some(),
+            "MS-RequestId on {}",
+            r.path_and_query
+        );
+        assert!(
+            r.correlation_id.as_deref().and_then(|v| uuid::Uuid::parse_str(v).ok()).is_some(),
+            "MS-CorrelationId on {}",
+            r.path_and_query
+        );
         assert_eq!(r.contract_version.as_deref(), Some("v1"));
         if r.path_and_query.contains("/agreements") {
             assert!(r.path_and_query.contains("agreementType=MicrosoftCustomerAgreement"), "{}", r.path_and_query);

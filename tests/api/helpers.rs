@@ -30,7 +30,10 @@ pub fn postgres_url() -> Option<String> {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
-            assert!(std::env::var("CI").is_err(), "CI is set but TEST_DATABASE_URL is not: the PostgreSQL suite must run in CI");
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI is set but TEST_DATABASE_URL is not: the PostgreSQL suite must run in CI"
+            );
             eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL variant of this test");
             None
         }
@@ -66,17 +69,24 @@ pub async fn fresh_db(db: Db) -> Option<TestDb> {
                 .get_or_init(|| async {
                     // Databases left by earlier runs (a failed test does not clean up).
                     let mut c = sqlx::postgres::PgConnection::connect(&base).await.expect("connect");
-                    let names: Vec<(String,)> = sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'mca_test_%'")
-                        .fetch_all(&mut c)
-                        .await
-                        .expect("list databases");
+                    let names: Vec<(String,)> =
+                        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'mca_test_%'")
+                            .fetch_all(&mut c)
+                            .await
+                            .expect("list databases");
                     for (n,) in names {
-                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{n}\" WITH (FORCE)"))).execute(&mut c).await;
+                        let _ =
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{n}\" WITH (FORCE)")))
+                                .execute(&mut c)
+                                .await;
                     }
                 })
                 .await;
             let name = format!("mca_test_{}", uuid::Uuid::new_v4().simple());
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await.expect("create database");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
             Some(TestDb { url: replace_database(&base, &name), _dir: None })
         }
     }
@@ -262,7 +272,11 @@ impl Browser {
         form.push(("user".into(), oid));
         let action = {
             let u = url::Url::parse(authorize_url).expect("url");
-            format!("{}://{}/idp/v2.0/authorize", u.scheme(), u.host_str().zip(u.port()).map(|(h, p)| format!("{h}:{p}")).expect("host"))
+            format!(
+                "{}://{}/idp/v2.0/authorize",
+                u.scheme(),
+                u.host_str().zip(u.port()).map(|(h, p)| format!("{h}:{p}")).expect("host")
+            )
         };
         let r = self.client.post(action).form(&form).send().await.expect("choose user");
         assert_eq!(r.status(), StatusCode::FOUND, "the sandbox redirects back");

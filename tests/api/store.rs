@@ -15,7 +15,14 @@ async fn store_on(db: Db) -> Option<(Store, crate::helpers::TestDb)> {
 }
 
 fn customer(id: &str, name: &str, domain: &str) -> Customer {
-    Customer { id: id.into(), company_name: name.into(), domain: domain.into(), relationship: Some("reseller".into()), commerce_id: None, billing: None }
+    Customer {
+        id: id.into(),
+        company_name: name.into(),
+        domain: domain.into(),
+        relationship: Some("reseller".into()),
+        commerce_id: None,
+        billing: None,
+    }
 }
 
 fn attestation(first: &str, date: (i32, u32, u32)) -> Attestation {
@@ -31,7 +38,12 @@ fn attestation(first: &str, date: (i32, u32, u32)) -> Attestation {
 }
 
 async fn save(s: &Store, tenant: &str, c: &Customer, direct: bool, atts: &[Attestation]) {
-    let verdict = StatusInputs { accepted_directly: Some(direct), attestation_dates: atts.iter().map(|a| a.date_agreed).collect(), ..Default::default() }.verdict(&Default::default());
+    let verdict = StatusInputs {
+        accepted_directly: Some(direct),
+        attestation_dates: atts.iter().map(|a| a.date_agreed).collect(),
+        ..Default::default()
+    }
+    .verdict(&Default::default());
     s.customer_save(tenant, c, Some(direct), atts, &verdict, Utc::now()).await.unwrap();
 }
 
@@ -53,7 +65,12 @@ async fn contract(s: Store) {
 
     // Customers: save, read back, replace.
     let mut c1 = customer("c1", "Alpha & Sons", "alpha.onmicrosoft.com");
-    c1.billing = Some(BillingDetails { email: Some("ap@alpha.example".into()), city: Some("Zürich".into()), country: Some("CH".into()), ..Default::default() });
+    c1.billing = Some(BillingDetails {
+        email: Some("ap@alpha.example".into()),
+        city: Some("Zürich".into()),
+        country: Some("CH".into()),
+        ..Default::default()
+    });
     save(&s, "t1", &c1, false, &[attestation("Ann", (2021, 1, 2)), attestation("Bob", (2024, 5, 6))]).await;
     save(&s, "t1", &customer("c2", "Beta 100% Ltd", "beta_x.onmicrosoft.com"), true, &[]).await;
     save(&s, "t1", &customer("c3", "Gamma", "gamma.onmicrosoft.com"), false, &[]).await;
@@ -88,15 +105,27 @@ async fn contract(s: Store) {
     assert_eq!(p2.items[0].company_name, "Gamma");
     let clamped = s.customer_list("t1", &CustomerFilter::default(), 50, 2).await.unwrap();
     assert_eq!(clamped.page, 2);
-    let by_domain = s.customer_list("t1", &CustomerFilter { search: "ALPHA.onmicrosoft".into(), status: None }, 1, 10).await.unwrap();
+    let by_domain = s
+        .customer_list("t1", &CustomerFilter { search: "ALPHA.onmicrosoft".into(), status: None }, 1, 10)
+        .await
+        .unwrap();
     assert_eq!(by_domain.total, 1, "the other tenant's alpha is not counted");
     let percent = s.customer_list("t1", &CustomerFilter { search: "100%".into(), status: None }, 1, 10).await.unwrap();
     assert_eq!(percent.total, 1);
     let wildcard = s.customer_list("t1", &CustomerFilter { search: "%".into(), status: None }, 1, 10).await.unwrap();
     assert_eq!(wildcard.total, 1, "% matches only a literal percent sign");
-    let underscore = s.customer_list("t1", &CustomerFilter { search: "a_x".into(), status: None }, 1, 10).await.unwrap();
+    let underscore =
+        s.customer_list("t1", &CustomerFilter { search: "a_x".into(), status: None }, 1, 10).await.unwrap();
     assert_eq!(underscore.total, 1, "_ matches only a literal underscore (beta_x)");
-    let direct = s.customer_list("t1", &CustomerFilter { search: String::new(), status: Some(EffectiveStatus::AcceptedDirectly) }, 1, 10).await.unwrap();
+    let direct = s
+        .customer_list(
+            "t1",
+            &CustomerFilter { search: String::new(), status: Some(EffectiveStatus::AcceptedDirectly) },
+            1,
+            10,
+        )
+        .await
+        .unwrap();
     assert_eq!(direct.total, 1);
     assert_eq!(direct.items[0].id, "c2");
     let counts = s.customer_status_counts("t1").await.unwrap();
@@ -130,10 +159,25 @@ async fn contract(s: Store) {
 
     // The audit log: appended and read back newest first, per tenant.
     for action in ["first", "second"] {
-        s.audit(&AuditEntry { tenant_id: "t1".into(), action: action.into(), outcome: "ok".into(), actor_name: Some("Sam".into()), ..Default::default() }).await.unwrap();
+        s.audit(&AuditEntry {
+            tenant_id: "t1".into(),
+            action: action.into(),
+            outcome: "ok".into(),
+            actor_name: Some("Sam".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
-    s.audit(&AuditEntry { tenant_id: "t2".into(), action: "elsewhere".into(), outcome: "ok".into(), ..Default::default() }).await.unwrap();
+    s.audit(&AuditEntry {
+        tenant_id: "t2".into(),
+        action: "elsewhere".into(),
+        outcome: "ok".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let log = s.audit_recent("t1", 10).await.unwrap();
     assert_eq!(log.iter().map(|e| e.entry.action.as_str()).collect::<Vec<_>>(), ["second", "first"]);
     assert!(log[0].at > Utc::now() - Duration::minutes(1));
