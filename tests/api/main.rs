@@ -5,8 +5,11 @@
 mod access;
 mod auth;
 mod browser;
+mod cli;
 mod client;
 mod csrf;
 mod customers;
+mod external_idp;
 mod helpers;
+mod sandbox;
 mod store;

@@ -1,0 +1,118 @@
+//! The portal's sign-in against a standards-compliant provider that is not the built-in
+//! one (panva's oidc-provider, run with node), given only issuer, client id and secret.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Stdio;
+
+use mca_portal::config::Settings;
+use mca_portal::sandbox::SandboxOptions;
+use mca_portal::startup::Application;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::helpers::{Browser, Db, fresh_db, hidden_inputs, location, unescape};
+
+fn resolve(base: &str, link: &str) -> String {
+    url::Url::parse(base)
+        .and_then(|b| b.join(&unescape(link)))
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| link.to_string())
+}
+
+#[tokio::test]
+async fn signs_in_against_another_openid_provider() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if !dir.join("node_modules/oidc-provider").exists()
+        || std::process::Command::new("node").arg("--version").output().is_err()
+    {
+        assert!(std::env::var("CI").is_err(), "CI requires node and `npm ci --prefix tests/browser` for this test");
+        eprintln!(
+            "skipping: node or tests/browser/node_modules/oidc-provider is missing (npm ci --prefix tests/browser)"
+        );
+        return;
+    }
+    let portal_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let portal = format!("http://127.0.0.1:{}", portal_listener.local_addr().unwrap().port());
+    let idp_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (client_id, secret) = ("portal-under-test", "a-secret-only-for-this-test-run");
+    let mut node = tokio::process::Command::new("node")
+        .arg(dir.join("oidc-provider.mjs"))
+        .arg(idp_port.to_string())
+        .arg(format!("{portal}/auth/callback"))
+        .arg(client_id)
+        .arg(secret)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start node");
+    let mut lines = BufReader::new(node.stdout.take().unwrap()).lines();
+    let issuer = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("provider starts")
+            .unwrap()
+            .expect("a line");
+        if let Some(i) = line.strip_prefix("listening ") {
+            break i.to_string();
+        }
+    };
+
+    let db = fresh_db(Db::Sqlite).await.unwrap();
+    let settings = Settings {
+        database_url: db.url.clone(),
+        oidc_issuer: Some(issuer.clone()),
+        oidc_client_id: client_id.into(),
+        oidc_client_secret: Some(SecretString::from(secret.to_string())),
+        oidc_scopes: vec!["openid".into(), "profile".into(), "email".into()],
+        // Not used by a user without an agent role; required with a real issuer.
+        partner_center_url: Some("http://127.0.0.1:9".into()),
+        ..Settings::default()
+    };
+    let app = Application::build_on(settings, portal_listener, None, SandboxOptions::default()).await.unwrap();
+    assert!(app.sandbox.is_none(), "no sandbox with a real issuer");
+    tokio::spawn(app.run_until_stopped());
+
+    let b = Browser::new(&portal);
+    let r = b.get("/login").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mut url = location(&r);
+    assert!(url.starts_with(&issuer), "{url}");
+    let mut callback = None;
+    for _ in 0..20 {
+        let r = b.client.get(&url).send().await.unwrap();
+        if r.status().is_redirection() {
+            let next = resolve(&url, &location(&r));
+            if next.starts_with(&portal) {
+                callback = Some(next);
+                break;
+            }
+            url = next;
+            continue;
+        }
+        assert_eq!(r.status(), StatusCode::OK, "{url}");
+        let html = r.text().await.unwrap();
+        let action = html.split("action=\"").nth(1).and_then(|a| a.split('"').next()).expect("a form");
+        let mut form = hidden_inputs(&html);
+        if html.contains("name=\"login\"") {
+            form.push(("login".into(), "olga".into()));
+            form.push(("password".into(), "anything".into()));
+        }
+        let r = b.client.post(resolve(&url, action)).form(&form).send().await.unwrap();
+        assert!(r.status().is_redirection(), "the form answers with a redirect");
+        url = resolve(&url, &location(&r));
+        if url.starts_with(&portal) {
+            callback = Some(url.clone());
+            break;
+        }
+    }
+    let callback = callback.expect("the provider sends the browser back to the portal");
+    let r = b.client.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the callback is accepted");
+    assert_eq!(location(&r), "/no-access", "signed in; no agent role without a group mapping");
+    let (status, html) = b.get_html("/no-access").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("External olga"), "the name comes from the verified ID token");
+    let _ = node.kill().await;
+}
