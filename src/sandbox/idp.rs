@@ -241,7 +241,11 @@ async fn authorize_decision(state: web::Data<SandboxState>, form: web::Form<Deci
         );
     };
     let code = random_token();
-    state.data().codes.insert(
+    let mut data = state.data();
+    // Codes live five minutes; forget the ones nobody came back for.
+    let now_s = now();
+    data.codes.retain(|_, g| now_s - g.issued_at <= 300);
+    data.codes.insert(
         code.clone(),
         CodeGrant {
             client_id: p.client_id.clone(),
@@ -250,9 +254,10 @@ async fn authorize_decision(state: web::Data<SandboxState>, form: web::Form<Deci
             scope: p.scope.clone(),
             nonce: p.nonce.clone(),
             code_challenge: p.code_challenge.clone(),
-            issued_at: now(),
+            issued_at: now_s,
         },
     );
+    drop(data);
     target.query_pairs_mut().append_pair("code", &code).append_pair("state", &p.state);
     HttpResponse::Found().insert_header((header::LOCATION, target.to_string())).finish()
 }

@@ -109,7 +109,10 @@ pub async fn spawn_app() -> TestApp {
 
 /// Returns None only for PostgreSQL outside CI when `TEST_DATABASE_URL` is unset.
 pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Settings, &mut SandboxOptions)) -> Option<TestApp> {
-    mca_portal::telemetry::init();
+    // Logs only when asked for: TEST_LOG=1 cargo test.
+    if std::env::var("TEST_LOG").is_ok() {
+        mca_portal::telemetry::init();
+    }
     let db = fresh_db(db).await?;
     let mut settings = Settings {
         bind: "127.0.0.1:0".into(),
