@@ -79,6 +79,15 @@ impl Default for ReattestationPolicy {
 pub const BLOCKED_ACTIONS: [&str; 4] =
     ["new purchases", "quantity increases or decreases", "term or billing plan changes", "upgrades"];
 
+/// "a, b, c and d".
+pub fn join_with_and(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// What the status is derived from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StatusInputs {
@@ -132,7 +141,7 @@ impl StatusInputs {
                     "The latest partner attestation is dated {latest}, before {}, and the customer has not accepted directly. Since {} the customer is blocked from {}.",
                     policy.cutoff,
                     policy.enforced_from,
-                    BLOCKED_ACTIONS.join(", ")
+                    join_with_and(&BLOCKED_ACTIONS)
                 ),
                 blocked_actions: BLOCKED_ACTIONS.to_vec(),
             };
@@ -174,6 +183,7 @@ mod tests {
         assert_eq!(v.status, EffectiveStatus::ReattestationRequired);
         assert_eq!(v.blocked_actions.len(), 4);
         assert!(v.reason.contains("2023-03-31"));
+        assert!(v.reason.contains("term or billing plan changes and upgrades."), "{}", v.reason);
     }
 
     #[test]

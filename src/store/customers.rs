@@ -20,6 +20,14 @@ pub struct CustomerRecord {
     pub status: EffectiveStatus,
     pub status_reason: String,
     pub read_at: DateTime<Utc>,
+    /// Names of the partner users who attested, where they have signed in here.
+    pub user_names: std::collections::HashMap<String, String>,
+}
+
+impl CustomerRecord {
+    pub fn user_name(&self, oid: &str) -> Option<&str> {
+        self.user_names.get(oid).map(String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,10 +112,24 @@ impl From<BillingJson> for BillingDetails {
     }
 }
 
+/// Text as it is compared in searches: lower case, typographic apostrophes and quotes
+/// as plain ones, no control characters.
+pub fn search_form(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .map(|c| match c {
+            '\u{2018}' | '\u{2019}' | '\u{02BC}' => '\'',
+            '\u{201C}' | '\u{201D}' => '"',
+            other => other,
+        })
+        .collect::<String>()
+        .to_lowercase()
+}
+
 /// `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
 fn contains_pattern(text: &str) -> String {
     let mut p = String::from("%");
-    for c in text.trim().to_lowercase().chars() {
+    for c in search_form(text.trim()).chars() {
         if matches!(c, '%' | '_' | '\\') {
             p.push('\\');
         }
@@ -139,7 +161,7 @@ impl Store {
             }
             None => None,
         };
-        let search_text = format!("{} {}", customer.company_name, customer.domain).to_lowercase();
+        let search_text = search_form(&format!("{} {}", customer.company_name, customer.domain));
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at) \
@@ -269,11 +291,15 @@ impl Store {
         Ok(CustomerPage { items, total, page, page_size })
     }
 
-    pub async fn customer_status_counts(&self, tenant_id: &str) -> StoreResult<Vec<StatusCount>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM customers WHERE tenant_id = $1 GROUP BY status")
-            .bind(tenant_id)
-            .fetch_all(self.pool())
-            .await?;
+    /// How many customers match `search` in each status.
+    pub async fn customer_status_counts(&self, tenant_id: &str, search: &str) -> StoreResult<Vec<StatusCount>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM customers WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\\' GROUP BY status",
+        )
+        .bind(tenant_id)
+        .bind(contains_pattern(search))
+        .fetch_all(self.pool())
+        .await?;
         let mut counts = Vec::new();
         for s in EffectiveStatus::ALL {
             let mut count = 0;
@@ -310,6 +336,12 @@ impl Store {
         .iter()
         .map(attestation_of)
         .collect::<StoreResult<Vec<_>>>()?;
+        let mut user_names = std::collections::HashMap::new();
+        for oid in attestations.iter().filter_map(|a| a.user_id.as_deref()) {
+            if let Some(name) = self.partner_user_name(tenant_id, oid).await? {
+                user_names.insert(oid.to_string(), name);
+            }
+        }
         let billing: Option<String> = r.try_get("billing_json")?;
         let billing = match billing {
             Some(text) => Some(BillingDetails::from(
@@ -334,6 +366,7 @@ impl Store {
             status: status_of(&r.try_get::<String, _>("status")?)?,
             status_reason: r.try_get("status_reason")?,
             read_at: parse_timestamp(&r.try_get::<String, _>("read_at")?)?,
+            user_names,
         }))
     }
 }
@@ -360,5 +393,6 @@ mod tests {
     fn like_patterns_take_wildcards_literally() {
         assert_eq!(contains_pattern(" Con "), "%con%");
         assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(contains_pattern("Liberty\u{2019}s\u{0}"), "%liberty's%");
     }
 }

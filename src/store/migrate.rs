@@ -11,8 +11,10 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "initial", sql: include_str!("../../migrations/0001_initial.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "initial", sql: include_str!("../../migrations/0001_initial.sql") },
+    Migration { version: 2, name: "partner_users", sql: include_str!("../../migrations/0002_partner_users.sql") },
+];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.
 const PG_LOCK_KEY: i64 = 0x6d63_615f_706f_7274;

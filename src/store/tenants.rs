@@ -16,6 +16,35 @@ pub struct TenantRecord {
 }
 
 impl Store {
+    /// Remembers a partner user's name at sign-in.
+    pub async fn partner_user_seen(&self, tenant_id: &str, oid: &str, name: &str, email: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO partner_users (tenant_id, oid, name, email, last_seen_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id, oid) DO UPDATE SET name = excluded.name, email = excluded.email, last_seen_at = excluded.last_seen_at",
+        )
+        .bind(tenant_id)
+        .bind(oid)
+        .bind(name)
+        .bind(email)
+        .bind(timestamp(Utc::now()))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The name of a partner user of this tenant, when they have signed in here.
+    pub async fn partner_user_name(&self, tenant_id: &str, oid: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT name FROM partner_users WHERE tenant_id = $1 AND oid = $2")
+            .bind(tenant_id)
+            .bind(oid)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
     pub async fn tenant_upsert(&self, tenant_id: &str, name: &str, partner_type: PartnerType) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO partner_tenants (tenant_id, name, partner_type, type_checked_at) VALUES ($1, $2, $3, $4) \

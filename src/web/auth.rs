@@ -120,6 +120,12 @@ async fn callback(
     let q = q.into_inner();
     let pending = session::take_pending(&session);
     if let Some(error) = q.error {
+        if error == "access_denied" {
+            return Err(AppError::SignIn {
+                user: "You cancelled the sign-in, so you are not signed in.".into(),
+                detail: error,
+            });
+        }
         return Err(AppError::SignIn {
             user: format!(
                 "The sign-in was not completed: {}",
@@ -172,6 +178,7 @@ async fn callback(
         signed_in_at: chrono::Utc::now().timestamp(),
     };
     session::sign_in(&session, &user, &tokens).map_err(|e| AppError::Internal(e.into()))?;
+    state.store.partner_user_seen(&user.tenant_id, &user.oid, &user.name, &user.email).await?;
     state
         .store
         .audit(&AuditEntry {

@@ -98,6 +98,11 @@ async fn sync_if_never_read(state: &AppState, signed: &Signed) -> Result<(), App
     Ok(())
 }
 
+/// "1 customer", "2 customers".
+fn customers_count(n: i64) -> String {
+    if n == 1 { "1 customer".into() } else { format!("{n} customers") }
+}
+
 #[get("/customers")]
 async fn list(
     state: web::Data<AppState>,
@@ -106,13 +111,24 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     sync_if_never_read(&state, &signed).await?;
     let tenant = &signed.user.tenant_id;
-    let search: String = q.q.as_deref().unwrap_or("").trim().chars().take(100).collect();
-    let status = q.status.as_deref().and_then(EffectiveStatus::parse);
+    let search: String =
+        q.q.as_deref()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect::<String>()
+            .trim()
+            .chars()
+            .take(100)
+            .collect();
+    let status_text = q.status.as_deref().unwrap_or("").trim().to_ascii_lowercase();
+    let status = EffectiveStatus::parse(&status_text);
+    let unknown_status = (!status_text.is_empty() && status.is_none()).then(|| q.status.clone().unwrap_or_default());
     let requested_page = q.page.as_deref().and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
     let filter = CustomerFilter { search: search.clone(), status };
     let list =
         state.store.customer_list(tenant, &filter, requested_page, state.settings.customers_page_size as i64).await?;
-    let counts = state.store.customer_status_counts(tenant).await?;
+    let counts = state.store.customer_status_counts(tenant, &search).await?;
     let synced_at = state
         .store
         .tenant_get(tenant)
@@ -128,11 +144,14 @@ async fn list(
         total_customers: counts.iter().map(|c| c.count).sum(),
         status_options: CustomersPage::counts(&counts, status),
         status_filter: status,
+        unknown_status,
         previous: (current > 1).then(|| list_href(&search, status, current - 1)),
         next: (current < pages).then(|| list_href(&search, status, current + 1)),
         pages: if pages > 1 { pager(&search, status, current, pages) } else { Vec::new() },
         first_shown,
         last_shown,
+        total_label: customers_count(list.total),
+        current_page: current,
         search,
         synced_at,
         list,
@@ -141,7 +160,13 @@ async fn list(
 }
 
 #[post("/customers/refresh")]
-async fn refresh_list(state: web::Data<AppState>, Agent(signed): Agent) -> Result<HttpResponse, AppError> {
+async fn refresh_list(
+    state: web::Data<AppState>,
+    Agent(signed): Agent,
+    form: Option<web::Form<ListQuery>>,
+) -> Result<HttpResponse, AppError> {
+    // Scripts may post with the token in a header and no body: back to the plain list.
+    let form = form.map(|f| f.into_inner()).unwrap_or_default();
     let token = access_token(&state, &signed).await?;
     let caller = Caller { tenant_id: &signed.user.tenant_id, token: &token };
     let outcome = refresh::refresh_all(
@@ -152,17 +177,22 @@ async fn refresh_list(state: web::Data<AppState>, Agent(signed): Agent) -> Resul
         state.settings.customers_page_size.max(100),
     )
     .await?;
+    let at = chrono::Utc::now().format("%H:%M UTC");
     let message = if outcome.failed.is_empty() {
-        format!("Read {} customers from Partner Center.", outcome.customers)
+        format!("Read again from Partner Center at {at}: {}.", customers_count(outcome.customers as i64))
     } else {
         format!(
-            "Read {} customers from Partner Center; {} could not be read and keep their earlier status. Refresh again later.",
-            outcome.customers - outcome.failed.len(),
+            "Read again from Partner Center at {at}: {}; {} could not be read and keep their earlier status. Refresh again later.",
+            customers_count((outcome.customers - outcome.failed.len()) as i64),
             outcome.failed.len()
         )
     };
     session::set_flash(&signed.session, &message);
-    Ok(redirect("/customers"))
+    // Back to the same view: search, filter and page kept.
+    let search = form.q.clone().unwrap_or_default();
+    let status = form.status.as_deref().and_then(EffectiveStatus::parse);
+    let page = form.page.as_deref().and_then(|p| p.parse().ok()).unwrap_or(1);
+    Ok(redirect(&list_href(&search, status, page)))
 }
 
 #[get("/customers/{id}")]
@@ -190,6 +220,8 @@ async fn account(
     };
     let view = CustomerAccountPage {
         layout: signed.layout(&record.customer.company_name),
+        cutoff: state.settings.reattestation_cutoff.to_string(),
+        relationship: record.customer.relationship.as_deref().map(relationship_label),
         read_at: record.read_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         today_utc: chrono::Utc::now().date_naive().to_string(),
         blocked_actions,
@@ -245,6 +277,19 @@ async fn agreement_document(
         }));
     }
     Ok(redirect(&link))
+}
+
+/// Partner Center's `relationshipToPartner` in words.
+fn relationship_label(r: &str) -> String {
+    match r.to_ascii_lowercase().as_str() {
+        "reseller" => "Reseller (your organization sells to this customer)".into(),
+        "advisor" => "Advisor".into(),
+        "none" => "None".into(),
+        other => {
+            let mut c = other.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+        }
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -12,6 +12,8 @@ use crate::store::StoreError;
 tokio::task_local! {
     /// The id of the request being served; set by the request-id middleware.
     pub static REQUEST_ID: String;
+    /// The page frame of the signed-in user, for error pages; None when signed out.
+    pub static SIGNED_IN_FRAME: Option<Layout>;
 }
 
 pub fn current_request_id() -> String {
@@ -51,7 +53,7 @@ impl AppError {
             AppError::Forbidden(m) => ("Not allowed", m.clone(), Some(("Back to customers", "/customers".into()))),
             AppError::NotFound => (
                 "Page not found",
-                "There is nothing at this address, or it belongs to another partner. Check the address, or go back to the customer list.".into(),
+                "There is nothing at this address. If you followed a link to a customer, the customer may no longer be listed for your organization. Go back to the customer list.".into(),
                 Some(("Customers", "/customers".into())),
             ),
             AppError::BadRequest(m) => ("Request not understood", m.clone(), Some(("Customers", "/customers".into()))),
@@ -112,8 +114,15 @@ impl ResponseError for AppError {
             _ => {}
         }
         let (title, message, action) = self.title_and_message();
+        let layout = match SIGNED_IN_FRAME.try_with(|f| f.clone()).ok().flatten() {
+            Some(mut frame) => {
+                frame.title = title.to_string();
+                frame
+            }
+            None => Layout::anonymous(title),
+        };
         let page = ErrorPage {
-            layout: Layout::anonymous(title),
+            layout,
             status: status.as_u16(),
             message,
             request_id,

@@ -1,16 +1,19 @@
-//! Request id, security headers and the CSRF check, each once for every route.
+//! Request id, security headers, the signed-in frame for error pages and the CSRF check,
+//! each once for every route.
 
 use actix_session::SessionExt;
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
+use actix_web::{HttpResponse, ResponseError};
 use tracing::Instrument;
 
 use super::AppState;
-use super::errors::{AppError, REQUEST_ID};
+use super::errors::{AppError, REQUEST_ID, SIGNED_IN_FRAME};
+use super::pages::Layout;
 use super::session;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -18,16 +21,19 @@ pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Gives every request an id (in the log span, on error pages, in `X-Request-Id`) and
-/// every response the security headers.
+/// every response, error or not, the security headers.
 pub async fn request_id_and_headers(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let https = req.app_data::<web::Data<AppState>>().map(|s| s.settings.is_https()).unwrap_or(false);
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
-    let mut res = REQUEST_ID.scope(request_id.clone(), next.call(req).instrument(span.clone())).await?;
+    // Handler and extractor errors become pages inside the scope, so that they carry the
+    // request id; the inner middlewares answer with pages rather than errors too.
+    let mut res =
+        REQUEST_ID.scope(request_id.clone(), next.call(req)).instrument(span.clone()).await?.map_into_boxed_body();
     let status = res.status().as_u16();
     span.in_scope(|| tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "served"));
     let h = res.headers_mut();
@@ -57,6 +63,17 @@ pub async fn request_id_and_headers(
     Ok(res)
 }
 
+/// Makes the signed-in frame (name, role, Sign out) known to error pages, which are
+/// rendered without the request at hand.
+pub async fn signed_in_frame(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let session = req.get_session();
+    let frame = session::user(&session).map(|u| Layout::signed("", &u, session::csrf_token(&session), None));
+    Ok(SIGNED_IN_FRAME.scope(frame, next.call(req)).await?.map_into_boxed_body())
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -68,12 +85,19 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// `csrf_token` form field or the `X-CSRF-Token` header.
 pub async fn csrf_guard(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.call(req).await;
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
-    let expected = session::expected_csrf(&req.get_session());
+    let session = req.get_session();
+    let expected = session::expected_csrf(&session);
+    if req.path() == "/logout" && session::user(&session).is_none() {
+        // Signing out of a session that has already ended (another tab, a timeout) is
+        // harmless: say so instead of calling the form expired.
+        let res = HttpResponse::SeeOther().insert_header((header::LOCATION, "/?signed_out=1")).finish();
+        return Ok(req.into_response(res));
+    }
     let mut sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(String::from);
     if sent.is_none() {
         let is_form = req
@@ -89,7 +113,9 @@ pub async fn csrf_guard(
         }
     }
     match (expected, sent) {
-        (Some(e), Some(s)) if constant_time_eq(e.as_bytes(), s.as_bytes()) => next.call(req).await,
-        _ => Err(AppError::Csrf.into()),
+        (Some(e), Some(s)) if constant_time_eq(e.as_bytes(), s.as_bytes()) => {
+            next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+        }
+        _ => Ok(req.into_response(AppError::Csrf.error_response())),
     }
 }

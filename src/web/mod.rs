@@ -62,12 +62,24 @@ async fn stylesheet() -> HttpResponse {
         .body(STYLESHEET)
 }
 
+/// A small mark for the browser tab; also answers /favicon.ico so browsers stop asking.
+const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\"><rect width=\"32\" height=\"32\" rx=\"6\" fill=\"#243a5e\"/><path d=\"M8 17l5 5 11-12\" stroke=\"#fff\" stroke-width=\"4\" fill=\"none\"/></svg>";
+
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .body(FAVICON)
+}
+
 async fn not_found() -> Result<HttpResponse, errors::AppError> {
     Err(errors::AppError::NotFound)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(stylesheet)
+        .route("/favicon.svg", web::get().to(favicon))
+        .route("/favicon.ico", web::get().to(favicon))
         .configure(health::routes)
         .configure(auth::routes)
         .configure(customers::routes)

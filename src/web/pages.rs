@@ -99,7 +99,11 @@ pub struct CustomersPage {
     pub search: String,
     pub status_options: Vec<StatusOption>,
     pub status_filter: Option<EffectiveStatus>,
+    /// A status in the address that is not one of ours, to say it was ignored.
+    pub unknown_status: Option<String>,
     pub total_customers: i64,
+    pub total_label: String,
+    pub current_page: i64,
     pub synced_at: Option<String>,
     pub previous: Option<String>,
     pub next: Option<String>,
@@ -128,6 +132,8 @@ pub struct CustomerAccountPage {
     pub layout: Layout,
     pub record: CustomerRecord,
     pub blocked_actions: Vec<&'static str>,
+    pub cutoff: String,
+    pub relationship: Option<String>,
     pub read_at: String,
     pub today_utc: String,
 }

@@ -16,8 +16,11 @@ async fn every_post_is_refused_without_a_token() {
     for route in post_routes(&app) {
         let r = b.post_form(&route, &[]).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "POST {route} without a token");
+        let id = r.headers().get("x-request-id").expect("a request id on the refusal").to_str().unwrap().to_string();
+        assert!(r.headers().get("content-security-policy").is_some(), "security headers on the refusal");
         let html = r.text().await.unwrap();
         assert!(html.contains("This form has expired"), "the page explains");
+        assert!(html.contains(&id), "the page shows the request id");
         let r = b.post_form(&route, &[("csrf_token", "")]).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "POST {route} with an empty token");
     }
@@ -71,4 +74,17 @@ async fn a_token_from_before_sign_in_does_not_survive_it() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let r = b.post_form("/customers/refresh", &[("csrf_token", &old)]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn signing_out_twice_says_signed_out() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let (_, html) = b.get_html("/customers").await;
+    let token = csrf_of(&html);
+    assert_eq!(location(&b.post_form("/logout", &[("csrf_token", &token)]).await), "/?signed_out=1");
+    // The same form again, as from a second tab.
+    let r = b.post_form("/logout", &[("csrf_token", &token)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/?signed_out=1");
 }

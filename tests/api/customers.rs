@@ -61,9 +61,13 @@ async fn search_by_name_or_domain_any_case() {
     assert!(html.contains("value=\"WIND\""), "the search stays in the box");
     let (_, html) = b.get_html("/customers?q=tailspintoys.onmicrosoft").await;
     assert!(html.contains("Tailspin Toys"));
-    assert!(html.contains("of 1 customers"));
+    assert!(html.contains("of 1 customer."));
     let (_, html) = b.get_html("/customers?q=%25").await;
     assert!(html.contains("No customer matches this search"), "% is a character, not a wildcard");
+    let (_, html) = b.get_html("/customers?q=Liberty%E2%80%99s").await;
+    assert!(html.contains("of 1 customer."), "a typographic apostrophe finds the plain one");
+    let (_, html) = b.get_html("/customers?q=north").await;
+    assert!(html.contains("All statuses (2 matching)"), "the counts follow the search");
     let (_, html) = b.get_html("/customers?q=%3Ctest").await;
     assert!(html.contains(&escaped("World Wide Importers <Test & Co>")), "markup in names is shown as text");
 }
@@ -191,7 +195,8 @@ async fn the_account_page_shows_each_status_with_its_reason() {
         assert!(html.contains(&a.contact.email), "{}", a.contact.email);
         assert!(html.contains(&a.date_agreed.to_string()));
     }
-    assert!(html.contains(sc.agreements[2].user_id.as_deref().unwrap()), "the partner user who attested");
+    let attested_by = html.split("<tr>").find(|r| r.contains(&sc.agreements[2].contact.email)).unwrap();
+    assert!(attested_by.contains("Sam Sales"), "the partner user who attested, by name once they signed in here");
     assert!(html.contains("not recorded by Partner Center"), "older records without a user say so");
 }
 
@@ -220,7 +225,7 @@ async fn refresh_rereads_partner_center() {
     let r = b.post_with_token_of("/customers", "/customers/refresh").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, html) = b.get_html("/customers").await;
-    assert!(html.contains("Read 36 customers from Partner Center."));
+    assert!(html.contains("Read again from Partner Center at ") && html.contains(": 36 customers."));
     assert!(html.contains(">Accepted directly (8)</option>"));
     assert!(html.contains(">Not confirmed (5)</option>"));
 }
@@ -330,4 +335,34 @@ async fn the_whole_flow_runs_on_postgres() {
     let r = b.post_with_token_of(&format!("/customers/{id}"), "/logout").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(b.get("/customers").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn refresh_list_comes_back_to_the_same_view() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let (_, html) = b.get_html("/customers?q=o&status=attested").await;
+    let mut form =
+        hidden_inputs(html.split("action=\"/customers/refresh\"").nth(1).unwrap().split("</form>").next().unwrap());
+    assert!(form.iter().any(|(k, v)| k == "q" && v == "o"));
+    form.retain(|(k, _)| k != "page");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = b.post_form("/customers/refresh", &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/customers?q=o&status=attested");
+}
+
+#[tokio::test]
+async fn an_unknown_status_in_the_address_is_said_and_ignored() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let (status, html) = b.get_html("/customers?status=bogus").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("not one the portal knows"));
+    assert!(html.contains("of 36 customers"));
+    let (_, html) = b.get_html("/customers?status=ATTESTED").await;
+    assert!(html.contains("of 13 customers"), "status keys are read in any case");
+    let (status, html) = b.get_html("/customers?status=attested&status=failed").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a repeated parameter gets the error page");
+    assert!(html.contains("Request id") && html.contains("Sam Sales"), "with the request id and the signed-in frame");
 }

@@ -128,7 +128,9 @@ async fn contract(s: Store) {
         .unwrap();
     assert_eq!(direct.total, 1);
     assert_eq!(direct.items[0].id, "c2");
-    let counts = s.customer_status_counts("t1").await.unwrap();
+    let counts = s.customer_status_counts("t1", "").await.unwrap();
+    let searched = s.customer_status_counts("t1", "ALPHA").await.unwrap();
+    assert_eq!(searched.iter().map(|c| c.count).sum::<i64>(), 1, "counts follow the search");
     let count = |st| counts.iter().find(|c| c.status == st).unwrap().count;
     assert_eq!(count(EffectiveStatus::AcceptedDirectly), 1);
     assert_eq!(count(EffectiveStatus::ReattestationRequired), 1);

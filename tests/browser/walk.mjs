@@ -83,6 +83,18 @@ try {
   await checkAccessibility(page, 'customer account');
   await page.screenshot({ path: path.join(outDir, 'customer.png'), fullPage: true });
 
+  // On a phone-sized screen nothing runs off the side.
+  await page.setViewportSize({ width: 375, height: 800 });
+  for (const [name, url] of [['customer account', page.url()], ['customers', `${base}/customers`]]) {
+    await page.goto(url);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow <= 1, `${name} at 375px is ${overflow}px wider than the screen`);
+    await page.screenshot({ path: path.join(outDir, `${name.replace(' ', '-')}-narrow.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goBack();
+  await page.waitForURL(/\/customers\/[0-9a-f-]+$/);
+
   await page.getByRole('button', { name: 'Refresh', exact: true }).click();
   await page.waitForURL(/\/customers\/[0-9a-f-]+$/);
   expect(await page.getByText('Read again from Partner Center').count() === 1, 'Refresh says it read again');
