@@ -81,6 +81,14 @@ pub struct Settings {
     pub http_timeout_seconds: u64,
     pub http_max_retries: u32,
     pub customers_page_size: u32,
+
+    /// How long the agent waits for Partner Center after Submit before being told the
+    /// submission is saved and will be sent.
+    pub deliver_wait_seconds: u64,
+    /// How often the background worker looks for queued submissions.
+    pub delivery_poll_ms: u64,
+    /// How long one instance holds a submission it is delivering.
+    pub delivery_lease_seconds: u64,
 }
 
 fn redacted<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -136,6 +144,9 @@ impl Default for Settings {
             http_timeout_seconds: 30,
             http_max_retries: 4,
             customers_page_size: 25,
+            deliver_wait_seconds: 8,
+            delivery_poll_ms: 1000,
+            delivery_lease_seconds: 300,
         }
     }
 }

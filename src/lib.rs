@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod identity;
 pub mod jobs;
 pub mod partner_center;
 pub mod sandbox;

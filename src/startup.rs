@@ -14,13 +14,16 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use crate::config::{SANDBOX_CLIENT_SECRET, Settings};
-use crate::partner_center::{PartnerCenter, RetryPolicy};
+use crate::identity::Oidc;
+use crate::jobs::delivery::Delivery;
+use crate::partner_center::{PartnerCenter, RetryPolicy, TemplateCache};
 use crate::sandbox::{self, Sandbox, SandboxOptions};
 use crate::store::{DbSessionStore, Store};
-use crate::web::{AppState, middleware, oidc::Oidc};
+use crate::web::{AppState, middleware};
 
 pub struct Application {
     port: u16,
+    worker: tokio::task::JoinHandle<()>,
     server: Server,
     pub public_url: String,
     pub sandbox: Option<Sandbox>,
@@ -89,7 +92,26 @@ impl Application {
         let retry = RetryPolicy { max_retries: settings.http_max_retries, ..RetryPolicy::default() };
         let pc = PartnerCenter::new(&pc_url, Duration::from_secs(settings.http_timeout_seconds), retry)?;
         let settings = Arc::new(settings);
-        let state = web::Data::new(AppState::new(settings.clone(), store.clone(), pc, oidc));
+        let oidc = Arc::new(oidc);
+        let templates = Arc::new(TemplateCache::default());
+        let delivery = Arc::new(Delivery::new(
+            store.clone(),
+            pc.clone(),
+            oidc.clone(),
+            templates.clone(),
+            settings.policy(),
+            Duration::from_secs(settings.delivery_lease_seconds),
+        ));
+        // Queued submissions (from before a restart too) are delivered in the background.
+        let worker = delivery.clone().spawn_worker(Duration::from_millis(settings.delivery_poll_ms));
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            store: store.clone(),
+            pc,
+            oidc,
+            templates,
+            delivery,
+        });
 
         let key = match &settings.session_key {
             Some(k) => Key::derive_from(k.expose_secret().as_bytes()),
@@ -140,7 +162,7 @@ impl Application {
             }
         });
 
-        Ok(Application { port, server, public_url, sandbox, store, settings })
+        Ok(Application { port, worker, server, public_url, sandbox, store, settings })
     }
 
     pub fn port(&self) -> u16 {
@@ -148,6 +170,8 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.worker.abort();
+        result
     }
 }

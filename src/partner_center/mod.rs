@@ -19,7 +19,7 @@ use uuid::Uuid;
 pub use error::PcError;
 use models::*;
 
-use crate::domain::{Attestation, Customer, PartnerType};
+use crate::domain::{AcceptanceDate, Attestation, Contact, Customer, PartnerType};
 
 /// How hard the client tries before it gives up.
 #[derive(Debug, Clone)]
@@ -57,12 +57,52 @@ pub struct RelatedPartner {
     pub mpn_id: Option<String>,
 }
 
+/// The MCA template id, read from agreement metadata and kept a short time
+/// (DESIGN.md: "never hard-coded; cached for a short time").
+#[derive(Default)]
+pub struct TemplateCache {
+    cached: tokio::sync::Mutex<Option<(std::time::Instant, String)>>,
+}
+
+impl TemplateCache {
+    const TTL: Duration = Duration::from_secs(600);
+
+    pub async fn get(&self, pc: &PartnerCenter, token: &str, correlation: Uuid) -> Result<String, PcError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((at, id)) = cached.as_ref()
+            && at.elapsed() < Self::TTL
+        {
+            return Ok(id.clone());
+        }
+        let t = pc.mca_template(token, correlation).await?;
+        *cached = Some((std::time::Instant::now(), t.template_id.clone()));
+        Ok(t.template_id)
+    }
+}
+
 /// The answer body and the ids that went with the request, for the audit log.
 #[derive(Debug, Clone)]
 pub struct Answer<T> {
     pub body: T,
     pub request_id: Uuid,
     pub correlation_id: Uuid,
+}
+
+/// One logical call: what to send. `request_id` is the `MS-RequestId` of the first try
+/// (a new one when None); the client keeps it across timeouts.
+struct Call<'a> {
+    method: Method,
+    path: &'a str,
+    headers: &'a [(String, String)],
+    body: Option<&'a serde_json::Value>,
+    what: &'static str,
+    request_id: Option<Uuid>,
+}
+
+impl<'a> Call<'a> {
+    fn get(path: &'a str, what: &'static str) -> Self {
+        Call { method: Method::GET, path, headers: &[], body: None, what, request_id: None }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -100,14 +140,12 @@ impl PartnerCenter {
     async fn call<T: DeserializeOwned>(
         &self,
         token: &str,
-        method: Method,
-        path: &str,
-        headers: &[(String, String)],
-        what: &'static str,
+        req: Call<'_>,
         correlation_id: Uuid,
     ) -> Result<Answer<T>, PcError> {
+        let Call { method, path, headers, body, what, request_id } = req;
         let url = format!("{}{}", self.base, path);
-        let mut request_id = Uuid::new_v4();
+        let mut request_id = request_id.unwrap_or_else(Uuid::new_v4);
         let attempts = self.retry.max_retries + 1;
         for attempt in 0..attempts {
             let last = attempt + 1 == attempts;
@@ -122,6 +160,9 @@ impl PartnerCenter {
                 .header("X-Locale", "en-US");
             for (k, v) in headers {
                 req = req.header(k.as_str(), v.as_str());
+            }
+            if let Some(b) = body {
+                req = req.json(b);
             }
             let started = std::time::Instant::now();
             let result = req.send().await;
@@ -213,7 +254,7 @@ impl PartnerCenter {
         what: &'static str,
         correlation_id: Uuid,
     ) -> Result<T, PcError> {
-        Ok(self.call(token, Method::GET, path, &[], what, correlation_id).await?.body)
+        Ok(self.call(token, Call::get(path, what), correlation_id).await?.body)
     }
 
     /// Every customer of the caller's partner tenant, following continuation links.
@@ -229,8 +270,10 @@ impl PartnerCenter {
         let mut headers: Vec<(String, String)> = Vec::new();
         // A bound on pages so that a service that keeps sending the same link cannot loop us.
         for _ in 0..10_000 {
-            let page: Collection<CustomerWire> =
-                self.call(token, Method::GET, &path, &headers, "list customers", correlation_id).await?.body;
+            let page: Collection<CustomerWire> = self
+                .call(token, Call { headers: &headers, ..Call::get(&path, "list customers") }, correlation_id)
+                .await?
+                .body;
             out.extend(page.items.into_iter().map(CustomerWire::into_domain));
             let Some(next) = page.links.and_then(|l| l.next) else {
                 break;
@@ -373,6 +416,50 @@ impl PartnerCenter {
         let p: OrganizationProfileWire =
             self.get(token, "/v1/profiles/organization", "organization profile", correlation_id).await?;
         Ok(p.company_name.filter(|n| !n.trim().is_empty()))
+    }
+}
+
+impl PartnerCenter {
+    /// Attests that the customer accepted the MCA (the documented confirm call), with the
+    /// signed-in user's delegated token. `userId` is not sent: the service fills it in.
+    #[tracing::instrument(skip_all, fields(customer_id, %correlation_id), err)]
+    pub async fn attest(
+        &self,
+        token: &str,
+        customer_id: &str,
+        contact: &Contact,
+        date: AcceptanceDate,
+        template_id: &str,
+        request_id: Uuid,
+        correlation_id: Uuid,
+    ) -> Result<Answer<Attestation>, PcError> {
+        let mut primary = serde_json::json!({
+            "firstName": contact.first_name.as_str(),
+            "lastName": contact.last_name.as_str(),
+            "email": contact.email.as_str(),
+        });
+        if let Some(p) = &contact.phone {
+            primary["phoneNumber"] = serde_json::json!(p.as_str());
+        }
+        let body = serde_json::json!({
+            "primaryContact": primary,
+            "templateId": template_id,
+            "dateAgreed": date.wire(),
+            "type": MCA_AGREEMENT_TYPE,
+        });
+        let path = format!("/v1/customers/{}/agreements", enc(customer_id));
+        let call = Call {
+            method: Method::POST,
+            body: Some(&body),
+            request_id: Some(request_id),
+            ..Call::get(&path, "attest")
+        };
+        let a: Answer<AgreementWire> = self.call(token, call, correlation_id).await?;
+        let attestation = a
+            .body
+            .into_domain()
+            .ok_or(PcError::Decode { what: "attest", detail: "the answer is not an MCA attestation".into() })?;
+        Ok(Answer { body: attestation, request_id: a.request_id, correlation_id: a.correlation_id })
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
 
 /// An error in Partner Center's newer JSON shape. Codes other than the documented ones
 /// (partner-center-api.md) are the HTTP status: the sandbox does not invent Microsoft codes.
-fn pc_error(status: StatusCode, code: u32, error_name: &str, description: &str) -> HttpResponse {
+pub(crate) fn pc_error(status: StatusCode, code: u32, error_name: &str, description: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({
         "code": code,
         "message": description,
@@ -41,12 +41,12 @@ fn pc_error(status: StatusCode, code: u32, error_name: &str, description: &str) 
 }
 
 pub(crate) enum Caller {
-    User { tenant: String, groups: Vec<String> },
+    User { tenant: String, oid: String, groups: Vec<String> },
     App { tenant: String },
 }
 
 impl Caller {
-    fn tenant(&self) -> &str {
+    pub(crate) fn tenant(&self) -> &str {
         match self {
             Caller::User { tenant, .. } | Caller::App { tenant } => tenant,
         }
@@ -85,7 +85,8 @@ pub(crate) fn authenticate(state: &SandboxState, req: &HttpRequest) -> Result<Ca
             .as_array()
             .map(|a| a.iter().filter_map(|g| g.as_str().map(String::from)).collect())
             .unwrap_or_default();
-        Ok(Caller::User { tenant, groups })
+        let oid = claims["oid"].as_str().unwrap_or_default().to_string();
+        Ok(Caller::User { tenant, oid, groups })
     } else if claims["idtyp"] == "app" {
         Ok(Caller::App { tenant })
     } else {
@@ -93,7 +94,7 @@ pub(crate) fn authenticate(state: &SandboxState, req: &HttpRequest) -> Result<Ca
     }
 }
 
-fn groups_of(tenant: &str) -> Option<&'static seed::TenantGroups> {
+pub(crate) fn groups_of(tenant: &str) -> Option<&'static seed::TenantGroups> {
     match tenant {
         seed::CONTOSO_TENANT => Some(&seed::CONTOSO_GROUPS),
         seed::FABRIKAM_TENANT => Some(&seed::FABRIKAM_GROUPS),
@@ -102,10 +103,10 @@ fn groups_of(tenant: &str) -> Option<&'static seed::TenantGroups> {
 }
 
 /// Partner Center answers only users with an agent role (or the application itself).
-fn require_agent(caller: &Caller) -> Result<(), HttpResponse> {
+pub(crate) fn require_agent(caller: &Caller) -> Result<(), HttpResponse> {
     match caller {
         Caller::App { .. } => Ok(()),
-        Caller::User { tenant, groups } => {
+        Caller::User { tenant, groups, .. } => {
             let g = groups_of(tenant);
             let ok = g.is_some_and(|g| {
                 groups.iter().any(|x| [g.admin, g.sales, g.helpdesk, g.global_admin].contains(&x.as_str()))

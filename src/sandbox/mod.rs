@@ -3,6 +3,8 @@
 //! portal's client and sign-in code are the ones that would talk to Microsoft.
 
 mod api;
+mod api_write;
+pub mod faults;
 mod idp;
 pub mod jwt;
 pub mod seed;
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 
+pub use faults::Faults;
 pub use state::{IdTokenDefect, RecordedRequest, SandboxOptions, SandboxState};
 
 /// The audience of Partner Center access tokens.
@@ -53,9 +56,11 @@ pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<
         App::new()
             .app_data(data.clone())
             .app_data(web::FormConfig::default().limit(64 * 1024))
+            .wrap(actix_web::middleware::from_fn(faults::inject))
             .wrap(actix_web::middleware::from_fn(state::record_request))
             .configure(idp::routes)
             .configure(api::routes)
+            .configure(api_write::routes)
     })
     .workers(1)
     .disable_signals()

@@ -9,6 +9,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 
+use super::faults::{FaultState, Faults};
 use super::jwt::KeyPair;
 use super::seed::{self, SeedCustomer, SeedUser};
 
@@ -18,6 +19,8 @@ pub struct SandboxOptions {
     pub client_secret: String,
     /// Lifetime of access tokens; short values exercise the portal's refresh.
     pub access_token_seconds: i64,
+    /// What goes wrong on the Partner Center API, and how often.
+    pub faults: Faults,
 }
 
 impl Default for SandboxOptions {
@@ -26,6 +29,7 @@ impl Default for SandboxOptions {
             client_id: crate::config::SANDBOX_CLIENT_ID.into(),
             client_secret: crate::config::SANDBOX_CLIENT_SECRET.into(),
             access_token_seconds: 3600,
+            faults: Faults::default(),
         }
     }
 }
@@ -85,11 +89,13 @@ pub struct SandboxState {
     pub(crate) users: Vec<SeedUser>,
     pub(crate) template_id: String,
     data: Mutex<Data>,
+    faults: Mutex<FaultState>,
 }
 
 impl SandboxState {
     pub fn new(base_url: &str, options: SandboxOptions) -> Self {
         SandboxState {
+            faults: Mutex::new(FaultState::new(options.faults.clone())),
             base_url: base_url.to_string(),
             issuer: format!("{base_url}/idp/v2.0"),
             key: KeyPair::shared(),
@@ -109,6 +115,50 @@ impl SandboxState {
 
     pub(crate) fn data(&self) -> MutexGuard<'_, Data> {
         self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, FaultState> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the fault settings of the running sandbox.
+    pub fn set_faults(&self, faults: Faults) {
+        self.faults().faults = faults;
+    }
+
+    /// The partner attestations the sandbox holds for a customer: (email, date, user).
+    pub fn attestations_of(&self, customer_id: &str) -> Vec<(String, chrono::NaiveDate, Option<String>)> {
+        self.data()
+            .customers
+            .iter()
+            .filter(|c| c.id == customer_id)
+            .flat_map(|c| c.agreements.iter().map(|a| (a.contact.email.clone(), a.date_agreed, a.user_id.clone())))
+            .collect()
+    }
+
+    /// Records an attestation as if made through another tool, bypassing every rule.
+    pub fn add_attestation(
+        &self,
+        customer_id: &str,
+        first: &str,
+        last: &str,
+        email: &str,
+        phone: Option<&str>,
+        date: chrono::NaiveDate,
+    ) {
+        let mut d = self.data();
+        if let Some(c) = d.customers.iter_mut().find(|c| c.id == customer_id) {
+            c.agreements.push(super::seed::SeedAgreement {
+                contact: super::seed::SeedContact {
+                    first_name: first.into(),
+                    last_name: last.into(),
+                    email: email.into(),
+                    phone: phone.map(String::from),
+                },
+                date_agreed: date,
+                user_id: None,
+            });
+        }
     }
 
     /// Makes the next ID token defective in the given way (once).

@@ -224,6 +224,33 @@ impl Store {
         Ok(())
     }
 
+    /// Derives the customer's status again from what is stored: direct acceptance,
+    /// attestations and the portal's own submissions.
+    pub async fn customer_recompute_status(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        policy: &crate::domain::ReattestationPolicy,
+    ) -> StoreResult<()> {
+        let Some(record) = self.customer_get(tenant_id, customer_id).await? else { return Ok(()) };
+        let (pending, failed_reason) = self.submission_status(tenant_id, customer_id).await?;
+        let verdict = crate::domain::StatusInputs {
+            accepted_directly: record.accepted_directly,
+            attestation_dates: record.attestations.iter().map(|a| a.date_agreed).collect(),
+            pending,
+            failed_reason,
+        }
+        .verdict(policy);
+        sqlx::query("UPDATE customers SET status = $1, status_reason = $2 WHERE tenant_id = $3 AND customer_id = $4")
+            .bind(verdict.status.key())
+            .bind(&verdict.reason)
+            .bind(tenant_id)
+            .bind(customer_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// After a full read of the list: forgets customers Partner Center no longer lists.
     pub async fn customers_forget_unseen(&self, tenant_id: &str, read_since: DateTime<Utc>) -> StoreResult<u64> {
         let since = timestamp(read_since);

@@ -14,6 +14,7 @@ struct Migration {
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "initial", sql: include_str!("../../migrations/0001_initial.sql") },
     Migration { version: 2, name: "partner_users", sql: include_str!("../../migrations/0002_partner_users.sql") },
+    Migration { version: 3, name: "submissions", sql: include_str!("../../migrations/0003_submissions.sql") },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.

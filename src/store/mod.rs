@@ -5,11 +5,13 @@ mod audit;
 mod customers;
 mod migrate;
 mod sessions;
+mod submissions;
 mod tenants;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
 pub use sessions::DbSessionStore;
+pub use submissions::{AttestPayload, Created, NewSubmission, Submission, SubmissionState};
 pub use tenants::TenantRecord;
 
 use std::time::Duration;

@@ -8,11 +8,11 @@ use uuid::Uuid;
 use super::AppState;
 use super::errors::{AppError, page, redirect};
 use super::extractors::Signed;
-use super::oidc::Identity;
 use super::pages::{LandingPage, Layout, NoAccessPage};
 use super::session::{self, SignedInUser};
 use crate::config::{RolesFrom, Settings};
 use crate::domain::{AgentRole, PartnerType, RoleSet};
+use crate::identity::Identity;
 use crate::store::AuditEntry;
 
 /// How long a started sign-in may take before its state is no longer accepted.

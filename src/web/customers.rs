@@ -8,11 +8,11 @@ use uuid::Uuid;
 use super::AppState;
 use super::errors::{AppError, page, redirect};
 use super::extractors::{Agent, Signed};
-use super::pages::{CustomerAccountPage, CustomersPage, PagerLink};
+use super::pages::{CustomerAccountPage, CustomersPage, PagerLink, SubmissionView};
 use super::session;
 use crate::domain::EffectiveStatus;
 use crate::jobs::refresh::{self, Caller, RefreshError};
-use crate::store::CustomerFilter;
+use crate::store::{CustomerFilter, SubmissionState};
 
 impl From<RefreshError> for AppError {
     fn from(e: RefreshError) -> Self {
@@ -80,7 +80,7 @@ fn pager(search: &str, status: Option<EffectiveStatus>, current: i64, pages: i64
         .collect()
 }
 
-async fn sync_if_never_read(state: &AppState, signed: &Signed) -> Result<(), AppError> {
+pub(crate) async fn sync_if_never_read(state: &AppState, signed: &Signed) -> Result<(), AppError> {
     let tenant = state.store.tenant_get(&signed.user.tenant_id).await?;
     if tenant.as_ref().is_some_and(|t| t.customers_synced_at.is_some()) {
         return Ok(());
@@ -218,8 +218,51 @@ async fn account(
     } else {
         Vec::new()
     };
+    let submissions = state
+        .store
+        .submissions_for_customer(&signed.user.tenant_id, &id, 10)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let p = &s.payload;
+            SubmissionView {
+                state: match s.state {
+                    SubmissionState::Queued => "Pending",
+                    SubmissionState::Delivered => "Sent",
+                    SubmissionState::Failed => "Failed",
+                },
+                saved: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                contact: format!(
+                    "{} {} <{}>{}",
+                    p.first_name,
+                    p.last_name,
+                    p.email,
+                    if p.phone.is_empty() { String::new() } else { format!(", {}", p.phone) }
+                ),
+                date_agreed: p.date_agreed.clone(),
+                by: s.created_by_name.clone(),
+                detail: match s.state {
+                    SubmissionState::Queued => Some(match &s.last_error {
+                        Some(e) => format!(
+                            "{} attempt(s) so far; the next one is at {}. Last: {e}",
+                            s.attempts,
+                            s.next_attempt_at.format("%H:%M:%S UTC")
+                        ),
+                        None => "Waiting to be sent.".to_string(),
+                    }),
+                    SubmissionState::Failed => s.last_error.clone(),
+                    SubmissionState::Delivered => None,
+                },
+                correct_href: (s.state == SubmissionState::Failed && signed.user.permissions().can_attest)
+                    .then(|| format!("/customers/{}/agreement/edit?from={}", id, s.id)),
+            }
+        })
+        .collect();
     let view = CustomerAccountPage {
         layout: signed.layout(&record.customer.company_name),
+        submissions,
+        reseller_note: (signed.user.partner_type == crate::domain::PartnerType::IndirectReseller)
+            .then_some(crate::domain::roles::INDIRECT_RESELLER_REFUSAL),
         cutoff: state.settings.reattestation_cutoff.to_string(),
         relationship: record.customer.relationship.as_deref().map(relationship_label),
         read_at: record.read_at.format("%Y-%m-%d %H:%M UTC").to_string(),

@@ -1,54 +1,38 @@
 //! Handlers, one file per screen area; extractors that prove a role; CSRF; error pages.
 
+pub mod agreement;
 pub mod auth;
 pub mod customers;
 pub mod errors;
 pub mod extractors;
 pub mod health;
 pub mod middleware;
-pub mod oidc;
 pub mod pages;
 pub mod session;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use actix_web::{HttpResponse, get, web};
-use tokio::sync::Mutex;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::config::Settings;
-use crate::partner_center::{PartnerCenter, PcError};
+use crate::jobs::delivery::Delivery;
+use crate::partner_center::{PartnerCenter, PcError, TemplateCache};
 use crate::store::Store;
-
-/// How long the MCA template id is trusted (DESIGN.md: "cached for a short time").
-const TEMPLATE_TTL: Duration = Duration::from_secs(600);
 
 /// What every handler can reach.
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub pc: PartnerCenter,
-    pub oidc: oidc::Oidc,
-    template: Mutex<Option<(Instant, String)>>,
+    pub oidc: Arc<crate::identity::Oidc>,
+    pub templates: Arc<TemplateCache>,
+    pub delivery: Arc<Delivery>,
 }
 
 impl AppState {
-    pub fn new(settings: Arc<Settings>, store: Store, pc: PartnerCenter, oidc: oidc::Oidc) -> Self {
-        AppState { settings, store, pc, oidc, template: Mutex::new(None) }
-    }
-
     /// The MCA template id, read from agreement metadata, never hard-coded.
     pub async fn mca_template_id(&self, token: &str, correlation: Uuid) -> Result<String, PcError> {
-        let mut cached = self.template.lock().await;
-        if let Some((at, id)) = cached.as_ref()
-            && at.elapsed() < TEMPLATE_TTL
-        {
-            return Ok(id.clone());
-        }
-        let t = self.pc.mca_template(token, correlation).await?;
-        *cached = Some((Instant::now(), t.template_id.clone()));
-        Ok(t.template_id)
+        self.templates.get(&self.pc, token, correlation).await
     }
 }
 
@@ -83,5 +67,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(health::routes)
         .configure(auth::routes)
         .configure(customers::routes)
+        .configure(agreement::routes)
         .default_service(web::to(not_found));
 }

@@ -126,10 +126,24 @@ impl CustomersPage {
     }
 }
 
+/// One of the portal's own submissions for a customer, as the account page lists it.
+pub struct SubmissionView {
+    pub state: &'static str,
+    pub saved: String,
+    pub contact: String,
+    pub date_agreed: String,
+    pub by: String,
+    pub detail: Option<String>,
+    /// The address to correct and send again, for a failed one.
+    pub correct_href: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "customer.html")]
 pub struct CustomerAccountPage {
     pub layout: Layout,
+    pub submissions: Vec<SubmissionView>,
+    pub reseller_note: Option<&'static str>,
     pub record: CustomerRecord,
     pub blocked_actions: Vec<&'static str>,
     pub cutoff: String,

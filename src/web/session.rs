@@ -34,25 +34,7 @@ impl SignedInUser {
     }
 }
 
-/// The user's delegated Partner Center tokens. Kept in the server-side session, never
-/// in the cookie.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UserTokens {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-    /// Unix seconds.
-    pub expires_at: i64,
-}
-
-/// State, nonce and PKCE verifier of a sign-in under way.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PendingSignIn {
-    pub state: String,
-    pub nonce: String,
-    pub pkce_verifier: String,
-    pub return_to: String,
-    pub started_at: i64,
-}
+pub use crate::identity::{PendingSignIn, UserTokens};
 
 pub fn random_token() -> String {
     let mut b = [0u8; 32];

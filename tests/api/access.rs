@@ -48,6 +48,11 @@ fn expected_get(route: &str, who: Who) -> Expect {
             NoRole => Ok,
             _ => RedirectTo("/customers"),
         },
+        r if r.ends_with("/agreement/edit") => match who {
+            Anonymous => RedirectStartingWith("/login?return_to="),
+            NoRole | Helpdesk => Forbidden,
+            Sales | Admin => Ok,
+        },
         r if r.ends_with("/agreement-document") => match who {
             Anonymous => RedirectStartingWith("/login?return_to="),
             NoRole => Forbidden,
@@ -76,6 +81,7 @@ async fn every_get_route_answers_every_role_as_designed() {
         "/customers?q=wind&status=attested&page=1".into(),
         format!("/customers/{id}"),
         format!("/customers/{id}/agreement-document"),
+        format!("/customers/{id}/agreement/edit"),
     ];
     for who in [Who::Anonymous, Who::NoRole, Who::Helpdesk, Who::Sales, Who::Admin] {
         let b = browser_for(&app, who).await;

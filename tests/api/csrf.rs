@@ -6,7 +6,12 @@ use crate::helpers::*;
 
 fn post_routes(app: &TestApp) -> Vec<String> {
     let id = app.customer_id("Relecloud");
-    vec!["/logout".into(), "/customers/refresh".into(), format!("/customers/{id}/refresh")]
+    vec![
+        "/logout".into(),
+        "/customers/refresh".into(),
+        format!("/customers/{id}/refresh"),
+        format!("/customers/{id}/agreement"),
+    ]
 }
 
 #[tokio::test]

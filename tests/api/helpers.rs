@@ -293,3 +293,50 @@ impl Browser {
         self.client.get(&callback).send().await.expect("callback")
     }
 }
+
+/// The Edit agreement form's fields.
+pub struct AgreementInput<'a> {
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub email: &'a str,
+    pub phone: &'a str,
+    pub date_agreed: &'a str,
+}
+
+pub fn today_utc() -> String {
+    chrono::Utc::now().date_naive().to_string()
+}
+
+impl Browser {
+    /// Opens Edit agreement and returns the form's hidden fields (CSRF token and key).
+    pub async fn open_edit_agreement(&self, customer_id: &str) -> (StatusCode, String, Vec<(String, String)>) {
+        let (status, html) = self.get_html(&format!("/customers/{customer_id}/agreement/edit")).await;
+        let hidden = if status == StatusCode::OK { hidden_inputs(&html) } else { Vec::new() };
+        (status, html, hidden)
+    }
+
+    /// Posts Edit agreement with the given hidden fields (so a test can post one form twice).
+    pub async fn post_agreement(
+        &self,
+        customer_id: &str,
+        hidden: &[(String, String)],
+        input: &AgreementInput<'_>,
+    ) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = hidden.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        form.extend([
+            ("first_name", input.first_name),
+            ("last_name", input.last_name),
+            ("email", input.email),
+            ("phone", input.phone),
+            ("date_agreed", input.date_agreed),
+        ]);
+        self.post_form(&format!("/customers/{customer_id}/agreement"), &form).await
+    }
+
+    /// The whole Edit agreement flow: open the form, fill it in, Save and continue.
+    pub async fn edit_agreement(&self, customer_id: &str, input: &AgreementInput<'_>) -> reqwest::Response {
+        let (status, _, hidden) = self.open_edit_agreement(customer_id).await;
+        assert_eq!(status, StatusCode::OK, "Edit agreement opens");
+        self.post_agreement(customer_id, &hidden, input).await
+    }
+}

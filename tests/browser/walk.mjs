@@ -99,6 +99,30 @@ try {
   await page.waitForURL(/\/customers\/[0-9a-f-]+$/);
   expect(await page.getByText('Read again from Partner Center').count() === 1, 'Refresh says it read again');
 
+  // Edit agreement: a wrong date is explained with everything kept, then it is sent.
+  await page.getByRole('link', { name: 'Edit', exact: true }).click();
+  await page.waitForURL(/\/agreement\/edit$/);
+  await checkAccessibility(page, 'edit agreement');
+  await page.getByLabel('First name').fill('Tania');
+  await page.getByLabel('Last name').fill('Carr');
+  await page.getByLabel('Email address').fill('tania.carr@adatumlabs.example');
+  await page.getByLabel('Phone number (optional)').fill('+1 425 555 0199');
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  await page.getByLabel('Agreement acceptance date').fill(tomorrow);
+  await page.getByRole('button', { name: 'Save and continue' }).click();
+  await page.waitForLoadState();
+  expect(await page.getByText("can't be after today").count() > 0, 'a date after today in UTC is explained');
+  expect(await page.getByLabel('Email address').inputValue() === 'tania.carr@adatumlabs.example', 'the email is kept');
+  await checkAccessibility(page, 'edit agreement with errors');
+  await page.screenshot({ path: path.join(outDir, 'edit-agreement-error.png'), fullPage: true });
+  const today = new Date().toISOString().slice(0, 10);
+  await page.getByLabel('Agreement acceptance date').fill(today);
+  await page.getByRole('button', { name: 'Save and continue' }).click();
+  await page.waitForURL(/\/customers\/[0-9a-f-]+$/);
+  expect(await page.getByText('Partner Center recorded the attestation').count() === 1, 'the attestation is recorded');
+  await checkAccessibility(page, 'customer account after edit');
+  await page.screenshot({ path: path.join(outDir, 'customer-after-edit.png'), fullPage: true });
+
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/signed_out=1/);
   expect(await page.getByText('You are signed out').count() === 1, 'signed out');

@@ -16,10 +16,30 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use tokio::sync::RwLock;
 
-use super::session::{PendingSignIn, UserTokens};
+use serde::{Deserialize, Serialize};
 
 type Client =
     CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+/// The user's delegated Partner Center tokens. Kept server-side (session, and a queued
+/// submission until it is delivered), never in the cookie.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserTokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// State, nonce and PKCE verifier of a sign-in under way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub return_to: String,
+    pub started_at: i64,
+}
 
 /// How long discovery metadata (and the keys it names) is trusted before it is read again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);

@@ -1,0 +1,167 @@
+//! Fault injection for the sandbox Partner Center API, by setting: added latency, a share
+//! of 5xx answers, a share of 429 with `Retry-After`, a share of timeouts, and a rate
+//! limit per partner tenant. Also the replay of a POST sent again with the same
+//! `MS-RequestId`, which is what makes a retry after a timeout safe.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use rand::Rng;
+
+use super::state::SandboxState;
+
+/// What goes wrong, and how often. Percentages of API requests (0–100).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults {
+    pub latency_ms: u64,
+    pub error_percent: u8,
+    pub throttle_percent: u8,
+    pub timeout_percent: u8,
+    /// How long a "timeout" holds the answer back (after carrying the request out).
+    pub timeout_seconds: u64,
+    /// Requests per minute per partner tenant; 0 for none. Partner Center publishes 500
+    /// a minute for the Customer resource.
+    pub rate_limit_per_minute: u32,
+}
+
+#[derive(Default)]
+pub(crate) struct FaultState {
+    pub faults: Faults,
+    windows: HashMap<String, VecDeque<Instant>>,
+    /// (tenant, MS-RequestId) → the answer given, for POSTs.
+    replies: HashMap<(String, String), (StatusCode, web::Bytes)>,
+}
+
+/// The partner tenant of a request, from its token, without judging the token.
+fn tenant_of(state: &SandboxState, req: &ServiceRequest) -> String {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| state.key.verify(t.trim()).ok())
+        .and_then(|c| c["tid"].as_str().map(String::from))
+        .unwrap_or_else(|| "anonymous".into())
+}
+
+enum Fate {
+    Normal,
+    Throttle(u64),
+    Fail,
+    HoldBack(Duration),
+}
+
+impl FaultState {
+    pub(crate) fn new(faults: Faults) -> Self {
+        FaultState { faults, ..Default::default() }
+    }
+}
+
+pub(crate) async fn inject(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<SandboxState>>().cloned() else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    if !req.path().starts_with("/v1/") {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let tenant = tenant_of(&state, &req);
+    let (latency, fate) = {
+        let mut f = state.faults();
+        let faults = f.faults.clone();
+        let mut fate = Fate::Normal;
+        if faults.rate_limit_per_minute > 0 {
+            let window = f.windows.entry(tenant.clone()).or_default();
+            let now = Instant::now();
+            while window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+                window.pop_front();
+            }
+            if window.len() as u32 >= faults.rate_limit_per_minute {
+                let wait = 60 - window.front().map(|t| now.duration_since(*t).as_secs()).unwrap_or(0);
+                fate = Fate::Throttle(wait.max(1));
+            } else {
+                window.push_back(now);
+            }
+        }
+        if matches!(fate, Fate::Normal) {
+            let roll = rand::thread_rng().gen_range(0..100u8);
+            let (t, e, o) = (faults.throttle_percent, faults.error_percent, faults.timeout_percent);
+            fate = if roll < t {
+                Fate::Throttle(1)
+            } else if roll < t.saturating_add(e) {
+                Fate::Fail
+            } else if roll < t.saturating_add(e).saturating_add(o) {
+                Fate::HoldBack(Duration::from_secs(faults.timeout_seconds.max(1)))
+            } else {
+                Fate::Normal
+            };
+        }
+        (Duration::from_millis(faults.latency_ms), fate)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match fate {
+        Fate::Throttle(seconds) => {
+            let res = HttpResponse::TooManyRequests()
+                .insert_header((header::RETRY_AFTER, seconds.to_string()))
+                .json(serde_json::json!({"statusCode": 429, "message": format!("Rate limit is exceeded. Try again in {seconds} seconds.")}));
+            return Ok(req.into_response(res));
+        }
+        Fate::Fail => {
+            let res = HttpResponse::ServiceUnavailable().json(serde_json::json!({"code": 503, "description": "The service is temporarily unavailable (sandbox fault)."}));
+            return Ok(req.into_response(res));
+        }
+        Fate::Normal | Fate::HoldBack(_) => {}
+    }
+    let res = replay(&state, &tenant, req, next).await?;
+    if let Fate::HoldBack(d) = fate {
+        // Carried out, but the answer comes too late: the worst case for a client.
+        tokio::time::sleep(d).await;
+    }
+    Ok(res)
+}
+
+/// A POST with an `MS-RequestId` already answered gets the same answer again, and is not
+/// carried out twice.
+async fn replay(
+    state: &SandboxState,
+    tenant: &str,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let request_id = req.headers().get("MS-RequestId").and_then(|v| v.to_str().ok()).map(String::from);
+    let Some(request_id) = request_id.filter(|_| req.method() == Method::POST) else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let key = (tenant.to_string(), request_id);
+    let cached = state.faults().replies.get(&key).cloned();
+    if let Some((status, body)) = cached {
+        let res = HttpResponse::build(status)
+            .content_type("application/json")
+            .insert_header(("MS-Replayed", "true"))
+            .body(body);
+        return Ok(req.into_response(res));
+    }
+    let res = next.call(req).await?;
+    let status = res.status();
+    let (http_req, response) = res.into_parts();
+    let body = actix_web::body::to_bytes(response.into_body())
+        .await
+        .map_err(|_| actix_web::error::ErrorInternalServerError("body"))?;
+    if status.is_success() || status.is_client_error() {
+        let mut f = state.faults();
+        if f.replies.len() > 50_000 {
+            f.replies.clear();
+        }
+        f.replies.insert(key, (status, body.clone()));
+    }
+    let res = HttpResponse::build(status).content_type("application/json").body(body);
+    Ok(ServiceResponse::new(http_req, res))
+}

@@ -1,0 +1,467 @@
+//! Edit agreement: validated, stored, then sent to Partner Center exactly once; roles and
+//! partner type enforced on the server; a slow or failing upstream loses nothing.
+
+use std::time::Duration;
+
+use mca_portal::sandbox::Faults;
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+fn tania<'a>(email: &'a str, date: &'a str) -> AgreementInput<'a> {
+    AgreementInput { first_name: "Tania", last_name: "Carr", email, phone: "+1 425 555 0199", date_agreed: date }
+}
+
+async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
+    for _ in 0..300 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test]
+async fn a_sales_agent_records_a_new_attestation() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("A. Datum Labs");
+    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(html.contains("> Re-attestation required</span>"));
+    assert!(html.contains(&format!("/customers/{id}/agreement/edit")), "the account page offers Edit");
+    let (status, form, _) = b.open_edit_agreement(&id).await;
+    assert_eq!(status, StatusCode::OK);
+    for label in [
+        "First name",
+        "Last name",
+        "Email address",
+        "Phone number (optional)",
+        "Agreement acceptance date",
+        "Save and continue",
+    ] {
+        assert!(form.contains(label), "{label}");
+    }
+    assert!(form.contains(&format!("today is {} in UTC", today_utc())), "the form says which day is today in UTC");
+    let before = app.sandbox.attestations_of(&id).len();
+    let today = today_utc();
+    let r = b.edit_agreement(&id, &tania("tania.carr@adatumlabs.example", &today)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), format!("/customers/{id}"));
+    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(html.contains("Partner Center recorded the attestation"), "the outcome is said");
+    assert!(html.contains("within 30 minutes"), "and that Microsoft emails the primary contact");
+    assert!(html.contains("> Attested</span>"), "the status follows at once");
+    assert!(html.contains("tania.carr@adatumlabs.example"));
+    let row = html.split("<tr>").find(|r| r.contains("tania.carr@adatumlabs.example")).unwrap();
+    assert!(row.contains("Sam Sales"), "attested by the signed-in user, whose token sent it");
+    let after = app.sandbox.attestations_of(&id);
+    assert_eq!(after.len(), before + 1, "exactly one new attestation upstream");
+    let posts: Vec<_> = app
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements"))
+        .collect();
+    assert_eq!(posts.len(), 1);
+    assert!(posts[0].request_id.is_some() && posts[0].correlation_id.is_some());
+    // The audit log has the submission and the attempt, with the ids, and no token.
+    let log = app.store.audit_recent(mca_portal::sandbox::seed::CONTOSO_TENANT, 20).await.unwrap();
+    let attempt = log.iter().find(|e| e.entry.action == "attest_attempt").expect("the attempt is audited");
+    assert_eq!(attempt.entry.outcome, "delivered");
+    assert_eq!(attempt.entry.actor_name.as_deref(), Some("Sam Sales"));
+    assert_eq!(attempt.entry.request_id, posts[0].request_id);
+    assert!(attempt.entry.detail.as_deref().unwrap().contains(&today));
+    assert!(log.iter().any(|e| e.entry.action == "attest_submitted"));
+    for e in &log {
+        assert!(!format!("{:?}", e.entry).contains("eyJ"), "no token in the audit log");
+    }
+}
+
+#[tokio::test]
+async fn the_form_is_pre_filled_from_the_latest_attestation() {
+    let app = spawn_app().await;
+    let b = app.signed_in(ALEX_ADMIN).await;
+    let sc =
+        mca_portal::sandbox::seed::customers().into_iter().find(|c| c.company_name == "Best For You Organics").unwrap();
+    let latest = sc.agreements.iter().max_by_key(|a| a.date_agreed).unwrap();
+    let (_, html, _) = b.open_edit_agreement(&sc.id).await;
+    assert!(html.contains(&format!("value=\"{}\"", latest.contact.first_name)));
+    assert!(html.contains(&format!("value=\"{}\"", escaped(&latest.contact.email))));
+}
+
+#[tokio::test]
+async fn each_validation_rule_explains_itself_and_keeps_every_value() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("Bellows College");
+    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Duration::days(1)).to_string();
+    let long = "x".repeat(51);
+    let cases: Vec<(AgreementInput, &str)> = vec![
+        (
+            AgreementInput {
+                first_name: "Tania",
+                last_name: "Carr",
+                email: "tania@example.com",
+                phone: "",
+                date_agreed: &tomorrow,
+            },
+            "can't be after today",
+        ),
+        (
+            AgreementInput {
+                first_name: "",
+                last_name: "Carr",
+                email: "tania@example.com",
+                phone: "",
+                date_agreed: "2024-01-01",
+            },
+            "Enter the first name.",
+        ),
+        (
+            AgreementInput {
+                first_name: "Tania",
+                last_name: &long,
+                email: "tania@example.com",
+                phone: "",
+                date_agreed: "2024-01-01",
+            },
+            "at most 50 characters",
+        ),
+        (
+            AgreementInput {
+                first_name: "Tania",
+                last_name: "Carr",
+                email: "tania.example.com",
+                phone: "",
+                date_agreed: "2024-01-01",
+            },
+            "needs an @",
+        ),
+        (
+            AgreementInput {
+                first_name: "Tania",
+                last_name: "Carr",
+                email: "tania@example.com",
+                phone: "call me",
+                date_agreed: "2024-01-01",
+            },
+            "only digits, spaces",
+        ),
+        (
+            AgreementInput {
+                first_name: "Tania",
+                last_name: "Carr",
+                email: "tania@example.com",
+                phone: "",
+                date_agreed: "31/12/2024",
+            },
+            "not a calendar date",
+        ),
+        (
+            AgreementInput {
+                first_name: "<script>alert(1)</script>",
+                last_name: "Carr",
+                email: "bad",
+                phone: "",
+                date_agreed: "",
+            },
+            "Enter the agreement acceptance date",
+        ),
+    ];
+    for (input, message) in &cases {
+        let r = b.edit_agreement(&id, input).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains(&escaped(message)) || html.contains(message), "{message}");
+        assert!(html.contains("class=\"error-summary\""), "a summary at the top");
+        assert!(html.contains("aria-invalid=\"true\""), "the wrong field is marked");
+        for v in [input.first_name, input.last_name, input.email, input.phone, input.date_agreed] {
+            if !v.is_empty() {
+                assert!(html.contains(&format!("value=\"{}\"", escaped(v))), "{message}: the value {v:?} is kept");
+            }
+        }
+        assert!(!html.contains("<script>alert(1)</script>"), "markup is shown as text");
+    }
+    // Today in UTC is accepted: the boundary.
+    let r = b.edit_agreement(&id, &tania("tania@bellows.example", &today_utc())).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.sandbox.attestations_of(&id).len(), 1, "only the valid one reached Partner Center");
+}
+
+#[tokio::test]
+async fn markup_in_a_name_is_stored_and_shown_as_text() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("Wingtip Toys");
+    let input = AgreementInput {
+        first_name: "<b>Bo</b>",
+        last_name: "O'Hara & Sons",
+        email: "bo@wingtip.example",
+        phone: "",
+        date_agreed: "2025-06-01",
+    };
+    assert_eq!(b.edit_agreement(&id, &input).await.status(), StatusCode::SEE_OTHER);
+    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(html.contains(&escaped("<b>Bo</b> O'Hara & Sons")), "shown as typed");
+    assert!(!html.contains("<b>Bo</b>"));
+}
+
+#[tokio::test]
+async fn the_same_contact_again_is_explained_before_anything_is_sent() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let sc =
+        mca_portal::sandbox::seed::customers().into_iter().find(|c| c.company_name == "Adatum Corporation").unwrap();
+    let a = &sc.agreements[0];
+    let input = AgreementInput {
+        first_name: &a.contact.first_name,
+        last_name: &a.contact.last_name,
+        email: &a.contact.email,
+        phone: a.contact.phone.as_deref().unwrap_or(""),
+        date_agreed: &today_utc(),
+    };
+    let r = b.edit_agreement(&sc.id, &input).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Change at least one of the four"), "the 600061 rule is explained");
+    assert!(
+        !app.sandbox.requests().iter().any(|r| r.method == "POST" && r.path_and_query.starts_with("/v1/")),
+        "nothing was sent"
+    );
+    // A different phone number makes it a new attestation.
+    let other = AgreementInput { phone: "+1 425 555 0000", ..input };
+    assert_eq!(b.edit_agreement(&sc.id, &other).await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_double_submit_or_reload_sends_once_and_shows_the_first_outcome() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("Southridge Video");
+    let (_, _, hidden) = b.open_edit_agreement(&id).await;
+    let input = tania("tania@southridge.example", "2025-01-15");
+    let first = b.post_agreement(&id, &hidden, &input).await;
+    let second = b.post_agreement(&id, &hidden, &input).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(second.status(), StatusCode::SEE_OTHER);
+    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(html.contains("already sent"), "the second submit shows the first outcome");
+    assert_eq!(app.sandbox.attestations_of(&id).len(), 1, "one attestation upstream");
+    let posts = app
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements"))
+        .count();
+    assert_eq!(posts, 1, "one call upstream");
+}
+
+#[tokio::test]
+async fn concurrent_double_clicks_send_once() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("Consolidated Messenger");
+    let (_, _, hidden) = b.open_edit_agreement(&id).await;
+    let input = tania("tania@consolidated.example", "2025-02-01");
+    let (r1, r2, r3) = tokio::join!(
+        b.post_agreement(&id, &hidden, &input),
+        b.post_agreement(&id, &hidden, &input),
+        b.post_agreement(&id, &hidden, &input)
+    );
+    for r in [r1, r2, r3] {
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.sandbox.attestations_of(&id).len(), 1);
+}
+
+#[tokio::test]
+async fn helpdesk_no_role_and_reseller_users_are_refused_on_the_server() {
+    let app = spawn_app().await;
+    let contoso = app.customer_id("Northwind Traders");
+    let fabrikam = app.customer_id("Cascade Bicycles");
+    for (who, id, says) in [
+        (HANA_HELPDESK, &contoso, "Only Admin agents and Sales agents"),
+        (NICO_NO_ROLE, &contoso, "Helpdesk agent"),
+        (
+            FIONA_FABRIKAM,
+            &fabrikam,
+            "Indirect resellers can't attest on behalf of their customers. Work with your indirect provider to complete attestation.",
+        ),
+        (FIONA_FABRIKAM, &contoso, "Indirect resellers can't attest"),
+    ] {
+        let b = app.signed_in(who).await;
+        let (status, html) = b.get_html(&format!("/customers/{id}/agreement/edit")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who} GET");
+        assert!(html.contains(&escaped(says)), "{who}: {says}");
+        // The same POST made by hand, with a valid CSRF token of the user's own session.
+        let page = if who == NICO_NO_ROLE { "/no-access" } else { "/customers" };
+        let (_, html) = b.get_html(page).await;
+        let token = csrf_of(&html);
+        let r = b
+            .post_form(
+                &format!("/customers/{id}/agreement"),
+                &[
+                    ("csrf_token", &token),
+                    ("idempotency_key", "k1"),
+                    ("first_name", "A"),
+                    ("last_name", "B"),
+                    ("email", "a@b.example"),
+                    ("phone", ""),
+                    ("date_agreed", "2025-01-01"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who} POST");
+    }
+    assert!(
+        !app.sandbox.requests().iter().any(|r| r.method == "POST" && r.path_and_query.starts_with("/v1/")),
+        "nothing reached Partner Center"
+    );
+    // The reseller's own account page says why there is no Edit.
+    let fiona = app.signed_in(FIONA_FABRIKAM).await;
+    let (_, html) = fiona.get_html(&format!("/customers/{fabrikam}")).await;
+    assert!(!html.contains("/agreement/edit"));
+    assert!(html.contains("Work with your indirect provider"));
+    assert!(
+        !app.sandbox.requests().iter().any(|r| r.method == "POST" && r.path_and_query.starts_with("/v1/")),
+        "nothing reached Partner Center"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_upstream_gets_saved_and_sent_automatically() {
+    let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
+        s.deliver_wait_seconds = 1;
+        s.delivery_poll_ms = 100;
+        let _ = sandbox;
+    })
+    .await
+    .unwrap();
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("Fourth Coffee");
+    assert_eq!(b.get(&format!("/customers/{id}")).await.status(), StatusCode::OK);
+    // Partner Center becomes slow: every call takes 2.5 s, more than the agent waits.
+    app.sandbox.set_faults(Faults { latency_ms: 2500, ..Faults::default() });
+    let r = b.edit_agreement(&id, &tania("tania@fourthcoffee.example", "2025-03-03")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(html.contains("Saved — it will be sent to Partner Center automatically."), "the agent is told it is saved");
+    assert!(html.contains("> Pending</span>") || html.contains("<strong>Pending</strong>"), "and sees it pending");
+    let sandbox = app.sandbox.clone();
+    let id2 = id.clone();
+    wait_until("the attestation reaches Partner Center", || {
+        sandbox.attestations_of(&id2).iter().any(|(e, _, _)| e == "tania@fourthcoffee.example")
+    })
+    .await;
+    app.sandbox.set_faults(Faults::default());
+    for _ in 0..100 {
+        let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+        if html.contains("<strong>Sent</strong>") {
+            assert!(html.contains("> Attested</span>"));
+            assert_eq!(
+                app.sandbox.attestations_of(&id).iter().filter(|(e, _, _)| e == "tania@fourthcoffee.example").count(),
+                1
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the submission never showed as sent");
+}
+
+#[tokio::test]
+async fn timeouts_are_retried_with_the_same_request_id_and_attest_once() {
+    let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
+        s.deliver_wait_seconds = 1;
+        s.delivery_poll_ms = 100;
+        s.http_timeout_seconds = 1;
+        s.http_max_retries = 1;
+        // Every call is carried out but answered too late.
+        sandbox.faults = Faults { timeout_percent: 100, timeout_seconds: 2, ..Faults::default() };
+    })
+    .await
+    .unwrap();
+    // Sign in while the API times out: the sign-in reads partner type through it, so let it through first.
+    app.sandbox.set_faults(Faults::default());
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("Litware, Inc.");
+    assert_eq!(b.get(&format!("/customers/{id}")).await.status(), StatusCode::OK);
+    // Opening the agreement document reads the template id, which is then cached.
+    assert_eq!(b.get(&format!("/customers/{id}/agreement-document")).await.status(), StatusCode::SEE_OTHER);
+    app.sandbox.set_faults(Faults { timeout_percent: 100, timeout_seconds: 2, ..Faults::default() });
+    let r = b.edit_agreement(&id, &tania("tania@litware.example", "2025-04-04")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    app.sandbox.set_faults(Faults::default());
+    let store = app.store.clone();
+    for _ in 0..150 {
+        let counts = store.submission_counts(mca_portal::sandbox::seed::CONTOSO_TENANT).await.unwrap();
+        if counts.iter().any(|(s, n)| s == "delivered" && *n == 1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let counts = store.submission_counts(mca_portal::sandbox::seed::CONTOSO_TENANT).await.unwrap();
+    assert_eq!(counts, vec![("delivered".to_string(), 1)], "{counts:?}");
+    let mine: Vec<_> =
+        app.sandbox.attestations_of(&id).into_iter().filter(|(e, _, _)| e == "tania@litware.example").collect();
+    assert_eq!(mine.len(), 1, "one attestation, although it was sent more than once");
+    let posts: Vec<_> = app
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements"))
+        .collect();
+    assert!(posts.len() >= 2, "it was retried ({})", posts.len());
+    assert!(posts.iter().all(|p| p.request_id == posts[0].request_id), "with the same MS-RequestId each time");
+}
+
+#[tokio::test]
+async fn a_refusal_keeps_everything_and_can_be_corrected_and_sent_again() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("Munson's Pickles and Preserves Farm");
+    assert_eq!(b.get(&format!("/customers/{id}")).await.status(), StatusCode::OK);
+    // Meanwhile someone attests the same person through another tool: the portal's own
+    // check cannot know, so Partner Center refuses with 600061.
+    app.sandbox.add_attestation(
+        &id,
+        "Tania",
+        "Carr",
+        "tania@munsons.example",
+        Some("+1 425 555 0199"),
+        chrono::NaiveDate::from_ymd_opt(2025, 5, 1).unwrap(),
+    );
+    let r = b.edit_agreement(&id, &tania("tania@munsons.example", "2025-05-05")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Partner Center did not accept this"));
+    assert!(html.contains("Change at least one of the four"), "the 600061 explanation");
+    assert!(
+        html.contains("value=\"tania@munsons.example\"") && html.contains("value=\"2025-05-05\""),
+        "everything typed is kept"
+    );
+    let (_, page) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(page.contains("<strong>Failed</strong>"));
+    assert!(page.contains("> Failed</span>"), "the customer shows Failed with the reason");
+    let href = page
+        .split("href=\"")
+        .find(|h| h.contains("agreement/edit?from="))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    // Correct and send again: the failed values are there; change the phone and send.
+    let (status, form) = b.get_html(&unescape(&href)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("value=\"tania@munsons.example\""));
+    let hidden = hidden_inputs(&form);
+    let fixed = AgreementInput { phone: "+1 425 555 0000", ..tania("tania@munsons.example", "2025-05-05") };
+    let r = b.post_agreement(&id, &hidden, &fixed).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = b.get_html(&format!("/customers/{id}")).await;
+    assert!(page.contains("> Attested</span>"));
+}
