@@ -77,6 +77,15 @@ pub struct Settings {
 
     /// Where the built-in sandbox listens (identity provider and Partner Center).
     pub sandbox_bind: String,
+    /// Faults of the sandbox Partner Center API, for trying the portal against a flaky
+    /// upstream: added latency, shares (percent) of 5xx, of 429 and of timeouts, how long
+    /// a timeout holds the answer back, and a rate limit per partner tenant (0: none).
+    pub sandbox_latency_ms: u64,
+    pub sandbox_error_percent: u8,
+    pub sandbox_throttle_percent: u8,
+    pub sandbox_timeout_percent: u8,
+    pub sandbox_timeout_seconds: u64,
+    pub sandbox_rate_limit_per_minute: u32,
 
     pub http_timeout_seconds: u64,
     pub http_max_retries: u32,
@@ -89,6 +98,8 @@ pub struct Settings {
     pub delivery_poll_ms: u64,
     /// How long one instance holds a submission it is delivering.
     pub delivery_lease_seconds: u64,
+    /// How many submissions the background worker sends at once.
+    pub delivery_concurrency: usize,
 }
 
 fn redacted<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -141,12 +152,19 @@ impl Default for Settings {
             reattestation_cutoff: policy.cutoff,
             reattestation_enforced_from: policy.enforced_from,
             sandbox_bind: "127.0.0.1:8081".into(),
+            sandbox_latency_ms: 0,
+            sandbox_error_percent: 0,
+            sandbox_throttle_percent: 0,
+            sandbox_timeout_percent: 0,
+            sandbox_timeout_seconds: 60,
+            sandbox_rate_limit_per_minute: 0,
             http_timeout_seconds: 30,
             http_max_retries: 4,
             customers_page_size: 25,
             deliver_wait_seconds: 8,
             delivery_poll_ms: 1000,
             delivery_lease_seconds: 300,
+            delivery_concurrency: 4,
         }
     }
 }
@@ -249,6 +267,16 @@ impl Settings {
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             return invalid("session_idle_minutes and session_absolute_hours must be above zero".into());
         }
+        let shares = [self.sandbox_error_percent, self.sandbox_throttle_percent, self.sandbox_timeout_percent];
+        if shares.iter().map(|p| u32::from(*p)).sum::<u32>() > 100 {
+            return invalid(
+                "sandbox_error_percent, sandbox_throttle_percent and sandbox_timeout_percent add up to more than 100"
+                    .into(),
+            );
+        }
+        if self.delivery_concurrency == 0 {
+            return invalid("delivery_concurrency must be at least 1".into());
+        }
         if self.customers_page_size == 0 || self.customers_page_size > 500 {
             return invalid("customers_page_size must be between 1 and 500".into());
         }
@@ -258,6 +286,17 @@ impl Settings {
             return invalid(format!("public_url is not a URL: {url}"));
         }
         Ok(())
+    }
+
+    pub fn sandbox_faults(&self) -> crate::sandbox::Faults {
+        crate::sandbox::Faults {
+            latency_ms: self.sandbox_latency_ms,
+            error_percent: self.sandbox_error_percent,
+            throttle_percent: self.sandbox_throttle_percent,
+            timeout_percent: self.sandbox_timeout_percent,
+            timeout_seconds: self.sandbox_timeout_seconds,
+            rate_limit_per_minute: self.sandbox_rate_limit_per_minute,
+        }
     }
 
     pub fn uses_sandbox(&self) -> bool {

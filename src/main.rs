@@ -80,7 +80,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Sandbox { bind } => {
             let bind = bind.unwrap_or_else(|| settings.sandbox_bind.clone());
             let listener = TcpListener::bind(&bind).with_context(|| format!("could not listen on {bind}"))?;
-            let options = SandboxOptions { client_id: settings.oidc_client_id.clone(), ..SandboxOptions::default() };
+            let options = SandboxOptions {
+                client_id: settings.oidc_client_id.clone(),
+                faults: settings.sandbox_faults(),
+                ..SandboxOptions::default()
+            };
             let s = sandbox::start(listener, options)?;
             println!("Sandbox running at {}", s.base_url);
             println!("Issuer (oidc_issuer): {}", s.issuer());

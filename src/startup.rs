@@ -44,7 +44,8 @@ impl Application {
         } else {
             None
         };
-        Self::build_on(settings, listener, sandbox_listener, SandboxOptions::default()).await
+        let options = SandboxOptions { faults: settings.sandbox_faults(), ..SandboxOptions::default() };
+        Self::build_on(settings, listener, sandbox_listener, options).await
     }
 
     pub async fn build_on(
@@ -101,6 +102,7 @@ impl Application {
             templates.clone(),
             settings.policy(),
             Duration::from_secs(settings.delivery_lease_seconds),
+            settings.delivery_concurrency,
         ));
         // Queued submissions (from before a restart too) are delivered in the background.
         let worker = delivery.clone().spawn_worker(Duration::from_millis(settings.delivery_poll_ms));

@@ -12,9 +12,8 @@ use rand::Rng;
 use uuid::Uuid;
 
 use crate::domain::contact::DUPLICATE_CONTACT_MESSAGE;
-use crate::domain::{AcceptanceDate, Contact, ReattestationPolicy};
+use crate::domain::{AcceptanceDate, Attestation, Contact, ReattestationPolicy};
 use crate::identity::{Oidc, UserTokens};
-use crate::jobs::refresh::{self, Caller};
 use crate::partner_center::{PartnerCenter, PcError, TemplateCache};
 use crate::store::{AuditEntry, Store, StoreError, Submission, SubmissionState};
 
@@ -46,6 +45,7 @@ pub struct Delivery {
     /// This instance, as lease owner.
     owner: String,
     lease: chrono::Duration,
+    concurrency: usize,
 }
 
 fn backoff(attempts: i64) -> chrono::Duration {
@@ -62,6 +62,7 @@ impl Delivery {
         templates: Arc<TemplateCache>,
         policy: ReattestationPolicy,
         lease: Duration,
+        concurrency: usize,
     ) -> Self {
         Delivery {
             store,
@@ -71,6 +72,7 @@ impl Delivery {
             policy,
             owner: format!("portal-{}", Uuid::new_v4()),
             lease: chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5)),
+            concurrency: concurrency.max(1),
         }
     }
 
@@ -102,12 +104,13 @@ impl Delivery {
     pub async fn run_due(self: &Arc<Self>) -> Result<usize, StoreError> {
         let mut total = 0;
         loop {
-            let due = self.store.submissions_claim_due(&self.owner, self.lease, 16).await?;
+            let due = self.store.submissions_claim_due(&self.owner, self.lease, (self.concurrency * 4) as i64).await?;
             if due.is_empty() {
                 return Ok(total);
             }
             total += due.len();
-            let results: Vec<_> = stream::iter(due).map(|s| self.attempt(s)).buffer_unordered(4).collect().await;
+            let results: Vec<_> =
+                stream::iter(due).map(|s| self.attempt(s)).buffer_unordered(self.concurrency).collect().await;
             for r in results {
                 if let Err(e) = r {
                     tracing::error!(error = %e, "delivery attempt could not be recorded");
@@ -151,7 +154,7 @@ impl Delivery {
     async fn attempt(&self, sub: Submission) -> Result<Outcome, StoreError> {
         let request_id = Uuid::parse_str(&sub.ms_request_id).unwrap_or_else(|_| Uuid::new_v4());
         let correlation_id = Uuid::parse_str(&sub.ms_correlation_id).unwrap_or_else(|_| Uuid::new_v4());
-        let (outcome, renewed) = self.try_once(&sub, request_id, correlation_id).await;
+        let (outcome, renewed, recorded_upstream) = self.try_once(&sub, request_id, correlation_id).await;
         let recorded = match &outcome {
             Outcome::Delivered => {
                 self.store.submission_settle(&sub.id, &self.owner, SubmissionState::Delivered, None, None, None).await?
@@ -220,16 +223,12 @@ impl Delivery {
                 correlation_id: Some(correlation_id.to_string()),
             })
             .await?;
-        if outcome == Outcome::Delivered {
-            // Read the customer again so that the list and the account page show it.
-            if let Ok((tokens, _)) = self.fresh_tokens(&sub).await {
-                let caller = Caller { tenant_id: &sub.tenant_id, token: &tokens.access_token };
-                if let Err(e) =
-                    refresh::refresh_customer(&self.store, &self.pc, &self.policy, &caller, &sub.customer_id).await
-                {
-                    tracing::warn!(error = %e, "could not read the customer again after delivery");
-                }
-            }
+        if outcome == Outcome::Delivered
+            && let Some(a) = recorded_upstream
+        {
+            // What Partner Center recorded joins the customer's attestations at once,
+            // without another read (and its share of the rate limit).
+            self.store.attestation_add(&sub.tenant_id, &sub.customer_id, &a).await?;
         }
         if outcome != Outcome::LeaseLost {
             self.store.customer_recompute_status(&sub.tenant_id, &sub.customer_id, &self.policy).await?;
@@ -242,18 +241,18 @@ impl Delivery {
         sub: &Submission,
         request_id: Uuid,
         correlation_id: Uuid,
-    ) -> (Outcome, Option<UserTokens>) {
+    ) -> (Outcome, Option<UserTokens>, Option<Attestation>) {
         let p = &sub.payload;
         let contact = match Contact::parse(&p.first_name, &p.last_name, &p.email, &p.phone) {
             Ok(c) => c,
             Err(errors) => {
                 let reason = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
-                return (Outcome::Failed { reason, code: None }, None);
+                return (Outcome::Failed { reason, code: None }, None, None);
             }
         };
         let date = match AcceptanceDate::parse(&p.date_agreed, Utc::now().date_naive()) {
             Ok(d) => d,
-            Err(e) => return (Outcome::Failed { reason: e.message, code: None }, None),
+            Err(e) => return (Outcome::Failed { reason: e.message, code: None }, None, None),
         };
         let (mut tokens, mut renewed) = match self.fresh_tokens(sub).await {
             Ok((t, r)) => (t, r),
@@ -261,12 +260,13 @@ impl Delivery {
                 return (
                     Outcome::Failed { reason: format!("Not sent: {why}. Sign in and send it again."), code: None },
                     None,
+                    None,
                 );
             }
         };
         let template = match self.templates.get(&self.pc, &tokens.access_token, correlation_id).await {
             Ok(t) => t,
-            Err(e) => return (retry_or_fail(e), renewed.then_some(tokens)),
+            Err(e) => return (retry_or_fail(e), renewed.then_some(tokens), None),
         };
         let mut result = self
             .pc
@@ -298,21 +298,24 @@ impl Delivery {
             }
         }
         let renewed_tokens = renewed.then_some(tokens.clone());
-        let outcome = match result {
-            Ok(_) => Outcome::Delivered,
+        let (outcome, recorded) = match result {
+            Ok(answer) => (Outcome::Delivered, Some(answer.body)),
             Err(e @ PcError::Api { .. }) if e.code() == Some("600061") => {
                 // Refused as a duplicate: an earlier attempt of ours may have landed.
                 match self.pc.mca_attestations(&tokens.access_token, &sub.customer_id, correlation_id).await {
-                    Ok(list) if list.iter().any(|a| contact.repeats(a) && a.date_agreed == date.date()) => {
-                        Outcome::Delivered
-                    }
-                    Ok(_) => Outcome::Failed { reason: DUPLICATE_CONTACT_MESSAGE.into(), code: Some("600061".into()) },
-                    Err(e) => retry_or_fail(e),
+                    Ok(list) => match list.into_iter().find(|a| contact.repeats(a) && a.date_agreed == date.date()) {
+                        Some(a) => (Outcome::Delivered, Some(a)),
+                        None => (
+                            Outcome::Failed { reason: DUPLICATE_CONTACT_MESSAGE.into(), code: Some("600061".into()) },
+                            None,
+                        ),
+                    },
+                    Err(e) => (retry_or_fail(e), None),
                 }
             }
-            Err(e) => retry_or_fail(e),
+            Err(e) => (retry_or_fail(e), None),
         };
-        (outcome, renewed_tokens)
+        (outcome, renewed_tokens, recorded)
     }
 }
 

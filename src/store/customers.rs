@@ -224,6 +224,29 @@ impl Store {
         Ok(())
     }
 
+    /// Adds an attestation Partner Center has just recorded to the customer's list.
+    pub async fn attestation_add(&self, tenant_id: &str, customer_id: &str, a: &Attestation) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO partner_attestations (tenant_id, customer_id, position, first_name, last_name, email, phone, date_agreed, user_id, template_id, read_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(tenant_id)
+        .bind(customer_id)
+        // After every position a read gives (0, 1, …), and distinct however many are added at once.
+        .bind(1_000_000 + Utc::now().timestamp_micros() % 1_000_000_000_000 + i64::from(rand::random::<u16>()))
+        .bind(&a.first_name)
+        .bind(&a.last_name)
+        .bind(&a.email)
+        .bind(a.phone.clone())
+        .bind(a.date_agreed.to_string())
+        .bind(a.user_id.clone())
+        .bind(a.template_id.clone())
+        .bind(timestamp(Utc::now()))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Derives the customer's status again from what is stored: direct acceptance,
     /// attestations and the portal's own submissions.
     pub async fn customer_recompute_status(

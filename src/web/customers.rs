@@ -307,6 +307,7 @@ async fn agreement_document(
     if !valid_customer_id(&id) {
         return Err(AppError::NotFound);
     }
+    sync_if_never_read(&state, &signed).await?;
     let record = state.store.customer_get(&signed.user.tenant_id, &id).await?.ok_or(AppError::NotFound)?;
     let token = access_token(&state, &signed).await?;
     let correlation = Uuid::new_v4();

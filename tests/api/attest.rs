@@ -465,3 +465,67 @@ async fn a_refusal_keeps_everything_and_can_be_corrected_and_sent_again() {
     let (_, page) = b.get_html(&format!("/customers/{id}")).await;
     assert!(page.contains("> Attested</span>"));
 }
+
+#[tokio::test]
+async fn a_batch_of_200_against_a_flaky_upstream_is_delivered_exactly_once() {
+    let app = spawn_app_with(Db::Sqlite, |s, _| {
+        s.deliver_wait_seconds = 0;
+        s.delivery_poll_ms = 200;
+        s.delivery_concurrency = 16;
+        s.http_timeout_seconds = 1;
+    })
+    .await
+    .unwrap();
+    let b = app.signed_in(SAM_SALES).await;
+    let ids: Vec<String> = mca_portal::sandbox::seed::customers()
+        .into_iter()
+        .filter(|c| c.tenant_id == mca_portal::sandbox::seed::CONTOSO_TENANT)
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(b.get(&format!("/customers/{}/agreement-document", ids[0])).await.status(), StatusCode::SEE_OTHER);
+    // 30 % 5xx, 10 % 429 and 5 % timeouts on every Partner Center call from here on.
+    app.sandbox.set_faults(Faults {
+        error_percent: 30,
+        throttle_percent: 10,
+        timeout_percent: 5,
+        timeout_seconds: 2,
+        ..Faults::default()
+    });
+    let total = 200;
+    for i in 0..total {
+        let id = &ids[i % ids.len()];
+        let email = format!("batch.{i}@contoso-batch.example");
+        let r = b
+            .edit_agreement(
+                id,
+                &AgreementInput {
+                    first_name: "Batch",
+                    last_name: &format!("Person {i}"),
+                    email: &email,
+                    phone: "",
+                    date_agreed: "2025-01-01",
+                },
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "submission {i} is stored");
+    }
+    let tenant = mca_portal::sandbox::seed::CONTOSO_TENANT;
+    let mut counts = Vec::new();
+    for _ in 0..900 {
+        counts = app.store.submission_counts(tenant).await.unwrap();
+        if counts == vec![("delivered".to_string(), total as i64)] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(counts, vec![("delivered".to_string(), total as i64)], "every submission settled as delivered");
+    for i in 0..total {
+        let id = &ids[i % ids.len()];
+        let email = format!("batch.{i}@contoso-batch.example");
+        let n = app.sandbox.attestations_of(id).iter().filter(|(e, _, _)| *e == email).count();
+        assert_eq!(n, 1, "submission {i} reached Partner Center exactly once");
+    }
+    let requests = app.sandbox.requests();
+    let posts = requests.iter().filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements")).count();
+    assert!(posts > total, "the faults made the portal retry ({posts} calls for {total} submissions)");
+}

@@ -12,5 +12,6 @@ mod csrf;
 mod customers;
 mod external_idp;
 mod helpers;
+mod restart;
 mod sandbox;
 mod store;

@@ -1,0 +1,177 @@
+//! A portal process killed in the middle of delivery and started again loses nothing and
+//! sends nothing twice. Real processes: the sandbox runs alone (`mca-portal sandbox`), the
+//! portal (`mca-portal serve`) talks to it as to Microsoft, and is killed with SIGKILL.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use mca_portal::config::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
+use mca_portal::sandbox::seed;
+use mca_portal::store::Store;
+use reqwest::StatusCode;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mca-portal");
+
+fn command() -> Command {
+    let mut c = Command::new(BIN);
+    c.env("RUST_LOG", "warn").kill_on_drop(true).stdout(Stdio::piped());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MCA_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Waits for a line of the child's output that starts with `prefix`; returns the rest.
+async fn line_starting(child: &mut Child, prefix: &str) -> String {
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("output in time")
+            .unwrap()
+            .expect("a line");
+        if let Some(rest) = line.strip_prefix(prefix) {
+            // Keep reading in the background so that the child never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return rest.to_string();
+        }
+    }
+}
+
+async fn start_portal(dir: &std::path::Path, sandbox: &str) -> (Child, String) {
+    let mut child = command()
+        .current_dir(dir)
+        .env("MCA_BIND", "127.0.0.1:0")
+        .env("MCA_DATABASE_URL", "sqlite://portal.db")
+        .env("MCA_OIDC_ISSUER", format!("{sandbox}/idp/v2.0"))
+        .env("MCA_OIDC_CLIENT_SECRET", SANDBOX_CLIENT_SECRET)
+        .env("MCA_PARTNER_CENTER_URL", sandbox)
+        .env("MCA_DELIVER_WAIT_SECONDS", "0")
+        .env("MCA_DELIVERY_LEASE_SECONDS", "3")
+        .env("MCA_DELIVERY_POLL_MS", "200")
+        .spawn()
+        .expect("start the portal");
+    let address = line_starting(&mut child, "Open ").await.trim_end_matches(" in your browser.").to_string();
+    (child, address)
+}
+
+/// Sam's delegated token, by the authorization code flow against the sandbox.
+async fn sams_token(sandbox: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let verifier = "a-verifier-that-is-long-enough-for-pkce-0123456789";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let authorize = format!(
+        "{sandbox}/idp/v2.0/authorize?client_id={SANDBOX_CLIENT_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcb&response_type=code&scope=openid%20https%3A%2F%2Fapi.partnercenter.microsoft.com%2Fuser_impersonation&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"
+    );
+    let b = Browser::new(sandbox);
+    let html = b.client.get(&authorize).send().await.unwrap().text().await.unwrap();
+    let back = b.choose_user(&authorize, &html, SAM_SALES).await;
+    let code = url::Url::parse(&back).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let t: serde_json::Value = reqwest::Client::new()
+        .post(format!("{sandbox}/idp/v2.0/token"))
+        .basic_auth(SANDBOX_CLIENT_ID, Some(SANDBOX_CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:1/cb"),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    t["access_token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_killed_portal_loses_nothing_and_sends_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut sandbox_process = command()
+        .args(["sandbox", "--bind", &format!("127.0.0.1:{port}")])
+        .env("MCA_SANDBOX_LATENCY_MS", "400")
+        .spawn()
+        .expect("start the sandbox");
+    let sandbox = line_starting(&mut sandbox_process, "Sandbox running at ").await;
+
+    let (mut portal, address) = start_portal(dir.path(), &sandbox).await;
+    let b = Browser::new(&address);
+    assert_eq!(location(&b.sign_in_as(SAM_SALES).await), "/customers");
+    let ids: Vec<String> =
+        seed::customers().into_iter().filter(|c| c.tenant_id == seed::CONTOSO_TENANT).map(|c| c.id).take(10).collect();
+    let total = 20;
+    for i in 0..total {
+        let id = &ids[i % ids.len()];
+        let email = format!("restart.{i}@contoso-restart.example");
+        let r = b
+            .edit_agreement(
+                id,
+                &AgreementInput {
+                    first_name: "Restart",
+                    last_name: &format!("Person {i}"),
+                    email: &email,
+                    phone: "",
+                    date_agreed: "2025-02-02",
+                },
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "submission {i} is stored");
+    }
+    // Killed while deliveries are under way (every call takes 400 ms).
+    portal.start_kill().unwrap();
+    portal.wait().await.unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("portal.db").display())).await.unwrap();
+    let counts = store.submission_counts(seed::CONTOSO_TENANT).await.unwrap();
+    assert_eq!(
+        counts.iter().map(|(_, n)| n).sum::<i64>(),
+        total as i64,
+        "every submission was stored before it was sent"
+    );
+    assert!(
+        counts.iter().any(|(s, _)| s == "queued"),
+        "some were still on their way when the process died: {counts:?}"
+    );
+
+    let (_portal2, _address2) = start_portal(dir.path(), &sandbox).await;
+    let mut counts = Vec::new();
+    for _ in 0..300 {
+        counts = store.submission_counts(seed::CONTOSO_TENANT).await.unwrap();
+        if counts == vec![("delivered".to_string(), total as i64)] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(counts, vec![("delivered".to_string(), total as i64)], "the restarted portal delivered the rest");
+    let token = sams_token(&sandbox).await;
+    for (n, id) in ids.iter().enumerate() {
+        let list: serde_json::Value = reqwest::Client::new()
+            .get(format!("{sandbox}/v1/customers/{id}/agreements?agreementType=MicrosoftCustomerAgreement"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for i in (n..total).step_by(ids.len()) {
+            let email = format!("restart.{i}@contoso-restart.example");
+            let found = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["primaryContact"]["email"] == email.as_str())
+                .count();
+            assert_eq!(found, 1, "submission {i} is in Partner Center exactly once");
+        }
+    }
+    store.close().await;
+}
