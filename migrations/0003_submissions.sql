@@ -6,8 +6,15 @@ CREATE TABLE submissions (
     tenant_id TEXT NOT NULL,
     idempotency_key TEXT NOT NULL,
     kind TEXT NOT NULL,
+    -- Empty for a new customer until Partner Center has created it.
     customer_id TEXT NOT NULL,
+    -- The person who accepted and the date (empty when the customer accepts in the
+    -- Microsoft 365 admin center).
     payload TEXT NOT NULL,
+    -- For a new customer: the company, domain and address. Never a password.
+    customer_payload TEXT,
+    -- The MS-RequestId of the attestation that follows a new customer's creation.
+    attest_request_id TEXT,
     state TEXT NOT NULL,
     attempts BIGINT NOT NULL,
     next_attempt_at TEXT NOT NULL,

@@ -2,6 +2,8 @@
 
 pub mod contact;
 pub mod customer;
+pub mod invitation;
+pub mod new_customer;
 pub mod roles;
 pub mod status;
 

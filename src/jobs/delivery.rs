@@ -1,7 +1,8 @@
 //! Delivery of stored submissions to Partner Center: right after submit for a few
 //! seconds, and by a background worker with backoff for whatever is still queued
-//! (including after a restart). Submissions are claimed with leases, and each keeps one
-//! `MS-RequestId` for all its attempts, so a retry after a timeout cannot attest twice.
+//! (including after a restart). Submissions are claimed with leases, and each keeps its
+//! `MS-RequestId`s for all its attempts, so a retry after a timeout cannot attest twice
+//! or create two tenants.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,10 +13,11 @@ use rand::Rng;
 use uuid::Uuid;
 
 use crate::domain::contact::DUPLICATE_CONTACT_MESSAGE;
-use crate::domain::{AcceptanceDate, Attestation, Contact, ReattestationPolicy};
+use crate::domain::new_customer::{NewCustomer, NewCustomerInput};
+use crate::domain::{AcceptanceDate, Attestation, Contact, ReattestationPolicy, StatusInputs};
 use crate::identity::{Oidc, UserTokens};
-use crate::partner_center::{PartnerCenter, PcError, TemplateCache};
-use crate::store::{AuditEntry, Store, StoreError, Submission, SubmissionState};
+use crate::partner_center::{CreatedCustomer, PartnerCenter, PcError, TemplateCache};
+use crate::store::{AuditEntry, Store, StoreError, Submission, SubmissionKind, SubmissionState};
 
 /// After this many attempts a submission fails for good with a reason to act on.
 const MAX_ATTEMPTS: i64 = 40;
@@ -36,6 +38,15 @@ pub enum Outcome {
     LeaseLost,
 }
 
+/// One attempt's result: the outcome, and for a new customer created in this very attempt
+/// its sign-in details, handed to the page that waits and to nothing else.
+pub struct Attempt {
+    pub outcome: Outcome,
+    pub created: Option<CreatedCustomer>,
+    /// The customer the submission is about (known once a new customer is created).
+    pub customer_id: Option<String>,
+}
+
 pub struct Delivery {
     store: Store,
     pc: PartnerCenter,
@@ -52,6 +63,21 @@ fn backoff(attempts: i64) -> chrono::Duration {
     let base = 5i64.saturating_mul(1i64 << attempts.clamp(0, 7)).min(600);
     let jitter = rand::thread_rng().gen_range(0..=base / 5);
     chrono::Duration::seconds(base + jitter)
+}
+
+/// What one try produced, before it is recorded.
+struct Tried {
+    outcome: Outcome,
+    renewed: Option<UserTokens>,
+    recorded_upstream: Option<Attestation>,
+    created: Option<CreatedCustomer>,
+    customer_id: Option<String>,
+}
+
+impl Tried {
+    fn just(outcome: Outcome) -> Self {
+        Tried { outcome, renewed: None, recorded_upstream: None, created: None, customer_id: None }
+    }
 }
 
 impl Delivery {
@@ -84,7 +110,7 @@ impl Delivery {
         tenant_id: &str,
         submission_id: &str,
         wait: Duration,
-    ) -> Result<Option<Outcome>, StoreError> {
+    ) -> Result<Option<Attempt>, StoreError> {
         let Some(sub) = self.store.submission_claim(tenant_id, submission_id, &self.owner, self.lease).await? else {
             return Ok(None);
         };
@@ -151,11 +177,12 @@ impl Delivery {
 
     /// One delivery attempt of a claimed submission, recorded in the submission, the
     /// audit log and the customer's status.
-    async fn attempt(&self, sub: Submission) -> Result<Outcome, StoreError> {
+    async fn attempt(&self, sub: Submission) -> Result<Attempt, StoreError> {
         let request_id = Uuid::parse_str(&sub.ms_request_id).unwrap_or_else(|_| Uuid::new_v4());
         let correlation_id = Uuid::parse_str(&sub.ms_correlation_id).unwrap_or_else(|_| Uuid::new_v4());
-        let (outcome, renewed, recorded_upstream) = self.try_once(&sub, request_id, correlation_id).await;
-        let recorded = match &outcome {
+        let tried = self.try_once(&sub, request_id, correlation_id).await;
+        let customer_id = tried.customer_id.clone().or_else(|| Some(sub.customer_id.clone()).filter(|c| !c.is_empty()));
+        let recorded = match &tried.outcome {
             Outcome::Delivered => {
                 self.store.submission_settle(&sub.id, &self.owner, SubmissionState::Delivered, None, None, None).await?
             }
@@ -187,13 +214,13 @@ impl Delivery {
                         &self.owner,
                         Utc::now() + backoff(sub.attempts),
                         reason,
-                        renewed.as_ref(),
+                        tried.renewed.as_ref(),
                     )
                     .await?
             }
             Outcome::LeaseLost => false,
         };
-        let outcome = if recorded { outcome } else { Outcome::LeaseLost };
+        let outcome = if recorded { tried.outcome } else { Outcome::LeaseLost };
         let p = &sub.payload;
         let (label, reason, code) = match &outcome {
             Outcome::Delivered => ("delivered", None, None),
@@ -201,20 +228,37 @@ impl Delivery {
             Outcome::RetryLater { reason } => ("retry_later", Some(reason.clone()), None),
             Outcome::LeaseLost => ("lease_lost", None, None),
         };
+        let what = match (&sub.customer, p.date_agreed.is_empty()) {
+            (Some(c), true) => format!(
+                "new customer {} ({}.onmicrosoft.com), to accept in the Microsoft 365 admin center",
+                c.company_name, c.domain_prefix
+            ),
+            (Some(c), false) => {
+                format!("new customer {} ({}.onmicrosoft.com) with attestation", c.company_name, c.domain_prefix)
+            }
+            (None, _) => "attestation".into(),
+        };
         self.store
             .audit(&AuditEntry {
                 tenant_id: sub.tenant_id.clone(),
                 actor_oid: Some(sub.created_by_oid.clone()),
                 actor_name: Some(sub.created_by_name.clone()),
-                action: "attest_attempt".into(),
-                customer_id: Some(sub.customer_id.clone()),
+                action: match sub.kind {
+                    SubmissionKind::Attest => "attest_attempt".into(),
+                    SubmissionKind::CreateCustomer => "create_customer_attempt".into(),
+                },
+                customer_id: customer_id.clone(),
                 detail: Some(format!(
-                    "contact: {} {} <{}>{}; agreement acceptance date: {}{}",
+                    "{what}; contact: {} {} <{}>{}{}{}",
                     p.first_name,
                     p.last_name,
                     p.email,
                     if p.phone.is_empty() { String::new() } else { format!(", phone {}", p.phone) },
-                    p.date_agreed,
+                    if p.date_agreed.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; agreement acceptance date: {}", p.date_agreed)
+                    },
                     reason.map(|r| format!("; {r}")).unwrap_or_default()
                 )),
                 outcome: label.into(),
@@ -223,54 +267,167 @@ impl Delivery {
                 correlation_id: Some(correlation_id.to_string()),
             })
             .await?;
-        if outcome == Outcome::Delivered
-            && let Some(a) = recorded_upstream
-        {
-            // What Partner Center recorded joins the customer's attestations at once,
-            // without another read (and its share of the rate limit).
-            self.store.attestation_add(&sub.tenant_id, &sub.customer_id, &a).await?;
+        if let Some(id) = &customer_id {
+            if outcome == Outcome::Delivered
+                && let Some(a) = &tried.recorded_upstream
+            {
+                // What Partner Center recorded joins the customer's attestations at once,
+                // without another read (and its share of the rate limit).
+                self.store.attestation_add(&sub.tenant_id, id, a).await?;
+            }
+            if outcome != Outcome::LeaseLost {
+                self.store.customer_recompute_status(&sub.tenant_id, id, &self.policy).await?;
+            }
         }
-        if outcome != Outcome::LeaseLost {
-            self.store.customer_recompute_status(&sub.tenant_id, &sub.customer_id, &self.policy).await?;
-        }
-        Ok(outcome)
+        Ok(Attempt { outcome, created: tried.created, customer_id })
     }
 
-    async fn try_once(
-        &self,
-        sub: &Submission,
-        request_id: Uuid,
-        correlation_id: Uuid,
-    ) -> (Outcome, Option<UserTokens>, Option<Attestation>) {
+    async fn try_once(&self, sub: &Submission, request_id: Uuid, correlation_id: Uuid) -> Tried {
         let p = &sub.payload;
+        let attest = !p.date_agreed.is_empty();
         let contact = match Contact::parse(&p.first_name, &p.last_name, &p.email, &p.phone) {
             Ok(c) => c,
             Err(errors) => {
                 let reason = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
-                return (Outcome::Failed { reason, code: None }, None, None);
+                return Tried::just(Outcome::Failed { reason, code: None });
             }
         };
-        let date = match AcceptanceDate::parse(&p.date_agreed, Utc::now().date_naive()) {
-            Ok(d) => d,
-            Err(e) => return (Outcome::Failed { reason: e.message, code: None }, None, None),
+        let date = if attest {
+            match AcceptanceDate::parse(&p.date_agreed, Utc::now().date_naive()) {
+                Ok(d) => Some(d),
+                Err(e) => return Tried::just(Outcome::Failed { reason: e.message, code: None }),
+            }
+        } else {
+            None
         };
-        let (mut tokens, mut renewed) = match self.fresh_tokens(sub).await {
-            Ok((t, r)) => (t, r),
+        let (tokens, renewed) = match self.fresh_tokens(sub).await {
+            Ok(t) => t,
             Err(why) => {
-                return (
-                    Outcome::Failed { reason: format!("Not sent: {why}. Sign in and send it again."), code: None },
-                    None,
-                    None,
-                );
+                return Tried::just(Outcome::Failed {
+                    reason: format!("Not sent: {why}. Sign in and send it again."),
+                    code: None,
+                });
             }
         };
+        let mut tried = Tried { renewed: renewed.then(|| tokens.clone()), ..Tried::just(Outcome::Delivered) };
+        let mut customer_id = sub.customer_id.clone();
+        if sub.kind == SubmissionKind::CreateCustomer && customer_id.is_empty() {
+            let Some(c) = &sub.customer else {
+                tried.outcome =
+                    Outcome::Failed { reason: "The new customer's details are missing.".into(), code: None };
+                return tried;
+            };
+            let input = NewCustomerInput {
+                company_name: &c.company_name,
+                domain_prefix: &c.domain_prefix,
+                first_name: &p.first_name,
+                last_name: &p.last_name,
+                email: &p.email,
+                phone: &p.phone,
+                country: &c.country,
+                address_line1: &c.address_line1,
+                address_line2: &c.address_line2,
+                city: &c.city,
+                state: &c.state,
+                postal_code: &c.postal_code,
+                culture: &c.culture,
+                registration_number: &c.registration_number,
+                associated_partner_id: &c.associated_partner_id,
+                agreement: if attest { "attest" } else { "admin_center" },
+                accepted: attest,
+                date_agreed: &p.date_agreed,
+            };
+            let resellers = vec![c.associated_partner_id.clone()];
+            let new_customer = match NewCustomer::parse(&input, Utc::now().date_naive(), &resellers) {
+                Ok(n) => n,
+                Err(errors) => {
+                    let reason = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join(" ");
+                    tried.outcome = Outcome::Failed { reason, code: None };
+                    return tried;
+                }
+            };
+            match self.pc.create_customer(&tokens.access_token, &new_customer, request_id, correlation_id).await {
+                Ok(answer) => {
+                    let created = answer.body;
+                    customer_id = created.customer.id.clone();
+                    if let Err(e) = self.record_new_customer(sub, &created, attest).await {
+                        tracing::error!(error = %e, "could not record the created customer");
+                    }
+                    tried.customer_id = Some(customer_id.clone());
+                    tried.created = Some(created);
+                }
+                Err(e) => {
+                    tried.outcome = match retry_or_fail(e) {
+                        Outcome::Failed { code, .. } if code.as_deref() == Some("409") => Outcome::Failed {
+                            reason: format!(
+                                "The domain {}.onmicrosoft.com was taken meanwhile. Choose another domain prefix and submit again.",
+                                c.domain_prefix
+                            ),
+                            code,
+                        },
+                        other => other,
+                    };
+                    return tried;
+                }
+            }
+        }
+        let Some(date) = date else {
+            // The customer accepts in the Microsoft 365 admin center: created is done.
+            return tried;
+        };
+        let attest_request_id = match sub.kind {
+            SubmissionKind::Attest => request_id,
+            SubmissionKind::CreateCustomer => {
+                sub.attest_request_id.as_deref().and_then(|r| Uuid::parse_str(r).ok()).unwrap_or(request_id)
+            }
+        };
+        let (outcome, renewed, recorded) =
+            self.attest(&customer_id, &contact, date, tokens, renewed, attest_request_id, correlation_id).await;
+        tried.outcome = match outcome {
+            Outcome::Failed { reason, code } if sub.kind == SubmissionKind::CreateCustomer => Outcome::Failed {
+                reason: format!(
+                    "The customer was created in Partner Center, but the attestation was not accepted: {reason}"
+                ),
+                code,
+            },
+            other => other,
+        };
+        tried.renewed = renewed.or(tried.renewed);
+        tried.recorded_upstream = recorded;
+        tried
+    }
+
+    /// Keeps the new customer in the portal's list right away, before any refresh.
+    async fn record_new_customer(
+        &self,
+        sub: &Submission,
+        created: &CreatedCustomer,
+        attest: bool,
+    ) -> Result<(), StoreError> {
+        self.store.submission_set_customer(&sub.id, &self.owner, &created.customer.id).await?;
+        let verdict = StatusInputs { accepted_directly: Some(false), pending: attest, ..Default::default() }
+            .verdict(&self.policy);
+        self.store.customer_save(&sub.tenant_id, &created.customer, Some(false), &[], &verdict, Utc::now()).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn attest(
+        &self,
+        customer_id: &str,
+        contact: &Contact,
+        date: AcceptanceDate,
+        mut tokens: UserTokens,
+        mut renewed: bool,
+        request_id: Uuid,
+        correlation_id: Uuid,
+    ) -> (Outcome, Option<UserTokens>, Option<Attestation>) {
         let template = match self.templates.get(&self.pc, &tokens.access_token, correlation_id).await {
             Ok(t) => t,
             Err(e) => return (retry_or_fail(e), renewed.then_some(tokens), None),
         };
         let mut result = self
             .pc
-            .attest(&tokens.access_token, &sub.customer_id, &contact, date, &template, request_id, correlation_id)
+            .attest(&tokens.access_token, customer_id, contact, date, &template, request_id, correlation_id)
             .await;
         if matches!(result, Err(PcError::Unauthorized { .. }))
             && !renewed
@@ -283,15 +440,7 @@ impl Delivery {
                     renewed = true;
                     result = self
                         .pc
-                        .attest(
-                            &tokens.access_token,
-                            &sub.customer_id,
-                            &contact,
-                            date,
-                            &template,
-                            request_id,
-                            correlation_id,
-                        )
+                        .attest(&tokens.access_token, customer_id, contact, date, &template, request_id, correlation_id)
                         .await;
                 }
                 Err(e) => tracing::info!(error = %e, "token refresh refused"),
@@ -302,7 +451,7 @@ impl Delivery {
             Ok(answer) => (Outcome::Delivered, Some(answer.body)),
             Err(e @ PcError::Api { .. }) if e.code() == Some("600061") => {
                 // Refused as a duplicate: an earlier attempt of ours may have landed.
-                match self.pc.mca_attestations(&tokens.access_token, &sub.customer_id, correlation_id).await {
+                match self.pc.mca_attestations(&tokens.access_token, customer_id, correlation_id).await {
                     Ok(list) => match list.into_iter().find(|a| contact.repeats(a) && a.date_agreed == date.date()) {
                         Some(a) => (Outcome::Delivered, Some(a)),
                         None => (
@@ -336,9 +485,8 @@ fn retry_or_fail(e: PcError) -> Outcome {
         },
         PcError::Api { code, message, .. } => {
             let reason = match code.as_deref() {
-                Some("600002") => format!(
-                    "Partner Center refused the agreement acceptance date as later than today in UTC ({message}). Correct the date and send it again."
-                ),
+                Some("600002") => format!("Partner Center refused the agreement acceptance date as later than today in UTC ({message}). Correct the date and send it again."),
+                Some("600051") => "Partner Center requires a phone number for customers in this country. Add the primary contact's phone number and send it again.".into(),
                 _ => e.user_message(),
             };
             Outcome::Failed { reason, code: code.clone() }

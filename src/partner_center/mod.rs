@@ -6,6 +6,7 @@
 //! answer the next try gets a new one. 429 waits for `Retry-After`; 5xx and timeouts back
 //! off exponentially with full jitter, a bounded number of times.
 
+pub mod create;
 pub mod error;
 pub mod models;
 
@@ -16,6 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+pub use create::{AddressCheck, CreatedCustomer};
 pub use error::PcError;
 use models::*;
 
@@ -97,11 +99,25 @@ struct Call<'a> {
     body: Option<&'a serde_json::Value>,
     what: &'static str,
     request_id: Option<Uuid>,
+    /// Keep the same `MS-RequestId` after answers too (create customer: one id for every
+    /// retry, so that Partner Center creates one tenant).
+    keep_request_id: bool,
+    /// The answer has no body (HEAD).
+    no_body: bool,
 }
 
 impl<'a> Call<'a> {
     fn get(path: &'a str, what: &'static str) -> Self {
-        Call { method: Method::GET, path, headers: &[], body: None, what, request_id: None }
+        Call {
+            method: Method::GET,
+            path,
+            headers: &[],
+            body: None,
+            what,
+            request_id: None,
+            keep_request_id: false,
+            no_body: false,
+        }
     }
 }
 
@@ -143,7 +159,7 @@ impl PartnerCenter {
         req: Call<'_>,
         correlation_id: Uuid,
     ) -> Result<Answer<T>, PcError> {
-        let Call { method, path, headers, body, what, request_id } = req;
+        let Call { method, path, headers, body, what, request_id, keep_request_id, no_body } = req;
         let url = format!("{}{}", self.base, path);
         let mut request_id = request_id.unwrap_or_else(Uuid::new_v4);
         let attempts = self.retry.max_retries + 1;
@@ -185,6 +201,7 @@ impl PartnerCenter {
                     tracing::debug!(%request_id, %correlation_id, what, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "Partner Center answered");
                     if status.is_success() {
                         let bytes = resp.bytes().await.map_err(|e| PcError::Transport(e.to_string()))?;
+                        let bytes = if no_body { bytes::Bytes::from_static(b"null") } else { bytes };
                         let body = serde_json::from_slice(&bytes)
                             .map_err(|e| PcError::Decode { what, detail: e.to_string() })?;
                         return Ok(Answer { body, request_id, correlation_id });
@@ -206,7 +223,9 @@ impl PartnerCenter {
                         }
                         tracing::warn!(%request_id, what, wait_s = wait.as_secs_f32(), "Partner Center throttled the call");
                         tokio::time::sleep(wait).await;
-                        request_id = Uuid::new_v4();
+                        if !keep_request_id {
+                            request_id = Uuid::new_v4();
+                        }
                         continue;
                     }
                     if status.is_server_error() {
@@ -221,7 +240,9 @@ impl PartnerCenter {
                             });
                         }
                         tokio::time::sleep(self.backoff(attempt)).await;
-                        request_id = Uuid::new_v4();
+                        if !keep_request_id {
+                            request_id = Uuid::new_v4();
+                        }
                         continue;
                     }
                     if status == StatusCode::UNAUTHORIZED {

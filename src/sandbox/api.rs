@@ -138,7 +138,7 @@ fn require_user_agent(caller: &Caller) -> Result<(), HttpResponse> {
     require_agent(caller)
 }
 
-fn customer_json(c: &SeedCustomer, with_billing: bool) -> Value {
+pub(crate) fn customer_json(c: &SeedCustomer, with_billing: bool) -> Value {
     let mut v = json!({
         "id": c.id,
         "commerceId": format!("cm-{}", &c.id[..8]),
@@ -153,7 +153,9 @@ fn customer_json(c: &SeedCustomer, with_billing: bool) -> Value {
         "links": {"self": {"uri": format!("/customers/{}", c.id), "method": "GET", "headers": []}},
         "attributes": {"objectType": "Customer"}
     });
-    if with_billing {
+    if with_billing && let Some(b) = &c.billing {
+        v["billingProfile"] = b.clone();
+    } else if with_billing {
         let contact = c.agreements.last().map(|a| a.contact.clone());
         let prefix = c.domain.split('.').next().unwrap_or_default();
         v["billingProfile"] = json!({

@@ -178,3 +178,193 @@ async fn attest(
         "userId": user_oid,
     }))
 }
+
+pub(crate) fn create_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/domains/{domain}", web::head().to(domain_taken))
+        .route("/v1/validations/address", web::post().to(validate_address))
+        .route("/v1/customers", web::post().to(create_customer));
+}
+
+/// Prefixes no new customer may take in the sandbox, besides existing customers'.
+const RESERVED_PREFIXES: [&str; 4] = ["contoso", "fabrikam", "microsoft", "admin"];
+
+fn domain_is_taken(state: &SandboxState, domain: &str) -> bool {
+    let d = domain.to_ascii_lowercase();
+    let prefix = d.trim_end_matches(".onmicrosoft.com");
+    RESERVED_PREFIXES.contains(&prefix)
+        || seed::TENANTS.iter().any(|t| t.domain == d)
+        || state.data().customers.iter().any(|c| c.domain.eq_ignore_ascii_case(&d))
+}
+
+/// `HEAD /v1/domains/{domain}`: 200 when taken, 404 when free.
+async fn domain_taken(state: web::Data<SandboxState>, req: HttpRequest, domain: web::Path<String>) -> HttpResponse {
+    if let Err(r) = authenticate(&state, &req) {
+        return r;
+    }
+    if domain_is_taken(&state, &domain) { HttpResponse::Ok().finish() } else { HttpResponse::NotFound().finish() }
+}
+
+fn title_case(s: &str) -> String {
+    s.split(' ')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Near-miss addresses get suggestions: an abbreviated street type spelled out, a city
+/// typed in lower case capitalised.
+async fn validate_address(state: web::Data<SandboxState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if let Err(r) = authenticate(&state, &req) {
+        return r;
+    }
+    let Ok(a) = serde_json::from_slice::<Value>(&body) else {
+        return pc_error(StatusCode::BAD_REQUEST, 400, "InvalidRequestBody", "The body is not JSON.");
+    };
+    let country = a["country"].as_str().unwrap_or_default();
+    if country.len() != 2 {
+        return pc_error(StatusCode::BAD_REQUEST, 400, "InvalidCountry", "country must be two letters.");
+    }
+    let line1 = a["addressLine1"].as_str().unwrap_or_default().trim().to_string();
+    let city = a["city"].as_str().unwrap_or_default().trim().to_string();
+    let postal = a["postalCode"].as_str().unwrap_or_default().trim().to_string();
+    if line1.is_empty() || city.is_empty() || postal.is_empty() {
+        return HttpResponse::Ok().json(json!({
+            "originalAddress": a, "suggestedAddresses": [], "status": "None",
+            "validationMessage": "The address is missing its street, city or postal code.",
+        }));
+    }
+    let mut suggested = a.clone();
+    let mut changed = false;
+    for (short, long) in [(" St", " Street"), (" Rd", " Road"), (" Ave", " Avenue")] {
+        if line1.ends_with(short) {
+            suggested["addressLine1"] = json!(format!("{}{long}", &line1[..line1.len() - short.len()]));
+            changed = true;
+        }
+    }
+    if city.chars().all(|c| !c.is_uppercase()) {
+        suggested["city"] = json!(title_case(&city));
+        changed = true;
+    }
+    if changed {
+        HttpResponse::Ok().json(json!({
+            "originalAddress": a, "suggestedAddresses": [suggested], "status": "InteractionRequired",
+            "validationMessage": "The address was found with small differences; choose the suggested address or keep yours.",
+        }))
+    } else {
+        HttpResponse::Ok().json(json!({"originalAddress": a, "suggestedAddresses": [], "status": "VerifiedShippable", "validationMessage": ""}))
+    }
+}
+
+fn random_password() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    let body: String = (0..12).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect();
+    format!("{body}!7")
+}
+
+async fn create_customer(state: web::Data<SandboxState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let caller = match authenticate(&state, &req) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Caller::User { tenant, groups, .. } = &caller {
+        let allowed = groups_of(tenant)
+            .is_some_and(|g| groups.iter().any(|x| [g.admin, g.sales, g.global_admin].contains(&x.as_str())));
+        if !allowed {
+            return pc_error(
+                StatusCode::FORBIDDEN,
+                600006,
+                "ActionNotAllowed",
+                "Only Admin agents and Sales agents can create customers.",
+            );
+        }
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return pc_error(StatusCode::BAD_REQUEST, 400, "InvalidRequestBody", "The body is not JSON.");
+    };
+    let bad = |m: &str| pc_error(StatusCode::BAD_REQUEST, 400, "InvalidCustomer", m);
+    let domain = v["companyProfile"]["domain"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let prefix = domain.strip_suffix(".onmicrosoft.com").unwrap_or_default();
+    if prefix.is_empty() || prefix.len() > 27 || !prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        return bad("companyProfile.domain must be <prefix>.onmicrosoft.com with 1–27 letters and digits.");
+    }
+    let b = &v["billingProfile"];
+    let a = &b["defaultAddress"];
+    let len = |x: &Value| x.as_str().map(|s| s.trim().chars().count()).unwrap_or(0);
+    if len(&b["companyName"]) == 0 || !b["email"].as_str().unwrap_or_default().contains('@') {
+        return bad("billingProfile needs companyName and a valid email.");
+    }
+    if !(1..=50).contains(&len(&a["firstName"])) || !(1..=50).contains(&len(&a["lastName"])) {
+        return bad("defaultAddress.firstName and lastName must have 1 to 50 characters.");
+    }
+    if !(1..=200).contains(&len(&a["addressLine1"]))
+        || len(&a["addressLine2"]) > 200
+        || len(&a["state"]) > 2
+        || len(&a["country"]) != 2
+        || len(&a["city"]) == 0
+    {
+        return bad(
+            "defaultAddress: addressLine1 1–200, addressLine2 0–200, state 0–2, city required, country exactly 2.",
+        );
+    }
+    let country = a["country"].as_str().unwrap_or_default().to_ascii_uppercase();
+    if crate::domain::new_customer::needs_phone(&country) && len(&a["phoneNumber"]) == 0 {
+        return pc_error(
+            StatusCode::BAD_REQUEST,
+            600051,
+            "PhoneNumberRequired",
+            "A phone number is required in this country.",
+        );
+    }
+    if crate::domain::new_customer::needs_registration_number(&country)
+        && len(&v["companyProfile"]["organizationRegistrationNumber"]) == 0
+    {
+        return bad("organizationRegistrationNumber is required in this country.");
+    }
+    let associated = v["associatedPartnerId"].as_str().map(String::from);
+    if let Some(p) = &associated {
+        let Caller::User { tenant, .. } = &caller else {
+            return pc_error(
+                StatusCode::FORBIDDEN,
+                600006,
+                "ActionNotAllowed",
+                "associatedPartnerId requires App+User credentials.",
+            );
+        };
+        // Only an indirect provider's own indirect resellers.
+        if !(tenant == seed::CONTOSO_TENANT && p == seed::FABRIKAM_TENANT) {
+            return bad("associatedPartnerId is not one of your indirect resellers.");
+        }
+    }
+    if domain_is_taken(&state, &domain) {
+        return pc_error(
+            StatusCode::CONFLICT,
+            409,
+            "DomainAlreadyExists",
+            "The domain is already taken; choose another domain prefix.",
+        );
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let password = random_password();
+    let created = seed::SeedCustomer {
+        id: id.clone(),
+        tenant_id: seed::TENANTS.iter().find(|t| t.id == caller.tenant()).map(|t| t.id).unwrap_or(seed::CONTOSO_TENANT),
+        company_name: b["companyName"].as_str().unwrap_or_default().trim().to_string(),
+        domain: domain.clone(),
+        country: "US",
+        culture: "en-US",
+        city: "",
+        accepted_directly: false,
+        agreements: Vec::new(),
+        billing: Some(b.clone()),
+        associated_partner_id: associated,
+    };
+    let mut answer = super::api::customer_json(&created, true);
+    state.data().customers.push(created);
+    answer["userCredentials"] = json!({"userName": "admin", "password": password});
+    HttpResponse::Created().json(answer)
+}

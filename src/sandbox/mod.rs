@@ -61,6 +61,7 @@ pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<
             .configure(idp::routes)
             .configure(api::routes)
             .configure(api_write::routes)
+            .configure(api_write::create_routes)
     })
     .workers(1)
     .disable_signals()

@@ -165,6 +165,10 @@ pub struct SeedCustomer {
     pub city: &'static str,
     pub accepted_directly: bool,
     pub agreements: Vec<SeedAgreement>,
+    /// The billing profile as sent, for customers created in the sandbox.
+    pub billing: Option<serde_json::Value>,
+    /// The indirect reseller a customer was created for.
+    pub associated_partner_id: Option<String>,
 }
 
 /// What the seed sets up for one customer; the effective status follows from it.
@@ -292,6 +296,8 @@ fn build(
                 city,
                 accepted_directly,
                 agreements,
+                billing: None,
+                associated_partner_id: None,
             }
         })
         .collect()

@@ -11,7 +11,9 @@ mod tenants;
 pub use audit::{AuditEntry, AuditRecord};
 pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
 pub use sessions::DbSessionStore;
-pub use submissions::{AttestPayload, Created, NewSubmission, Submission, SubmissionState};
+pub use submissions::{
+    AttestPayload, Created, CustomerPayload, NewSubmission, Submission, SubmissionKind, SubmissionState,
+};
 pub use tenants::TenantRecord;
 
 use std::time::Duration;

@@ -47,14 +47,49 @@ pub struct AttestPayload {
     pub date_agreed: String,
 }
 
+/// A new customer as the form gave it, already valid; never a password.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerPayload {
+    pub company_name: String,
+    pub domain_prefix: String,
+    pub country: String,
+    pub address_line1: String,
+    pub address_line2: String,
+    pub city: String,
+    pub state: String,
+    pub postal_code: String,
+    pub culture: String,
+    pub registration_number: String,
+    pub associated_partner_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmissionKind {
+    /// An attestation for an existing customer.
+    Attest,
+    /// A new customer, then (when the agent attested) its attestation.
+    CreateCustomer,
+}
+
+impl SubmissionKind {
+    fn key(self) -> &'static str {
+        match self {
+            SubmissionKind::Attest => "attest",
+            SubmissionKind::CreateCustomer => "create_customer",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Submission {
     pub id: String,
     pub tenant_id: String,
     pub idempotency_key: String,
-    pub kind: String,
+    pub kind: SubmissionKind,
     pub customer_id: String,
     pub payload: AttestPayload,
+    pub customer: Option<CustomerPayload>,
+    pub attest_request_id: Option<String>,
     pub state: SubmissionState,
     pub attempts: i64,
     pub next_attempt_at: DateTime<Utc>,
@@ -73,8 +108,10 @@ pub struct Submission {
 pub struct NewSubmission<'a> {
     pub tenant_id: &'a str,
     pub idempotency_key: &'a str,
+    /// Empty for a new customer.
     pub customer_id: &'a str,
     pub payload: &'a AttestPayload,
+    pub customer: Option<&'a CustomerPayload>,
     pub created_by_oid: &'a str,
     pub created_by_name: &'a str,
     pub tokens: &'a UserTokens,
@@ -87,11 +124,13 @@ pub enum Created {
     Existing(Submission),
 }
 
-const COLUMNS: &str = "id, tenant_id, idempotency_key, kind, customer_id, payload, state, attempts, next_attempt_at, ms_request_id, ms_correlation_id, \
+const COLUMNS: &str = "id, tenant_id, idempotency_key, kind, customer_id, payload, customer_payload, attest_request_id, state, attempts, next_attempt_at, ms_request_id, ms_correlation_id, \
      last_error, pc_code, created_by_oid, created_by_name, created_at, updated_at, access_token, refresh_token, token_expires_at";
 
 fn submission_of(r: &AnyRow) -> StoreResult<Submission> {
     let payload: String = r.try_get("payload")?;
+    let customer: Option<String> = r.try_get("customer_payload")?;
+    let kind: String = r.try_get("kind")?;
     let access: Option<String> = r.try_get("access_token")?;
     let refresh: Option<String> = r.try_get("refresh_token")?;
     let expires: Option<i64> = r.try_get("token_expires_at")?;
@@ -99,9 +138,19 @@ fn submission_of(r: &AnyRow) -> StoreResult<Submission> {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
         idempotency_key: r.try_get("idempotency_key")?,
-        kind: r.try_get("kind")?,
+        kind: match kind.as_str() {
+            "attest" => SubmissionKind::Attest,
+            "create_customer" => SubmissionKind::CreateCustomer,
+            other => return Err(StoreError::Corrupt(format!("submission kind {other:?}"))),
+        },
         customer_id: r.try_get("customer_id")?,
         payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(format!("payload: {e}")))?,
+        customer: customer
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("customer payload: {e}")))?,
+        attest_request_id: r.try_get("attest_request_id")?,
         state: SubmissionState::parse(&r.try_get::<String, _>("state")?)?,
         attempts: r.try_get("attempts")?,
         next_attempt_at: parse_timestamp(&r.try_get::<String, _>("next_attempt_at")?)?,
@@ -127,10 +176,14 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let now = timestamp(Utc::now());
         let payload = serde_json::to_string(n.payload).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let customer =
+            n.customer.map(serde_json::to_string).transpose().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let kind = if n.customer.is_some() { SubmissionKind::CreateCustomer } else { SubmissionKind::Attest };
         sqlx::query(
-            "INSERT INTO submissions (id, tenant_id, idempotency_key, kind, customer_id, payload, state, attempts, next_attempt_at, ms_request_id, \
-             ms_correlation_id, created_by_oid, created_by_name, created_at, updated_at, access_token, refresh_token, token_expires_at) \
-             VALUES ($1, $2, $3, 'attest', $4, $5, 'queued', 0, $6, $7, $8, $9, $10, $6, $6, $11, $12, $13) \
+            "INSERT INTO submissions (id, tenant_id, idempotency_key, kind, customer_id, payload, customer_payload, attest_request_id, state, attempts, \
+             next_attempt_at, ms_request_id, ms_correlation_id, created_by_oid, created_by_name, created_at, updated_at, access_token, refresh_token, \
+             token_expires_at) \
+             VALUES ($1, $2, $3, $14, $4, $5, $15, $16, 'queued', 0, $6, $7, $8, $9, $10, $6, $6, $11, $12, $13) \
              ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
         )
         .bind(&id)
@@ -146,6 +199,9 @@ impl Store {
         .bind(&n.tokens.access_token)
         .bind(n.tokens.refresh_token.clone())
         .bind(n.tokens.expires_at)
+        .bind(kind.key())
+        .bind(customer)
+        .bind(uuid::Uuid::new_v4().to_string())
         .execute(self.pool())
         .await?;
         let stored = self
@@ -284,6 +340,18 @@ impl Store {
         .bind(owner)
         .execute(self.pool())
         .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records the customer Partner Center created for a submission (by its lease holder).
+    pub async fn submission_set_customer(&self, id: &str, owner: &str, customer_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE submissions SET customer_id = $1, updated_at = $2 WHERE id = $3 AND lease_owner = $4 AND state = 'queued'")
+            .bind(customer_id)
+            .bind(timestamp(Utc::now()))
+            .bind(id)
+            .bind(owner)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -234,6 +234,7 @@ async fn submit(
             idempotency_key: &key,
             customer_id: &record.customer.id,
             payload: &payload,
+            customer: None,
             created_by_oid: &signed.user.oid,
             created_by_name: &signed.user.name,
             tokens: &tokens,
@@ -269,6 +270,7 @@ async fn submit(
         .delivery
         .deliver_now(&tenant, &sub.id, std::time::Duration::from_secs(state.settings.deliver_wait_seconds))
         .await?;
+    let outcome = outcome.map(|a| a.outcome);
     if let Some(Outcome::Failed { reason, .. }) = &outcome {
         // Refused: the same page, everything kept, with Partner Center's reason and a new
         // key, so that the corrected form is a new submission.

@@ -7,6 +7,7 @@ pub mod errors;
 pub mod extractors;
 pub mod health;
 pub mod middleware;
+pub mod new_customer;
 pub mod pages;
 pub mod session;
 
@@ -37,6 +38,16 @@ impl AppState {
 }
 
 const STYLESHEET: &str = include_str!("../../static/app.css");
+const SCRIPT: &str = include_str!("../../static/app.js");
+
+/// The one small script: copy buttons and the domain check; pages work without it.
+#[get("/static/app.js")]
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(SCRIPT)
+}
 
 #[get("/static/app.css")]
 async fn stylesheet() -> HttpResponse {
@@ -62,10 +73,12 @@ async fn not_found() -> Result<HttpResponse, errors::AppError> {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(stylesheet)
+        .service(script)
         .route("/favicon.svg", web::get().to(favicon))
         .route("/favicon.ico", web::get().to(favicon))
         .configure(health::routes)
         .configure(auth::routes)
+        .configure(new_customer::routes)
         .configure(customers::routes)
         .configure(agreement::routes)
         .default_service(web::to(not_found));

@@ -3,6 +3,7 @@
 //! client against the literal examples of partner-center-api.md, and a real browser.
 
 mod access;
+mod add_customer;
 mod attest;
 mod auth;
 mod browser;

@@ -1,0 +1,37 @@
+// The portal's one small script. Every page works without it; with it, the domain name
+// is checked as the agent leaves the field, and Copy buttons copy their text.
+'use strict';
+
+document.addEventListener('DOMContentLoaded', () => {
+  document.querySelectorAll('[data-copy]').forEach((button) => {
+    button.addEventListener('click', async () => {
+      const source = document.getElementById(button.dataset.copy);
+      const status = document.getElementById('copy-status');
+      try {
+        await navigator.clipboard.writeText(source.value || source.textContent);
+        if (status) status.textContent = 'Copied.';
+      } catch (e) {
+        source.focus();
+        source.select();
+        if (status) status.textContent = 'Press Ctrl+C (or Cmd+C) to copy the selected text.';
+      }
+    });
+  });
+
+  document.querySelectorAll('[data-domain-check]').forEach((input) => {
+    const status = document.getElementById(`${input.id}-status`);
+    input.addEventListener('blur', async () => {
+      const prefix = input.value.trim();
+      if (!prefix || !status) return;
+      status.textContent = 'Checking…';
+      try {
+        const url = `${input.dataset.domainCheck}?prefix=${encodeURIComponent(prefix)}`;
+        const answer = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+        const result = await answer.json();
+        status.textContent = result.message;
+      } catch (e) {
+        status.textContent = 'The domain could not be checked now; it is checked again when you continue.';
+      }
+    });
+  });
+});
