@@ -15,6 +15,10 @@ CREATE TABLE submissions (
     customer_payload TEXT,
     -- The MS-RequestId of the attestation that follows a new customer's creation.
     attest_request_id TEXT,
+    -- Enhanced attestation: the attestation id and the link where the customer accepts;
+    -- while set and not yet accepted, the submission waits for the customer.
+    attestation_id TEXT,
+    acceptance_link TEXT,
     state TEXT NOT NULL,
     attempts BIGINT NOT NULL,
     next_attempt_at TEXT NOT NULL,

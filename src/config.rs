@@ -26,6 +26,17 @@ pub enum RolesFrom {
     AppRoles,
 }
 
+/// How the portal attests (both documented in partner-center-api.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationMode {
+    /// `POST /v1/customers/{id}/agreements` with contact, date and template.
+    Confirm,
+    /// Create an enhanced attestation (App-only), the customer accepts at a link, then the
+    /// agreement is created with the attestation id.
+    Enhanced,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -100,6 +111,10 @@ pub struct Settings {
     pub delivery_lease_seconds: u64,
     /// How many submissions the background worker sends at once.
     pub delivery_concurrency: usize,
+    /// `confirm` or `enhanced`.
+    pub attestation_mode: AttestationMode,
+    /// How often an enhanced attestation is checked for the customer's acceptance.
+    pub acceptance_check_seconds: u64,
 }
 
 fn redacted<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -165,6 +180,8 @@ impl Default for Settings {
             delivery_poll_ms: 1000,
             delivery_lease_seconds: 300,
             delivery_concurrency: 4,
+            attestation_mode: AttestationMode::Confirm,
+            acceptance_check_seconds: 60,
         }
     }
 }

@@ -75,6 +75,9 @@ pub struct Oidc {
     scopes: Vec<String>,
     http: reqwest::Client,
     metadata: RwLock<Option<(Instant, CoreProviderMetadata)>>,
+    /// Scope of the application's own token, and the token while it is good.
+    app_scope: String,
+    app_token: tokio::sync::Mutex<Option<(String, i64)>>,
 }
 
 impl Oidc {
@@ -99,6 +102,8 @@ impl Oidc {
             scopes,
             http,
             metadata: RwLock::new(None),
+            app_scope: "https://api.partnercenter.microsoft.com/.default".into(),
+            app_token: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -203,6 +208,36 @@ impl Oidc {
             app_roles: strings(&payload["roles"]),
         };
         Ok((identity, tokens_of(&response, None)))
+    }
+
+    /// The scope asked for the application's own token.
+    pub fn with_app_scope(mut self, scope: &str) -> Self {
+        self.app_scope = scope.to_string();
+        self
+    }
+
+    /// The application's own (App-only) token, by client credentials; kept until a few
+    /// minutes before it expires.
+    pub async fn app_token(&self) -> Result<String, SignInError> {
+        let mut cached = self.app_token.lock().await;
+        let now = chrono::Utc::now().timestamp();
+        if let Some((t, exp)) = cached.as_ref()
+            && exp - now > 120
+        {
+            return Ok(t.clone());
+        }
+        let client = self.client().await?;
+        let response = client
+            .exchange_client_credentials()
+            .map_err(|e| SignInError::Config(e.to_string()))?
+            .add_scope(Scope::new(self.app_scope.clone()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| SignInError::Exchange(format!("{e:#}")))?;
+        let token = response.access_token().secret().clone();
+        let lifetime = response.expires_in().unwrap_or(Duration::from_secs(3600)).as_secs() as i64;
+        *cached = Some((token.clone(), now + lifetime));
+        Ok(token)
     }
 
     /// A new access token from the refresh token.

@@ -93,7 +93,7 @@ impl Application {
         let retry = RetryPolicy { max_retries: settings.http_max_retries, ..RetryPolicy::default() };
         let pc = PartnerCenter::new(&pc_url, Duration::from_secs(settings.http_timeout_seconds), retry)?;
         let settings = Arc::new(settings);
-        let oidc = Arc::new(oidc);
+        let oidc = Arc::new(oidc.with_app_scope(&settings.partner_center_app_scope));
         let templates = Arc::new(TemplateCache::default());
         let delivery = Arc::new(Delivery::new(
             store.clone(),
@@ -103,6 +103,8 @@ impl Application {
             settings.policy(),
             Duration::from_secs(settings.delivery_lease_seconds),
             settings.delivery_concurrency,
+            settings.attestation_mode,
+            Duration::from_secs(settings.acceptance_check_seconds),
         ));
         // Queued submissions (from before a restart too) are delivered in the background.
         let worker = delivery.clone().spawn_worker(Duration::from_millis(settings.delivery_poll_ms));

@@ -103,3 +103,36 @@ mod tests {
         assert!(!m.contains('\n'));
     }
 }
+
+/// Who accepts at an enhanced attestation's link, and who sends it.
+pub struct AcceptanceLinkInvitation<'a> {
+    pub contact_first_name: &'a str,
+    pub contact_email: &'a str,
+    pub company_name: &'a str,
+    pub link: &'a str,
+    pub partner_name: &'a str,
+    pub agent_name: &'a str,
+}
+
+/// Sends the signatory the link of an enhanced attestation; no sign-in is needed there.
+pub fn acceptance_link(i: &AcceptanceLinkInvitation<'_>) -> Invitation {
+    let body = format!(
+        "Hello {first},\n\n\
+         {partner} looks after Microsoft cloud services for {company}. To keep buying Microsoft products through us, \
+         {company} needs to accept the Microsoft Customer Agreement. You can do it in a minute, without signing in:\n\n\
+         {link}\n\n\
+         The link opens the agreement; read it and choose Accept. The link works for a limited time.\n\n\
+         If you have questions, reply to this email.\n\n\
+         Kind regards,\n{agent}\n{partner}\n",
+        first = i.contact_first_name,
+        partner = i.partner_name,
+        company = i.company_name,
+        link = i.link,
+        agent = i.agent_name,
+    );
+    Invitation {
+        to: i.contact_email.to_string(),
+        subject: format!("Please accept the Microsoft Customer Agreement for {}", i.company_name),
+        body,
+    }
+}

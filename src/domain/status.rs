@@ -95,8 +95,10 @@ pub struct StatusInputs {
     pub accepted_directly: Option<bool>,
     /// Acceptance dates of the partner attestations Partner Center lists.
     pub attestation_dates: Vec<NaiveDate>,
-    /// A submission of the portal's is saved and on its way, or waits for the customer.
+    /// A submission of the portal's is saved and on its way.
     pub pending: bool,
+    /// An enhanced attestation waits for the customer to accept at its link.
+    pub waiting_for_customer: bool,
     /// The last submission of the portal's was refused upstream, with this reason.
     pub failed_reason: Option<String>,
 }
@@ -125,10 +127,16 @@ impl StatusInputs {
                 format!("The latest partner attestation is dated {latest}, on or after {}.", policy.cutoff),
             );
         }
+        if self.waiting_for_customer {
+            return verdict(
+                EffectiveStatus::Pending,
+                "Waiting for the customer to accept the Microsoft Customer Agreement at the link sent to them.".into(),
+            );
+        }
         if self.pending {
             return verdict(
                 EffectiveStatus::Pending,
-                "An attestation is saved and on its way to Partner Center, or waits for the customer to accept.".into(),
+                "An attestation is saved and on its way to Partner Center.".into(),
             );
         }
         if let Some(reason) = &self.failed_reason {
@@ -168,9 +176,18 @@ mod tests {
             accepted_directly: Some(true),
             attestation_dates: vec![d(2020, 1, 1)],
             pending: true,
+            waiting_for_customer: true,
             failed_reason: Some("x".into()),
         };
         assert_eq!(s.verdict(&Default::default()).status, EffectiveStatus::AcceptedDirectly);
+    }
+
+    #[test]
+    fn waiting_for_the_customer_is_pending_with_its_own_reason() {
+        let s = StatusInputs { waiting_for_customer: true, pending: true, ..Default::default() };
+        let v = s.verdict(&Default::default());
+        assert_eq!(v.status, EffectiveStatus::Pending);
+        assert!(v.reason.contains("Waiting for the customer to accept"));
     }
 
     #[test]

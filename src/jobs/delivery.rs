@@ -12,11 +12,12 @@ use futures_util::{StreamExt, stream};
 use rand::Rng;
 use uuid::Uuid;
 
+use crate::config::AttestationMode;
 use crate::domain::contact::DUPLICATE_CONTACT_MESSAGE;
 use crate::domain::new_customer::{NewCustomer, NewCustomerInput};
 use crate::domain::{AcceptanceDate, Attestation, Contact, ReattestationPolicy, StatusInputs};
 use crate::identity::{Oidc, UserTokens};
-use crate::partner_center::{CreatedCustomer, PartnerCenter, PcError, TemplateCache};
+use crate::partner_center::{CreatedCustomer, EnhancedRequest, EnhancedStatus, PartnerCenter, PcError, TemplateCache};
 use crate::store::{AuditEntry, Store, StoreError, Submission, SubmissionKind, SubmissionState};
 
 /// After this many attempts a submission fails for good with a reason to act on.
@@ -33,6 +34,10 @@ pub enum Outcome {
     /// Not settled; another attempt follows at the time stored.
     RetryLater {
         reason: String,
+    },
+    /// Enhanced attestation: waiting for the customer to accept at this link.
+    Waiting {
+        link: String,
     },
     /// Another instance holds the submission now.
     LeaseLost,
@@ -57,6 +62,9 @@ pub struct Delivery {
     owner: String,
     lease: chrono::Duration,
     concurrency: usize,
+    mode: AttestationMode,
+    /// How often a waiting enhanced attestation is looked at again.
+    check_every: chrono::Duration,
 }
 
 fn backoff(attempts: i64) -> chrono::Duration {
@@ -89,6 +97,8 @@ impl Delivery {
         policy: ReattestationPolicy,
         lease: Duration,
         concurrency: usize,
+        mode: AttestationMode,
+        check_every: Duration,
     ) -> Self {
         Delivery {
             store,
@@ -99,6 +109,8 @@ impl Delivery {
             owner: format!("portal-{}", Uuid::new_v4()),
             lease: chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5)),
             concurrency: concurrency.max(1),
+            mode,
+            check_every: chrono::Duration::from_std(check_every).unwrap_or(chrono::Duration::minutes(1)),
         }
     }
 
@@ -218,6 +230,11 @@ impl Delivery {
                     )
                     .await?
             }
+            Outcome::Waiting { .. } => {
+                self.store
+                    .submission_wait(&sub.id, &self.owner, Utc::now() + self.check_every, tried.renewed.as_ref())
+                    .await?
+            }
             Outcome::LeaseLost => false,
         };
         let outcome = if recorded { tried.outcome } else { Outcome::LeaseLost };
@@ -226,6 +243,7 @@ impl Delivery {
             Outcome::Delivered => ("delivered", None, None),
             Outcome::Failed { reason, code } => ("failed", Some(reason.clone()), code.clone()),
             Outcome::RetryLater { reason } => ("retry_later", Some(reason.clone()), None),
+            Outcome::Waiting { link } => ("waiting_for_customer", Some(format!("acceptance link {link}")), None),
             Outcome::LeaseLost => ("lease_lost", None, None),
         };
         let what = match (&sub.customer, p.date_agreed.is_empty()) {
@@ -381,8 +399,35 @@ impl Delivery {
                 sub.attest_request_id.as_deref().and_then(|r| Uuid::parse_str(r).ok()).unwrap_or(request_id)
             }
         };
-        let (outcome, renewed, recorded) =
-            self.attest(&customer_id, &contact, date, tokens, renewed, attest_request_id, correlation_id).await;
+        let (outcome, renewed, recorded) = match self.mode {
+            AttestationMode::Confirm => {
+                self.attest(&customer_id, &contact, date, tokens, renewed, attest_request_id, correlation_id).await
+            }
+            AttestationMode::Enhanced => {
+                // Step 1 and step 3 each keep an id of their own across attempts.
+                let (create_id, agreement_id) = match sub.kind {
+                    SubmissionKind::Attest => (
+                        request_id,
+                        sub.attest_request_id
+                            .as_deref()
+                            .and_then(|r| Uuid::parse_str(r).ok())
+                            .unwrap_or_else(Uuid::new_v4),
+                    ),
+                    SubmissionKind::CreateCustomer => (attest_request_id, Uuid::new_v4()),
+                };
+                self.enhanced(
+                    sub,
+                    &customer_id,
+                    &contact,
+                    date,
+                    tokens,
+                    renewed,
+                    (create_id, agreement_id),
+                    correlation_id,
+                )
+                .await
+            }
+        };
         tried.outcome = match outcome {
             Outcome::Failed { reason, code } if sub.kind == SubmissionKind::CreateCustomer => Outcome::Failed {
                 reason: format!(
@@ -395,6 +440,109 @@ impl Delivery {
         tried.renewed = renewed.or(tried.renewed);
         tried.recorded_upstream = recorded;
         tried
+    }
+
+    /// Company name, country and language of the customer, for the enhanced attestation.
+    async fn company_facts(&self, sub: &Submission, customer_id: &str) -> (String, String, String) {
+        if let Some(c) = &sub.customer {
+            let language = c.culture.clone();
+            return (c.company_name.clone(), c.country.clone(), language);
+        }
+        match self.store.customer_get(&sub.tenant_id, customer_id).await {
+            Ok(Some(r)) => {
+                let (language, country) = r.customer.document_locale();
+                (r.customer.company_name, country, language)
+            }
+            _ => (String::new(), "US".into(), "en-US".into()),
+        }
+    }
+
+    /// The enhanced attestation, one step per attempt: create it (App-only) and wait;
+    /// look whether the customer accepted; then create the agreement with its id.
+    #[allow(clippy::too_many_arguments)]
+    async fn enhanced(
+        &self,
+        sub: &Submission,
+        customer_id: &str,
+        contact: &Contact,
+        typed_date: AcceptanceDate,
+        tokens: UserTokens,
+        renewed: bool,
+        (create_id, agreement_id): (Uuid, Uuid),
+        correlation_id: Uuid,
+    ) -> (Outcome, Option<UserTokens>, Option<Attestation>) {
+        let renewed_tokens = renewed.then(|| tokens.clone());
+        let app_token = match self.oidc.app_token().await {
+            Ok(t) => t,
+            Err(e) => {
+                return (Outcome::RetryLater { reason: format!("no application token: {e}") }, renewed_tokens, None);
+            }
+        };
+        let Some(attestation_id) = &sub.attestation_id else {
+            let (company, country, language) = self.company_facts(sub, customer_id).await;
+            let request = EnhancedRequest {
+                country: &country,
+                language: &language,
+                company_name: &company,
+                signatory: contact,
+                customer_id,
+            };
+            return match self.pc.create_enhanced_attestation(&app_token, &request, create_id, correlation_id).await {
+                Ok(a) => match self.store.submission_set_attestation(&sub.id, &self.owner, &a.id, &a.link).await {
+                    Ok(true) => (Outcome::Waiting { link: a.link }, renewed_tokens, None),
+                    Ok(false) => (Outcome::LeaseLost, renewed_tokens, None),
+                    Err(e) => (Outcome::RetryLater { reason: e.to_string() }, renewed_tokens, None),
+                },
+                Err(e) => (retry_or_fail(e), renewed_tokens, None),
+            };
+        };
+        let link = sub.acceptance_link.clone().unwrap_or_default();
+        let accepted = match self.pc.enhanced_attestation_status(&app_token, attestation_id, correlation_id).await {
+            Ok(EnhancedStatus::Pending) => return (Outcome::Waiting { link }, renewed_tokens, None),
+            Ok(EnhancedStatus::Expired) => {
+                let reason =
+                    "The customer did not accept before the acceptance link expired. Use Edit to send a new one."
+                        .to_string();
+                return (Outcome::Failed { reason, code: None }, renewed_tokens, None);
+            }
+            Ok(EnhancedStatus::Accepted { date }) => date,
+            Err(e) => return (retry_or_fail(e), renewed_tokens, None),
+        };
+        let date = if accepted <= Utc::now().date_naive() { accepted } else { typed_date.date() };
+        let template = match self.templates.get(&self.pc, &tokens.access_token, correlation_id).await {
+            Ok(t) => t,
+            Err(e) => return (retry_or_fail(e), renewed_tokens, None),
+        };
+        match self
+            .pc
+            .agreement_from_attestation(
+                &tokens.access_token,
+                customer_id,
+                attestation_id,
+                contact,
+                date,
+                &template,
+                agreement_id,
+                correlation_id,
+            )
+            .await
+        {
+            Ok(answer) => (Outcome::Delivered, renewed_tokens, Some(answer.body)),
+            Err(e @ PcError::Api { .. }) if e.code() == Some("600061") => {
+                match self.pc.mca_attestations(&tokens.access_token, customer_id, correlation_id).await {
+                    Ok(list) => match list.into_iter().find(|a| contact.repeats(a) && a.date_agreed == date) {
+                        Some(a) => (Outcome::Delivered, renewed_tokens, Some(a)),
+                        None => (
+                            Outcome::Failed { reason: DUPLICATE_CONTACT_MESSAGE.into(), code: Some("600061".into()) },
+                            renewed_tokens,
+                            None,
+                        ),
+                    },
+                    Err(e) => (retry_or_fail(e), renewed_tokens, None),
+                }
+            }
+            Err(e) => (retry_or_fail(e), renewed_tokens, None),
+        }
     }
 
     /// Keeps the new customer in the portal's list right away, before any refresh.

@@ -46,12 +46,13 @@ async fn read_and_store(
         pc.mca_attestations(caller.token, &customer.id, correlation),
         pc.direct_acceptance(caller.token, &customer.id, correlation),
     )?;
-    let (pending, failed_reason) = store.submission_status(caller.tenant_id, &customer.id).await?;
+    let s = store.submission_status(caller.tenant_id, &customer.id).await?;
     let inputs = StatusInputs {
         accepted_directly: Some(direct),
         attestation_dates: attestations.iter().map(|a| a.date_agreed).collect(),
-        pending,
-        failed_reason,
+        pending: s.pending,
+        waiting_for_customer: s.waiting_for_customer,
+        failed_reason: s.failed_reason,
     };
     let verdict = inputs.verdict(policy);
     store.customer_save(caller.tenant_id, &customer, Some(direct), &attestations, &verdict, Utc::now()).await?;

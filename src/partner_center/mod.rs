@@ -7,6 +7,7 @@
 //! off exponentially with full jitter, a bounded number of times.
 
 pub mod create;
+pub mod enhanced;
 pub mod error;
 pub mod models;
 
@@ -18,6 +19,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 pub use create::{AddressCheck, CreatedCustomer};
+pub use enhanced::{EnhancedAttestation, EnhancedRequest, EnhancedStatus};
 pub use error::PcError;
 use models::*;
 

@@ -143,6 +143,12 @@ async fn attest(
         );
     }
     let contact = SeedContact { first_name: first, last_name: last, email, phone: text(&c["phoneNumber"]) };
+    // Step 3 of the enhanced attestation: the customer must have accepted at the link.
+    if let Some(attestation_id) = v["attestationId"].as_str()
+        && let Err(r) = super::enhanced::accepted_attestation(&state, caller.tenant(), &id, attestation_id)
+    {
+        return r;
+    }
     let mut data = state.data();
     let Some(customer) = data.customers.iter_mut().find(|x| x.id == *id && x.tenant_id == caller.tenant()) else {
         return pc_error(

@@ -4,6 +4,7 @@
 
 mod api;
 mod api_write;
+mod enhanced;
 pub mod faults;
 mod idp;
 pub mod jwt;
@@ -62,6 +63,7 @@ pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<
             .configure(api::routes)
             .configure(api_write::routes)
             .configure(api_write::create_routes)
+            .configure(enhanced::routes)
     })
     .workers(1)
     .disable_signals()

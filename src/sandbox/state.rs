@@ -78,7 +78,19 @@ pub(crate) struct Data {
     pub codes: HashMap<String, CodeGrant>,
     pub refresh_tokens: HashMap<String, RefreshGrant>,
     pub next_defect: Option<IdTokenDefect>,
+    pub enhanced: HashMap<String, Enhanced>,
     pub requests: Vec<RecordedRequest>,
+}
+
+/// An enhanced attestation waiting for, or given, the customer's acceptance.
+#[derive(Debug, Clone)]
+pub(crate) struct Enhanced {
+    pub tenant_id: String,
+    pub customer_id: Option<String>,
+    pub company_name: String,
+    pub contact: super::seed::SeedContact,
+    pub expires_at: i64,
+    pub accepted_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 pub struct SandboxState {
@@ -108,6 +120,7 @@ impl SandboxState {
                 codes: HashMap::new(),
                 refresh_tokens: HashMap::new(),
                 next_defect: None,
+                enhanced: HashMap::new(),
                 requests: Vec::new(),
             }),
         }
@@ -158,6 +171,17 @@ impl SandboxState {
                 date_agreed: date,
                 user_id: None,
             });
+        }
+    }
+
+    /// Accepts an enhanced attestation as the customer would at its link; false if unknown.
+    pub fn accept_enhanced(&self, attestation_id: &str) -> bool {
+        match self.data().enhanced.get_mut(attestation_id) {
+            Some(e) => {
+                e.accepted_at.get_or_insert_with(chrono::Utc::now);
+                true
+            }
+            None => false,
         }
     }
 

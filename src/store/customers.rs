@@ -256,12 +256,13 @@ impl Store {
         policy: &crate::domain::ReattestationPolicy,
     ) -> StoreResult<()> {
         let Some(record) = self.customer_get(tenant_id, customer_id).await? else { return Ok(()) };
-        let (pending, failed_reason) = self.submission_status(tenant_id, customer_id).await?;
+        let s = self.submission_status(tenant_id, customer_id).await?;
         let verdict = crate::domain::StatusInputs {
             accepted_directly: record.accepted_directly,
             attestation_dates: record.attestations.iter().map(|a| a.date_agreed).collect(),
-            pending,
-            failed_reason,
+            pending: s.pending,
+            waiting_for_customer: s.waiting_for_customer,
+            failed_reason: s.failed_reason,
         }
         .verdict(policy);
         sqlx::query("UPDATE customers SET status = $1, status_reason = $2 WHERE tenant_id = $3 AND customer_id = $4")

@@ -13,6 +13,7 @@ pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
 pub use sessions::DbSessionStore;
 pub use submissions::{
     AttestPayload, Created, CustomerPayload, NewSubmission, Submission, SubmissionKind, SubmissionState,
+    SubmissionStatus,
 };
 pub use tenants::TenantRecord;
 

@@ -63,6 +63,14 @@ pub struct CustomerPayload {
     pub associated_partner_id: String,
 }
 
+/// What the portal's own submissions say of a customer's status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubmissionStatus {
+    pub pending: bool,
+    pub waiting_for_customer: bool,
+    pub failed_reason: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmissionKind {
     /// An attestation for an existing customer.
@@ -90,6 +98,9 @@ pub struct Submission {
     pub payload: AttestPayload,
     pub customer: Option<CustomerPayload>,
     pub attest_request_id: Option<String>,
+    /// Enhanced attestation: its id and the link where the customer accepts.
+    pub attestation_id: Option<String>,
+    pub acceptance_link: Option<String>,
     pub state: SubmissionState,
     pub attempts: i64,
     pub next_attempt_at: DateTime<Utc>,
@@ -124,7 +135,7 @@ pub enum Created {
     Existing(Submission),
 }
 
-const COLUMNS: &str = "id, tenant_id, idempotency_key, kind, customer_id, payload, customer_payload, attest_request_id, state, attempts, next_attempt_at, ms_request_id, ms_correlation_id, \
+const COLUMNS: &str = "id, tenant_id, idempotency_key, kind, customer_id, payload, customer_payload, attest_request_id, attestation_id, acceptance_link, state, attempts, next_attempt_at, ms_request_id, ms_correlation_id, \
      last_error, pc_code, created_by_oid, created_by_name, created_at, updated_at, access_token, refresh_token, token_expires_at";
 
 fn submission_of(r: &AnyRow) -> StoreResult<Submission> {
@@ -151,6 +162,8 @@ fn submission_of(r: &AnyRow) -> StoreResult<Submission> {
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("customer payload: {e}")))?,
         attest_request_id: r.try_get("attest_request_id")?,
+        attestation_id: r.try_get("attestation_id")?,
+        acceptance_link: r.try_get("acceptance_link")?,
         state: SubmissionState::parse(&r.try_get::<String, _>("state")?)?,
         attempts: r.try_get("attempts")?,
         next_attempt_at: parse_timestamp(&r.try_get::<String, _>("next_attempt_at")?)?,
@@ -355,17 +368,78 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Records an enhanced attestation made for a submission (by its lease holder).
+    pub async fn submission_set_attestation(
+        &self,
+        id: &str,
+        owner: &str,
+        attestation_id: &str,
+        link: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE submissions SET attestation_id = $1, acceptance_link = $2, updated_at = $3 WHERE id = $4 AND lease_owner = $5 AND state = 'queued'",
+        )
+        .bind(attestation_id)
+        .bind(link)
+        .bind(timestamp(Utc::now()))
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Waiting for the customer: look again at `next`, without counting an attempt.
+    pub async fn submission_wait(
+        &self,
+        id: &str,
+        owner: &str,
+        next: DateTime<Utc>,
+        tokens: Option<&UserTokens>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE submissions SET next_attempt_at = $1, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $2, \
+             access_token = COALESCE($3, access_token), refresh_token = COALESCE($4, refresh_token), token_expires_at = COALESCE($5, token_expires_at) \
+             WHERE id = $6 AND lease_owner = $7 AND state = 'queued'",
+        )
+        .bind(timestamp(next))
+        .bind(timestamp(Utc::now()))
+        .bind(tokens.map(|t| t.access_token.clone()))
+        .bind(tokens.and_then(|t| t.refresh_token.clone()))
+        .bind(tokens.map(|t| t.expires_at))
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Makes a customer's queued submissions due now (Refresh), returning their ids.
+    pub async fn submissions_make_due(&self, tenant_id: &str, customer_id: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "UPDATE submissions SET next_attempt_at = $1 WHERE tenant_id = $2 AND customer_id = $3 AND state = 'queued' RETURNING id",
+        )
+        .bind(timestamp(Utc::now()))
+        .bind(tenant_id)
+        .bind(customer_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     /// What the portal's own submissions add to a customer's status: whether one is on
     /// its way, and the reason the latest one failed (unless a later one settled it).
-    pub async fn submission_status(&self, tenant_id: &str, customer_id: &str) -> StoreResult<(bool, Option<String>)> {
-        let pending: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM submissions WHERE tenant_id = $1 AND customer_id = $2 AND state = 'queued'",
+    pub async fn submission_status(&self, tenant_id: &str, customer_id: &str) -> StoreResult<SubmissionStatus> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS queued, COALESCE(SUM(CASE WHEN attestation_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS waiting \
+             FROM submissions WHERE tenant_id = $1 AND customer_id = $2 AND state = 'queued'",
         )
         .bind(tenant_id)
         .bind(customer_id)
         .fetch_one(self.pool())
-        .await?
-        .try_get(0)?;
+        .await?;
+        let pending: i64 = row.try_get("queued")?;
+        let waiting: i64 = row.try_get("waiting")?;
         let latest = sqlx::query(
             "SELECT state, last_error FROM submissions WHERE tenant_id = $1 AND customer_id = $2 AND state <> 'queued' ORDER BY updated_at DESC, id DESC LIMIT 1",
         )
@@ -379,7 +453,7 @@ impl Store {
             }
             _ => None,
         };
-        Ok((pending > 0, failed))
+        Ok(SubmissionStatus { pending: pending > 0, waiting_for_customer: waiting > 0, failed_reason: failed })
     }
 
     /// How many submissions are in each state (for tests and the review screen).

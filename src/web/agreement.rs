@@ -140,6 +140,9 @@ async fn edit(
 /// The flash message that tells what became of a submission.
 fn outcome_message(outcome: Option<&Outcome>, email: &str) -> String {
     match outcome {
+        Some(Outcome::Waiting { .. }) => format!(
+            "The customer's acceptance link is ready. Copy it below and send it to {email}: the customer accepts the Microsoft Customer Agreement there, and the customer shows Pending until then."
+        ),
         Some(Outcome::Delivered) => format!(
             "Partner Center recorded the attestation. Microsoft emails the customer's primary contact ({email}) within 30 minutes."
         ),

@@ -11,6 +11,7 @@ use super::extractors::{Agent, Signed};
 use super::pages::{CustomerAccountPage, CustomersPage, PagerLink, SubmissionView};
 use super::session;
 use crate::domain::EffectiveStatus;
+use crate::domain::invitation;
 use crate::jobs::refresh::{self, Caller, RefreshError};
 use crate::store::{CustomerFilter, SubmissionState};
 
@@ -242,6 +243,9 @@ async fn account(
                 date_agreed: p.date_agreed.clone(),
                 by: s.created_by_name.clone(),
                 detail: match s.state {
+                    SubmissionState::Queued if s.acceptance_link.is_some() => {
+                        Some("Waiting for the customer to accept at the link below.".to_string())
+                    }
                     SubmissionState::Queued => Some(match &s.last_error {
                         Some(e) => format!(
                             "{} attempt(s) so far; the next one is at {}. Last: {e}",
@@ -255,6 +259,18 @@ async fn account(
                 },
                 correct_href: (s.state == SubmissionState::Failed && signed.user.permissions().can_attest)
                     .then(|| format!("/customers/{}/agreement/edit?from={}", id, s.id)),
+                invitation: s.acceptance_link.as_deref().filter(|_| s.state == SubmissionState::Queued).map(|link| {
+                    invitation::acceptance_link(&invitation::AcceptanceLinkInvitation {
+                        contact_first_name: &p.first_name,
+                        contact_email: &p.email,
+                        company_name: &record.customer.company_name,
+                        link,
+                        partner_name: &signed.user.partner_name,
+                        agent_name: &signed.user.name,
+                    })
+                }),
+                acceptance_link: s.acceptance_link.clone().unwrap_or_default(),
+                key: s.id.clone(),
             }
         })
         .collect();
@@ -289,6 +305,17 @@ async fn refresh_one(
     let token = access_token(&state, &signed).await?;
     let caller = Caller { tenant_id: &signed.user.tenant_id, token: &token };
     refresh::refresh_customer(&state.store, &state.pc, &state.settings.policy(), &caller, &id).await?;
+    // Anything of ours still on its way (or waiting for the customer) is looked at now.
+    for submission in state.store.submissions_make_due(&signed.user.tenant_id, &id).await? {
+        state
+            .delivery
+            .deliver_now(
+                &signed.user.tenant_id,
+                &submission,
+                std::time::Duration::from_secs(state.settings.deliver_wait_seconds),
+            )
+            .await?;
+    }
     session::set_flash(
         &signed.session,
         &format!("Read again from Partner Center at {}.", chrono::Utc::now().format("%H:%M UTC")),

@@ -503,19 +503,32 @@ async fn submit(
     };
     let attestation_note = match (&attempt.outcome, form.attesting()) {
         (_, false) | (Outcome::Delivered, true) => None,
+        (Outcome::Waiting { .. }, true) => Some(
+            "Send the customer the acceptance link in the email below: they accept the Microsoft Customer Agreement there, without signing in. The customer shows Pending until then."
+                .into(),
+        ),
         (Outcome::Failed { reason, .. }, true) => Some(format!("{reason} Open the customer and use Edit to correct it and send it again.")),
         (_, true) => Some("The attestation is saved and will be sent to Partner Center automatically; the customer shows Pending until then.".into()),
     };
-    let invitation = (!form.attesting()).then(|| {
-        invitation::admin_center(&AdminCenterInvitation {
+    let invitation = match &attempt.outcome {
+        _ if !form.attesting() => Some(invitation::admin_center(&AdminCenterInvitation {
             contact_first_name: customer.contact.first_name.as_str(),
             contact_email: customer.contact.email.as_str(),
             company_name: &customer.company_name,
             sign_in_name: Some(&created.user_name),
             partner_name: &signed.user.partner_name,
             agent_name: &signed.user.name,
-        })
-    });
+        })),
+        Outcome::Waiting { link } => Some(invitation::acceptance_link(&invitation::AcceptanceLinkInvitation {
+            contact_first_name: customer.contact.first_name.as_str(),
+            contact_email: customer.contact.email.as_str(),
+            company_name: &customer.company_name,
+            link,
+            partner_name: &signed.user.partner_name,
+            agent_name: &signed.user.name,
+        })),
+        _ => None,
+    };
     if invitation.is_some() {
         state
             .store

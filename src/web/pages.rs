@@ -136,6 +136,10 @@ pub struct SubmissionView {
     pub detail: Option<String>,
     /// The address to correct and send again, for a failed one.
     pub correct_href: Option<String>,
+    /// Enhanced attestation waiting for the customer: the email with the link.
+    pub invitation: Option<crate::domain::invitation::Invitation>,
+    pub acceptance_link: String,
+    pub key: String,
 }
 
 #[derive(Template)]

@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod csrf;
 mod customers;
+mod enhanced;
 mod external_idp;
 mod helpers;
 mod restart;
