@@ -18,6 +18,16 @@ document.addEventListener('DOMContentLoaded', () => {
     });
   });
 
+  // "Open in email" takes the subject and body as edited on the page.
+  document.querySelectorAll('a[data-mailto]').forEach((link) => {
+    link.addEventListener('click', () => {
+      const subject = document.getElementById(link.dataset.subject);
+      const body = document.getElementById(link.dataset.body);
+      if (!subject || !body) return;
+      link.href = `mailto:${encodeURIComponent(link.dataset.mailto)}?subject=${encodeURIComponent(subject.value)}&body=${encodeURIComponent(body.value)}`;
+    });
+  });
+
   document.querySelectorAll('[data-domain-check]').forEach((input) => {
     const status = document.getElementById(`${input.id}-status`);
     input.addEventListener('blur', async () => {

@@ -175,3 +175,90 @@ async fn a_killed_portal_loses_nothing_and_sends_nothing_twice() {
     }
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_temporary_password_is_in_no_table_and_no_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut portal = command()
+        .current_dir(dir.path())
+        .env("RUST_LOG", "trace")
+        .env("MCA_BIND", "127.0.0.1:0")
+        .env("MCA_SANDBOX_BIND", "127.0.0.1:0")
+        .env("MCA_DATABASE_URL", "sqlite://portal.db")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = portal.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut all = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut all).await;
+        all
+    });
+    let address = line_starting(&mut portal, "Open ").await.trim_end_matches(" in your browser.").to_string();
+    let b = Browser::new(&address);
+    assert_eq!(location(&b.sign_in_as(SAM_SALES).await), "/customers");
+    let (_, form) = b.get_html("/customers/new").await;
+    let mut fields: Vec<(String, String)> =
+        hidden_inputs(&form).into_iter().filter(|(k, _)| k == "csrf_token" || k == "idempotency_key").collect();
+    for (k, v) in [
+        ("company_name", "Secret Keeping Ltd"),
+        ("domain_prefix", "secretkeeping"),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("email", "ada@secret.example"),
+        ("country", "US"),
+        ("address_line1", "1 Main Street"),
+        ("city", "Redmond"),
+        ("state", "WA"),
+        ("postal_code", "98052"),
+        ("culture", "en-US"),
+        ("agreement", "admin_center"),
+    ] {
+        fields.push((k.into(), v.into()));
+    }
+    let review = b
+        .client
+        .post(format!("{address}/customers/new/review"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let submit = review.split("action=\"/customers/new/submit\"").nth(1).expect("the review page");
+    let done = b
+        .client
+        .post(format!("{address}/customers/new/submit"))
+        .form(&hidden_inputs(submit))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let password =
+        done.split("<code id=\"temporary-password\">").nth(1).unwrap().split("</code>").next().unwrap().to_string();
+    assert!(password.len() >= 8);
+    // Every later page, the process's whole log, and every byte of the database.
+    let (_, list) = b.get_html("/customers?q=secret").await;
+    assert!(!list.contains(&password));
+    portal.start_kill().unwrap();
+    portal.wait().await.unwrap();
+    let logs = logs.await.unwrap();
+    assert!(logs.len() > 1000, "the log was captured ({} bytes)", logs.len());
+    assert!(
+        logs.contains("create_customer") || logs.contains("/customers/new/submit"),
+        "the log covers the submission"
+    );
+    assert!(!logs.contains(&password), "the temporary password is in no log line");
+    for file in std::fs::read_dir(dir.path()).unwrap() {
+        let path = file.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(password.len()).any(|w| w == password.as_bytes()),
+            "the temporary password is not in {}",
+            path.display()
+        );
+    }
+}

@@ -123,6 +123,48 @@ try {
   await checkAccessibility(page, 'customer account after edit');
   await page.screenshot({ path: path.join(outDir, 'customer-after-edit.png'), fullPage: true });
 
+  // Add customer, both choices of the Customer agreement section.
+  const stamp = Date.now().toString(36);
+  for (const choice of ['attest', 'admin_center']) {
+    await page.goto(`${base}/customers`);
+    await page.getByRole('link', { name: 'Add customer' }).click();
+    await page.waitForURL(/\/customers\/new$/);
+    if (choice === 'attest') await checkAccessibility(page, 'add customer');
+    await page.getByLabel('Company name').fill(`Browser Walk ${choice}`);
+    await page.getByLabel('Domain name').fill(`walk${choice.replace('_', '')}${stamp}`);
+    await page.getByLabel('First name').fill('Tania');
+    await page.getByLabel('Last name').fill('Carr');
+    await page.getByLabel('Email address').fill('tania@walk.example');
+    await page.getByLabel('Address line 1', { exact: true }).fill('1 Main Street');
+    await page.getByLabel('City').fill('Redmond');
+    await page.getByLabel('State or region (optional)').fill('WA');
+    await page.getByLabel('Postal code').fill('98052');
+    if (choice === 'attest') {
+      await page.getByLabel('The customer has accepted it: I attest on the customer\'s behalf').check();
+      await page.getByLabel('The customer has accepted the Microsoft Customer Agreement').check();
+      await page.getByLabel('Agreement acceptance date').fill(today);
+    } else {
+      await page.getByLabel('Customer will be asked to accept the Microsoft Customer Agreement in Microsoft 365 Admin Center').check();
+    }
+    await page.getByRole('button', { name: 'Next: Review' }).click();
+    await page.getByRole('heading', { name: 'Review', exact: true }).waitFor();
+    await checkAccessibility(page, `review (${choice})`);
+    await page.screenshot({ path: path.join(outDir, `add-customer-review-${choice}.png`), fullPage: true });
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.getByText('was added').first().waitFor();
+    expect(await page.locator('#temporary-password').count() === 1, `${choice}: the temporary password is shown`);
+    if (choice === 'attest') {
+      expect(await page.getByText('within 30 minutes').count() === 1, 'the attestation email sentence');
+    } else {
+      expect(await page.getByRole('heading', { name: 'Invitation email' }).count() === 1, 'the invitation email');
+      expect((await page.getByLabel('Body').inputValue()).includes('https://admin.microsoft.com/AdminPortal/Home?ref=/BillingAccounts/agreement'), 'the admin center link');
+      await page.getByRole('button', { name: 'Copy to clipboard' }).click();
+      await page.locator('#copy-status').filter({ hasText: /Copied|Ctrl\+C/ }).waitFor();
+    }
+    await checkAccessibility(page, `customer added (${choice})`);
+    await page.screenshot({ path: path.join(outDir, `add-customer-done-${choice}.png`), fullPage: true });
+  }
+
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/signed_out=1/);
   expect(await page.getByText('You are signed out').count() === 1, 'signed out');
