@@ -97,6 +97,8 @@ pub struct Settings {
     pub sandbox_timeout_percent: u8,
     pub sandbox_timeout_seconds: u64,
     pub sandbox_rate_limit_per_minute: u32,
+    /// More generated customers in the sandbox, to try a large portfolio.
+    pub sandbox_extra_customers: usize,
 
     pub http_timeout_seconds: u64,
     pub http_max_retries: u32,
@@ -173,6 +175,7 @@ impl Default for Settings {
             sandbox_timeout_percent: 0,
             sandbox_timeout_seconds: 60,
             sandbox_rate_limit_per_minute: 0,
+            sandbox_extra_customers: 0,
             http_timeout_seconds: 30,
             http_max_retries: 4,
             customers_page_size: 25,

@@ -83,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
             let options = SandboxOptions {
                 client_id: settings.oidc_client_id.clone(),
                 faults: settings.sandbox_faults(),
+                extra_customers: settings.sandbox_extra_customers,
                 ..SandboxOptions::default()
             };
             let s = sandbox::start(listener, options)?;

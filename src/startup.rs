@@ -44,7 +44,11 @@ impl Application {
         } else {
             None
         };
-        let options = SandboxOptions { faults: settings.sandbox_faults(), ..SandboxOptions::default() };
+        let options = SandboxOptions {
+            faults: settings.sandbox_faults(),
+            extra_customers: settings.sandbox_extra_customers,
+            ..SandboxOptions::default()
+        };
         Self::build_on(settings, listener, sandbox_listener, options).await
     }
 

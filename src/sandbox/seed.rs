@@ -313,6 +313,28 @@ pub fn customers() -> Vec<SeedCustomer> {
     all
 }
 
+/// `n` more Contoso customers, for trying the portal (and measuring it) with a large
+/// portfolio; the same every time, in every status.
+pub fn extra_customers(n: usize) -> Vec<SeedCustomer> {
+    const KINDS: [SeedKind; 5] = [
+        SeedKind::AttestedRecently,
+        SeedKind::AttestedOnlyBeforeCutoff,
+        SeedKind::NeverConfirmed,
+        SeedKind::AcceptedDirectly,
+        SeedKind::SeveralContactsLatestRecent,
+    ];
+    let names: Vec<(String, String, SeedKind)> = (0..n)
+        .map(|i| (format!("Portfolio Customer {:05}", i + 1), format!("portfolio{:05}", i + 1), KINDS[i % KINDS.len()]))
+        .collect();
+    let list: Vec<(&str, &str, SeedKind)> = names.iter().map(|(a, b, k)| (a.as_str(), b.as_str(), *k)).collect();
+    let sales = users()
+        .into_iter()
+        .find(|u| u.tenant_id == CONTOSO_TENANT && u.role_label.starts_with("Sales"))
+        .map(|u| u.oid)
+        .unwrap_or_default();
+    build(2, CONTOSO_TENANT, &list, sales)
+}
+
 /// The seed kind of a customer, for tests that want "a customer that must re-attest".
 pub fn kind_of(company_name: &str) -> Option<SeedKind> {
     CONTOSO_CUSTOMERS.iter().chain(FABRIKAM_CUSTOMERS.iter()).find(|(n, _, _)| *n == company_name).map(|(_, _, k)| *k)
@@ -342,6 +364,18 @@ mod tests {
             SeedKind::NeverConfirmed,
         ] {
             assert!(CONTOSO_CUSTOMERS.iter().any(|(_, _, k)| *k == kind), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn extra_customers_are_distinct_and_deterministic() {
+        let a = extra_customers(250);
+        assert_eq!(a.len(), 250);
+        assert_eq!(a[7].id, extra_customers(250)[7].id);
+        let mut ids: std::collections::HashSet<_> = customers().into_iter().map(|c| c.id).collect();
+        for c in &a {
+            assert!(ids.insert(c.id.clone()), "{} is unique", c.id);
+            assert_eq!(c.tenant_id, CONTOSO_TENANT);
         }
     }
 

@@ -21,6 +21,8 @@ pub struct SandboxOptions {
     pub access_token_seconds: i64,
     /// What goes wrong on the Partner Center API, and how often.
     pub faults: Faults,
+    /// More generated customers for Contoso, besides the named seed.
+    pub extra_customers: usize,
 }
 
 impl Default for SandboxOptions {
@@ -30,6 +32,7 @@ impl Default for SandboxOptions {
             client_secret: crate::config::SANDBOX_CLIENT_SECRET.into(),
             access_token_seconds: 3600,
             faults: Faults::default(),
+            extra_customers: 0,
         }
     }
 }
@@ -106,6 +109,8 @@ pub struct SandboxState {
 
 impl SandboxState {
     pub fn new(base_url: &str, options: SandboxOptions) -> Self {
+        let mut customers = seed::customers();
+        customers.extend(seed::extra_customers(options.extra_customers));
         SandboxState {
             faults: Mutex::new(FaultState::new(options.faults.clone())),
             base_url: base_url.to_string(),
@@ -116,7 +121,7 @@ impl SandboxState {
             // The template id seen today (partner-center-api.md); the portal must read it.
             template_id: "117a77b0-9360-443b-8795-c6dedc750cf9".into(),
             data: Mutex::new(Data {
-                customers: seed::customers(),
+                customers,
                 codes: HashMap::new(),
                 refresh_tokens: HashMap::new(),
                 next_defect: None,
