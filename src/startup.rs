@@ -119,6 +119,7 @@ impl Application {
             oidc,
             templates,
             delivery,
+            resellers: Default::default(),
         });
 
         let key = match &settings.session_key {

@@ -3,6 +3,10 @@
 'use strict';
 
 document.addEventListener('DOMContentLoaded', () => {
+  // After a failed submit, the summary of what to correct gets the focus.
+  const summary = document.querySelector('.error-summary');
+  if (summary) summary.focus();
+
   document.querySelectorAll('[data-copy]').forEach((button) => {
     button.addEventListener('click', async () => {
       const source = document.getElementById(button.dataset.copy);

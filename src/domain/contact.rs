@@ -149,7 +149,7 @@ impl Contact {
 }
 
 /// The sentence that explains the 600061 rule to the agent.
-pub const DUPLICATE_CONTACT_MESSAGE: &str = "Partner Center already has an attestation with exactly this first name, last name, email address and phone number. Change at least one of the four (for example the phone number, or the person who accepted) to record a new attestation.";
+pub const DUPLICATE_CONTACT_MESSAGE: &str = "Partner Center already has an attestation with exactly this first name, last name, email address and phone number, and keeps only one per person. To record a new attestation, at least one of the four must differ: enter the person who accepted this time, with their current email address and phone number.";
 
 /// The day the customer accepted: a calendar date, never after today in UTC (Partner
 /// Center compares with UTC, so an agent east of UTC would otherwise be refused).

@@ -112,13 +112,15 @@ pub struct AcceptanceLinkInvitation<'a> {
     pub link: &'a str,
     pub partner_name: &'a str,
     pub agent_name: &'a str,
+    /// A customer just created (not one that has bought through us before).
+    pub new_customer: bool,
 }
 
 /// Sends the signatory the link of an enhanced attestation; no sign-in is needed there.
 pub fn acceptance_link(i: &AcceptanceLinkInvitation<'_>) -> Invitation {
     let body = format!(
         "Hello {first},\n\n\
-         {partner} looks after Microsoft cloud services for {company}. To keep buying Microsoft products through us, \
+         {partner} looks after Microsoft cloud services for {company}. {why} \
          {company} needs to accept the Microsoft Customer Agreement. You can do it in a minute, without signing in:\n\n\
          {link}\n\n\
          The link opens the agreement; read it and choose Accept. The link works for a limited time.\n\n\
@@ -129,6 +131,11 @@ pub fn acceptance_link(i: &AcceptanceLinkInvitation<'_>) -> Invitation {
         company = i.company_name,
         link = i.link,
         agent = i.agent_name,
+        why = if i.new_customer {
+            "Before you can buy Microsoft products through us,"
+        } else {
+            "To keep buying Microsoft products through us,"
+        },
     );
     Invitation {
         to: i.contact_email.to_string(),

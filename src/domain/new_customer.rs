@@ -24,52 +24,52 @@ pub fn needs_phone(country: &str) -> bool {
     PHONE_REQUIRED_COUNTRIES.contains(&country)
 }
 
-/// The countries offered, by name (ISO 3166-1 alpha-2 codes).
+/// The countries offered, sorted by name (ISO 3166-1 alpha-2 codes).
 pub const COUNTRIES: [(&str, &str); 44] = [
-    ("AE", "United Arab Emirates"),
     ("AR", "Argentina"),
-    ("AT", "Austria"),
     ("AU", "Australia"),
+    ("AT", "Austria"),
     ("BE", "Belgium"),
     ("BR", "Brazil"),
     ("CA", "Canada"),
-    ("CH", "Switzerland"),
     ("CL", "Chile"),
     ("CN", "China"),
     ("CZ", "Czechia"),
-    ("DE", "Germany"),
     ("DK", "Denmark"),
-    ("ES", "Spain"),
     ("FI", "Finland"),
     ("FR", "France"),
-    ("GB", "United Kingdom"),
+    ("DE", "Germany"),
     ("GR", "Greece"),
     ("HU", "Hungary"),
+    ("IN", "India"),
+    ("IQ", "Iraq"),
     ("IE", "Ireland"),
     ("IL", "Israel"),
-    ("IN", "India"),
     ("IT", "Italy"),
     ("JP", "Japan"),
+    ("KZ", "Kazakhstan"),
     ("KR", "Korea"),
     ("MX", "Mexico"),
     ("NL", "Netherlands"),
-    ("NO", "Norway"),
     ("NZ", "New Zealand"),
+    ("NO", "Norway"),
     ("PL", "Poland"),
     ("PT", "Portugal"),
     ("RO", "Romania"),
     ("SA", "Saudi Arabia"),
-    ("SE", "Sweden"),
     ("SG", "Singapore"),
+    ("ZA", "South Africa"),
+    ("ES", "Spain"),
+    ("SE", "Sweden"),
+    ("CH", "Switzerland"),
     ("TH", "Thailand"),
     ("TR", "Türkiye"),
     ("UA", "Ukraine"),
+    ("AE", "United Arab Emirates"),
+    ("GB", "United Kingdom"),
     ("US", "United States"),
     ("VE", "Venezuela"),
     ("VN", "Vietnam"),
-    ("ZA", "South Africa"),
-    ("KZ", "Kazakhstan"),
-    ("IQ", "Iraq"),
 ];
 
 /// Language and culture choices: (culture, language, name).
@@ -93,6 +93,28 @@ pub const CULTURES: [(&str, &str, &str); 14] = [
 pub fn country_name(code: &str) -> Option<&'static str> {
     COUNTRIES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
+
+/// The fields in the order the form shows them.
+const FIELD_ORDER: [&str; 18] = [
+    "company_name",
+    "domain_prefix",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "country",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "registration_number",
+    "culture",
+    "associated_partner_id",
+    "agreement",
+    "accepted",
+    "date_agreed",
+];
 
 /// The part before `.onmicrosoft.com`: letters and digits, 1–27 of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,7 +257,7 @@ impl NewCustomer {
         }
         let domain_prefix = DomainPrefix::parse(i.domain_prefix).map_err(|e| errors.push(e)).ok();
         let contact = Contact::parse(i.first_name, i.last_name, i.email, i.phone).map_err(|e| errors.extend(e)).ok();
-        if contact.as_ref().is_some_and(|c| c.phone.is_none()) && needs_phone(&country) {
+        if i.phone.trim().is_empty() && needs_phone(&country) {
             errors.push(FieldError::new(
                 "phone",
                 format!("A phone number is required for customers in {}.", country_name(&country).unwrap_or(&country)),
@@ -288,6 +310,8 @@ impl NewCustomer {
             }
         };
         if !errors.is_empty() {
+            // In the order of the form, so that the summary reads top to bottom.
+            errors.sort_by_key(|e| FIELD_ORDER.iter().position(|f| *f == e.field).unwrap_or(FIELD_ORDER.len()));
             return Err(errors);
         }
         let (
@@ -394,6 +418,11 @@ mod tests {
         let br = NewCustomerInput { country: "BR", state: "", ..input() };
         let fields: Vec<_> = NewCustomer::parse(&br, today(), &[]).unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["phone", "registration_number"]);
+        // Reported with the other mistakes, not after they are fixed.
+        let more = NewCustomerInput { email: "bad", ..br };
+        let fields: Vec<_> =
+            NewCustomer::parse(&more, today(), &[]).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["email", "phone", "registration_number"], "in the order of the form");
         let ok = NewCustomerInput {
             country: "BR",
             state: "",

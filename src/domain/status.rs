@@ -11,16 +11,19 @@ pub enum EffectiveStatus {
     Failed,
     ReattestationRequired,
     NotConfirmed,
+    /// Partner Center did not answer when the customer was read: nothing is known yet.
+    NotRead,
 }
 
 impl EffectiveStatus {
-    pub const ALL: [EffectiveStatus; 6] = [
+    pub const ALL: [EffectiveStatus; 7] = [
         EffectiveStatus::AcceptedDirectly,
         EffectiveStatus::Attested,
         EffectiveStatus::ReattestationRequired,
         EffectiveStatus::Pending,
         EffectiveStatus::Failed,
         EffectiveStatus::NotConfirmed,
+        EffectiveStatus::NotRead,
     ];
 
     /// Stable key used in the database and in URLs (`?status=attested`).
@@ -32,6 +35,7 @@ impl EffectiveStatus {
             EffectiveStatus::Failed => "failed",
             EffectiveStatus::ReattestationRequired => "reattestation_required",
             EffectiveStatus::NotConfirmed => "not_confirmed",
+            EffectiveStatus::NotRead => "not_read",
         }
     }
 
@@ -48,6 +52,7 @@ impl EffectiveStatus {
             EffectiveStatus::Failed => "Failed",
             EffectiveStatus::ReattestationRequired => "Re-attestation required",
             EffectiveStatus::NotConfirmed => "Not confirmed",
+            EffectiveStatus::NotRead => "Not read yet",
         }
     }
 
@@ -85,6 +90,19 @@ pub fn join_with_and(items: &[&str]) -> String {
         [] => String::new(),
         [one] => one.to_string(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+impl StatusVerdict {
+    /// For a customer Partner Center listed but whose agreements it did not give.
+    pub fn not_read(why: &str) -> Self {
+        StatusVerdict {
+            status: EffectiveStatus::NotRead,
+            reason: format!(
+                "Partner Center did not answer when this customer's agreements were read ({why}). Choose Refresh to read them again."
+            ),
+            blocked_actions: Vec::new(),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::Utc;
 use futures_util::{StreamExt, stream};
 use uuid::Uuid;
 
-use crate::domain::{Customer, ReattestationPolicy, StatusInputs};
+use crate::domain::{Customer, ReattestationPolicy, StatusInputs, StatusVerdict};
 use crate::partner_center::{PartnerCenter, PcError};
 use crate::store::{Store, StoreError};
 
@@ -86,22 +86,42 @@ pub async fn refresh_all(
     let correlation = Uuid::new_v4();
     let customers = pc.list_customers(caller.token, page_size, correlation).await?;
     let total = customers.len();
-    let results: Vec<(String, Result<(), RefreshError>)> = stream::iter(customers)
+    let results: Vec<(Customer, Result<(), RefreshError>)> = stream::iter(customers)
         .map(|c| async move {
-            let id = c.id.clone();
-            (id, read_and_store(store, pc, policy, caller, c, correlation).await)
+            let kept = c.clone();
+            (kept, read_and_store(store, pc, policy, caller, c, correlation).await)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
     let mut outcome = RefreshOutcome { customers: total, failed: Vec::new() };
-    for (id, r) in results {
+    for (customer, r) in results {
         match r {
             Ok(()) => {}
             // A token Partner Center no longer takes ends the whole refresh.
             Err(RefreshError::Upstream(e @ PcError::Unauthorized { .. })) => return Err(e.into()),
             Err(RefreshError::Store(e)) => return Err(e.into()),
-            Err(e) => outcome.failed.push((id, e.to_string())),
+            Err(e) => {
+                // Listed but not read: kept with what was read before, or shown as not
+                // read yet, never left out of the list.
+                if store.customer_get(caller.tenant_id, &customer.id).await?.is_none() {
+                    let why = match &e {
+                        RefreshError::Upstream(pc) => pc.user_message(),
+                        other => other.to_string(),
+                    };
+                    store
+                        .customer_save(
+                            caller.tenant_id,
+                            &customer,
+                            None,
+                            &[],
+                            &StatusVerdict::not_read(&why),
+                            Utc::now(),
+                        )
+                        .await?;
+                }
+                outcome.failed.push((customer.id.clone(), e.to_string()));
+            }
         }
     }
     if outcome.failed.is_empty() {

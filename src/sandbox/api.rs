@@ -277,6 +277,14 @@ async fn list_agreements(
         Ok(c) => c,
         Err(r) => return r,
     };
+    if state.data().unreadable.contains(id.as_str()) {
+        return pc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            503,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable.",
+        );
+    }
     let template = state.template_id.clone();
     with_customer(&state, &caller, &id, |c| {
         let items: Vec<Value> = match q.agreement_type.as_deref() {

@@ -82,6 +82,8 @@ pub(crate) struct Data {
     pub refresh_tokens: HashMap<String, RefreshGrant>,
     pub next_defect: Option<IdTokenDefect>,
     pub enhanced: HashMap<String, Enhanced>,
+    /// Customers whose agreements the API refuses to give (503), for tests.
+    pub unreadable: std::collections::HashSet<String>,
     pub requests: Vec<RecordedRequest>,
 }
 
@@ -126,6 +128,7 @@ impl SandboxState {
                 refresh_tokens: HashMap::new(),
                 next_defect: None,
                 enhanced: HashMap::new(),
+                unreadable: Default::default(),
                 requests: Vec::new(),
             }),
         }
@@ -176,6 +179,16 @@ impl SandboxState {
                 date_agreed: date,
                 user_id: None,
             });
+        }
+    }
+
+    /// Makes Partner Center fail (503) when this customer's agreements are read, or not.
+    pub fn set_unreadable(&self, customer_id: &str, unreadable: bool) {
+        let mut d = self.data();
+        if unreadable {
+            d.unreadable.insert(customer_id.to_string());
+        } else {
+            d.unreadable.remove(customer_id);
         }
     }
 

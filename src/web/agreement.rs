@@ -45,6 +45,10 @@ pub struct EditAgreementPage {
     /// Partner Center's refusal of the last send, shown above the form.
     pub refused: Option<String>,
     pub today_utc: String,
+    /// The enhanced attestation: the customer accepts at a link.
+    pub enhanced: bool,
+    /// Something of ours is already on its way for this customer.
+    pub pending: bool,
 }
 
 impl EditAgreementPage {
@@ -72,15 +76,19 @@ fn today_utc() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-fn render(
+async fn render(
+    state: &AppState,
     signed: &Signed,
     record: &CustomerRecord,
     form: AgreementForm,
     errors: Vec<FieldError>,
     refused: Option<String>,
     status: StatusCode,
-) -> HttpResponse {
+) -> Result<HttpResponse, AppError> {
+    let pending = state.store.submission_status(&signed.user.tenant_id, &record.customer.id).await?.pending;
     let page = EditAgreementPage {
+        enhanced: state.settings.attestation_mode == crate::config::AttestationMode::Enhanced,
+        pending,
         layout: signed.layout(&format!("Edit agreement — {}", record.customer.company_name)),
         customer_id: record.customer.id.clone(),
         company_name: record.customer.company_name.clone(),
@@ -89,7 +97,7 @@ fn render(
         refused,
         today_utc: today_utc().to_string(),
     };
-    html(status, page.render())
+    Ok(html(status, page.render()))
 }
 
 #[derive(Deserialize)]
@@ -134,7 +142,7 @@ async fn edit(
         form.email = latest.email.clone();
         form.phone = latest.phone.clone().unwrap_or_default();
     }
-    Ok(render(&signed, &record, form, Vec::new(), refused, StatusCode::OK))
+    render(&state, &signed, &record, form, Vec::new(), refused, StatusCode::OK).await
 }
 
 /// The flash message that tells what became of a submission.
@@ -193,7 +201,7 @@ async fn submit(
         (c, d) => {
             let mut errors = c.err().unwrap_or_default();
             errors.extend(d.err());
-            return Ok(render(&signed, &record, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY));
+            return render(&state, &signed, &record, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
     // Partner Center's 600061 rule, checked here first and explained.
@@ -216,7 +224,7 @@ async fn submit(
     }
     if pending_same.is_some() || record.attestations.iter().any(|a| contact.repeats(a)) {
         let errors = vec![FieldError::new("first_name", DUPLICATE_CONTACT_MESSAGE)];
-        return Ok(render(&signed, &record, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY));
+        return render(&state, &signed, &record, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     let token = access_token(&state, &signed).await?;
     let tokens = session::tokens(&signed.session)
@@ -278,7 +286,16 @@ async fn submit(
         // Refused: the same page, everything kept, with Partner Center's reason and a new
         // key, so that the corrected form is a new submission.
         let form = AgreementForm { idempotency_key: session::random_token(), ..form };
-        return Ok(render(&signed, &record, form, Vec::new(), Some(reason.clone()), StatusCode::UNPROCESSABLE_ENTITY));
+        return render(
+            &state,
+            &signed,
+            &record,
+            form,
+            Vec::new(),
+            Some(reason.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     session::set_flash(&signed.session, &outcome_message(outcome.as_ref(), contact.email.as_str()));
     Ok(redirect(&format!("/customers/{}", record.customer.id)))

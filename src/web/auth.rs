@@ -211,6 +211,13 @@ async fn partner_of(
             None => (override_type.unwrap_or(PartnerType::IndirectReseller), tenant_id.to_string()),
         });
     }
+    // Read again at most once a day: a partner's type and name rarely change, and every
+    // sign-in would otherwise wait for three Partner Center calls.
+    if let Some(t) = &stored
+        && chrono::Utc::now() - t.type_checked_at < chrono::Duration::hours(24)
+    {
+        return Ok((override_type.unwrap_or(t.partner_type), t.name.clone()));
+    }
     let correlation = Uuid::new_v4();
     let looked_up = async {
         let pt = match override_type {

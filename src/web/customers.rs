@@ -13,7 +13,7 @@ use super::session;
 use crate::domain::EffectiveStatus;
 use crate::domain::invitation;
 use crate::jobs::refresh::{self, Caller, RefreshError};
-use crate::store::{CustomerFilter, SubmissionState};
+use crate::store::{CustomerFilter, SubmissionKind, SubmissionState};
 
 impl From<RefreshError> for AppError {
     fn from(e: RefreshError) -> Self {
@@ -140,8 +140,10 @@ async fn list(
     let current = list.page;
     let first_shown = if list.total == 0 { 0 } else { (current - 1) * list.page_size + 1 };
     let last_shown = first_shown + list.items.len() as i64 - if list.total == 0 { 0 } else { 1 };
+    let not_read = counts.iter().find(|c| c.status == EffectiveStatus::NotRead).map(|c| c.count).unwrap_or(0);
     let view = CustomersPage {
         layout: signed.layout("Customers"),
+        not_read,
         total_customers: counts.iter().map(|c| c.count).sum(),
         status_options: CustomersPage::counts(&counts, status),
         status_filter: status,
@@ -232,6 +234,7 @@ async fn account(
                     SubmissionState::Delivered => "Sent",
                     SubmissionState::Failed => "Failed",
                 },
+                what: if s.kind == SubmissionKind::CreateCustomer { "New customer" } else { "Attestation" },
                 saved: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 contact: format!(
                     "{} {} <{}>{}",
@@ -267,6 +270,7 @@ async fn account(
                         link,
                         partner_name: &signed.user.partner_name,
                         agent_name: &signed.user.name,
+                        new_customer: s.kind == SubmissionKind::CreateCustomer,
                     })
                 }),
                 acceptance_link: s.acceptance_link.clone().unwrap_or_default(),

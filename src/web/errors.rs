@@ -63,7 +63,7 @@ impl AppError {
                 Some(("Start page", "/".into())),
             ),
             AppError::SignIn { user, .. } => ("Sign-in not completed", user.clone(), Some(("Sign in again", "/login".into()))),
-            AppError::Upstream(e) => ("Partner Center did not do this", e.user_message(), None),
+            AppError::Upstream(e) => ("Partner Center could not complete this", e.user_message(), None),
             AppError::Store(_) | AppError::Internal(_) => (
                 "Something went wrong on our side",
                 "The portal could not finish this. Nothing you typed is lost where the page says it was saved. Try again; if it keeps happening, give your administrator the request id below.".into(),

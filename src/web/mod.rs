@@ -28,6 +28,10 @@ pub struct AppState {
     pub oidc: Arc<crate::identity::Oidc>,
     pub templates: Arc<TemplateCache>,
     pub delivery: Arc<Delivery>,
+    /// Each indirect provider's indirect resellers, read at most every ten minutes.
+    pub resellers: tokio::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, Vec<crate::partner_center::RelatedPartner>)>,
+    >,
 }
 
 impl AppState {

@@ -161,9 +161,17 @@ async fn resellers_of(state: &AppState, signed: &Signed) -> Vec<RelatedPartner> 
     if signed.user.partner_type != PartnerType::IndirectProvider {
         return Vec::new();
     }
+    if let Some((at, list)) = state.resellers.lock().await.get(&signed.user.tenant_id)
+        && at.elapsed() < std::time::Duration::from_secs(600)
+    {
+        return list.clone();
+    }
     let Ok(token) = access_token(state, signed).await else { return Vec::new() };
     match state.pc.indirect_resellers(&token, Uuid::new_v4()).await {
-        Ok(r) => r,
+        Ok(r) => {
+            state.resellers.lock().await.insert(signed.user.tenant_id.clone(), (std::time::Instant::now(), r.clone()));
+            r
+        }
         Err(e) => {
             tracing::warn!(error = %e, "could not read the indirect resellers");
             Vec::new()
@@ -526,6 +534,7 @@ async fn submit(
             link,
             partner_name: &signed.user.partner_name,
             agent_name: &signed.user.name,
+            new_customer: true,
         })),
         _ => None,
     };

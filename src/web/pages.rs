@@ -101,6 +101,8 @@ pub struct CustomersPage {
     pub status_filter: Option<EffectiveStatus>,
     /// A status in the address that is not one of ours, to say it was ignored.
     pub unknown_status: Option<String>,
+    /// How many customers Partner Center listed but did not let us read.
+    pub not_read: i64,
     pub total_customers: i64,
     pub total_label: String,
     pub current_page: i64,
@@ -129,6 +131,8 @@ impl CustomersPage {
 /// One of the portal's own submissions for a customer, as the account page lists it.
 pub struct SubmissionView {
     pub state: &'static str,
+    /// "New customer" or "Attestation".
+    pub what: &'static str,
     pub saved: String,
     pub contact: String,
     pub date_agreed: String,

@@ -224,7 +224,7 @@ async fn the_same_contact_again_is_explained_before_anything_is_sent() {
     let r = b.edit_agreement(&sc.id, &input).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
-    assert!(html.contains("Change at least one of the four"), "the 600061 rule is explained");
+    assert!(html.contains("at least one of the four must differ"), "the 600061 rule is explained");
     assert!(
         !app.sandbox.requests().iter().any(|r| r.method == "POST" && r.path_and_query.starts_with("/v1/")),
         "nothing was sent"
@@ -438,7 +438,7 @@ async fn a_refusal_keeps_everything_and_can_be_corrected_and_sent_again() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("Partner Center did not accept this"));
-    assert!(html.contains("Change at least one of the four"), "the 600061 explanation");
+    assert!(html.contains("at least one of the four must differ"), "the 600061 explanation");
     assert!(
         html.contains("value=\"tania@munsons.example\"") && html.contains("value=\"2025-05-05\""),
         "everything typed is kept"

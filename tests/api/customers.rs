@@ -366,3 +366,23 @@ async fn an_unknown_status_in_the_address_is_said_and_ignored() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "a repeated parameter gets the error page");
     assert!(html.contains("Request id") && html.contains("Sam Sales"), "with the request id and the signed-in frame");
 }
+
+#[tokio::test]
+async fn a_customer_partner_center_did_not_give_is_listed_as_not_read_yet() {
+    let app = spawn_app_with(Db::Sqlite, |s, _| s.http_max_retries = 0).await.unwrap();
+    let id = app.customer_id("Graphic Design Institute");
+    app.sandbox.set_unreadable(&id, true);
+    let b = app.signed_in(SAM_SALES).await;
+    let (status, html) = b.get_html("/customers").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("1 customer could not be read from Partner Center"), "the list says so");
+    assert!(html.contains("All statuses (36)"), "nobody is left out");
+    let (_, html) = b.get_html("/customers?status=not_read").await;
+    assert!(html.contains("Graphic Design Institute") && html.contains("> Not read yet</span>"));
+    // Partner Center answers again; Refresh list reads it.
+    app.sandbox.set_unreadable(&id, false);
+    assert_eq!(b.post_with_token_of("/customers", "/customers/refresh").await.status(), StatusCode::SEE_OTHER);
+    let (_, html) = b.get_html("/customers?q=graphic").await;
+    assert!(html.contains("> Re-attestation required</span>"));
+    assert!(!html.contains("could not be read"));
+}

@@ -140,7 +140,7 @@ try {
     await page.getByLabel('State or region (optional)').fill('WA');
     await page.getByLabel('Postal code').fill('98052');
     if (choice === 'attest') {
-      await page.getByLabel('The customer has accepted it: I attest on the customer\'s behalf').check();
+      await page.getByLabel('Attest now that the customer has accepted it').check();
       await page.getByLabel('The customer has accepted the Microsoft Customer Agreement').check();
       await page.getByLabel('Agreement acceptance date').fill(today);
     } else {
