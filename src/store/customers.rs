@@ -305,7 +305,7 @@ impl Store {
         let pattern = contains_pattern(&filter.search);
         let status = filter.status.map(|s| s.key()).unwrap_or("");
         let total: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM customers WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\\' AND ($3 = '' OR status = $3)",
+            "SELECT COUNT(*) FROM customers WHERE tenant_id = $1 AND ($2 = '%%' OR search_text LIKE $2 ESCAPE '\\') AND ($3 = '' OR status = $3)",
         )
         .bind(tenant_id)
         .bind(&pattern)
@@ -318,7 +318,7 @@ impl Store {
         let page = page.clamp(1, last_page);
         let rows = sqlx::query(
             "SELECT customer_id, company_name, domain, status FROM customers \
-             WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\\' AND ($3 = '' OR status = $3) \
+             WHERE tenant_id = $1 AND ($2 = '%%' OR search_text LIKE $2 ESCAPE '\\') AND ($3 = '' OR status = $3) \
              ORDER BY company_name, customer_id LIMIT $4 OFFSET $5",
         )
         .bind(tenant_id)
@@ -345,7 +345,7 @@ impl Store {
     /// How many customers match `search` in each status.
     pub async fn customer_status_counts(&self, tenant_id: &str, search: &str) -> StoreResult<Vec<StatusCount>> {
         let rows = sqlx::query(
-            "SELECT status, COUNT(*) AS n FROM customers WHERE tenant_id = $1 AND search_text LIKE $2 ESCAPE '\\' GROUP BY status",
+            "SELECT status, COUNT(*) AS n FROM customers WHERE tenant_id = $1 AND ($2 = '%%' OR search_text LIKE $2 ESCAPE '\\') GROUP BY status",
         )
         .bind(tenant_id)
         .bind(contains_pattern(search))
