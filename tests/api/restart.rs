@@ -262,3 +262,90 @@ async fn the_temporary_password_is_in_no_table_and_no_log_line() {
         );
     }
 }
+
+#[tokio::test]
+async fn two_instances_sharing_one_postgres_deliver_each_submission_once() {
+    use mca_portal::config::Settings;
+    use mca_portal::sandbox::SandboxOptions;
+    use mca_portal::startup::Application;
+    use mca_portal::store::{AttestPayload, NewSubmission};
+
+    let Some(a) = spawn_app_with(Db::Postgres, |s, sandbox| {
+        s.delivery_poll_ms = 50;
+        s.delivery_lease_seconds = 30;
+        sandbox.faults = mca_portal::sandbox::Faults { latency_ms: 50, ..Default::default() };
+    })
+    .await
+    else {
+        return;
+    };
+    // A second instance on the same database, talking to the same Partner Center.
+    let b_settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: a._db.url.clone(),
+        oidc_issuer: Some(format!("{}/idp/v2.0", a.sandbox_url)),
+        oidc_client_secret: Some(secrecy::SecretString::from(SANDBOX_CLIENT_SECRET.to_string())),
+        partner_center_url: Some(a.sandbox_url.clone()),
+        delivery_poll_ms: 50,
+        delivery_lease_seconds: 30,
+        ..Settings::default()
+    };
+    let b = Application::build_on(
+        b_settings,
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        None,
+        SandboxOptions::default(),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(b.run_until_stopped());
+
+    let token = sams_token(&a.sandbox_url).await;
+    let tokens = mca_portal::identity::UserTokens {
+        access_token: token,
+        refresh_token: None,
+        expires_at: chrono::Utc::now().timestamp() + 3600,
+    };
+    let ids: Vec<String> =
+        seed::customers().into_iter().filter(|c| c.tenant_id == seed::CONTOSO_TENANT).map(|c| c.id).collect();
+    let total = 40;
+    for i in 0..total {
+        let payload = AttestPayload {
+            first_name: "Shared".into(),
+            last_name: format!("Person {i}"),
+            email: format!("shared.{i}@contoso-shared.example"),
+            phone: String::new(),
+            date_agreed: "2025-03-03".into(),
+        };
+        a.store
+            .submission_create(&NewSubmission {
+                tenant_id: seed::CONTOSO_TENANT,
+                idempotency_key: &format!("shared-{i}"),
+                customer_id: &ids[i % ids.len()],
+                payload: &payload,
+                customer: None,
+                created_by_oid: "tester",
+                created_by_name: "Tester",
+                tokens: &tokens,
+            })
+            .await
+            .unwrap();
+    }
+    let mut counts = Vec::new();
+    for _ in 0..300 {
+        counts = a.store.submission_counts(seed::CONTOSO_TENANT).await.unwrap();
+        if counts == vec![("delivered".to_string(), total as i64)] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(counts, vec![("delivered".to_string(), total as i64)]);
+    for i in 0..total {
+        let email = format!("shared.{i}@contoso-shared.example");
+        let n = a.sandbox.attestations_of(&ids[i % ids.len()]).iter().filter(|(e, _, _)| *e == email).count();
+        assert_eq!(n, 1, "submission {i} delivered once");
+    }
+    let posts =
+        a.sandbox.requests().iter().filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements")).count();
+    assert_eq!(posts, total, "no submission was sent by both instances");
+}

@@ -196,3 +196,136 @@ async fn leaving_out_the_agreement_type_answers_with_the_cloud_agreement() {
     .await;
     assert_eq!(body["items"][0]["type"], "MicrosoftCustomerAgreement");
 }
+
+async fn pc_post(app: &TestApp, path: &str, bearer: &str, body: serde_json::Value) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}{}", app.sandbox_url, path))
+        .bearer_auth(bearer)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap_or(Value::Null))
+}
+
+fn attestation(first: &str, date: &str, template: &str) -> Value {
+    serde_json::json!({
+        "primaryContact": {"firstName": first, "lastName": "Carr", "email": format!("{}@example.com", first.to_lowercase())},
+        "templateId": template,
+        "dateAgreed": date,
+        "type": "MicrosoftCustomerAgreement",
+    })
+}
+
+#[tokio::test]
+async fn the_attest_call_enforces_partner_centers_rules() {
+    let app = spawn_app().await;
+    let id = app.customer_id("Bellows College");
+    let path = format!("/v1/customers/{id}/agreements");
+    let template = "117a77b0-9360-443b-8795-c6dedc750cf9";
+    let today = format!("{}T00:00:00Z", chrono::Utc::now().date_naive());
+    let sam = user_tokens(&app, SAM_SALES).await;
+    let sam = sam["access_token"].as_str().unwrap();
+    // Helpdesk and users without an agent role: 403.
+    for who in [HANA_HELPDESK, NICO_NO_ROLE] {
+        let t = user_tokens(&app, who).await;
+        let (status, body) =
+            pc_post(&app, &path, t["access_token"].as_str().unwrap(), attestation("Ann", &today, template)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}");
+        assert_eq!(body["code"], 600006);
+    }
+    // An indirect reseller: 403, even on its own customer.
+    let fiona = user_tokens(&app, FIONA_FABRIKAM).await;
+    let own = app.customer_id("Cascade Bicycles");
+    let (status, body) = pc_post(
+        &app,
+        &format!("/v1/customers/{own}/agreements"),
+        fiona["access_token"].as_str().unwrap(),
+        attestation("Ann", &today, template),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["description"].as_str().unwrap().contains("Indirect resellers"));
+    // A date after now in UTC: 600002.
+    let tomorrow = format!("{}T00:00:00Z", chrono::Utc::now().date_naive() + chrono::Duration::days(1));
+    let (status, body) = pc_post(&app, &path, sam, attestation("Ann", &tomorrow, template)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], 600002);
+    assert_eq!(body["description"], "Date of agreement cannot be greater than the current date");
+    // The retired Cloud Agreement template: refused.
+    let (status, body) =
+        pc_post(&app, &path, sam, attestation("Ann", &today, "998b88de-aa99-4388-a42c-1b3517d49490")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["description"].as_str().unwrap().contains("no longer supported"));
+    // Sent with userId: refused (the service fills it in).
+    let mut with_user = attestation("Ann", &today, template);
+    with_user["userId"] = serde_json::json!("someone");
+    assert_eq!(pc_post(&app, &path, sam, with_user).await.0, StatusCode::BAD_REQUEST);
+    // A good one, then exactly the same contact again: 600061.
+    let (status, body) = pc_post(&app, &path, sam, attestation("Ann", &today, template)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(body["userId"].is_string(), "userId comes from the token");
+    let (status, body) = pc_post(&app, &path, sam, attestation("Ann", "2024-01-01T00:00:00Z", template)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], 600061);
+    assert_eq!(body["errorName"], "PartnerConfirmedAgreementAlreadyExists");
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_with_retry_after() {
+    let app = spawn_app().await;
+    let t = user_tokens(&app, SAM_SALES).await;
+    app.sandbox.set_faults(mca_portal::sandbox::Faults { rate_limit_per_minute: 3, ..Default::default() });
+    for _ in 0..3 {
+        assert_eq!(pc_get(&app, "/v1/customers?size=1", t["access_token"].as_str()).await.0, StatusCode::OK);
+    }
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1/customers?size=1", app.sandbox_url))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait));
+    let body: Value = r.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().starts_with("Rate limit is exceeded."));
+    // The limit is per partner tenant: Fabrikam is not affected.
+    let fiona = user_tokens(&app, FIONA_FABRIKAM).await;
+    assert_eq!(pc_get(&app, "/v1/customers?size=1", fiona["access_token"].as_str()).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_repeated_create_customer_request_id_creates_one_tenant() {
+    let app = spawn_app().await;
+    let t = user_tokens(&app, SAM_SALES).await;
+    let body = serde_json::json!({
+        "companyProfile": {"domain": "onceonly.onmicrosoft.com"},
+        "billingProfile": {"email": "ap@once.example", "culture": "en-US", "language": "en", "companyName": "Once Only",
+            "defaultAddress": {"firstName": "Tania", "lastName": "Carr", "addressLine1": "1 Main St", "city": "Redmond", "state": "WA", "postalCode": "98052", "country": "US"}}
+    });
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let send = || {
+        reqwest::Client::new()
+            .post(format!("{}/v1/customers", app.sandbox_url))
+            .bearer_auth(t["access_token"].as_str().unwrap())
+            .header("MS-RequestId", &request_id)
+            .json(&body)
+            .send()
+    };
+    let first: Value = send().await.unwrap().json().await.unwrap();
+    let again: Value = send().await.unwrap().json().await.unwrap();
+    assert_eq!(first["id"], again["id"], "the same answer, the same tenant");
+    assert!(first["userCredentials"]["password"].is_string(), "credentials only in the create answer");
+    let (_, one) =
+        pc_get(&app, &format!("/v1/customers/{}", first["id"].as_str().unwrap()), t["access_token"].as_str()).await;
+    assert!(one.get("userCredentials").is_none(), "never on a later read");
+    let (_, list) = pc_get(&app, "/v1/customers?size=500", t["access_token"].as_str()).await;
+    let n = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["companyProfile"]["domain"] == "onceonly.onmicrosoft.com")
+        .count();
+    assert_eq!(n, 1);
+}

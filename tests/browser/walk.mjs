@@ -129,7 +129,15 @@ try {
     await page.goto(`${base}/customers`);
     await page.getByRole('link', { name: 'Add customer' }).click();
     await page.waitForURL(/\/customers\/new$/);
-    if (choice === 'attest') await checkAccessibility(page, 'add customer');
+    if (choice === 'attest') {
+      await checkAccessibility(page, 'add customer');
+      // Next: Review on an empty form: every mistake is listed and reachable.
+      await page.getByRole('button', { name: 'Next: Review' }).click();
+      await page.locator('.error-summary').waitFor();
+      expect(await page.evaluate(() => document.activeElement && document.activeElement.classList.contains('error-summary')), 'the error summary takes the focus');
+      await checkAccessibility(page, 'add customer with errors');
+      await page.screenshot({ path: path.join(outDir, 'add-customer-errors.png'), fullPage: true });
+    }
     await page.getByLabel('Company name').fill(`Browser Walk ${choice}`);
     await page.getByLabel('Domain name').fill(`walk${choice.replace('_', '')}${stamp}`);
     await page.getByLabel('First name').fill('Tania');
