@@ -60,12 +60,8 @@ impl EditAgreementPage {
     }
 }
 
-fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
 async fn customer_of(state: &AppState, signed: &Signed, id: &str) -> Result<CustomerRecord, AppError> {
-    if !valid_id(id) {
+    if !super::customers::valid_customer_id(id) {
         return Err(AppError::NotFound);
     }
     super::customers::sync_if_never_read(state, signed).await?;
@@ -115,7 +111,7 @@ async fn edit(
 ) -> Result<HttpResponse, AppError> {
     let record = customer_of(&state, &signed, &id).await?;
     let mut form = AgreementForm { idempotency_key: session::random_token(), ..Default::default() };
-    let corrected = match q.from.as_deref().filter(|f| valid_id(f)) {
+    let corrected = match q.from.as_deref().filter(|f| super::customers::valid_customer_id(f)) {
         Some(from) => state
             .store
             .submission_get(&signed.user.tenant_id, from)
@@ -261,19 +257,14 @@ async fn submit(
     state
         .store
         .audit(&AuditEntry {
-            tenant_id: tenant.clone(),
-            actor_oid: Some(signed.user.oid.clone()),
-            actor_name: Some(signed.user.name.clone()),
-            action: "attest_submitted".into(),
             customer_id: Some(record.customer.id.clone()),
             detail: Some(format!(
                 "contact: {} {} <{}>; agreement acceptance date: {}",
                 payload.first_name, payload.last_name, payload.email, payload.date_agreed
             )),
-            outcome: "saved".into(),
             request_id: Some(sub.ms_request_id.clone()),
             correlation_id: Some(sub.ms_correlation_id.clone()),
-            ..Default::default()
+            ..signed.user.audit("attest_submitted", "saved")
         })
         .await?;
     state.store.customer_recompute_status(&tenant, &record.customer.id, &state.settings.policy()).await?;

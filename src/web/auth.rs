@@ -181,16 +181,7 @@ async fn callback(
     state.store.partner_user_seen(&user.tenant_id, &user.oid, &user.name, &user.email).await?;
     state
         .store
-        .audit(&AuditEntry {
-            tenant_id,
-            actor_oid: Some(user.oid.clone()),
-            actor_name: Some(user.name.clone()),
-            action: "sign_in".into(),
-            detail: Some(format!("roles: {}", user.roles.label())),
-            outcome: "ok".into(),
-            request_id: Some(super::errors::current_request_id()),
-            ..Default::default()
-        })
+        .audit(&AuditEntry { detail: Some(format!("roles: {}", user.roles.label())), ..user.audit("sign_in", "ok") })
         .await?;
     Ok(redirect(if user.roles.is_empty() { "/no-access" } else { &pending.return_to }))
 }
@@ -243,18 +234,7 @@ async fn partner_of(
 
 #[post("/logout")]
 async fn logout(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse, AppError> {
-    state
-        .store
-        .audit(&AuditEntry {
-            tenant_id: signed.user.tenant_id.clone(),
-            actor_oid: Some(signed.user.oid.clone()),
-            actor_name: Some(signed.user.name.clone()),
-            action: "sign_out".into(),
-            outcome: "ok".into(),
-            request_id: Some(super::errors::current_request_id()),
-            ..Default::default()
-        })
-        .await?;
+    state.store.audit(&signed.user.audit("sign_out", "ok")).await?;
     // Deletes the server-side session: the old cookie is worth nothing from now on.
     signed.session.purge();
     Ok(redirect("/?signed_out=1"))

@@ -47,7 +47,7 @@ pub async fn access_token(state: &AppState, signed: &Signed) -> Result<String, A
 }
 
 /// Customer ids are GUIDs; anything else cannot be a customer of this portal.
-fn valid_customer_id(id: &str) -> bool {
+pub(crate) fn valid_customer_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 

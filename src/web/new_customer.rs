@@ -462,10 +462,6 @@ async fn submit(
     state
         .store
         .audit(&AuditEntry {
-            tenant_id: tenant.clone(),
-            actor_oid: Some(signed.user.oid.clone()),
-            actor_name: Some(signed.user.name.clone()),
-            action: "create_customer_submitted".into(),
             detail: Some(format!(
                 "{} ({}); {}",
                 details.company_name,
@@ -476,10 +472,9 @@ async fn submit(
                     format!("attested, agreement acceptance date {}", payload.date_agreed)
                 }
             )),
-            outcome: "saved".into(),
             request_id: Some(sub.ms_request_id.clone()),
             correlation_id: Some(sub.ms_correlation_id.clone()),
-            ..Default::default()
+            ..signed.user.audit("create_customer_submitted", "saved")
         })
         .await?;
     let attempt = state
@@ -542,17 +537,12 @@ async fn submit(
         state
             .store
             .audit(&AuditEntry {
-                tenant_id: tenant.clone(),
-                actor_oid: Some(signed.user.oid.clone()),
-                actor_name: Some(signed.user.name.clone()),
-                action: "invitation_generated".into(),
                 customer_id: Some(created.customer.id.clone()),
                 detail: Some(format!(
                     "accept in the Microsoft 365 admin center: {}",
                     invitation::ADMIN_CENTER_AGREEMENT_LINK
                 )),
-                outcome: "ok".into(),
-                ..Default::default()
+                ..signed.user.audit("invitation_generated", "ok")
             })
             .await?;
     }

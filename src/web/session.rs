@@ -32,6 +32,19 @@ impl SignedInUser {
     pub fn permissions(&self) -> Permissions {
         Permissions::of(&self.roles, self.partner_type)
     }
+
+    /// An audit entry of this user's; the caller adds what happened and, for Partner
+    /// Center calls, the `MS-RequestId` and `MS-CorrelationId`.
+    pub fn audit(&self, action: &str, outcome: &str) -> crate::store::AuditEntry {
+        crate::store::AuditEntry {
+            tenant_id: self.tenant_id.clone(),
+            actor_oid: Some(self.oid.clone()),
+            actor_name: Some(self.name.clone()),
+            action: action.to_string(),
+            outcome: outcome.to_string(),
+            ..Default::default()
+        }
+    }
 }
 
 pub use crate::identity::{PendingSignIn, UserTokens};
