@@ -221,3 +221,23 @@ async fn sessions_and_tokens_never_reach_the_cookie() {
     assert!(cookie.len() < 300, "{cookie}");
     assert!(!cookie.contains("eyJ"));
 }
+
+#[tokio::test]
+async fn a_partner_type_set_in_the_settings_overrides_the_relationships_call() {
+    let app = spawn_app_with(Db::Sqlite, |s, _| {
+        s.partner_types.insert(
+            mca_portal::sandbox::seed::FABRIKAM_TENANT.to_string(),
+            mca_portal::domain::PartnerType::DirectBill,
+        );
+    })
+    .await
+    .unwrap();
+    let b = app.signed_in(FIONA_FABRIKAM).await;
+    let (_, html) = b.get_html("/customers").await;
+    assert!(html.contains("Direct-bill partner"), "the setting wins over Partner Center's answer");
+    assert!(html.contains("href=\"/customers/new\""), "so the portal offers what a direct-bill partner may do");
+    assert!(
+        !app.sandbox.requests().iter().any(|r| r.path_and_query.contains("relationship_type=")),
+        "the relationships call is not needed"
+    );
+}
