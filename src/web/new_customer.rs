@@ -268,6 +268,33 @@ fn reseller_ids(resellers: &[RelatedPartner]) -> Vec<String> {
     resellers.iter().map(|r| r.id.clone()).collect()
 }
 
+/// A form that parsed and whose domain is free, or the form again with every mistake.
+enum Checked {
+    Valid { customer: NewCustomer, resellers: Vec<RelatedPartner>, token: String },
+    Invalid(HttpResponse),
+}
+
+async fn check(state: &AppState, signed: &Signed, form: &NewCustomerForm) -> Result<Checked, AppError> {
+    let resellers = resellers_of(state, signed).await;
+    let parsed = NewCustomer::parse(&form.input(), today_utc(), &reseller_ids(&resellers));
+    let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
+    let token = access_token(state, signed).await?;
+    check_domain(state, &token, &form.domain_prefix, &mut errors).await;
+    Ok(match parsed {
+        Ok(customer) if errors.is_empty() => Checked::Valid { customer, resellers, token },
+        _ => Checked::Invalid(form_page(
+            signed,
+            form.clone(),
+            errors,
+            resellers,
+            None,
+            None,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )),
+    })
+}
+
 #[post("/customers/new/review")]
 async fn review(
     state: web::Data<AppState>,
@@ -276,15 +303,10 @@ async fn review(
 ) -> Result<HttpResponse, AppError> {
     let mut form = form.into_inner();
     form.apply_suggestion();
-    let resellers = resellers_of(&state, &signed).await;
-    let parsed = NewCustomer::parse(&form.input(), today_utc(), &reseller_ids(&resellers));
-    let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
-    let token = access_token(&state, &signed).await?;
-    check_domain(&state, &token, &form.domain_prefix, &mut errors).await;
-    if !errors.is_empty() {
-        return Ok(form_page(&signed, form, errors, resellers, None, None, None, StatusCode::UNPROCESSABLE_ENTITY));
-    }
-    let customer = parsed.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+    let (customer, resellers, token) = match check(&state, &signed, &form).await? {
+        Checked::Valid { customer, resellers, token } => (customer, resellers, token),
+        Checked::Invalid(page) => return Ok(page),
+    };
     let mut address_note = None;
     if form.address_choice.is_empty() {
         match state.pc.validate_address(&token, &customer.address, Uuid::new_v4()).await {
@@ -402,15 +424,10 @@ async fn submit(
         let id = Some(existing.customer_id.clone()).filter(|c| !c.is_empty());
         return Ok(html(StatusCode::OK, done_page(Some(already_message(&existing)), id).render()));
     }
-    let resellers = resellers_of(&state, &signed).await;
-    let parsed = NewCustomer::parse(&form.input(), today_utc(), &reseller_ids(&resellers));
-    let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
-    let token = access_token(&state, &signed).await?;
-    check_domain(&state, &token, &form.domain_prefix, &mut errors).await;
-    if !errors.is_empty() {
-        return Ok(form_page(&signed, form, errors, resellers, None, None, None, StatusCode::UNPROCESSABLE_ENTITY));
-    }
-    let customer = parsed.map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+    let (customer, resellers, token) = match check(&state, &signed, &form).await? {
+        Checked::Valid { customer, resellers, token } => (customer, resellers, token),
+        Checked::Invalid(page) => return Ok(page),
+    };
     let tokens =
         session::tokens(&signed.session).ok_or(AppError::SignInRequired { return_to: "/customers/new".into() })?;
     let tokens = crate::identity::UserTokens { access_token: token, ..tokens };
