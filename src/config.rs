@@ -113,6 +113,8 @@ pub struct Settings {
     pub delivery_lease_seconds: u64,
     /// How many submissions the background worker sends at once.
     pub delivery_concurrency: usize,
+    /// How long a page waits for a refresh of all customers before it shows the progress.
+    pub refresh_wait_seconds: u64,
     /// `confirm` or `enhanced`.
     pub attestation_mode: AttestationMode,
     /// How often an enhanced attestation is checked for the customer's acceptance.
@@ -183,6 +185,7 @@ impl Default for Settings {
             delivery_poll_ms: 1000,
             delivery_lease_seconds: 300,
             delivery_concurrency: 4,
+            refresh_wait_seconds: 10,
             attestation_mode: AttestationMode::Confirm,
             acceptance_check_seconds: 60,
         }

@@ -120,6 +120,7 @@ impl Application {
             templates,
             delivery,
             resellers: Default::default(),
+            refreshes: Default::default(),
         });
 
         let key = match &settings.session_key {

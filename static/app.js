@@ -22,6 +22,32 @@ document.addEventListener('DOMContentLoaded', () => {
     });
   });
 
+  // The progress of a refresh of all customers, until it is done; then the page reloads.
+  const box = document.querySelector('[data-progress-url]');
+  if (box) {
+    const bar = document.getElementById('refresh-progress');
+    const text = document.getElementById('refresh-progress-text');
+    const poll = async () => {
+      try {
+        const answer = await fetch(box.dataset.progressUrl, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+        const p = await answer.json();
+        if (p.total > 0) {
+          bar.max = p.total;
+          bar.value = p.done;
+          text.textContent = `${p.done} of ${p.total}`;
+        }
+        if (!p.running) {
+          window.location.reload();
+          return;
+        }
+      } catch (e) {
+        // The next poll tries again.
+      }
+      window.setTimeout(poll, 2000);
+    };
+    window.setTimeout(poll, 2000);
+  }
+
   // "Open in email" takes the subject and body as edited on the page.
   document.querySelectorAll('a[data-mailto]').forEach((link) => {
     link.addEventListener('click', () => {

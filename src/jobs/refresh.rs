@@ -73,27 +73,14 @@ pub async fn refresh_customer(
     read_and_store(store, pc, policy, caller, customer, correlation).await
 }
 
-/// Re-reads every customer of the caller's tenant; forgets customers no longer listed.
-#[tracing::instrument(skip_all, fields(tenant_id = caller.tenant_id), err)]
-pub async fn refresh_all(
+/// Records what a full refresh could not read, and forgets customers no longer listed.
+async fn settle(
     store: &Store,
-    pc: &PartnerCenter,
-    policy: &ReattestationPolicy,
     caller: &Caller<'_>,
-    page_size: u32,
+    started: chrono::DateTime<Utc>,
+    total: usize,
+    results: Vec<(Customer, Result<(), RefreshError>)>,
 ) -> Result<RefreshOutcome, RefreshError> {
-    let started = Utc::now();
-    let correlation = Uuid::new_v4();
-    let customers = pc.list_customers(caller.token, page_size, correlation).await?;
-    let total = customers.len();
-    let results: Vec<(Customer, Result<(), RefreshError>)> = stream::iter(customers)
-        .map(|c| async move {
-            let kept = c.clone();
-            (kept, read_and_store(store, pc, policy, caller, c, correlation).await)
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
     let mut outcome = RefreshOutcome { customers: total, failed: Vec::new() };
     for (customer, r) in results {
         match r {
@@ -130,4 +117,91 @@ pub async fn refresh_all(
     store.tenant_mark_synced(caller.tenant_id, Utc::now()).await?;
     tracing::info!(customers = total, failed = outcome.failed.len(), "customer refresh done");
     Ok(outcome)
+}
+
+/// How far a partner's refresh has come, for the progress bar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshProgress {
+    pub running: bool,
+    /// Customers listed by Partner Center (known once the list has been read).
+    pub total: usize,
+    /// Customers read so far, including those that could not be read.
+    pub done: usize,
+    pub failed: usize,
+    /// Why the last refresh stopped, when it did not finish.
+    pub error: Option<String>,
+}
+
+/// One refresh at a time per partner tenant, and its progress. Held in memory: with
+/// several instances each shows the refreshes it runs itself.
+#[derive(Default)]
+pub struct RefreshTracker {
+    by_tenant: std::sync::Mutex<std::collections::HashMap<String, RefreshProgress>>,
+}
+
+impl RefreshTracker {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, RefreshProgress>> {
+        self.by_tenant.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks a refresh as started; false when one is already running for the tenant.
+    pub fn start(&self, tenant_id: &str) -> bool {
+        let mut m = self.map();
+        if m.get(tenant_id).is_some_and(|p| p.running) {
+            return false;
+        }
+        m.insert(tenant_id.to_string(), RefreshProgress { running: true, ..Default::default() });
+        true
+    }
+
+    pub fn get(&self, tenant_id: &str) -> RefreshProgress {
+        self.map().get(tenant_id).cloned().unwrap_or_default()
+    }
+
+    fn update(&self, tenant_id: &str, f: impl FnOnce(&mut RefreshProgress)) {
+        if let Some(p) = self.map().get_mut(tenant_id) {
+            f(p);
+        }
+    }
+
+    pub fn finish(&self, tenant_id: &str, error: Option<String>) {
+        self.update(tenant_id, |p| {
+            p.running = false;
+            p.error = error;
+        });
+    }
+}
+
+/// Re-reads every customer of the caller's tenant, reporting its progress to the tracker
+/// as it goes; forgets customers no longer listed.
+#[tracing::instrument(skip_all, fields(tenant_id = caller.tenant_id), err)]
+pub async fn refresh_all(
+    store: &Store,
+    pc: &PartnerCenter,
+    policy: &ReattestationPolicy,
+    caller: &Caller<'_>,
+    page_size: u32,
+    tracker: &RefreshTracker,
+) -> Result<RefreshOutcome, RefreshError> {
+    let started = Utc::now();
+    let correlation = Uuid::new_v4();
+    let customers = pc.list_customers(caller.token, page_size, correlation).await?;
+    let total = customers.len();
+    tracker.update(caller.tenant_id, |p| p.total = total);
+    let results: Vec<(Customer, Result<(), RefreshError>)> = stream::iter(customers)
+        .map(|c| async move {
+            let kept = c.clone();
+            let r = read_and_store(store, pc, policy, caller, c, correlation).await;
+            tracker.update(caller.tenant_id, |p| {
+                p.done += 1;
+                if r.is_err() {
+                    p.failed += 1;
+                }
+            });
+            (kept, r)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    settle(store, caller, started, total, results).await
 }

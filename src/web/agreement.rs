@@ -60,7 +60,7 @@ impl EditAgreementPage {
     }
 }
 
-async fn customer_of(state: &AppState, signed: &Signed, id: &str) -> Result<CustomerRecord, AppError> {
+async fn customer_of(state: &web::Data<AppState>, signed: &Signed, id: &str) -> Result<CustomerRecord, AppError> {
     if !super::customers::valid_customer_id(id) {
         return Err(AppError::NotFound);
     }

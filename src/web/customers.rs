@@ -12,7 +12,7 @@ use super::pages::{CustomerAccountPage, CustomersPage, PagerLink, SubmissionView
 use super::session;
 use crate::domain::EffectiveStatus;
 use crate::domain::invitation;
-use crate::jobs::refresh::{self, Caller, RefreshError};
+use crate::jobs::refresh::{self, Caller, RefreshError, RefreshOutcome};
 use crate::store::{CustomerFilter, SubmissionKind, SubmissionState};
 
 impl From<RefreshError> for AppError {
@@ -81,22 +81,52 @@ fn pager(search: &str, status: Option<EffectiveStatus>, current: i64, pages: i64
         .collect()
 }
 
-pub(crate) async fn sync_if_never_read(state: &AppState, signed: &Signed) -> Result<(), AppError> {
+/// Starts reading every customer from Partner Center in the background and waits up to
+/// `wait` for it. None: it goes on (or another was running already) and the list shows
+/// its progress.
+pub(crate) async fn start_refresh(
+    state: &web::Data<AppState>,
+    signed: &Signed,
+    wait: std::time::Duration,
+) -> Result<Option<Result<RefreshOutcome, AppError>>, AppError> {
+    let token = access_token(state, signed).await?;
+    let tenant = signed.user.tenant_id.clone();
+    if !state.refreshes.start(&tenant) {
+        return Ok(None);
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let data = state.clone();
+    tokio::spawn(async move {
+        let caller = Caller { tenant_id: &tenant, token: &token };
+        let page_size = data.settings.customers_page_size.max(100);
+        let result =
+            refresh::refresh_all(&data.store, &data.pc, &data.settings.policy(), &caller, page_size, &data.refreshes)
+                .await;
+        let error = result.as_ref().err().map(|e| match e {
+            RefreshError::Upstream(pc) => pc.user_message(),
+            RefreshError::Store(_) => "the portal's database could not be written; try again".into(),
+        });
+        data.refreshes.finish(&tenant, error);
+        let _ = tx.send(result);
+    });
+    match tokio::time::timeout(wait, rx).await {
+        Ok(Ok(result)) => Ok(Some(result.map_err(AppError::from))),
+        _ => Ok(None),
+    }
+}
+
+/// The first visit of a partner reads its customers; a long read goes on in the background.
+pub(crate) async fn sync_if_never_read(state: &web::Data<AppState>, signed: &Signed) -> Result<(), AppError> {
     let tenant = state.store.tenant_get(&signed.user.tenant_id).await?;
-    if tenant.as_ref().is_some_and(|t| t.customers_synced_at.is_some()) {
+    if tenant.as_ref().is_some_and(|t| t.customers_synced_at.is_some())
+        || state.refreshes.get(&signed.user.tenant_id).running
+    {
         return Ok(());
     }
-    let token = access_token(state, signed).await?;
-    let caller = Caller { tenant_id: &signed.user.tenant_id, token: &token };
-    refresh::refresh_all(
-        &state.store,
-        &state.pc,
-        &state.settings.policy(),
-        &caller,
-        state.settings.customers_page_size.max(100),
-    )
-    .await?;
-    Ok(())
+    match start_refresh(state, signed, std::time::Duration::from_secs(state.settings.refresh_wait_seconds)).await? {
+        Some(Err(e)) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// "1 customer", "2 customers".
@@ -140,10 +170,12 @@ async fn list(
     let current = list.page;
     let first_shown = if list.total == 0 { 0 } else { (current - 1) * list.page_size + 1 };
     let last_shown = first_shown + list.items.len() as i64 - if list.total == 0 { 0 } else { 1 };
+    let progress = Some(state.refreshes.get(tenant)).filter(|p| p.running || p.error.is_some());
     let not_read = counts.iter().find(|c| c.status == EffectiveStatus::NotRead).map(|c| c.count).unwrap_or(0);
     let view = CustomersPage {
         layout: signed.layout("Customers"),
         not_read,
+        progress,
         total_customers: counts.iter().map(|c| c.count).sum(),
         status_options: CustomersPage::counts(&counts, status),
         status_filter: status,
@@ -170,25 +202,22 @@ async fn refresh_list(
 ) -> Result<HttpResponse, AppError> {
     // Scripts may post with the token in a header and no body: back to the plain list.
     let form = form.map(|f| f.into_inner()).unwrap_or_default();
-    let token = access_token(&state, &signed).await?;
-    let caller = Caller { tenant_id: &signed.user.tenant_id, token: &token };
-    let outcome = refresh::refresh_all(
-        &state.store,
-        &state.pc,
-        &state.settings.policy(),
-        &caller,
-        state.settings.customers_page_size.max(100),
-    )
-    .await?;
-    let at = chrono::Utc::now().format("%H:%M UTC");
-    let message = if outcome.failed.is_empty() {
-        format!("Read again from Partner Center at {at}: {}.", customers_count(outcome.customers as i64))
-    } else {
-        format!(
-            "Read again from Partner Center at {at}: {}; {} could not be read and keep their earlier status. Refresh again later.",
-            customers_count((outcome.customers - outcome.failed.len()) as i64),
-            outcome.failed.len()
-        )
+    let wait = std::time::Duration::from_secs(state.settings.refresh_wait_seconds);
+    let message = match start_refresh(&state, &signed, wait).await? {
+        Some(Err(e)) => return Err(e),
+        None => "Reading your customers from Partner Center; the list shows how far it has come.".to_string(),
+        Some(Ok(outcome)) => {
+            let at = chrono::Utc::now().format("%H:%M UTC");
+            if outcome.failed.is_empty() {
+                format!("Read again from Partner Center at {at}: {}.", customers_count(outcome.customers as i64))
+            } else {
+                format!(
+                    "Read again from Partner Center at {at}: {}; {} could not be read and keep their earlier status. Refresh again later.",
+                    customers_count((outcome.customers - outcome.failed.len()) as i64),
+                    outcome.failed.len()
+                )
+            }
+        }
     };
     session::set_flash(&signed.session, &message);
     // Back to the same view: search, filter and page kept.
@@ -367,9 +396,27 @@ fn relationship_label(r: &str) -> String {
     }
 }
 
+/// For the progress bar's script: how far the refresh of all customers has come.
+#[get("/customers/refresh/progress")]
+async fn refresh_progress(state: web::Data<AppState>, Agent(signed): Agent) -> HttpResponse {
+    let p = state.refreshes.get(&signed.user.tenant_id);
+    HttpResponse::Ok().json(serde_json::json!({
+        "running": p.running,
+        "total": p.total,
+        "done": p.done,
+        "failed": p.failed,
+        "error": p.error,
+    }))
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // `refresh_list` before `account` so that "/customers/refresh" is not read as an id.
-    cfg.service(list).service(refresh_list).service(account).service(refresh_one).service(agreement_document);
+    cfg.service(list)
+        .service(refresh_progress)
+        .service(refresh_list)
+        .service(account)
+        .service(refresh_one)
+        .service(agreement_document);
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ pub struct AppState {
     pub oidc: Arc<crate::identity::Oidc>,
     pub templates: Arc<TemplateCache>,
     pub delivery: Arc<Delivery>,
+    /// Refreshes of all customers under way, one per partner, with their progress.
+    pub refreshes: Arc<crate::jobs::refresh::RefreshTracker>,
     /// Each indirect provider's indirect resellers, read at most every ten minutes.
     pub resellers: tokio::sync::Mutex<
         std::collections::HashMap<String, (std::time::Instant, Vec<crate::partner_center::RelatedPartner>)>,

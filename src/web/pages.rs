@@ -103,6 +103,8 @@ pub struct CustomersPage {
     pub unknown_status: Option<String>,
     /// How many customers Partner Center listed but did not let us read.
     pub not_read: i64,
+    /// A refresh of all customers under way, or the reason the last one stopped.
+    pub progress: Option<crate::jobs::refresh::RefreshProgress>,
     pub total_customers: i64,
     pub total_label: String,
     pub current_page: i64,
@@ -115,6 +117,11 @@ pub struct CustomersPage {
 }
 
 impl CustomersPage {
+    /// A refresh of all customers is under way.
+    pub fn reading(&self) -> bool {
+        self.progress.as_ref().is_some_and(|p| p.running)
+    }
+
     pub fn counts(counts: &[StatusCount], selected: Option<EffectiveStatus>) -> Vec<StatusOption> {
         counts
             .iter()

@@ -386,3 +386,41 @@ async fn a_customer_partner_center_did_not_give_is_listed_as_not_read_yet() {
     assert!(html.contains("> Re-attestation required</span>"));
     assert!(!html.contains("could not be read"));
 }
+
+#[tokio::test]
+async fn a_long_first_read_shows_its_progress_and_fills_the_list() {
+    let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
+        s.refresh_wait_seconds = 0;
+        sandbox.extra_customers = 200;
+    })
+    .await
+    .unwrap();
+    let b = app.signed_in(SAM_SALES).await;
+    // Every Partner Center call now takes 30 ms: reading 236 customers takes a while.
+    app.sandbox.set_faults(mca_portal::sandbox::Faults { latency_ms: 30, ..Default::default() });
+    let (status, html) = b.get_html("/customers").await;
+    assert_eq!(status, StatusCode::OK, "the page does not wait for the whole read");
+    assert!(html.contains("Reading your customers from Partner Center"), "it shows the progress");
+    assert!(html.contains("<progress id=\"refresh-progress\""));
+    let p: serde_json::Value = b.get("/customers/refresh/progress").await.json().await.unwrap();
+    assert_eq!(p["running"], true);
+    // A second Refresh while one runs does not start another.
+    let r = b.post_with_token_of("/customers", "/customers/refresh").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mut last = p;
+    for _ in 0..300 {
+        last = b.get("/customers/refresh/progress").await.json().await.unwrap();
+        if last["running"] == false {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["running"], false);
+    assert_eq!(last["total"], 236);
+    assert_eq!(last["done"], 236);
+    let (_, html) = b.get_html("/customers").await;
+    assert!(html.contains("of 236 customers"));
+    assert!(!html.contains("<progress"), "no progress bar once done");
+    let lists = app.sandbox.requests().iter().filter(|r| r.path_and_query.starts_with("/v1/customers?size=")).count();
+    assert_eq!(lists, 3, "one read of the list (three pages of 100), not two");
+}
