@@ -15,6 +15,8 @@ use crate::domain::{PartnerType, ReattestationPolicy};
 
 /// The file read when present in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "mca-portal.toml";
+/// Where the data key is kept when no key is configured.
+pub const DATA_KEY_FILE: &str = "mca-portal.key";
 
 /// Where agent roles are read from in the ID token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +82,12 @@ pub struct Settings {
     #[serde(serialize_with = "redacted")]
     pub session_key: Option<SecretString>,
     pub session_key_file: Option<PathBuf>,
+    /// Key for sealing the tokens the portal keeps (sessions, queued submissions), at
+    /// least 32 characters. Unset: `session_key` when that is set, otherwise a key kept in
+    /// `mca-portal.key` in the working directory (created on first start).
+    #[serde(serialize_with = "redacted")]
+    pub data_key: Option<SecretString>,
+    pub data_key_file: Option<PathBuf>,
     pub session_idle_minutes: u64,
     pub session_absolute_hours: u64,
 
@@ -166,6 +174,8 @@ impl Default for Settings {
             partner_types: BTreeMap::new(),
             session_key: None,
             session_key_file: None,
+            data_key: None,
+            data_key_file: None,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             reattestation_cutoff: policy.cutoff,
@@ -253,6 +263,9 @@ impl Settings {
         if let Some(p) = &self.session_key_file {
             self.session_key = Some(read("session_key_file", p)?);
         }
+        if let Some(p) = &self.data_key_file {
+            self.data_key = Some(read("data_key_file", p)?);
+        }
         Ok(())
     }
 
@@ -277,6 +290,11 @@ impl Settings {
             && key.expose_secret().len() < 64
         {
             return invalid("session_key must be at least 64 characters long".into());
+        }
+        if let Some(key) = &self.data_key
+            && key.expose_secret().len() < 32
+        {
+            return invalid("data_key must be at least 32 characters long".into());
         }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres:")
@@ -319,6 +337,46 @@ impl Settings {
             timeout_percent: self.sandbox_timeout_percent,
             timeout_seconds: self.sandbox_timeout_seconds,
             rate_limit_per_minute: self.sandbox_rate_limit_per_minute,
+        }
+    }
+
+    /// The key that seals stored tokens: `data_key`, else `session_key`, else the key file
+    /// in the working directory (created with a random key the first time).
+    pub fn data_key(&self) -> Result<SecretString, ConfigError> {
+        if let Some(k) = self.data_key.as_ref().or(self.session_key.as_ref()) {
+            return Ok(k.clone());
+        }
+        let path = PathBuf::from(DATA_KEY_FILE);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return Ok(SecretString::from(text.trim().to_string()));
+        }
+        use base64::Engine;
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let key = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&path) {
+            Ok(mut f) => {
+                use std::io::Write;
+                f.write_all(key.as_bytes()).map_err(|source| ConfigError::SecretFile {
+                    key: "data_key",
+                    path: path.clone(),
+                    source,
+                })?;
+                Ok(SecretString::from(key))
+            }
+            // Another process created it meanwhile: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(&path)
+                .map(|t| SecretString::from(t.trim().to_string()))
+                .map_err(|source| ConfigError::SecretFile { key: "data_key", path, source }),
+            Err(source) => Err(ConfigError::SecretFile { key: "data_key", path, source }),
         }
     }
 

@@ -83,9 +83,19 @@ impl Application {
                 settings.oidc_client_secret.clone(),
             ),
         };
+        let data_key = settings.data_key().context("the key that seals stored tokens could not be read or created")?;
+        if settings.data_key.is_none()
+            && settings.session_key.is_none()
+            && settings.database_url.starts_with("postgres")
+        {
+            tracing::warn!(
+                "no data_key is set: each instance keeps its own key file, so instances can't read each other's queued submissions; set data_key"
+            );
+        }
         let store = Store::connect(&settings.database_url)
             .await
-            .with_context(|| format!("could not open the database ({})", settings.database_description()))?;
+            .with_context(|| format!("could not open the database ({})", settings.database_description()))?
+            .with_sealer(crate::store::sealing::Sealer::from_secret(data_key.expose_secret().as_bytes()));
         let public_url = settings.public_url();
         let oidc = Oidc::new(
             &issuer,

@@ -4,6 +4,7 @@
 mod audit;
 mod customers;
 mod migrate;
+pub mod sealing;
 mod sessions;
 mod submissions;
 mod tenants;
@@ -44,6 +45,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    sealer: std::sync::Arc<sealing::Sealer>,
 }
 
 impl Store {
@@ -83,7 +85,17 @@ impl Store {
                 })
             });
         let pool = options.connect(&url).await?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, sealer: std::sync::Arc::new(sealing::Sealer::ephemeral()) })
+    }
+
+    /// Seals secrets with this key from now on (the deployment's data key).
+    pub fn with_sealer(mut self, sealer: sealing::Sealer) -> Store {
+        self.sealer = std::sync::Arc::new(sealer);
+        self
+    }
+
+    pub(crate) fn sealer(&self) -> &sealing::Sealer {
+        &self.sealer
     }
 
     pub fn backend(&self) -> Backend {

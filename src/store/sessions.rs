@@ -47,8 +47,9 @@ impl Store {
             .bind(now())
             .fetch_optional(self.pool())
             .await?;
+        // A session sealed with another key (after the key changed) is no session.
         Ok(match row {
-            Some(r) => Some(r.try_get::<String, _>(0)?),
+            Some(r) => self.sealer().open(&r.try_get::<String, _>(0)?),
             None => None,
         })
     }
@@ -56,7 +57,7 @@ impl Store {
     pub async fn session_insert(&self, key: &str, state: &str, ttl_seconds: i64) -> StoreResult<()> {
         sqlx::query("INSERT INTO sessions (id_hash, state, expires_at) VALUES ($1, $2, $3)")
             .bind(hash(key))
-            .bind(state)
+            .bind(self.sealer().seal(state))
             .bind(now() + ttl_seconds)
             .execute(self.pool())
             .await?;
@@ -67,7 +68,7 @@ impl Store {
     pub async fn session_update(&self, key: &str, state: &str, ttl_seconds: i64) -> StoreResult<bool> {
         let done =
             sqlx::query("UPDATE sessions SET state = $1, expires_at = $2 WHERE id_hash = $3 AND expires_at > $4")
-                .bind(state)
+                .bind(self.sealer().seal(state))
                 .bind(now() + ttl_seconds)
                 .bind(hash(key))
                 .bind(now())

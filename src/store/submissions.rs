@@ -138,7 +138,7 @@ pub enum Created {
 const COLUMNS: &str = "id, tenant_id, idempotency_key, kind, customer_id, payload, customer_payload, attest_request_id, attestation_id, acceptance_link, state, attempts, next_attempt_at, ms_request_id, ms_correlation_id, \
      last_error, pc_code, created_by_oid, created_by_name, created_at, updated_at, access_token, refresh_token, token_expires_at";
 
-fn submission_of(r: &AnyRow) -> StoreResult<Submission> {
+fn submission_of(sealer: &super::sealing::Sealer, r: &AnyRow) -> StoreResult<Submission> {
     let payload: String = r.try_get("payload")?;
     let customer: Option<String> = r.try_get("customer_payload")?;
     let kind: String = r.try_get("kind")?;
@@ -175,9 +175,10 @@ fn submission_of(r: &AnyRow) -> StoreResult<Submission> {
         created_by_name: r.try_get("created_by_name")?,
         created_at: parse_timestamp(&r.try_get::<String, _>("created_at")?)?,
         updated_at: parse_timestamp(&r.try_get::<String, _>("updated_at")?)?,
-        tokens: access.map(|access_token| UserTokens {
+        // Tokens sealed with another key are as good as gone: the delivery asks to sign in.
+        tokens: access.and_then(|a| sealer.open(&a)).map(|access_token| UserTokens {
             access_token,
-            refresh_token: refresh,
+            refresh_token: refresh.and_then(|r| sealer.open(&r)),
             expires_at: expires.unwrap_or(0),
         }),
     })
@@ -209,8 +210,8 @@ impl Store {
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(n.created_by_oid)
         .bind(n.created_by_name)
-        .bind(&n.tokens.access_token)
-        .bind(n.tokens.refresh_token.clone())
+        .bind(self.sealer().seal(&n.tokens.access_token))
+        .bind(n.tokens.refresh_token.as_deref().map(|r| self.sealer().seal(r)))
         .bind(n.tokens.expires_at)
         .bind(kind.key())
         .bind(customer)
@@ -229,13 +230,13 @@ impl Store {
             "SELECT {COLUMNS} FROM submissions WHERE tenant_id = $1 AND idempotency_key = $2"
         ));
         let row = sqlx::query(sql).bind(tenant_id).bind(key).fetch_optional(self.pool()).await?;
-        row.as_ref().map(submission_of).transpose()
+        row.as_ref().map(|r| submission_of(self.sealer(), r)).transpose()
     }
 
     pub async fn submission_get(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Submission>> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM submissions WHERE tenant_id = $1 AND id = $2"));
         let row = sqlx::query(sql).bind(tenant_id).bind(id).fetch_optional(self.pool()).await?;
-        row.as_ref().map(submission_of).transpose()
+        row.as_ref().map(|r| submission_of(self.sealer(), r)).transpose()
     }
 
     /// A customer's submissions, newest first.
@@ -249,7 +250,7 @@ impl Store {
             "SELECT {COLUMNS} FROM submissions WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3"
         ));
         let rows = sqlx::query(sql).bind(tenant_id).bind(customer_id).bind(limit).fetch_all(self.pool()).await?;
-        rows.iter().map(submission_of).collect()
+        rows.iter().map(|r| submission_of(self.sealer(), r)).collect()
     }
 
     /// Claims one queued submission for `owner` until the lease runs out, if nobody holds it.
@@ -273,7 +274,7 @@ impl Store {
             .bind(timestamp(now))
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(submission_of).transpose()
+        row.as_ref().map(|r| submission_of(self.sealer(), r)).transpose()
     }
 
     /// Claims up to `limit` queued submissions that are due, for `owner`.
@@ -297,7 +298,7 @@ impl Store {
             .bind(limit)
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(submission_of).collect()
+        rows.iter().map(|r| submission_of(self.sealer(), r)).collect()
     }
 
     /// Records one more attempt that did not settle it: try again at `next`. Only the
@@ -318,8 +319,8 @@ impl Store {
         .bind(timestamp(next))
         .bind(error)
         .bind(timestamp(Utc::now()))
-        .bind(tokens.map(|t| t.access_token.clone()))
-        .bind(tokens.and_then(|t| t.refresh_token.clone()))
+        .bind(tokens.map(|t| self.sealer().seal(&t.access_token)))
+        .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.sealer().seal(r)))
         .bind(tokens.map(|t| t.expires_at))
         .bind(id)
         .bind(owner)
@@ -404,8 +405,8 @@ impl Store {
         )
         .bind(timestamp(next))
         .bind(timestamp(Utc::now()))
-        .bind(tokens.map(|t| t.access_token.clone()))
-        .bind(tokens.and_then(|t| t.refresh_token.clone()))
+        .bind(tokens.map(|t| self.sealer().seal(&t.access_token)))
+        .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.sealer().seal(r)))
         .bind(tokens.map(|t| t.expires_at))
         .bind(id)
         .bind(owner)

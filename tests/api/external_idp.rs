@@ -68,6 +68,7 @@ async fn signs_in_against_another_openid_provider() {
         oidc_scopes: vec!["openid".into(), "profile".into(), "email".into()],
         // Not used by a user without an agent role; required with a real issuer.
         partner_center_url: Some("http://127.0.0.1:9".into()),
+        data_key: Some(SecretString::from(crate::helpers::TEST_DATA_KEY.to_string())),
         ..Settings::default()
     };
     let app = Application::build_on(settings, portal_listener, None, SandboxOptions::default()).await.unwrap();

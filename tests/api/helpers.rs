@@ -10,6 +10,9 @@ use mca_portal::store::Store;
 use reqwest::StatusCode;
 use tokio::sync::OnceCell;
 
+/// The tests' key for sealing stored tokens (so that no key file is written beside them).
+pub const TEST_DATA_KEY: &str = "a-data-key-used-only-by-the-tests-0123456789";
+
 pub const SAM_SALES: &str = "Sam Sales";
 pub const ALEX_ADMIN: &str = "Alex Admin";
 pub const HANA_HELPDESK: &str = "Hana Helpdesk";
@@ -118,6 +121,7 @@ pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Settings, &mut S
         bind: "127.0.0.1:0".into(),
         sandbox_bind: "127.0.0.1:0".into(),
         database_url: db.url.clone(),
+        data_key: Some(secrecy::SecretString::from(TEST_DATA_KEY.to_string())),
         ..Settings::default()
     };
     let mut options = SandboxOptions::default();

@@ -288,6 +288,7 @@ async fn two_instances_sharing_one_postgres_deliver_each_submission_once() {
         partner_center_url: Some(a.sandbox_url.clone()),
         delivery_poll_ms: 50,
         delivery_lease_seconds: 30,
+        data_key: Some(secrecy::SecretString::from(TEST_DATA_KEY.to_string())),
         ..Settings::default()
     };
     let b = Application::build_on(
@@ -348,4 +349,51 @@ async fn two_instances_sharing_one_postgres_deliver_each_submission_once() {
     let posts =
         a.sandbox.requests().iter().filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements")).count();
     assert_eq!(posts, total, "no submission was sent by both instances");
+}
+
+#[tokio::test]
+async fn stored_tokens_are_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut portal = command()
+        .current_dir(dir.path())
+        .env("MCA_BIND", "127.0.0.1:0")
+        .env("MCA_SANDBOX_BIND", "127.0.0.1:0")
+        .env("MCA_SANDBOX_LATENCY_MS", "3000")
+        .env("MCA_DELIVER_WAIT_SECONDS", "0")
+        .spawn()
+        .unwrap();
+    let address = line_starting(&mut portal, "Open ").await.trim_end_matches(" in your browser.").to_string();
+    let b = Browser::new(&address);
+    assert_eq!(location(&b.sign_in_as(SAM_SALES).await), "/customers");
+    let id = seed::customers().into_iter().find(|c| c.company_name == "Fourth Coffee").unwrap().id;
+    let r = b
+        .edit_agreement(
+            &id,
+            &AgreementInput {
+                first_name: "Seal",
+                last_name: "Test",
+                email: "seal@test.example",
+                phone: "",
+                date_agreed: "2025-01-01",
+            },
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // A session with its tokens and a queued submission with its tokens are stored now.
+    let key = std::fs::read_to_string(dir.path().join("mca-portal.key")).expect("a key file is made on first start");
+    assert!(key.trim().len() >= 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("mca-portal.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only the owner may read the key file");
+    }
+    for name in ["mca-portal.db", "mca-portal.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join(name)) {
+            // Every JWT starts with the base64 of '{"alg"' or '{"typ"': "eyJ".
+            assert!(!bytes.windows(3).any(|w| w == b"eyJ"), "no token in plain text in {name}");
+        }
+    }
+    portal.start_kill().unwrap();
+    portal.wait().await.unwrap();
 }
