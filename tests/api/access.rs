@@ -48,7 +48,7 @@ fn expected_get(route: &str, who: Who) -> Expect {
             NoRole => Ok,
             _ => RedirectTo("/customers"),
         },
-        r if r.ends_with("/agreement/edit") => match who {
+        r if r.ends_with("/agreement/edit") || r == "/customers/new" => match who {
             Anonymous => RedirectStartingWith("/login?return_to="),
             NoRole | Helpdesk => Forbidden,
             Sales | Admin => Ok,
@@ -82,6 +82,7 @@ async fn every_get_route_answers_every_role_as_designed() {
         format!("/customers/{id}"),
         format!("/customers/{id}/agreement-document"),
         format!("/customers/{id}/agreement/edit"),
+        "/customers/new".into(),
     ];
     for who in [Who::Anonymous, Who::NoRole, Who::Helpdesk, Who::Sales, Who::Admin] {
         let b = browser_for(&app, who).await;
