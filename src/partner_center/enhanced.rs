@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::models::{AgreementWire, MCA_AGREEMENT_TYPE, parse_date_agreed};
-use super::{Answer, Call, PartnerCenter, PcError, enc};
+use super::models::parse_date_agreed;
+use super::{Answer, Call, PartnerCenter, PcError, agreement_body, enc};
 use crate::domain::{Attestation, Contact};
 
 /// UNCONFIRMED: the link expiry; a third-party broker exposes 5 to 10080 minutes.
@@ -136,33 +136,8 @@ impl PartnerCenter {
         request_id: Uuid,
         correlation_id: Uuid,
     ) -> Result<Answer<Attestation>, PcError> {
-        let mut primary = json!({
-            "firstName": contact.first_name.as_str(),
-            "lastName": contact.last_name.as_str(),
-            "email": contact.email.as_str(),
-        });
-        if let Some(p) = &contact.phone {
-            primary["phoneNumber"] = json!(p.as_str());
-        }
-        let body = json!({
-            "attestationId": attestation_id,
-            "primaryContact": primary,
-            "templateId": template_id,
-            "dateAgreed": format!("{accepted}T00:00:00Z"),
-            "type": MCA_AGREEMENT_TYPE,
-        });
-        let path = format!("/v1/customers/{}/agreements", enc(customer_id));
-        let call = Call {
-            method: Method::POST,
-            body: Some(&body),
-            request_id: Some(request_id),
-            ..Call::get(&path, "agreement from attestation")
-        };
-        let a: Answer<AgreementWire> = self.call(token, call, correlation_id).await?;
-        let attestation = a.body.into_domain().ok_or(PcError::Decode {
-            what: "agreement from attestation",
-            detail: "the answer is not an MCA attestation".into(),
-        })?;
-        Ok(Answer { body: attestation, request_id: a.request_id, correlation_id: a.correlation_id })
+        let mut body = agreement_body(contact, template_id, &format!("{accepted}T00:00:00Z"));
+        body["attestationId"] = json!(attestation_id);
+        self.post_agreement(token, customer_id, &body, "agreement from attestation", request_id, correlation_id).await
     }
 }

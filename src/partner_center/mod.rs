@@ -446,6 +446,7 @@ impl PartnerCenter {
     /// Attests that the customer accepted the MCA (the documented confirm call), with the
     /// signed-in user's delegated token. `userId` is not sent: the service fills it in.
     #[tracing::instrument(skip_all, fields(customer_id, %correlation_id), err)]
+    #[allow(clippy::too_many_arguments)]
     pub async fn attest(
         &self,
         token: &str,
@@ -456,34 +457,49 @@ impl PartnerCenter {
         request_id: Uuid,
         correlation_id: Uuid,
     ) -> Result<Answer<Attestation>, PcError> {
-        let mut primary = serde_json::json!({
-            "firstName": contact.first_name.as_str(),
-            "lastName": contact.last_name.as_str(),
-            "email": contact.email.as_str(),
-        });
-        if let Some(p) = &contact.phone {
-            primary["phoneNumber"] = serde_json::json!(p.as_str());
-        }
-        let body = serde_json::json!({
-            "primaryContact": primary,
-            "templateId": template_id,
-            "dateAgreed": date.wire(),
-            "type": MCA_AGREEMENT_TYPE,
-        });
+        let body = agreement_body(contact, template_id, &date.wire());
+        self.post_agreement(token, customer_id, &body, "attest", request_id, correlation_id).await
+    }
+
+    /// `POST /v1/customers/{id}/agreements`, for both ways of attesting.
+    pub(crate) async fn post_agreement(
+        &self,
+        token: &str,
+        customer_id: &str,
+        body: &serde_json::Value,
+        what: &'static str,
+        request_id: Uuid,
+        correlation_id: Uuid,
+    ) -> Result<Answer<Attestation>, PcError> {
         let path = format!("/v1/customers/{}/agreements", enc(customer_id));
-        let call = Call {
-            method: Method::POST,
-            body: Some(&body),
-            request_id: Some(request_id),
-            ..Call::get(&path, "attest")
-        };
+        let call =
+            Call { method: Method::POST, body: Some(body), request_id: Some(request_id), ..Call::get(&path, what) };
         let a: Answer<AgreementWire> = self.call(token, call, correlation_id).await?;
         let attestation = a
             .body
             .into_domain()
-            .ok_or(PcError::Decode { what: "attest", detail: "the answer is not an MCA attestation".into() })?;
+            .ok_or(PcError::Decode { what, detail: "the answer is not an MCA attestation".into() })?;
         Ok(Answer { body: attestation, request_id: a.request_id, correlation_id: a.correlation_id })
     }
+}
+
+/// The agreement body of partner-center-api.md ("Attest (confirm)"); `phoneNumber` only
+/// when there is one, and never `userId`.
+pub(crate) fn agreement_body(contact: &Contact, template_id: &str, date_agreed: &str) -> serde_json::Value {
+    let mut primary = serde_json::json!({
+        "firstName": contact.first_name.as_str(),
+        "lastName": contact.last_name.as_str(),
+        "email": contact.email.as_str(),
+    });
+    if let Some(p) = &contact.phone {
+        primary["phoneNumber"] = serde_json::json!(p.as_str());
+    }
+    serde_json::json!({
+        "primaryContact": primary,
+        "templateId": template_id,
+        "dateAgreed": date_agreed,
+        "type": MCA_AGREEMENT_TYPE,
+    })
 }
 
 fn enc(s: &str) -> String {
