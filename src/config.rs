@@ -136,20 +136,19 @@ fn redacted<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::E
     }
 }
 
-/// The client id and secret the built-in sandbox registers for the portal.
-pub const SANDBOX_CLIENT_ID: &str = "mca-portal-sandbox";
-pub const SANDBOX_CLIENT_SECRET: &str = "sandbox-client-secret";
+/// The application (client) id the portal presents when none is configured; the
+/// built-in sandbox registers whatever id the portal presents.
+pub const DEFAULT_OIDC_CLIENT_ID: &str = "mca-portal";
 
 impl Default for Settings {
     fn default() -> Self {
         let policy = ReattestationPolicy::default();
-        let sandbox = crate::sandbox::seed::role_groups();
         Settings {
             bind: "127.0.0.1:8080".into(),
             public_url: None,
             database_url: "sqlite://mca-portal.db".into(),
             oidc_issuer: None,
-            oidc_client_id: SANDBOX_CLIENT_ID.into(),
+            oidc_client_id: DEFAULT_OIDC_CLIENT_ID.into(),
             oidc_client_secret: None,
             oidc_client_secret_file: None,
             oidc_scopes: vec![
@@ -163,10 +162,11 @@ impl Default for Settings {
             partner_center_url: None,
             partner_center_app_scope: "https://api.partnercenter.microsoft.com/.default".into(),
             roles_from: RolesFrom::Groups,
-            admin_agent_groups: sandbox.admin,
-            sales_agent_groups: sandbox.sales,
-            helpdesk_agent_groups: sandbox.helpdesk,
-            global_admin_groups: sandbox.global_admin,
+            // Empty: with the built-in sandbox, startup fills in the sandbox's groups.
+            admin_agent_groups: Vec::new(),
+            sales_agent_groups: Vec::new(),
+            helpdesk_agent_groups: Vec::new(),
+            global_admin_groups: Vec::new(),
             admin_agent_app_roles: vec!["AdminAgent".into()],
             sales_agent_app_roles: vec!["SalesAgent".into()],
             helpdesk_agent_app_roles: vec!["HelpdeskAgent".into()],
@@ -327,17 +327,6 @@ impl Settings {
             return invalid(format!("public_url is not a URL: {url}"));
         }
         Ok(())
-    }
-
-    pub fn sandbox_faults(&self) -> crate::sandbox::Faults {
-        crate::sandbox::Faults {
-            latency_ms: self.sandbox_latency_ms,
-            error_percent: self.sandbox_error_percent,
-            throttle_percent: self.sandbox_throttle_percent,
-            timeout_percent: self.sandbox_timeout_percent,
-            timeout_seconds: self.sandbox_timeout_seconds,
-            rate_limit_per_minute: self.sandbox_rate_limit_per_minute,
-        }
     }
 
     /// The key that seals stored tokens: `data_key`, else `session_key`, else the key file

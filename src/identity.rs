@@ -18,27 +18,31 @@ use tokio::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::UserTokens;
+
 type Client =
     CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
-/// The user's delegated Partner Center tokens. Kept server-side (session, and a queued
-/// submission until it is delivered), never in the cookie.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UserTokens {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-    /// Unix seconds.
-    pub expires_at: i64,
-}
-
-/// State, nonce and PKCE verifier of a sign-in under way.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// State, nonce and PKCE verifier of a sign-in under way; `Debug` shows none of them.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PendingSignIn {
     pub state: String,
     pub nonce: String,
     pub pkce_verifier: String,
     pub return_to: String,
     pub started_at: i64,
+}
+
+impl std::fmt::Debug for PendingSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSignIn")
+            .field("state", &"[redacted]")
+            .field("nonce", &"[redacted]")
+            .field("pkce_verifier", &"[redacted]")
+            .field("return_to", &self.return_to)
+            .field("started_at", &self.started_at)
+            .finish()
+    }
 }
 
 /// How long discovery metadata (and the keys it names) is trusted before it is read again.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mca_portal::config::Settings;
-use mca_portal::sandbox::{self, SandboxOptions};
+use mca_portal::sandbox;
 use mca_portal::startup::Application;
 use mca_portal::store::Store;
 
@@ -80,12 +80,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Sandbox { bind } => {
             let bind = bind.unwrap_or_else(|| settings.sandbox_bind.clone());
             let listener = TcpListener::bind(&bind).with_context(|| format!("could not listen on {bind}"))?;
-            let options = SandboxOptions {
-                client_id: settings.oidc_client_id.clone(),
-                faults: settings.sandbox_faults(),
-                extra_customers: settings.sandbox_extra_customers,
-                ..SandboxOptions::default()
-            };
+            let options = mca_portal::startup::sandbox_options(&settings);
             let s = sandbox::start(listener, options)?;
             println!("Sandbox running at {}", s.base_url);
             println!("Issuer (oidc_issuer): {}", s.issuer());
@@ -93,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "Client id: {}  client secret: {}",
                 settings.oidc_client_id,
-                mca_portal::config::SANDBOX_CLIENT_SECRET
+                sandbox::CLIENT_SECRET
             );
             println!("Press Ctrl+C to stop.");
             tokio::signal::ctrl_c().await?;

@@ -13,13 +13,46 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 
-use crate::config::{SANDBOX_CLIENT_SECRET, Settings};
+use crate::config::Settings;
 use crate::identity::Oidc;
 use crate::jobs::delivery::Delivery;
 use crate::partner_center::{PartnerCenter, RetryPolicy, TemplateCache};
 use crate::sandbox::{self, Sandbox, SandboxOptions};
 use crate::store::{DbSessionStore, Store};
 use crate::web::{AppState, middleware};
+
+/// The sandbox's settings, from the portal's: its faults and how many customers it has.
+pub fn sandbox_options(settings: &Settings) -> SandboxOptions {
+    SandboxOptions {
+        client_id: settings.oidc_client_id.clone(),
+        faults: sandbox::Faults {
+            latency_ms: settings.sandbox_latency_ms,
+            error_percent: settings.sandbox_error_percent,
+            throttle_percent: settings.sandbox_throttle_percent,
+            timeout_percent: settings.sandbox_timeout_percent,
+            timeout_seconds: settings.sandbox_timeout_seconds,
+            rate_limit_per_minute: settings.sandbox_rate_limit_per_minute,
+        },
+        extra_customers: settings.sandbox_extra_customers,
+        ..SandboxOptions::default()
+    }
+}
+
+/// With the built-in sandbox and no role mapping configured, the sandbox's groups map to
+/// the agent roles, so that its demo people sign in with their roles.
+fn fill_sandbox_role_groups(settings: &mut Settings) {
+    let none = settings.admin_agent_groups.is_empty()
+        && settings.sales_agent_groups.is_empty()
+        && settings.helpdesk_agent_groups.is_empty()
+        && settings.global_admin_groups.is_empty();
+    if settings.uses_sandbox() && none {
+        let g = sandbox::seed::role_groups();
+        settings.admin_agent_groups = g.admin;
+        settings.sales_agent_groups = g.sales;
+        settings.helpdesk_agent_groups = g.helpdesk;
+        settings.global_admin_groups = g.global_admin;
+    }
+}
 
 pub struct Application {
     port: u16,
@@ -44,11 +77,7 @@ impl Application {
         } else {
             None
         };
-        let options = SandboxOptions {
-            faults: settings.sandbox_faults(),
-            extra_customers: settings.sandbox_extra_customers,
-            ..SandboxOptions::default()
-        };
+        let options = sandbox_options(&settings);
         Self::build_on(settings, listener, sandbox_listener, options).await
     }
 
@@ -59,6 +88,7 @@ impl Application {
         sandbox_options: SandboxOptions,
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
+        fill_sandbox_role_groups(&mut settings);
         if settings.public_url.is_none() {
             let ip = listener.local_addr()?.ip();
             let host = if ip.is_unspecified() { "127.0.0.1".to_string() } else { ip.to_string() };
@@ -75,7 +105,7 @@ impl Application {
             Some(s) => (
                 s.issuer(),
                 s.partner_center_url(),
-                Some(secrecy::SecretString::from(SANDBOX_CLIENT_SECRET.to_string())),
+                Some(secrecy::SecretString::from(sandbox::CLIENT_SECRET.to_string())),
             ),
             None => (
                 settings.oidc_issuer.clone().context("oidc_issuer is required without the sandbox")?,

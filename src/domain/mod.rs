@@ -6,8 +6,10 @@ pub mod invitation;
 pub mod new_customer;
 pub mod roles;
 pub mod status;
+pub mod tokens;
 
 pub use contact::{AcceptanceDate, Contact, FieldError};
 pub use customer::{Attestation, Customer, CustomerSummary, StatusInputs};
 pub use roles::{AgentRole, PartnerType, Permissions, RoleSet};
 pub use status::{EffectiveStatus, ReattestationPolicy, StatusVerdict};
+pub use tokens::UserTokens;

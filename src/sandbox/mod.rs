@@ -20,6 +20,11 @@ use actix_web::{App, HttpServer, web};
 pub use faults::Faults;
 pub use state::{IdTokenDefect, RecordedRequest, SandboxOptions, SandboxState};
 
+/// The client id the sandbox registers when it is not told the portal's.
+pub const DEFAULT_CLIENT_ID: &str = "mca-portal";
+/// The client secret the sandbox registers for the portal (a demo value, loopback only).
+pub const CLIENT_SECRET: &str = "sandbox-client-secret";
+
 /// The audience of Partner Center access tokens.
 pub const PARTNER_CENTER_AUDIENCE: &str = "https://api.partnercenter.microsoft.com";
 

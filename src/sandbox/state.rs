@@ -28,8 +28,8 @@ pub struct SandboxOptions {
 impl Default for SandboxOptions {
     fn default() -> Self {
         SandboxOptions {
-            client_id: crate::config::SANDBOX_CLIENT_ID.into(),
-            client_secret: crate::config::SANDBOX_CLIENT_SECRET.into(),
+            client_id: super::DEFAULT_CLIENT_ID.into(),
+            client_secret: super::CLIENT_SECRET.into(),
             access_token_seconds: 3600,
             faults: Faults::default(),
             extra_customers: 0,

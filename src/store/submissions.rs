@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
-use crate::identity::UserTokens;
+use crate::domain::UserTokens;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmissionState {

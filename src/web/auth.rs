@@ -278,10 +278,14 @@ mod tests {
 
     #[test]
     fn roles_from_groups_and_app_roles() {
-        let s = Settings::default();
-        let g = crate::sandbox::seed::CONTOSO_GROUPS;
-        assert_eq!(map_roles(&identity(&[g.sales], &[]), &s), RoleSet::new([AgentRole::Sales]));
-        assert_eq!(map_roles(&identity(&[g.global_admin], &[]), &s), RoleSet::new([AgentRole::Admin]));
+        let s = Settings {
+            admin_agent_groups: vec!["g-admin".into()],
+            sales_agent_groups: vec!["g-sales".into()],
+            global_admin_groups: vec!["g-global".into()],
+            ..Default::default()
+        };
+        assert_eq!(map_roles(&identity(&["g-sales"], &[]), &s), RoleSet::new([AgentRole::Sales]));
+        assert_eq!(map_roles(&identity(&["G-GLOBAL"], &[]), &s), RoleSet::new([AgentRole::Admin]));
         assert!(map_roles(&identity(&["someone-else"], &["AdminAgent"]), &s).is_empty());
         let by_roles = Settings { roles_from: RolesFrom::AppRoles, ..Default::default() };
         assert_eq!(map_roles(&identity(&[], &["HelpdeskAgent"]), &by_roles), RoleSet::new([AgentRole::Helpdesk]));

@@ -47,7 +47,8 @@ impl SignedInUser {
     }
 }
 
-pub use crate::identity::{PendingSignIn, UserTokens};
+pub use crate::domain::UserTokens;
+pub use crate::identity::PendingSignIn;
 
 pub fn random_token() -> String {
     let mut b = [0u8; 32];

@@ -5,7 +5,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use mca_portal::config::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
+use mca_portal::config::DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID;
+use mca_portal::sandbox::CLIENT_SECRET as SANDBOX_CLIENT_SECRET;
 use mca_portal::sandbox::seed;
 use mca_portal::store::Store;
 use reqwest::StatusCode;
@@ -52,6 +53,8 @@ async fn start_portal(dir: &std::path::Path, sandbox: &str) -> (Child, String) {
         .env("MCA_OIDC_ISSUER", format!("{sandbox}/idp/v2.0"))
         .env("MCA_OIDC_CLIENT_SECRET", SANDBOX_CLIENT_SECRET)
         .env("MCA_PARTNER_CENTER_URL", sandbox)
+        // A real identity provider needs the role mapping: the sandbox's Sales agents group.
+        .env("MCA_SALES_AGENT_GROUPS", format!("[{}]", seed::CONTOSO_GROUPS.sales))
         .env("MCA_DELIVER_WAIT_SECONDS", "0")
         .env("MCA_DELIVERY_LEASE_SECONDS", "3")
         .env("MCA_DELIVERY_POLL_MS", "200")
@@ -390,8 +393,9 @@ async fn stored_tokens_are_sealed() {
     }
     for name in ["mca-portal.db", "mca-portal.db-wal"] {
         if let Ok(bytes) = std::fs::read(dir.path().join(name)) {
-            // Every JWT starts with the base64 of '{"alg"' or '{"typ"': "eyJ".
-            assert!(!bytes.windows(3).any(|w| w == b"eyJ"), "no token in plain text in {name}");
+            // The sandbox's tokens start with the base64 of '{"alg":"RS256"'. (Three letters
+            // such as "eyJ" also turn up by chance in sealed, random-looking text.)
+            assert!(!bytes.windows(12).any(|w| w == b"eyJhbGciOiJS"), "no token in plain text in {name}");
         }
     }
     portal.start_kill().unwrap();

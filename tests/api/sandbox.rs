@@ -3,7 +3,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mca_portal::config::{SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET};
+use mca_portal::config::DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID;
+use mca_portal::sandbox::CLIENT_SECRET as SANDBOX_CLIENT_SECRET;
 use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};

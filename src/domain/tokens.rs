@@ -1,0 +1,43 @@
+//! The signed-in user's delegated Partner Center tokens. Kept server-side (in the
+//! session, and with a queued submission until it is delivered), never in the cookie,
+//! never in a log: `Debug` shows no token.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UserTokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+impl UserTokens {
+    /// Good for at least `margin_seconds` more at `now` (Unix seconds).
+    pub fn good_for(&self, margin_seconds: i64, now: i64) -> bool {
+        self.expires_at - now > margin_seconds
+    }
+}
+
+impl std::fmt::Debug for UserTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserTokens")
+            .field("access_token", &"[redacted]")
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "[redacted]"))
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_token() {
+        let t = UserTokens { access_token: "eyJ.access".into(), refresh_token: Some("rt-secret".into()), expires_at: 9 };
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("eyJ.access") && !shown.contains("rt-secret"), "{shown}");
+        assert!(shown.contains("expires_at: 9"));
+    }
+}
