@@ -28,7 +28,7 @@ pub enum RolesFrom {
     AppRoles,
 }
 
-/// How the portal attests (both documented in partner-center-api.md).
+/// How the portal attests (both documented in docs/partner-center.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttestationMode {

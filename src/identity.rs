@@ -45,6 +45,9 @@ impl std::fmt::Debug for PendingSignIn {
     }
 }
 
+/// A delegated token is renewed when it has less than this left.
+const TOKEN_MARGIN_SECONDS: i64 = 120;
+
 /// How long discovery metadata (and the keys it names) is trusted before it is read again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 
@@ -142,6 +145,7 @@ impl Oidc {
     }
 
     /// The address to send the browser to, and what must be kept to finish.
+    #[tracing::instrument(skip_all, err)]
     pub async fn start(&self, return_to: String) -> Result<(String, PendingSignIn), SignInError> {
         let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -165,6 +169,7 @@ impl Oidc {
 
     /// Exchanges the code, verifies the ID token (signature, issuer, audience, expiry,
     /// nonce) and returns who signed in with their delegated tokens.
+    #[tracing::instrument(skip_all, err)]
     pub async fn finish(&self, pending: &PendingSignIn, code: String) -> Result<(Identity, UserTokens), SignInError> {
         let client = self.client().await?;
         let response = client
@@ -222,6 +227,7 @@ impl Oidc {
 
     /// The application's own (App-only) token, by client credentials; kept until a few
     /// minutes before it expires.
+    #[tracing::instrument(skip_all, err)]
     pub async fn app_token(&self) -> Result<String, SignInError> {
         let mut cached = self.app_token.lock().await;
         let now = chrono::Utc::now().timestamp();
@@ -244,8 +250,22 @@ impl Oidc {
         Ok(token)
     }
 
+    /// The one rule for delegated tokens: good for two more minutes, or renewed with the
+    /// refresh token (also when `force`, after Partner Center refused the token early).
+    /// `Ok(None)`: the tokens as they are will do.
+    #[tracing::instrument(skip_all, fields(force), err)]
+    pub async fn fresh(&self, tokens: &UserTokens, force: bool) -> Result<Option<UserTokens>, SignInError> {
+        if !force && tokens.good_for(TOKEN_MARGIN_SECONDS, chrono::Utc::now().timestamp()) {
+            return Ok(None);
+        }
+        let Some(rt) = tokens.refresh_token.as_deref() else {
+            return Err(SignInError::Exchange("the sign-in has expired and can't be renewed".into()));
+        };
+        self.refresh(rt).await.map(Some)
+    }
+
     /// A new access token from the refresh token.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<UserTokens, SignInError> {
+    async fn refresh(&self, refresh_token: &str) -> Result<UserTokens, SignInError> {
         let client = self.client().await?;
         let rt = RefreshToken::new(refresh_token.to_string());
         let response = client

@@ -85,11 +85,7 @@ async fn main() -> anyhow::Result<()> {
             println!("Sandbox running at {}", s.base_url);
             println!("Issuer (oidc_issuer): {}", s.issuer());
             println!("Partner Center (partner_center_url): {}", s.partner_center_url());
-            println!(
-                "Client id: {}  client secret: {}",
-                settings.oidc_client_id,
-                sandbox::CLIENT_SECRET
-            );
+            println!("Client id: {}  client secret: {}", settings.oidc_client_id, sandbox::CLIENT_SECRET);
             println!("Press Ctrl+C to stop.");
             tokio::signal::ctrl_c().await?;
             s.stop().await;

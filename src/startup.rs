@@ -15,11 +15,13 @@ use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::identity::Oidc;
-use crate::jobs::delivery::Delivery;
-use crate::partner_center::{PartnerCenter, RetryPolicy, TemplateCache};
+use crate::jobs;
+use crate::partner_center::{PartnerCenter, RetryPolicy};
 use crate::sandbox::{self, Sandbox, SandboxOptions};
 use crate::store::{DbSessionStore, Store};
+use crate::web::errors::AppError;
 use crate::web::{AppState, middleware};
+use crate::workflows::Workflows;
 
 /// The sandbox's settings, from the portal's: its faults and how many customers it has.
 pub fn sandbox_options(settings: &Settings) -> SandboxOptions {
@@ -101,117 +103,16 @@ impl Application {
             }
             _ => None,
         };
-        let (issuer, pc_url, secret) = match &sandbox {
-            Some(s) => (
-                s.issuer(),
-                s.partner_center_url(),
-                Some(secrecy::SecretString::from(sandbox::CLIENT_SECRET.to_string())),
-            ),
-            None => (
-                settings.oidc_issuer.clone().context("oidc_issuer is required without the sandbox")?,
-                settings.partner_center_url.clone().context("partner_center_url is required without the sandbox")?,
-                settings.oidc_client_secret.clone(),
-            ),
-        };
-        let data_key = settings.data_key().context("the key that seals stored tokens could not be read or created")?;
-        if settings.data_key.is_none()
-            && settings.session_key.is_none()
-            && settings.database_url.starts_with("postgres")
-        {
-            tracing::warn!(
-                "no data_key is set: each instance keeps its own key file, so instances can't read each other's queued submissions; set data_key"
-            );
-        }
-        let store = Store::connect(&settings.database_url)
-            .await
-            .with_context(|| format!("could not open the database ({})", settings.database_description()))?
-            .with_sealer(crate::store::sealing::Sealer::from_secret(data_key.expose_secret().as_bytes()));
-        let public_url = settings.public_url();
-        let oidc = Oidc::new(
-            &issuer,
-            &settings.oidc_client_id,
-            secret,
-            &format!("{public_url}/auth/callback"),
-            settings.oidc_scopes.clone(),
-        )?;
-        let retry = RetryPolicy { max_retries: settings.http_max_retries, ..RetryPolicy::default() };
-        let pc = PartnerCenter::new(&pc_url, Duration::from_secs(settings.http_timeout_seconds), retry)?;
+        let store = open_store(&settings).await?;
         let settings = Arc::new(settings);
-        let oidc = Arc::new(oidc.with_app_scope(&settings.partner_center_app_scope));
-        let templates = Arc::new(TemplateCache::default());
-        let delivery = Arc::new(Delivery::new(
-            store.clone(),
-            pc.clone(),
-            oidc.clone(),
-            templates.clone(),
-            settings.policy(),
-            Duration::from_secs(settings.delivery_lease_seconds),
-            settings.delivery_concurrency,
-            settings.attestation_mode,
-            Duration::from_secs(settings.acceptance_check_seconds),
-        ));
+        let workflows = Arc::new(workflows(&settings, store.clone(), sandbox.as_ref())?);
         // Queued submissions (from before a restart too) are delivered in the background.
-        let worker = delivery.clone().spawn_worker(Duration::from_millis(settings.delivery_poll_ms));
-        let state = web::Data::new(AppState {
-            settings: settings.clone(),
-            store: store.clone(),
-            pc,
-            oidc,
-            templates,
-            delivery,
-            resellers: Default::default(),
-            refreshes: Default::default(),
-        });
-
-        let key = match &settings.session_key {
-            Some(k) => Key::derive_from(k.expose_secret().as_bytes()),
-            None => Key::generate(),
-        };
-        let https = settings.is_https();
-        let cookie_name = if https { "__Host-mca-session" } else { "mca-session" }.to_string();
-        let idle = actix_web::cookie::time::Duration::minutes(settings.session_idle_minutes as i64);
-        let session_store = DbSessionStore::new(store.clone());
-
-        let server = HttpServer::new(move || {
-            let sessions = SessionMiddleware::builder(session_store.clone(), key.clone())
-                .cookie_name(cookie_name.clone())
-                .cookie_secure(https)
-                .cookie_http_only(true)
-                .cookie_same_site(SameSite::Lax)
-                .cookie_path("/".into())
-                .cookie_content_security(CookieContentSecurity::Private)
-                .session_lifecycle(
-                    BrowserSession::default()
-                        .state_ttl(idle)
-                        .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
-                )
-                .build();
-            App::new()
-                .app_data(state.clone())
-                .app_data(web::FormConfig::default().limit(256 * 1024))
-                .app_data(web::QueryConfig::default().error_handler(|e, _| crate::web::errors::AppError::BadRequest(format!("The address has a value the portal cannot read ({e}). Go back to the customer list and try again.")).into()))
-                .app_data(web::PathConfig::default().error_handler(|_, _| crate::web::errors::AppError::NotFound.into()))
-                .wrap(from_fn(middleware::csrf_guard))
-                .wrap(from_fn(middleware::signed_in_frame))
-                .wrap(sessions)
-                .wrap(from_fn(middleware::request_id_and_headers))
-                .configure(crate::web::routes)
-        })
-        .listen(listener)?
-        .run();
-
-        // Expired sessions are removed in the background.
-        let sweeper = store.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(600));
-            loop {
-                tick.tick().await;
-                if let Err(e) = sweeper.session_purge_expired().await {
-                    tracing::warn!(error = %e, "could not remove expired sessions");
-                }
-            }
-        });
-
+        let worker =
+            jobs::spawn_delivery_worker(workflows.delivery.clone(), Duration::from_millis(settings.delivery_poll_ms));
+        jobs::spawn_session_sweeper(store.clone());
+        let state = web::Data::new(AppState { settings: settings.clone(), store: store.clone(), workflows });
+        let server = serve(&settings, state, store.clone(), listener)?;
+        let public_url = settings.public_url();
         Ok(Application { port, worker, server, public_url, sandbox, store, settings })
     }
 
@@ -224,4 +125,89 @@ impl Application {
         self.worker.abort();
         result
     }
+}
+
+/// The database, migrated, sealing stored tokens with the deployment's data key.
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let data_key = settings.data_key().context("the key that seals stored tokens could not be read or created")?;
+    if settings.data_key.is_none() && settings.session_key.is_none() && settings.database_url.starts_with("postgres") {
+        tracing::warn!(
+            "no data_key is set: each instance keeps its own key file, so instances can't read each other's queued submissions; set data_key"
+        );
+    }
+    let store = Store::connect(&settings.database_url)
+        .await
+        .with_context(|| format!("could not open the database ({})", settings.database_description()))?;
+    Ok(store.with_sealer(crate::store::sealing::Sealer::from_secret(data_key.expose_secret().as_bytes())))
+}
+
+/// The use cases, with the identity provider and Partner Center they talk to: the
+/// built-in sandbox, or the configured ones.
+fn workflows(settings: &Arc<Settings>, store: Store, sandbox: Option<&Sandbox>) -> anyhow::Result<Workflows> {
+    let (issuer, pc_url, secret) = match sandbox {
+        Some(s) => {
+            (s.issuer(), s.partner_center_url(), Some(secrecy::SecretString::from(sandbox::CLIENT_SECRET.to_string())))
+        }
+        None => (
+            settings.oidc_issuer.clone().context("oidc_issuer is required without the sandbox")?,
+            settings.partner_center_url.clone().context("partner_center_url is required without the sandbox")?,
+            settings.oidc_client_secret.clone(),
+        ),
+    };
+    let redirect = format!("{}/auth/callback", settings.public_url());
+    let oidc = Oidc::new(&issuer, &settings.oidc_client_id, secret, &redirect, settings.oidc_scopes.clone())?
+        .with_app_scope(&settings.partner_center_app_scope);
+    let retry = RetryPolicy { max_retries: settings.http_max_retries, ..RetryPolicy::default() };
+    let pc = PartnerCenter::new(&pc_url, Duration::from_secs(settings.http_timeout_seconds), retry)?;
+    Ok(Workflows::new(settings.clone(), store, pc, Arc::new(oidc)))
+}
+
+/// The HTTP server: sessions in the database, the middlewares, the routes.
+fn serve(
+    settings: &Settings,
+    state: web::Data<AppState>,
+    store: Store,
+    listener: TcpListener,
+) -> anyhow::Result<Server> {
+    let key = match &settings.session_key {
+        Some(k) => Key::derive_from(k.expose_secret().as_bytes()),
+        None => Key::generate(),
+    };
+    let https = settings.is_https();
+    let cookie_name = if https { "__Host-mca-session" } else { "mca-session" }.to_string();
+    let idle = actix_web::cookie::time::Duration::minutes(settings.session_idle_minutes as i64);
+    let session_store = DbSessionStore::new(store);
+    let server = HttpServer::new(move || {
+        let sessions = SessionMiddleware::builder(session_store.clone(), key.clone())
+            .cookie_name(cookie_name.clone())
+            .cookie_secure(https)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".into())
+            .cookie_content_security(CookieContentSecurity::Private)
+            .session_lifecycle(
+                BrowserSession::default()
+                    .state_ttl(idle)
+                    .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+            )
+            .build();
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(256 * 1024))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                AppError::BadRequest(format!(
+                    "The address has a value the portal cannot read ({e}). Go back to the customer list and try again."
+                ))
+                .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+            .wrap(from_fn(middleware::csrf_guard))
+            .wrap(from_fn(middleware::signed_in_frame))
+            .wrap(sessions)
+            .wrap(from_fn(middleware::request_id_and_headers))
+            .configure(crate::web::routes)
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
 }

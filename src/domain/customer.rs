@@ -53,6 +53,12 @@ pub struct CustomerSummary {
     pub status: super::EffectiveStatus,
 }
 
+/// Customer ids are GUIDs: anything else cannot be a customer of this portal (and is
+/// refused before it reaches a query or an upstream path).
+pub fn is_customer_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 impl Customer {
     /// Language and country for the agreement document link, with Partner Center's
     /// defaults (`en-US`, `US`).
@@ -74,6 +80,13 @@ impl Customer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn customer_ids_are_guid_like() {
+        assert!(is_customer_id("c0570000-5eed-4000-8000-000000000001"));
+        assert!(!is_customer_id("../etc"));
+        assert!(!is_customer_id(""));
+    }
 
     #[test]
     fn document_locale_defaults_and_uses_billing_profile() {

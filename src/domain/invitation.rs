@@ -1,7 +1,7 @@
 //! The text of invitation emails. Plain text (the agent pastes it into their own mail),
 //! escaped like everything else when shown in a page.
 
-/// Where a customer accepts the MCA directly (partner-center-api.md, "Links sent to
+/// Where a customer accepts the MCA directly (docs/partner-center.md, "Links sent to
 /// customers").
 pub const ADMIN_CENTER_AGREEMENT_LINK: &str =
     "https://admin.microsoft.com/AdminPortal/Home?ref=/BillingAccounts/agreement";

@@ -1,15 +1,22 @@
 //! Pure types and rules. Nothing here does I/O or imports another area of the crate.
 
+pub mod backoff;
 pub mod contact;
 pub mod customer;
 pub mod invitation;
 pub mod new_customer;
 pub mod roles;
+pub mod rules;
 pub mod status;
+pub mod submission;
 pub mod tokens;
+pub mod user;
 
-pub use contact::{AcceptanceDate, Contact, FieldError};
-pub use customer::{Attestation, Customer, CustomerSummary, StatusInputs};
-pub use roles::{AgentRole, PartnerType, Permissions, RoleSet};
+pub use contact::{AcceptanceDate, Contact};
+pub use customer::{Attestation, Customer, CustomerSummary, StatusInputs, is_customer_id};
+pub use roles::{AgentRole, AttestRefusal, PartnerType, Permissions, RoleSet};
+pub use rules::FieldError;
 pub use status::{EffectiveStatus, ReattestationPolicy, StatusVerdict};
+pub use submission::{AttestationRequest, IdempotencyKey, Request};
 pub use tokens::UserTokens;
+pub use user::{Attester, PartnerUser};

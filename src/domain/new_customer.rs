@@ -1,23 +1,26 @@
-//! A new customer as the Add customer form gives it (partner-center-api.md, "Create
+//! A new customer as the Add customer form gives it (docs/partner-center.md, "Create
 //! customer"): company, domain prefix, billing address, primary contact, language, and
-//! the Customer agreement choice.
+//! the Customer agreement choice. Every part is a validated type; the whole is stored
+//! with its submission as it is and sent from there.
 
-use super::contact::{AcceptanceDate, Contact, FieldError};
+use serde::{Deserialize, Serialize};
+use validator::ValidationError;
 
-/// Countries that require an organization registration number (partner-center-api.md).
-pub const REGISTRATION_NUMBER_COUNTRIES: [&str; 23] = [
+use super::contact::{AcceptanceDate, Contact};
+use super::rules::{self, FieldError, message_of};
+
+/// Countries that require an organization registration number (docs/partner-center.md).
+pub const REGISTRATION_NUMBER_COUNTRIES: [&str; 24] = [
     "AM", "AZ", "BY", "HU", "KZ", "KG", "MD", "RU", "TJ", "UZ", "UA", "BR", "IN", "ZA", "PL", "AE", "SA", "TR", "TH",
-    "VN", "MM", "IQ", "SS",
+    "VN", "MM", "IQ", "SS", "VE",
 ];
-/// …and Venezuela, listed separately only to keep the array above readable.
-pub const REGISTRATION_NUMBER_COUNTRIES_MORE: [&str; 1] = ["VE"];
 
 /// Countries where Partner Center asks for a phone number (600051). UNCONFIRMED: no
-/// source lists them; the sandbox enforces the same list, so change both together.
+/// source lists them; the sandbox keeps its own copy of this guess.
 pub const PHONE_REQUIRED_COUNTRIES: [&str; 6] = ["BR", "IN", "JP", "CN", "KR", "TR"];
 
 pub fn needs_registration_number(country: &str) -> bool {
-    REGISTRATION_NUMBER_COUNTRIES.contains(&country) || REGISTRATION_NUMBER_COUNTRIES_MORE.contains(&country)
+    REGISTRATION_NUMBER_COUNTRIES.contains(&country)
 }
 
 pub fn needs_phone(country: &str) -> bool {
@@ -94,8 +97,8 @@ pub fn country_name(code: &str) -> Option<&'static str> {
     COUNTRIES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
 
-/// The fields in the order the form shows them.
-const FIELD_ORDER: [&str; 18] = [
+/// The fields of Add customer in the order the form shows them.
+pub const FIELD_ORDER: [&str; 18] = [
     "company_name",
     "domain_prefix",
     "first_name",
@@ -116,58 +119,147 @@ const FIELD_ORDER: [&str; 18] = [
     "date_agreed",
 ];
 
-/// The part before `.onmicrosoft.com`: letters and digits, 1–27 of them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DomainPrefix(String);
+/// A text value that is valid by construction: `parse` runs its rule (`domain::rules`),
+/// and a stored value is read back through the same rule.
+macro_rules! checked_text {
+    ($(#[$doc:meta])* $name:ident, $rule:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses the text of the form field `field`.
+            pub fn parse(field: &'static str, text: &str) -> Result<Self, FieldError> {
+                let rule: fn(&str) -> Result<String, ValidationError> = $rule;
+                rule(text).map($name).map_err(|e| FieldError::new(field, message_of(&e)))
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                Self::parse(stringify!($name), &s).map_err(|e| e.message)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+/// A value that must be there: an empty optional value is refused.
+fn present(v: Option<impl Into<String>>, what: &str) -> Result<String, ValidationError> {
+    v.map(Into::into).ok_or_else(|| ValidationError::new("required").with_message(format!("Enter the {what}.").into()))
+}
+
+checked_text!(
+    /// The customer's company name: 1–255 characters.
+    CompanyName,
+    |t| rules::bounded("company name", t, 1, 255).map(String::from)
+);
+checked_text!(
+    /// The part before `.onmicrosoft.com`: letters and digits, 1–27 of them.
+    DomainPrefix,
+    rules::domain_prefix
+);
+checked_text!(
+    /// A line of the street address: 1–200 characters.
+    AddressLine,
+    |t| rules::bounded("address line", t, 1, 200).map(String::from)
+);
+checked_text!(
+    /// 1–100 characters.
+    City,
+    |t| rules::bounded("city", t, 1, 100).map(String::from)
+);
+checked_text!(
+    /// 1–20 characters.
+    PostalCode,
+    |t| rules::bounded("postal code", t, 1, 20).map(String::from)
+);
+checked_text!(
+    /// A state or region code of one or two letters, in capitals.
+    StateCode,
+    |t| present(rules::state_code(t)?, "state or region")
+);
+checked_text!(
+    /// An ISO 3166-1 alpha-2 code of a country the form offers.
+    CountryCode,
+    |t| rules::one_of(t, COUNTRIES.iter().map(|c| c.0), "Choose the country or region of the customer's address.")
+        .map(String::from)
+);
+checked_text!(
+    /// A culture the form offers, like `en-US`; its language is `language()`.
+    Culture,
+    |t| rules::one_of(t, CULTURES.iter().map(|c| c.0), "Choose the customer's language.").map(String::from)
+);
+checked_text!(
+    /// An organization registration number: 1–50 characters.
+    RegistrationNumber,
+    |t| present(rules::registration_number(t)?, "organization registration number")
+);
+checked_text!(
+    /// A partner's tenant id, as Partner Center lists it.
+    PartnerId,
+    |t| {
+        let t = t.trim();
+        let ok = !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        ok.then(|| t.to_string()).ok_or_else(|| {
+            ValidationError::new("choice").with_message("Choose one of your indirect resellers, or none.".into())
+        })
+    }
+);
 
 impl DomainPrefix {
     pub const FIELD: &'static str = "domain_prefix";
-
-    pub fn parse(text: &str) -> Result<Self, FieldError> {
-        let t = text.trim().trim_end_matches(".onmicrosoft.com").to_ascii_lowercase();
-        if t.is_empty() {
-            return Err(FieldError::new(
-                Self::FIELD,
-                "Enter a domain prefix: the customer's name at .onmicrosoft.com, like contosoltd.",
-            ));
-        }
-        if !t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
-            return Err(FieldError::new(
-                Self::FIELD,
-                "The domain prefix can contain only letters a–z and digits, no spaces, dots or hyphens.",
-            ));
-        }
-        if t.len() > 27 {
-            return Err(FieldError::new(
-                Self::FIELD,
-                format!("The domain prefix can be at most 27 characters; this one has {}.", t.len()),
-            ));
-        }
-        Ok(DomainPrefix(t))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 
     pub fn domain(&self) -> String {
         format!("{}.onmicrosoft.com", self.0)
     }
 }
 
-/// The billing address; limits from partner-center-api.md.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl CountryCode {
+    pub fn name(&self) -> &'static str {
+        country_name(&self.0).unwrap_or("")
+    }
+}
+
+impl Culture {
+    /// The two-letter language of the culture (`en` for `en-US`).
+    pub fn language(&self) -> &'static str {
+        CULTURES.iter().find(|c| c.0 == self.0).map(|c| c.1).unwrap_or("en")
+    }
+    pub fn name(&self) -> &'static str {
+        CULTURES.iter().find(|c| c.0 == self.0).map(|c| c.2).unwrap_or("")
+    }
+}
+
+/// The billing address; limits from docs/partner-center.md.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
-    pub line1: String,
-    pub line2: Option<String>,
-    pub city: String,
-    pub state: Option<String>,
-    pub postal_code: String,
-    pub country: String,
+    pub line1: AddressLine,
+    pub line2: Option<AddressLine>,
+    pub city: City,
+    pub state: Option<StateCode>,
+    pub postal_code: PostalCode,
+    pub country: CountryCode,
 }
 
 /// What the agent chose in the Customer agreement section.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AgreementChoice {
     /// "The customer has accepted the Microsoft Customer Agreement", on this date.
     Attest(AcceptanceDate),
@@ -176,176 +268,84 @@ pub enum AgreementChoice {
     AdminCenter,
 }
 
-/// A valid new customer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewCustomer {
-    pub company_name: String,
-    pub domain_prefix: DomainPrefix,
-    pub contact: Contact,
-    pub address: Address,
-    pub culture: String,
-    pub language: String,
-    pub registration_number: Option<String>,
-    /// The indirect reseller this customer is created for, if any.
-    pub associated_partner_id: Option<String>,
-    pub agreement: AgreementChoice,
-}
-
-/// The form as typed, every field a string.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NewCustomerInput<'a> {
-    pub company_name: &'a str,
-    pub domain_prefix: &'a str,
-    pub first_name: &'a str,
-    pub last_name: &'a str,
-    pub email: &'a str,
-    pub phone: &'a str,
-    pub country: &'a str,
-    pub address_line1: &'a str,
-    pub address_line2: &'a str,
-    pub city: &'a str,
-    pub state: &'a str,
-    pub postal_code: &'a str,
-    pub culture: &'a str,
-    pub registration_number: &'a str,
-    pub associated_partner_id: &'a str,
-    /// "attest" or "admin_center".
-    pub agreement: &'a str,
-    pub accepted: bool,
-    pub date_agreed: &'a str,
-}
-
-fn bounded(field: &'static str, label: &str, text: &str, min: usize, max: usize) -> Result<String, FieldError> {
-    let t = text.trim();
-    let n = t.chars().count();
-    if n < min {
-        return Err(FieldError::new(field, format!("Enter the {label}.")));
-    }
-    if n > max {
-        return Err(FieldError::new(field, format!("The {label} can be at most {max} characters; this one has {n}.")));
-    }
-    if t.chars().any(char::is_control) {
-        return Err(FieldError::new(field, format!("The {label} has an invisible control character; type it again.")));
-    }
-    Ok(t.to_string())
-}
-
-impl NewCustomer {
-    /// Parses every field and reports every wrong one.
+impl AgreementChoice {
+    /// The choice as the form gives it: `attest` (with the confirmation ticked and a date
+    /// not after today in UTC) or `admin_center`.
     pub fn parse(
-        i: &NewCustomerInput<'_>,
+        choice: &str,
+        accepted: bool,
+        date: &str,
         today_utc: chrono::NaiveDate,
-        resellers: &[String],
-    ) -> Result<NewCustomer, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let mut ok = |r: Result<String, FieldError>| r.map_err(|e| errors.push(e)).ok();
-        let company_name = ok(bounded("company_name", "company name", i.company_name, 1, 255));
-        let line1 = ok(bounded("address_line1", "address line 1", i.address_line1, 1, 200));
-        let line2 = ok(bounded("address_line2", "address line 2", i.address_line2, 0, 200));
-        let city = ok(bounded("city", "city", i.city, 1, 100));
-        let postal_code = ok(bounded("postal_code", "postal code", i.postal_code, 1, 20));
-        let country = i.country.trim().to_ascii_uppercase();
-        let state = i.state.trim().to_ascii_uppercase();
-        if country_name(&country).is_none() {
-            errors.push(FieldError::new("country", "Choose the country or region of the customer's address."));
-        }
-        if state.chars().count() > 2 || !state.chars().all(|c| c.is_ascii_alphabetic()) {
-            errors.push(FieldError::new(
-                "state",
-                "Enter the state or region as its code of at most two letters, like WA, or leave it empty.",
-            ));
-        }
-        let domain_prefix = DomainPrefix::parse(i.domain_prefix).map_err(|e| errors.push(e)).ok();
-        let contact = Contact::parse(i.first_name, i.last_name, i.email, i.phone).map_err(|e| errors.extend(e)).ok();
-        if i.phone.trim().is_empty() && needs_phone(&country) {
-            errors.push(FieldError::new(
-                "phone",
-                format!("A phone number is required for customers in {}.", country_name(&country).unwrap_or(&country)),
-            ));
-        }
-        let registration = i.registration_number.trim();
-        if needs_registration_number(&country) && registration.is_empty() {
-            errors.push(FieldError::new(
-                "registration_number",
-                format!(
-                    "An organization registration number is required for customers in {}.",
-                    country_name(&country).unwrap_or(&country)
-                ),
-            ));
-        }
-        if registration.chars().count() > 50 {
-            errors.push(FieldError::new(
-                "registration_number",
-                "The organization registration number can be at most 50 characters.",
-            ));
-        }
-        let culture = CULTURES.iter().find(|(c, _, _)| *c == i.culture.trim());
-        if culture.is_none() {
-            errors.push(FieldError::new("culture", "Choose the customer's language."));
-        }
-        let associated = i.associated_partner_id.trim();
-        if !associated.is_empty() && !resellers.iter().any(|r| r == associated) {
-            errors.push(FieldError::new("associated_partner_id", "Choose one of your indirect resellers, or none."));
-        }
-        let agreement = match i.agreement {
+    ) -> Result<Self, Vec<FieldError>> {
+        match choice {
             "attest" => {
-                if !i.accepted {
+                let mut errors = Vec::new();
+                if !accepted {
                     errors.push(FieldError::new(
                         "accepted",
                         "Confirm that the customer has accepted the Microsoft Customer Agreement, or choose that the customer will be asked to accept it in the Microsoft 365 admin center.",
                     ));
                 }
-                AcceptanceDate::parse(i.date_agreed, today_utc)
-                    .map(AgreementChoice::Attest)
-                    .map_err(|e| errors.push(e))
-                    .ok()
+                let date = AcceptanceDate::parse(date, today_utc).map_err(|e| errors.push(e)).ok();
+                match date {
+                    Some(d) if errors.is_empty() => Ok(AgreementChoice::Attest(d)),
+                    _ => Err(errors),
+                }
             }
-            "admin_center" => Some(AgreementChoice::AdminCenter),
-            _ => {
-                errors.push(FieldError::new(
-                    "agreement",
-                    "Choose how the customer accepts the Microsoft Customer Agreement.",
-                ));
-                None
-            }
-        };
-        if !errors.is_empty() {
-            // In the order of the form, so that the summary reads top to bottom.
-            errors.sort_by_key(|e| FIELD_ORDER.iter().position(|f| *f == e.field).unwrap_or(FIELD_ORDER.len()));
-            return Err(errors);
+            "admin_center" => Ok(AgreementChoice::AdminCenter),
+            _ => Err(vec![FieldError::new(
+                "agreement",
+                "Choose how the customer accepts the Microsoft Customer Agreement.",
+            )]),
         }
-        let (
-            Some(company_name),
-            Some(line1),
-            Some(line2),
-            Some(city),
-            Some(postal_code),
-            Some(domain_prefix),
-            Some(contact),
-            Some(agreement),
-            Some(culture),
-        ) = (company_name, line1, line2, city, postal_code, domain_prefix, contact, agreement, culture)
-        else {
-            return Err(vec![FieldError::new("company_name", "The form could not be read; check every field.")]);
-        };
-        Ok(NewCustomer {
-            company_name,
-            domain_prefix,
-            contact,
-            address: Address {
-                line1,
-                line2: Some(line2).filter(|l| !l.is_empty()),
-                city,
-                state: Some(state).filter(|s| !s.is_empty()),
-                postal_code,
-                country,
-            },
-            culture: culture.0.to_string(),
-            language: culture.1.to_string(),
-            registration_number: Some(registration.to_string()).filter(|r| !r.is_empty()),
-            associated_partner_id: Some(associated.to_string()).filter(|a| !a.is_empty()),
-            agreement,
-        })
+    }
+
+    /// The acceptance date, when the agent attests.
+    pub fn date(&self) -> Option<AcceptanceDate> {
+        match self {
+            AgreementChoice::Attest(d) => Some(*d),
+            AgreementChoice::AdminCenter => None,
+        }
+    }
+}
+
+/// A valid new customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCustomer {
+    pub company_name: CompanyName,
+    pub domain_prefix: DomainPrefix,
+    pub contact: Contact,
+    pub address: Address,
+    pub culture: Culture,
+    pub registration_number: Option<RegistrationNumber>,
+    /// The indirect reseller this customer is created for, if any.
+    pub associated_partner_id: Option<PartnerId>,
+    pub agreement: AgreementChoice,
+}
+
+impl NewCustomer {
+    /// The rules across fields: the countries that need a phone number or an
+    /// organization registration number.
+    pub fn country_requirements(country: &CountryCode, has_phone: bool, has_registration: bool) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if !has_phone && needs_phone(country.as_str()) {
+            errors.push(FieldError::new(
+                "phone",
+                format!("A phone number is required for customers in {}.", country.name()),
+            ));
+        }
+        if !has_registration && needs_registration_number(country.as_str()) {
+            errors.push(FieldError::new(
+                "registration_number",
+                format!("An organization registration number is required for customers in {}.", country.name()),
+            ));
+        }
+        errors
+    }
+
+    /// Whether the agent attests now (rather than the customer accepting in the admin center).
+    pub fn attests(&self) -> bool {
+        matches!(self.agreement, AgreementChoice::Attest(_))
     }
 }
 
@@ -357,97 +357,64 @@ mod tests {
         chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()
     }
 
-    fn input() -> NewCustomerInput<'static> {
-        NewCustomerInput {
-            company_name: "Contoso Ltd",
-            domain_prefix: "ContosoLtd",
-            first_name: "Tania",
-            last_name: "Carr",
-            email: "tania@contoso.example",
-            phone: "",
-            country: "US",
-            address_line1: "1 Main St",
-            address_line2: "",
-            city: "Redmond",
-            state: "WA",
-            postal_code: "98052",
-            culture: "en-US",
-            registration_number: "",
-            associated_partner_id: "",
-            agreement: "attest",
-            accepted: true,
-            date_agreed: "2026-11-29",
-        }
-    }
-
     #[test]
-    fn a_complete_form_parses() {
-        let c = NewCustomer::parse(&input(), today(), &[]).unwrap();
-        assert_eq!(c.domain_prefix.domain(), "contosoltd.onmicrosoft.com");
-        assert_eq!(c.language, "en");
-        assert!(matches!(c.agreement, AgreementChoice::Attest(_)));
-        let ac = NewCustomer::parse(
-            &NewCustomerInput { agreement: "admin_center", accepted: false, date_agreed: "", ..input() },
-            today(),
-            &[],
-        )
-        .unwrap();
-        assert_eq!(ac.agreement, AgreementChoice::AdminCenter);
-    }
-
-    #[test]
-    fn every_wrong_field_is_reported() {
-        let bad = NewCustomerInput {
-            company_name: "",
-            domain_prefix: "contoso-ltd",
-            email: "x",
-            country: "XX",
-            state: "Washington",
-            accepted: false,
-            date_agreed: "2026-11-30",
-            ..input()
-        };
-        let fields: Vec<_> = NewCustomer::parse(&bad, today(), &[]).unwrap_err().into_iter().map(|e| e.field).collect();
-        for f in ["company_name", "domain_prefix", "email", "country", "state", "accepted", "date_agreed"] {
-            assert!(fields.contains(&f), "{f} in {fields:?}");
-        }
+    fn the_agreement_choice_needs_the_confirmation_and_a_date() {
+        assert!(matches!(
+            AgreementChoice::parse("attest", true, "2026-11-29", today()),
+            Ok(AgreementChoice::Attest(_))
+        ));
+        assert_eq!(AgreementChoice::parse("admin_center", false, "", today()), Ok(AgreementChoice::AdminCenter));
+        let fields: Vec<_> = AgreementChoice::parse("attest", false, "2026-11-30", today())
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["accepted", "date_agreed"]);
+        assert_eq!(AgreementChoice::parse("", false, "", today()).unwrap_err()[0].field, "agreement");
     }
 
     #[test]
     fn country_rules_for_phone_and_registration_number() {
-        let br = NewCustomerInput { country: "BR", state: "", ..input() };
-        let fields: Vec<_> = NewCustomer::parse(&br, today(), &[]).unwrap_err().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["phone", "registration_number"]);
-        // Reported with the other mistakes, not after they are fixed.
-        let more = NewCustomerInput { email: "bad", ..br };
+        let br = CountryCode::parse("country", "br").unwrap();
         let fields: Vec<_> =
-            NewCustomer::parse(&more, today(), &[]).unwrap_err().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["email", "phone", "registration_number"], "in the order of the form");
-        let ok = NewCustomerInput {
-            country: "BR",
-            state: "",
-            phone: "+55 11 5555 0100",
-            registration_number: "12.345.678/0001-90",
-            ..input()
+            NewCustomer::country_requirements(&br, false, false).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["phone", "registration_number"]);
+        assert!(NewCustomer::country_requirements(&br, true, true).is_empty());
+        let us = CountryCode::parse("country", "US").unwrap();
+        assert!(NewCustomer::country_requirements(&us, false, false).is_empty());
+    }
+
+    #[test]
+    fn checked_values_refuse_what_their_rule_refuses() {
+        assert_eq!(DomainPrefix::parse("domain_prefix", " Fabrikam2 ").unwrap().domain(), "fabrikam2.onmicrosoft.com");
+        assert_eq!(DomainPrefix::parse("domain_prefix", "fab rikam").unwrap_err().field, "domain_prefix");
+        assert!(StateCode::parse("state", "").is_err(), "an empty state is no state (None)");
+        assert_eq!(StateCode::parse("state", "wa").unwrap().as_str(), "WA");
+        assert_eq!(Culture::parse("culture", "de-DE").unwrap().language(), "de");
+        assert!(CountryCode::parse("country", "XX").is_err());
+        assert!(serde_json::from_str::<CompanyName>("\"\"").is_err(), "a stored value goes through its rule");
+    }
+
+    #[test]
+    fn a_new_customer_round_trips_through_its_stored_form() {
+        let c = NewCustomer {
+            company_name: CompanyName::parse("company_name", "Contoso & Sons").unwrap(),
+            domain_prefix: DomainPrefix::parse("domain_prefix", "contososons").unwrap(),
+            contact: Contact::parse("Tania", "Carr", "tania@contoso.example", "").unwrap(),
+            address: Address {
+                line1: AddressLine::parse("address_line1", "1 Main St").unwrap(),
+                line2: None,
+                city: City::parse("city", "Redmond").unwrap(),
+                state: Some(StateCode::parse("state", "WA").unwrap()),
+                postal_code: PostalCode::parse("postal_code", "98052").unwrap(),
+                country: CountryCode::parse("country", "US").unwrap(),
+            },
+            culture: Culture::parse("culture", "en-US").unwrap(),
+            registration_number: None,
+            associated_partner_id: None,
+            agreement: AgreementChoice::Attest(AcceptanceDate::parse("2026-11-29", today()).unwrap()),
         };
-        assert!(NewCustomer::parse(&ok, today(), &[]).is_ok());
-    }
-
-    #[test]
-    fn resellers_must_be_known() {
-        let i = NewCustomerInput { associated_partner_id: "r1", ..input() };
-        assert!(NewCustomer::parse(&i, today(), &["r2".into()]).is_err());
-        assert_eq!(
-            NewCustomer::parse(&i, today(), &["r1".into()]).unwrap().associated_partner_id.as_deref(),
-            Some("r1")
-        );
-    }
-
-    #[test]
-    fn domain_prefixes() {
-        assert_eq!(DomainPrefix::parse(" Fabrikam2 ").unwrap().as_str(), "fabrikam2");
-        assert_eq!(DomainPrefix::parse("fabrikam.onmicrosoft.com").unwrap().as_str(), "fabrikam");
-        assert!(DomainPrefix::parse("fab rikam").is_err());
-        assert!(DomainPrefix::parse(&"a".repeat(28)).is_err());
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(serde_json::from_str::<NewCustomer>(&text).unwrap(), c);
     }
 }

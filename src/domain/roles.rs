@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The Partner Center roles the portal knows. A Global admin of the partner tenant is
-/// mapped to `Admin` before it gets here (DESIGN.md: "A Global admin counts as Admin agent").
+/// mapped to `Admin` before it gets here (a Global admin counts as Admin agent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum AgentRole {
     Admin,
@@ -84,8 +84,40 @@ impl PartnerType {
     }
 }
 
-/// The sentence DESIGN.md gives for every refused attestation by an indirect reseller.
+/// The sentence for every refused attestation by an indirect reseller.
 pub const INDIRECT_RESELLER_REFUSAL: &str = "Indirect resellers can't attest on behalf of their customers. Work with your indirect provider to complete attestation.";
+
+/// Why someone may not attest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttestRefusal {
+    /// Neither an Admin agent nor a Sales agent.
+    NotAdminOrSales,
+    /// An Admin or Sales agent of an indirect reseller.
+    IndirectReseller,
+}
+
+impl AttestRefusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            AttestRefusal::NotAdminOrSales => {
+                "Only Admin agents and Sales agents can do this. Ask an Admin agent of your organization if you need it."
+            }
+            AttestRefusal::IndirectReseller => INDIRECT_RESELLER_REFUSAL,
+        }
+    }
+}
+
+/// The attester rule, the one place of it in the portal: Admin agents and Sales agents
+/// (a Global admin counts as Admin agent) of a partner that is not an indirect reseller.
+pub fn may_attest(roles: &RoleSet, partner_type: PartnerType) -> Result<(), AttestRefusal> {
+    if !(roles.contains(AgentRole::Admin) || roles.contains(AgentRole::Sales)) {
+        return Err(AttestRefusal::NotAdminOrSales);
+    }
+    if partner_type == PartnerType::IndirectReseller {
+        return Err(AttestRefusal::IndirectReseller);
+    }
+    Ok(())
+}
 
 /// What a user may do, computed once from roles and partner type. Templates receive
 /// this, never role names.
@@ -98,11 +130,9 @@ pub struct Permissions {
 
 impl Permissions {
     pub fn of(roles: &RoleSet, partner_type: PartnerType) -> Self {
-        let any_agent = !roles.is_empty();
-        let sales_or_admin = roles.contains(AgentRole::Admin) || roles.contains(AgentRole::Sales);
         Permissions {
-            can_read_customers: any_agent,
-            can_attest: sales_or_admin && partner_type != PartnerType::IndirectReseller,
+            can_read_customers: !roles.is_empty(),
+            can_attest: may_attest(roles, partner_type).is_ok(),
             can_admin: roles.contains(AgentRole::Admin),
         }
     }
@@ -126,6 +156,15 @@ mod tests {
             let p = Permissions::of(&RoleSet::new(roles.clone()), pt);
             assert_eq!(p.can_attest, expected, "{roles:?} {pt:?}");
         }
+    }
+
+    #[test]
+    fn the_refusal_says_why() {
+        let reseller = may_attest(&RoleSet::new([AgentRole::Admin]), PartnerType::IndirectReseller);
+        assert_eq!(reseller, Err(AttestRefusal::IndirectReseller));
+        assert_eq!(reseller.unwrap_err().message(), INDIRECT_RESELLER_REFUSAL);
+        let helpdesk = may_attest(&RoleSet::new([AgentRole::Helpdesk]), PartnerType::IndirectReseller);
+        assert_eq!(helpdesk, Err(AttestRefusal::NotAdminOrSales), "the role is checked first");
     }
 
     #[test]

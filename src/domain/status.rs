@@ -1,5 +1,5 @@
 //! The effective MCA status of a customer: derived from what Partner Center says and
-//! what the portal has in flight, never typed in (DESIGN.md, "Effective MCA status").
+//! what the portal has in flight, never typed in (docs/architecture.md, "Effective MCA status").
 
 use chrono::NaiveDate;
 
@@ -80,7 +80,7 @@ impl Default for ReattestationPolicy {
     }
 }
 
-/// The actions a customer who must re-attest is blocked from (DESIGN.md).
+/// The actions a customer who must re-attest is blocked from (docs/architecture.md).
 pub const BLOCKED_ACTIONS: [&str; 4] =
     ["new purchases", "quantity increases or decreases", "term or billing plan changes", "upgrades"];
 

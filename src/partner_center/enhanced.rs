@@ -1,6 +1,6 @@
 //! The enhanced attestation (API-only since January 5, 2026): create an attestation with
 //! an App-only token, the customer accepts at a link, then the agreement is created with
-//! the attestation id. Every wire detail marked UNCONFIRMED in partner-center-api.md is
+//! the attestation id. Every wire detail marked UNCONFIRMED in docs/partner-center.md is
 //! here and only here, so that correcting one is one edit.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -64,6 +64,7 @@ struct StatusWire {
 
 impl PartnerCenter {
     /// Step 1, with the application's own (App-only) token.
+    #[tracing::instrument(skip_all, fields(%request_id, %correlation_id), err)]
     pub async fn create_enhanced_attestation(
         &self,
         app_token: &str,
@@ -104,6 +105,7 @@ impl PartnerCenter {
     }
 
     /// Whether the customer has accepted at the link.
+    #[tracing::instrument(skip_all, fields(%attestation_id, %correlation_id), err)]
     pub async fn enhanced_attestation_status(
         &self,
         app_token: &str,
@@ -124,6 +126,7 @@ impl PartnerCenter {
 
     /// Step 3: the agreement from the accepted attestation, with the user's token.
     /// UNCONFIRMED: that the id goes in the body as `attestationId`.
+    #[tracing::instrument(skip_all, fields(%customer_id, %attestation_id, %request_id, %correlation_id), err)]
     #[allow(clippy::too_many_arguments)]
     pub async fn agreement_from_attestation(
         &self,

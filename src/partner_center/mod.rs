@@ -18,11 +18,12 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-pub use create::{AddressCheck, CreatedCustomer};
+pub use create::{AddressCheck, CreatedCustomer, SuggestedAddress};
 pub use enhanced::{EnhancedAttestation, EnhancedRequest, EnhancedStatus};
 pub use error::PcError;
 use models::*;
 
+use crate::domain::backoff::Backoff;
 use crate::domain::{AcceptanceDate, Attestation, Contact, Customer, PartnerType};
 
 /// How hard the client tries before it gives up.
@@ -61,8 +62,8 @@ pub struct RelatedPartner {
     pub mpn_id: Option<String>,
 }
 
-/// The MCA template id, read from agreement metadata and kept a short time
-/// (DESIGN.md: "never hard-coded; cached for a short time").
+/// The MCA template id, read from agreement metadata and kept a short time: never
+/// hard-coded (docs/partner-center.md, "Template metadata").
 #[derive(Default)]
 pub struct TemplateCache {
     cached: tokio::sync::Mutex<Option<(std::time::Instant, String)>>,
@@ -148,10 +149,9 @@ impl PartnerCenter {
         &self.base
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self.retry.base_delay.saturating_mul(1u32 << attempt.min(16)).min(self.retry.max_delay);
-        let millis = ceiling.as_millis().max(1) as u64;
-        Duration::from_millis(rand::thread_rng().gen_range(millis / 4..=millis))
+    fn backoff(&self, retry: u32) -> Duration {
+        let b = Backoff { base: self.retry.base_delay, max: self.retry.max_delay };
+        b.delay(retry, rand::thread_rng().r#gen::<f64>())
     }
 
     /// Sends one logical call with retries. `path` starts with `/v1/`.
@@ -161,113 +161,118 @@ impl PartnerCenter {
         req: Call<'_>,
         correlation_id: Uuid,
     ) -> Result<Answer<T>, PcError> {
-        let Call { method, path, headers, body, what, request_id, keep_request_id, no_body } = req;
-        let url = format!("{}{}", self.base, path);
-        let mut request_id = request_id.unwrap_or_else(Uuid::new_v4);
-        let attempts = self.retry.max_retries + 1;
-        for attempt in 0..attempts {
-            let last = attempt + 1 == attempts;
-            let mut req = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token)
-                .header("Accept", "application/json")
-                .header("MS-RequestId", request_id.to_string())
-                .header("MS-CorrelationId", correlation_id.to_string())
-                .header("MS-Contract-Version", "v1")
-                .header("X-Locale", "en-US");
-            for (k, v) in headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            let started = std::time::Instant::now();
-            let result = req.send().await;
-            match result {
-                Err(e) if e.is_timeout() || e.is_connect() => {
-                    tracing::warn!(%request_id, %correlation_id, attempt, what, error = %e, "Partner Center call timed out or failed to connect");
-                    if last {
-                        return Err(if e.is_timeout() {
-                            PcError::Unavailable { attempts, last: format!("timeout: {e}"), request_id, correlation_id }
-                        } else {
-                            PcError::Transport(e.to_string())
-                        });
+        let mut request_id = req.request_id.unwrap_or_else(Uuid::new_v4);
+        let tries = self.retry.max_retries + 1;
+        for attempt in 0..tries {
+            let sent = self.send(token, &req, request_id, correlation_id).await;
+            match self.judge(sent, &req, attempt, tries, (request_id, correlation_id)).await {
+                Step::Done(result) => return result.and_then(|bytes| decode(&bytes, &req, request_id, correlation_id)),
+                Step::Again { wait, answered } => {
+                    tokio::time::sleep(wait).await;
+                    // Same request id after no answer: the call may have been carried out.
+                    if answered && !req.keep_request_id {
+                        request_id = Uuid::new_v4();
                     }
-                    // Same request id: the call may have been carried out.
-                    tokio::time::sleep(self.backoff(attempt)).await;
-                }
-                Err(e) => return Err(PcError::Transport(e.to_string())),
-                Ok(resp) => {
-                    let status = resp.status();
-                    tracing::debug!(%request_id, %correlation_id, what, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "Partner Center answered");
-                    if status.is_success() {
-                        let bytes = resp.bytes().await.map_err(|e| PcError::Transport(e.to_string()))?;
-                        let bytes = if no_body { bytes::Bytes::from_static(b"null") } else { bytes };
-                        let body = serde_json::from_slice(&bytes)
-                            .map_err(|e| PcError::Decode { what, detail: e.to_string() })?;
-                        return Ok(Answer { body, request_id, correlation_id });
-                    }
-                    if status == StatusCode::TOO_MANY_REQUESTS {
-                        let retry_after = resp
-                            .headers()
-                            .get("Retry-After")
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.trim().parse::<u64>().ok());
-                        let wait = retry_after.map(Duration::from_secs).unwrap_or_else(|| self.backoff(attempt));
-                        if last || wait > self.retry.max_retry_after {
-                            return Err(PcError::Throttled {
-                                attempts: attempt + 1,
-                                retry_after,
-                                request_id,
-                                correlation_id,
-                            });
-                        }
-                        tracing::warn!(%request_id, what, wait_s = wait.as_secs_f32(), "Partner Center throttled the call");
-                        tokio::time::sleep(wait).await;
-                        if !keep_request_id {
-                            request_id = Uuid::new_v4();
-                        }
-                        continue;
-                    }
-                    if status.is_server_error() {
-                        let text = resp.text().await.unwrap_or_default();
-                        tracing::warn!(%request_id, what, status = status.as_u16(), "Partner Center answered with a server error");
-                        if last {
-                            return Err(PcError::Unavailable {
-                                attempts,
-                                last: format!("HTTP {status}: {}", text.chars().take(300).collect::<String>()),
-                                request_id,
-                                correlation_id,
-                            });
-                        }
-                        tokio::time::sleep(self.backoff(attempt)).await;
-                        if !keep_request_id {
-                            request_id = Uuid::new_v4();
-                        }
-                        continue;
-                    }
-                    if status == StatusCode::UNAUTHORIZED {
-                        return Err(PcError::Unauthorized { request_id, correlation_id });
-                    }
-                    let bytes = resp.bytes().await.unwrap_or_default();
-                    let parsed: Option<ErrorWire> = serde_json::from_slice(&bytes).ok();
-                    let (code, message, error_name) = match parsed {
-                        Some(e) => (e.code_text(), e.text(), e.error_name.clone()),
-                        None => (None, String::from_utf8_lossy(&bytes).chars().take(300).collect(), None),
-                    };
-                    return Err(PcError::Api {
-                        status: status.as_u16(),
-                        code,
-                        message,
-                        error_name,
-                        request_id,
-                        correlation_id,
-                    });
                 }
             }
         }
-        unreachable!("the loop returns on its last attempt")
+        unreachable!("the last try always ends the loop")
+    }
+
+    /// One try on the wire, with the headers every call carries.
+    async fn send(
+        &self,
+        token: &str,
+        req: &Call<'_>,
+        request_id: Uuid,
+        correlation_id: Uuid,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let mut r = self
+            .http
+            .request(req.method.clone(), format!("{}{}", self.base, req.path))
+            .bearer_auth(token)
+            .header("Accept", "application/json")
+            .header("MS-RequestId", request_id.to_string())
+            .header("MS-CorrelationId", correlation_id.to_string())
+            .header("MS-Contract-Version", "v1")
+            .header("X-Locale", "en-US");
+        for (k, v) in req.headers {
+            r = r.header(k.as_str(), v.as_str());
+        }
+        if let Some(b) = req.body {
+            r = r.json(b);
+        }
+        r.send().await
+    }
+
+    /// What one try's result means: an answer to return, or a wait before the next try.
+    async fn judge(
+        &self,
+        sent: Result<reqwest::Response, reqwest::Error>,
+        req: &Call<'_>,
+        attempt: u32,
+        tries: u32,
+        (request_id, correlation_id): (Uuid, Uuid),
+    ) -> Step {
+        let last = attempt + 1 == tries;
+        let what = req.what;
+        let resp = match sent {
+            Ok(resp) => resp,
+            Err(e) if e.is_timeout() || e.is_connect() => {
+                tracing::warn!(%request_id, %correlation_id, attempt, what, error = %e, "Partner Center call timed out or failed to connect");
+                if !last {
+                    return Step::Again { wait: self.backoff(attempt), answered: false };
+                }
+                return Step::Done(Err(if e.is_timeout() {
+                    PcError::Unavailable { attempts: tries, last: format!("timeout: {e}"), request_id, correlation_id }
+                } else {
+                    PcError::Transport(e.to_string())
+                }));
+            }
+            Err(e) => return Step::Done(Err(PcError::Transport(e.to_string()))),
+        };
+        let status = resp.status();
+        tracing::debug!(%request_id, %correlation_id, what, status = status.as_u16(), "Partner Center answered");
+        if status.is_success() {
+            return Step::Done(resp.bytes().await.map_err(|e| PcError::Transport(e.to_string())));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return self.throttled(&resp, attempt, last, what, (request_id, correlation_id));
+        }
+        if status.is_server_error() {
+            let text = resp.text().await.unwrap_or_default();
+            tracing::warn!(%request_id, what, status = status.as_u16(), "Partner Center answered with a server error");
+            if !last {
+                return Step::Again { wait: self.backoff(attempt), answered: true };
+            }
+            let last = format!("HTTP {status}: {}", text.chars().take(300).collect::<String>());
+            return Step::Done(Err(PcError::Unavailable { attempts: tries, last, request_id, correlation_id }));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            return Step::Done(Err(PcError::Unauthorized { request_id, correlation_id }));
+        }
+        let bytes = resp.bytes().await.unwrap_or_default();
+        Step::Done(Err(api_error(status, &bytes, request_id, correlation_id)))
+    }
+
+    /// 429: wait for `Retry-After` (or back off), unless it is longer than we wait.
+    fn throttled(
+        &self,
+        resp: &reqwest::Response,
+        attempt: u32,
+        last: bool,
+        what: &'static str,
+        (request_id, correlation_id): (Uuid, Uuid),
+    ) -> Step {
+        let retry_after =
+            resp.headers().get("Retry-After").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let wait = retry_after.map(Duration::from_secs).unwrap_or_else(|| self.backoff(attempt));
+        if last || wait > self.retry.max_retry_after {
+            let attempts = attempt + 1;
+            return Step::Done(Err(PcError::Throttled { attempts, retry_after, request_id, correlation_id }));
+        }
+        tracing::warn!(%request_id, what, wait_s = wait.as_secs_f32(), "Partner Center throttled the call");
+        Step::Again { wait, answered: true }
     }
 
     async fn get<T: DeserializeOwned>(
@@ -312,6 +317,7 @@ impl PartnerCenter {
         Ok(out)
     }
 
+    #[tracing::instrument(skip_all, fields(%customer_id, %correlation_id), err)]
     pub async fn customer(&self, token: &str, customer_id: &str, correlation_id: Uuid) -> Result<Customer, PcError> {
         let w: CustomerWire =
             self.get(token, &format!("/v1/customers/{}", enc(customer_id)), "get customer", correlation_id).await?;
@@ -320,6 +326,7 @@ impl PartnerCenter {
 
     /// The customer's MCA attestations. `agreementType` is always sent: without it the
     /// service answers with the Microsoft Cloud Agreement.
+    #[tracing::instrument(skip_all, fields(%customer_id, %correlation_id), err)]
     pub async fn mca_attestations(
         &self,
         token: &str,
@@ -338,6 +345,7 @@ impl PartnerCenter {
     }
 
     /// "Customer acceptance through Microsoft": true means Provided.
+    #[tracing::instrument(skip_all, fields(%customer_id, %correlation_id), err)]
     pub async fn direct_acceptance(
         &self,
         token: &str,
@@ -355,7 +363,9 @@ impl PartnerCenter {
         Ok(d.is_signed)
     }
 
-    /// The current MCA template (highest version rank first, as listed).
+    /// The current MCA template: the one of lowest `versionRank` (0 in every example seen;
+    /// the documentation does not say which way the rank runs).
+    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
     pub async fn mca_template(&self, token: &str, correlation_id: Uuid) -> Result<AgreementTemplate, PcError> {
         let c: Collection<TemplateWire> = self
             .get(
@@ -378,6 +388,7 @@ impl PartnerCenter {
     }
 
     /// A link to the agreement document, valid a few minutes: never store or email it.
+    #[tracing::instrument(skip_all, fields(%template_id, %language, %country, %correlation_id), err)]
     pub async fn agreement_document(
         &self,
         token: &str,
@@ -402,6 +413,7 @@ impl PartnerCenter {
         Ok(d.display_uri)
     }
 
+    #[tracing::instrument(skip_all, fields(%kind, %correlation_id), err)]
     async fn relationships(
         &self,
         token: &str,
@@ -419,6 +431,7 @@ impl PartnerCenter {
 
     /// A non-empty `IsIndirectResellerOf` answer means the caller is an indirect reseller;
     /// a non-empty `IsIndirectCloudSolutionProviderOf` one, an indirect provider.
+    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
     pub async fn partner_type(&self, token: &str, correlation_id: Uuid) -> Result<PartnerType, PcError> {
         if !self.relationships(token, "IsIndirectResellerOf", correlation_id).await?.is_empty() {
             return Ok(PartnerType::IndirectReseller);
@@ -430,11 +443,13 @@ impl PartnerCenter {
     }
 
     /// The indirect resellers of an indirect provider.
+    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
     pub async fn indirect_resellers(&self, token: &str, correlation_id: Uuid) -> Result<Vec<RelatedPartner>, PcError> {
         self.relationships(token, "IsIndirectCloudSolutionProviderOf", correlation_id).await
     }
 
     /// The partner organization's display name.
+    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
     pub async fn organization_name(&self, token: &str, correlation_id: Uuid) -> Result<Option<String>, PcError> {
         let p: OrganizationProfileWire =
             self.get(token, "/v1/profiles/organization", "organization profile", correlation_id).await?;
@@ -445,7 +460,7 @@ impl PartnerCenter {
 impl PartnerCenter {
     /// Attests that the customer accepted the MCA (the documented confirm call), with the
     /// signed-in user's delegated token. `userId` is not sent: the service fills it in.
-    #[tracing::instrument(skip_all, fields(customer_id, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%customer_id, %request_id, %correlation_id), err)]
     #[allow(clippy::too_many_arguments)]
     pub async fn attest(
         &self,
@@ -462,6 +477,7 @@ impl PartnerCenter {
     }
 
     /// `POST /v1/customers/{id}/agreements`, for both ways of attesting.
+    #[tracing::instrument(skip_all, fields(%customer_id, what, %request_id, %correlation_id), err)]
     pub(crate) async fn post_agreement(
         &self,
         token: &str,
@@ -483,7 +499,7 @@ impl PartnerCenter {
     }
 }
 
-/// The agreement body of partner-center-api.md ("Attest (confirm)"); `phoneNumber` only
+/// The agreement body of docs/partner-center.md ("Attest (confirm)"); `phoneNumber` only
 /// when there is one, and never `userId`.
 pub(crate) fn agreement_body(contact: &Contact, template_id: &str, date_agreed: &str) -> serde_json::Value {
     let mut primary = serde_json::json!({
@@ -500,6 +516,36 @@ pub(crate) fn agreement_body(contact: &Contact, template_id: &str, date_agreed: 
         "dateAgreed": date_agreed,
         "type": MCA_AGREEMENT_TYPE,
     })
+}
+
+/// What a try came to.
+enum Step {
+    /// The answer's body, or the error to return.
+    Done(Result<bytes::Bytes, PcError>),
+    /// Try again after `wait`; `answered` when Partner Center did answer this try.
+    Again { wait: Duration, answered: bool },
+}
+
+/// A successful answer's body as `T` (a HEAD answer has none: it reads as `null`).
+fn decode<T: DeserializeOwned>(
+    bytes: &[u8],
+    req: &Call<'_>,
+    request_id: Uuid,
+    correlation_id: Uuid,
+) -> Result<Answer<T>, PcError> {
+    let bytes = if req.no_body { b"null".as_slice() } else { bytes };
+    let body = serde_json::from_slice(bytes).map_err(|e| PcError::Decode { what: req.what, detail: e.to_string() })?;
+    Ok(Answer { body, request_id, correlation_id })
+}
+
+/// A refusal in either of Partner Center's error shapes, with its code.
+fn api_error(status: StatusCode, bytes: &[u8], request_id: Uuid, correlation_id: Uuid) -> PcError {
+    let parsed: Option<ErrorWire> = serde_json::from_slice(bytes).ok();
+    let (code, message, error_name) = match parsed {
+        Some(e) => (e.code_text(), e.text(), e.error_name.clone()),
+        None => (None, String::from_utf8_lossy(bytes).chars().take(300).collect(), None),
+    };
+    PcError::Api { status: status.as_u16(), code, message, error_name, request_id, correlation_id }
 }
 
 fn enc(s: &str) -> String {

@@ -1,4 +1,4 @@
-//! The wire format of Partner Center, as partner-center-api.md records it, and its
+//! The wire format of Partner Center, as docs/partner-center.md records it, and its
 //! conversion to domain types. The sandbox has its own, separate, JSON writers so that a
 //! mistake here cannot hide behind the same mistake there.
 
@@ -163,7 +163,7 @@ pub struct DocumentWire {
     pub country: Option<String>,
 }
 
-/// UNCONFIRMED field names (partner-center-api.md, "partner relationships"): `id`,
+/// UNCONFIRMED field names (docs/partner-center.md, "partner relationships"): `id`,
 /// `name`, `relationshipType`, and the MPN id under `mpnId`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -186,7 +186,7 @@ pub struct OrganizationProfileWire {
     pub company_name: Option<String>,
 }
 
-/// Both error shapes of partner-center-api.md. `code` arrives as a number or a string.
+/// Both error shapes of docs/partner-center.md. `code` arrives as a number or a string.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorWire {
@@ -286,7 +286,7 @@ impl AgreementWire {
 
 #[cfg(test)]
 mod tests {
-    //! The literal JSON examples of partner-center-api.md, parsed by the client's models.
+    //! The literal JSON examples of docs/partner-center.md, parsed by the client's models.
     use super::*;
 
     #[test]

@@ -13,6 +13,8 @@ use crate::domain::{Attestation, Customer, CustomerSummary, EffectiveStatus, Sta
 /// A customer with everything the account page shows.
 #[derive(Debug, Clone)]
 pub struct CustomerRecord {
+    /// The partner tenant this record was read for.
+    pub tenant_id: String,
     pub customer: Customer,
     pub accepted_directly: Option<bool>,
     pub direct_read_at: Option<DateTime<Utc>>,
@@ -403,6 +405,7 @@ impl Store {
         let signed: Option<i64> = r.try_get("is_signed")?;
         let direct_read_at: Option<String> = r.try_get("direct_read_at")?;
         Ok(Some(CustomerRecord {
+            tenant_id: tenant_id.to_string(),
             customer: Customer {
                 id: r.try_get("customer_id")?,
                 company_name: r.try_get("company_name")?,

@@ -5,16 +5,33 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::{Backend, Store, StoreError, StoreResult, timestamp};
 
+/// What a migration does: SQL, or a step written in Rust where the rows' content must be
+/// read (the same on both databases).
+enum Step {
+    Sql(&'static str),
+    /// Stored submissions from before the parsed request was kept (`submissions_legacy`).
+    SubmissionRequests,
+}
+
 struct Migration {
     version: i64,
     name: &'static str,
-    sql: &'static str,
+    step: Step,
 }
 
 const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "initial", sql: include_str!("../../migrations/0001_initial.sql") },
-    Migration { version: 2, name: "partner_users", sql: include_str!("../../migrations/0002_partner_users.sql") },
-    Migration { version: 3, name: "submissions", sql: include_str!("../../migrations/0003_submissions.sql") },
+    Migration { version: 1, name: "initial", step: Step::Sql(include_str!("../../migrations/0001_initial.sql")) },
+    Migration {
+        version: 2,
+        name: "partner_users",
+        step: Step::Sql(include_str!("../../migrations/0002_partner_users.sql")),
+    },
+    Migration {
+        version: 3,
+        name: "submissions",
+        step: Step::Sql(include_str!("../../migrations/0003_submissions.sql")),
+    },
+    Migration { version: 4, name: "submission_requests", step: Step::SubmissionRequests },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.
@@ -47,7 +64,12 @@ impl Store {
             }
             for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                sqlx::raw_sql(AssertSqlSafe(m.sql)).execute(&mut *tx).await?;
+                match m.step {
+                    Step::Sql(sql) => {
+                        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                    }
+                    Step::SubmissionRequests => super::submissions_legacy::upgrade(&mut tx).await?,
+                }
                 sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                     .bind(m.version)
                     .bind(m.name)

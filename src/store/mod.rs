@@ -6,16 +6,16 @@ mod customers;
 mod migrate;
 pub mod sealing;
 mod sessions;
+mod submission_queue;
 mod submissions;
+mod submissions_legacy;
 mod tenants;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
 pub use sessions::DbSessionStore;
-pub use submissions::{
-    AttestPayload, Created, CustomerPayload, NewSubmission, Submission, SubmissionKind, SubmissionState,
-    SubmissionStatus,
-};
+pub use submission_queue::Settled;
+pub use submissions::{Created, NewSubmission, Submission, SubmissionState, SubmissionStatus};
 pub use tenants::TenantRecord;
 
 use std::time::Duration;

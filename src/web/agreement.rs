@@ -5,33 +5,54 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
+use validator::Validate;
 
 use super::AppState;
-use super::customers::access_token;
 use super::errors::{AppError, html, redirect};
 use super::extractors::{Attester, Signed};
 use super::pages::Layout;
 use super::session;
 use crate::domain::contact::DUPLICATE_CONTACT_MESSAGE;
-use crate::domain::{AcceptanceDate, Contact, FieldError};
-use crate::jobs::delivery::Outcome;
-use crate::store::{AttestPayload, AuditEntry, Created, CustomerRecord, NewSubmission, Submission, SubmissionState};
+use crate::domain::rules::field;
+use crate::domain::{AcceptanceDate, AttestationRequest, Contact, FieldError, IdempotencyKey, is_customer_id};
+use crate::store::{CustomerRecord, Submission, SubmissionState};
+use crate::workflows::{AttestOutcome, Outcome};
 
 /// What the agent typed; kept whole on every failed submit.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Validate)]
+#[serde(default)]
 pub struct AgreementForm {
-    #[serde(default)]
+    #[validate(custom(function = "field::first_name"))]
     pub first_name: String,
-    #[serde(default)]
+    #[validate(custom(function = "field::last_name"))]
     pub last_name: String,
-    #[serde(default)]
+    #[validate(custom(function = "field::email"))]
     pub email: String,
-    #[serde(default)]
+    #[validate(custom(function = "field::phone"))]
     pub phone: String,
-    #[serde(default)]
+    /// Checked by the domain: it needs the clock.
     pub date_agreed: String,
-    #[serde(default)]
     pub idempotency_key: String,
+}
+
+const FIELD_ORDER: [&str; 5] = ["first_name", "last_name", "email", "phone", "date_agreed"];
+
+/// The form becomes an attestation, or every mistake in it.
+impl TryFrom<&AgreementForm> for AttestationRequest {
+    type Error = Vec<FieldError>;
+
+    fn try_from(f: &AgreementForm) -> Result<Self, Vec<FieldError>> {
+        let mut errors = f.validate().err().map(|e| FieldError::from_validation(&e)).unwrap_or_default();
+        let date = AcceptanceDate::parse(&f.date_agreed, today_utc()).map_err(|e| errors.push(e)).ok();
+        let contact = Contact::parse(&f.first_name, &f.last_name, &f.email, &f.phone);
+        match (contact, date) {
+            (Ok(contact), Some(date)) if errors.is_empty() => Ok(AttestationRequest { contact, date }),
+            _ => {
+                FieldError::sort_by_form(&mut errors, &FIELD_ORDER);
+                Err(errors)
+            }
+        }
+    }
 }
 
 #[derive(Template)]
@@ -60,11 +81,11 @@ impl EditAgreementPage {
     }
 }
 
-async fn customer_of(state: &web::Data<AppState>, signed: &Signed, id: &str) -> Result<CustomerRecord, AppError> {
-    if !super::customers::valid_customer_id(id) {
+async fn customer_of(state: &AppState, signed: &Signed, id: &str) -> Result<CustomerRecord, AppError> {
+    if !is_customer_id(id) {
         return Err(AppError::NotFound);
     }
-    super::customers::sync_if_never_read(state, signed).await?;
+    session::read_if_never_read(state, signed).await?;
     state.store.customer_get(&signed.user.tenant_id, id).await?.ok_or(AppError::NotFound)
 }
 
@@ -72,14 +93,19 @@ fn today_utc() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-async fn render(
-    state: &AppState,
-    signed: &Signed,
-    record: &CustomerRecord,
+/// The Edit agreement page with what was typed, the mistakes and Partner Center's refusal.
+struct Shown {
     form: AgreementForm,
     errors: Vec<FieldError>,
     refused: Option<String>,
     status: StatusCode,
+}
+
+async fn render(
+    state: &AppState,
+    signed: &Signed,
+    record: &CustomerRecord,
+    shown: Shown,
 ) -> Result<HttpResponse, AppError> {
     let pending = state.store.submission_status(&signed.user.tenant_id, &record.customer.id).await?.pending;
     let page = EditAgreementPage {
@@ -88,12 +114,12 @@ async fn render(
         layout: signed.layout(&format!("Edit agreement — {}", record.customer.company_name)),
         customer_id: record.customer.id.clone(),
         company_name: record.customer.company_name.clone(),
-        form,
-        errors,
-        refused,
+        form: shown.form,
+        errors: shown.errors,
+        refused: shown.refused,
         today_utc: today_utc().to_string(),
     };
-    Ok(html(status, page.render()))
+    Ok(html(shown.status, page.render()))
 }
 
 #[derive(Deserialize)]
@@ -102,34 +128,40 @@ struct EditQuery {
     from: Option<String>,
 }
 
+/// The form filled from a submission: its contact and date, as stored.
+fn form_of(s: &Submission, key: String) -> AgreementForm {
+    let c = s.request.contact();
+    AgreementForm {
+        first_name: c.first_name.to_string(),
+        last_name: c.last_name.to_string(),
+        email: c.email.to_string(),
+        phone: c.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        date_agreed: s.request.date().map(|d| d.date().to_string()).unwrap_or_default(),
+        idempotency_key: key,
+    }
+}
+
 #[get("/customers/{id}/agreement/edit")]
 async fn edit(
     state: web::Data<AppState>,
-    Attester(signed): Attester,
+    attester: Attester,
     id: web::Path<String>,
     q: web::Query<EditQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let signed = attester.signed;
     let record = customer_of(&state, &signed, &id).await?;
     let mut form = AgreementForm { idempotency_key: session::random_token(), ..Default::default() };
-    let corrected = match q.from.as_deref().filter(|f| super::customers::valid_customer_id(f)) {
+    let corrected = match q.from.as_deref().filter(|f| is_customer_id(f)) {
         Some(from) => state
             .store
             .submission_get(&signed.user.tenant_id, from)
             .await?
-            .filter(|s| s.customer_id == record.customer.id),
+            .filter(|s| s.customer_id.as_deref() == Some(record.customer.id.as_str())),
         None => None,
     };
     let mut refused = None;
     if let Some(s) = corrected {
-        let p = s.payload;
-        form = AgreementForm {
-            first_name: p.first_name,
-            last_name: p.last_name,
-            email: p.email,
-            phone: p.phone,
-            date_agreed: p.date_agreed,
-            ..form
-        };
+        form = form_of(&s, form.idempotency_key);
         refused = s.last_error.filter(|_| s.state == SubmissionState::Failed);
     } else if let Some(latest) = record.attestations.first() {
         // Pre-filled from the latest attestation's contact; the date is the agent's to give.
@@ -138,7 +170,7 @@ async fn edit(
         form.email = latest.email.clone();
         form.phone = latest.phone.clone().unwrap_or_default();
     }
-    render(&state, &signed, &record, form, Vec::new(), refused, StatusCode::OK).await
+    render(&state, &signed, &record, Shown { form, errors: Vec::new(), refused, status: StatusCode::OK }).await
 }
 
 /// The flash message that tells what became of a submission.
@@ -172,124 +204,49 @@ fn message_for_existing(s: &Submission) -> String {
 #[post("/customers/{id}/agreement")]
 async fn submit(
     state: web::Data<AppState>,
-    Attester(signed): Attester,
+    attester: Attester,
     id: web::Path<String>,
     form: web::Form<AgreementForm>,
 ) -> Result<HttpResponse, AppError> {
+    let Attester { signed, proof } = attester;
     let record = customer_of(&state, &signed, &id).await?;
     let form = form.into_inner();
-    let tenant = signed.user.tenant_id.clone();
-    let key = form.idempotency_key.trim().to_string();
-    if key.is_empty() || key.len() > 100 {
-        return Err(AppError::BadRequest(
-            "The form is missing its submission key. Open Edit again from the customer's page.".into(),
-        ));
-    }
-    // A second submit of the same form (double click, reload): the first outcome, nothing sent.
-    if let Some(existing) = state.store.submission_by_key(&tenant, &key).await? {
-        session::set_flash(&signed.session, &message_for_existing(&existing));
-        return Ok(redirect(&format!("/customers/{}", record.customer.id)));
-    }
-    let contact = Contact::parse(&form.first_name, &form.last_name, &form.email, &form.phone);
-    let date = AcceptanceDate::parse(&form.date_agreed, today_utc());
-    let (contact, date) = match (contact, date) {
-        (Ok(c), Ok(d)) => (c, d),
-        (c, d) => {
-            let mut errors = c.err().unwrap_or_default();
-            errors.extend(d.err());
-            return render(&state, &signed, &record, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let key = IdempotencyKey::parse(&form.idempotency_key).ok_or_else(|| {
+        AppError::BadRequest("The form is missing its submission key. Open Edit again from the customer's page.".into())
+    })?;
+    let request = match AttestationRequest::try_from(&form) {
+        Ok(r) => r,
+        Err(errors) => {
+            let shown = Shown { form, errors, refused: None, status: StatusCode::UNPROCESSABLE_ENTITY };
+            return render(&state, &signed, &record, shown).await;
         }
     };
-    // Partner Center's 600061 rule, checked here first and explained.
-    let pending_same = state
-        .store
-        .submissions_for_customer(&tenant, &record.customer.id, 50)
-        .await?
-        .into_iter()
-        .filter(|s| s.state == SubmissionState::Queued)
-        .find(|s| {
-            s.payload.first_name == contact.first_name.as_str()
-                && s.payload.last_name == contact.last_name.as_str()
-                && s.payload.email.eq_ignore_ascii_case(contact.email.as_str())
-                && s.payload.phone == contact.phone.as_ref().map(|p| p.as_str()).unwrap_or("")
-        });
-    if let Some(same) = pending_same.as_ref().filter(|s| s.idempotency_key == key) {
-        // The same form, sent twice at once: the first one is on its way.
-        session::set_flash(&signed.session, &message_for_existing(same));
-        return Ok(redirect(&format!("/customers/{}", record.customer.id)));
-    }
-    if pending_same.is_some() || record.attestations.iter().any(|a| contact.repeats(a)) {
-        let errors = vec![FieldError::new("first_name", DUPLICATE_CONTACT_MESSAGE)];
-        return render(&state, &signed, &record, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    let token = access_token(&state, &signed).await?;
-    let tokens = session::tokens(&signed.session)
-        .ok_or(AppError::SignInRequired { return_to: format!("/customers/{}", record.customer.id) })?;
-    let tokens = crate::identity::UserTokens { access_token: token, ..tokens };
-    let payload = AttestPayload {
-        first_name: contact.first_name.as_str().into(),
-        last_name: contact.last_name.as_str().into(),
-        email: contact.email.as_str().into(),
-        phone: contact.phone.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default(),
-        date_agreed: date.date().to_string(),
-    };
-    // Stored first: from here on nothing typed can be lost.
-    let created = state
-        .store
-        .submission_create(&NewSubmission {
-            tenant_id: &tenant,
-            idempotency_key: &key,
-            customer_id: &record.customer.id,
-            payload: &payload,
-            customer: None,
-            created_by_oid: &signed.user.oid,
-            created_by_name: &signed.user.name,
-            tokens: &tokens,
-        })
-        .await?;
-    let sub = match created {
-        Created::New(s) => s,
-        Created::Existing(s) => {
+    let email = request.contact.email.to_string();
+    let tokens = session::fresh_tokens(&state, &signed).await?;
+    let outcome = state.workflows.attest(&proof, &tokens, &record, request, &key).await?;
+    let back = redirect(&format!("/customers/{}", record.customer.id));
+    let attempt = match outcome {
+        AttestOutcome::AlreadySubmitted(s) => {
             session::set_flash(&signed.session, &message_for_existing(&s));
-            return Ok(redirect(&format!("/customers/{}", record.customer.id)));
+            return Ok(back);
         }
+        AttestOutcome::SameContact => {
+            let errors = vec![FieldError::new("first_name", DUPLICATE_CONTACT_MESSAGE)];
+            let shown = Shown { form, errors, refused: None, status: StatusCode::UNPROCESSABLE_ENTITY };
+            return render(&state, &signed, &record, shown).await;
+        }
+        AttestOutcome::Stored(attempt) => attempt,
     };
-    state
-        .store
-        .audit(&AuditEntry {
-            customer_id: Some(record.customer.id.clone()),
-            detail: Some(format!(
-                "contact: {} {} <{}>; agreement acceptance date: {}",
-                payload.first_name, payload.last_name, payload.email, payload.date_agreed
-            )),
-            request_id: Some(sub.ms_request_id.clone()),
-            correlation_id: Some(sub.ms_correlation_id.clone()),
-            ..signed.user.audit("attest_submitted", "saved")
-        })
-        .await?;
-    state.store.customer_recompute_status(&tenant, &record.customer.id, &state.settings.policy()).await?;
-    let outcome = state
-        .delivery
-        .deliver_now(&tenant, &sub.id, std::time::Duration::from_secs(state.settings.deliver_wait_seconds))
-        .await?;
-    let outcome = outcome.map(|a| a.outcome);
-    if let Some(Outcome::Failed { reason, .. }) = &outcome {
+    let outcome = attempt.map(|a| a.outcome);
+    if let Some(Outcome::Failed { reason, .. }) = outcome {
         // Refused: the same page, everything kept, with Partner Center's reason and a new
         // key, so that the corrected form is a new submission.
         let form = AgreementForm { idempotency_key: session::random_token(), ..form };
-        return render(
-            &state,
-            &signed,
-            &record,
-            form,
-            Vec::new(),
-            Some(reason.clone()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let shown = Shown { form, errors: Vec::new(), refused: Some(reason), status: StatusCode::UNPROCESSABLE_ENTITY };
+        return render(&state, &signed, &record, shown).await;
     }
-    session::set_flash(&signed.session, &outcome_message(outcome.as_ref(), contact.email.as_str()));
-    Ok(redirect(&format!("/customers/{}", record.customer.id)))
+    session::set_flash(&signed.session, &outcome_message(outcome.as_ref(), &email));
+    Ok(back)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

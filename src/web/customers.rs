@@ -3,53 +3,16 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::AppState;
 use super::errors::{AppError, page, redirect};
 use super::extractors::{Agent, Signed};
 use super::pages::{CustomerAccountPage, CustomersPage, PagerLink, SubmissionView};
 use super::session;
-use crate::domain::EffectiveStatus;
 use crate::domain::invitation;
-use crate::jobs::refresh::{self, Caller, RefreshError, RefreshOutcome};
-use crate::store::{CustomerFilter, SubmissionKind, SubmissionState};
-
-impl From<RefreshError> for AppError {
-    fn from(e: RefreshError) -> Self {
-        match e {
-            RefreshError::Upstream(e) => AppError::Upstream(e),
-            RefreshError::Store(e) => AppError::Store(e),
-        }
-    }
-}
-
-/// The signed-in user's delegated token, refreshed when it is about to expire.
-pub async fn access_token(state: &AppState, signed: &Signed) -> Result<String, AppError> {
-    let sign_in_again = || AppError::SignInRequired { return_to: "/customers".into() };
-    let tokens = session::tokens(&signed.session).ok_or_else(sign_in_again)?;
-    if tokens.expires_at - chrono::Utc::now().timestamp() > 120 {
-        return Ok(tokens.access_token);
-    }
-    let Some(rt) = tokens.refresh_token.as_deref() else {
-        return Err(sign_in_again());
-    };
-    match state.oidc.refresh(rt).await {
-        Ok(fresh) => {
-            session::set_tokens(&signed.session, &fresh).map_err(|e| AppError::Internal(e.into()))?;
-            Ok(fresh.access_token)
-        }
-        Err(e) => {
-            tracing::info!(error = %e, "token refresh failed; asking to sign in again");
-            Err(sign_in_again())
-        }
-    }
-}
-
-/// Customer ids are GUIDs; anything else cannot be a customer of this portal.
-pub(crate) fn valid_customer_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
+use crate::domain::{EffectiveStatus, is_customer_id};
+use crate::store::{CustomerFilter, CustomerRecord, Submission, SubmissionState};
+use crate::workflows::refresh::Started;
 
 #[derive(Deserialize, Default)]
 struct ListQuery {
@@ -81,54 +44,6 @@ fn pager(search: &str, status: Option<EffectiveStatus>, current: i64, pages: i64
         .collect()
 }
 
-/// Starts reading every customer from Partner Center in the background and waits up to
-/// `wait` for it. None: it goes on (or another was running already) and the list shows
-/// its progress.
-pub(crate) async fn start_refresh(
-    state: &web::Data<AppState>,
-    signed: &Signed,
-    wait: std::time::Duration,
-) -> Result<Option<Result<RefreshOutcome, AppError>>, AppError> {
-    let token = access_token(state, signed).await?;
-    let tenant = signed.user.tenant_id.clone();
-    if !state.refreshes.start(&tenant) {
-        return Ok(None);
-    }
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let data = state.clone();
-    tokio::spawn(async move {
-        let caller = Caller { tenant_id: &tenant, token: &token };
-        let page_size = data.settings.customers_page_size.max(100);
-        let result =
-            refresh::refresh_all(&data.store, &data.pc, &data.settings.policy(), &caller, page_size, &data.refreshes)
-                .await;
-        let error = result.as_ref().err().map(|e| match e {
-            RefreshError::Upstream(pc) => pc.user_message(),
-            RefreshError::Store(_) => "the portal's database could not be written; try again".into(),
-        });
-        data.refreshes.finish(&tenant, error);
-        let _ = tx.send(result);
-    });
-    match tokio::time::timeout(wait, rx).await {
-        Ok(Ok(result)) => Ok(Some(result.map_err(AppError::from))),
-        _ => Ok(None),
-    }
-}
-
-/// The first visit of a partner reads its customers; a long read goes on in the background.
-pub(crate) async fn sync_if_never_read(state: &web::Data<AppState>, signed: &Signed) -> Result<(), AppError> {
-    let tenant = state.store.tenant_get(&signed.user.tenant_id).await?;
-    if tenant.as_ref().is_some_and(|t| t.customers_synced_at.is_some())
-        || state.refreshes.get(&signed.user.tenant_id).running
-    {
-        return Ok(());
-    }
-    match start_refresh(state, signed, std::time::Duration::from_secs(state.settings.refresh_wait_seconds)).await? {
-        Some(Err(e)) => Err(e),
-        _ => Ok(()),
-    }
-}
-
 /// "1 customer", "2 customers".
 fn customers_count(n: i64) -> String {
     if n == 1 { "1 customer".into() } else { format!("{n} customers") }
@@ -140,7 +55,7 @@ async fn list(
     Agent(signed): Agent,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    sync_if_never_read(&state, &signed).await?;
+    session::read_if_never_read(&state, &signed).await?;
     let tenant = &signed.user.tenant_id;
     let search: String =
         q.q.as_deref()
@@ -170,7 +85,7 @@ async fn list(
     let current = list.page;
     let first_shown = if list.total == 0 { 0 } else { (current - 1) * list.page_size + 1 };
     let last_shown = first_shown + list.items.len() as i64 - if list.total == 0 { 0 } else { 1 };
-    let progress = Some(state.refreshes.get(tenant)).filter(|p| p.running || p.error.is_some());
+    let progress = Some(state.workflows.refreshes.get(tenant)).filter(|p| p.running || p.error.is_some());
     let not_read = counts.iter().find(|c| c.status == EffectiveStatus::NotRead).map(|c| c.count).unwrap_or(0);
     let view = CustomersPage {
         layout: signed.layout("Customers"),
@@ -203,10 +118,13 @@ async fn refresh_list(
     // Scripts may post with the token in a header and no body: back to the plain list.
     let form = form.map(|f| f.into_inner()).unwrap_or_default();
     let wait = std::time::Duration::from_secs(state.settings.refresh_wait_seconds);
-    let message = match start_refresh(&state, &signed, wait).await? {
-        Some(Err(e)) => return Err(e),
-        None => "Reading your customers from Partner Center; the list shows how far it has come.".to_string(),
-        Some(Ok(outcome)) => {
+    let token = session::access_token(&state, &signed).await?;
+    let message = match state.workflows.start_refresh(&signed.user.tenant_id, token, wait).await {
+        Started::Done(Err(e)) => return Err(e.into()),
+        Started::Running => {
+            "Reading your customers from Partner Center; the list shows how far it has come.".to_string()
+        }
+        Started::Done(Ok(outcome)) => {
             let at = chrono::Utc::now().format("%H:%M UTC");
             if outcome.failed.is_empty() {
                 format!("Read again from Partner Center at {at}: {}.", customers_count(outcome.customers as i64))
@@ -227,86 +145,91 @@ async fn refresh_list(
     Ok(redirect(&list_href(&search, status, page)))
 }
 
+/// One of the portal's own submissions for this customer, as the account page lists it.
+fn submission_view(s: &Submission, record: &CustomerRecord, signed: &Signed) -> SubmissionView {
+    let c = s.request.contact();
+    let phone = c.phone.as_ref().map(|p| format!(", {p}")).unwrap_or_default();
+    let waiting = s.acceptance_link.as_deref().filter(|_| s.state == SubmissionState::Queued);
+    SubmissionView {
+        state: match s.state {
+            SubmissionState::Queued => "Pending",
+            SubmissionState::Delivered => "Sent",
+            SubmissionState::Failed => "Failed",
+        },
+        what: if s.request.new_customer().is_some() { "New customer" } else { "Attestation" },
+        saved: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        contact: format!("{} {} <{}>{phone}", c.first_name, c.last_name, c.email),
+        date_agreed: s.request.date().map(|d| d.date().to_string()).unwrap_or_default(),
+        by: s.created_by_name.clone(),
+        detail: submission_detail(s),
+        correct_href: (s.state == SubmissionState::Failed && signed.user.permissions().can_attest)
+            .then(|| format!("/customers/{}/agreement/edit?from={}", record.customer.id, s.id)),
+        invitation: waiting.map(|link| {
+            invitation::acceptance_link(&invitation::AcceptanceLinkInvitation {
+                contact_first_name: c.first_name.as_str(),
+                contact_email: c.email.as_str(),
+                company_name: &record.customer.company_name,
+                link,
+                partner_name: &signed.user.partner_name,
+                agent_name: &signed.user.name,
+                new_customer: s.request.new_customer().is_some(),
+            })
+        }),
+        acceptance_link: s.acceptance_link.clone().unwrap_or_default(),
+        key: s.id.clone(),
+    }
+}
+
+/// Where a submission stands, in a sentence.
+fn submission_detail(s: &Submission) -> Option<String> {
+    match s.state {
+        SubmissionState::Queued if s.acceptance_link.is_some() => {
+            Some("Waiting for the customer to accept at the link below.".to_string())
+        }
+        SubmissionState::Queued => Some(match &s.last_error {
+            Some(e) => format!(
+                "{} attempt(s) so far; the next one is at {}. Last: {e}",
+                s.attempts,
+                s.next_attempt_at.format("%H:%M:%S UTC")
+            ),
+            None => "Waiting to be sent.".to_string(),
+        }),
+        SubmissionState::Failed => s.last_error.clone(),
+        SubmissionState::Delivered => None,
+    }
+}
+
+/// The customer as stored; on first view its details too (the list carries no billing
+/// profile).
+async fn record_of(state: &AppState, signed: &Signed, id: &str) -> Result<CustomerRecord, AppError> {
+    let tenant = &signed.user.tenant_id;
+    let record = state.store.customer_get(tenant, id).await?.ok_or(AppError::NotFound)?;
+    if record.customer.billing.is_some() {
+        return Ok(record);
+    }
+    let token = session::access_token(state, signed).await?;
+    state.workflows.read_customer(&signed.user, &token, id).await?;
+    state.store.customer_get(tenant, id).await?.ok_or(AppError::NotFound)
+}
+
 #[get("/customers/{id}")]
 async fn account(
     state: web::Data<AppState>,
     Agent(signed): Agent,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    if !valid_customer_id(&id) {
+    if !is_customer_id(&id) {
         return Err(AppError::NotFound);
     }
-    sync_if_never_read(&state, &signed).await?;
-    let mut record = state.store.customer_get(&signed.user.tenant_id, &id).await?.ok_or(AppError::NotFound)?;
-    if record.customer.billing.is_none() {
-        // The list call carries no billing profile: read the details on first view.
-        let token = access_token(&state, &signed).await?;
-        let caller = Caller { tenant_id: &signed.user.tenant_id, token: &token };
-        refresh::refresh_customer(&state.store, &state.pc, &state.settings.policy(), &caller, &id).await?;
-        record = state.store.customer_get(&signed.user.tenant_id, &id).await?.ok_or(AppError::NotFound)?;
-    }
+    session::read_if_never_read(&state, &signed).await?;
+    let record = record_of(&state, &signed, &id).await?;
     let blocked_actions = if record.status == EffectiveStatus::ReattestationRequired {
         crate::domain::status::BLOCKED_ACTIONS.to_vec()
     } else {
         Vec::new()
     };
-    let submissions = state
-        .store
-        .submissions_for_customer(&signed.user.tenant_id, &id, 10)
-        .await?
-        .into_iter()
-        .map(|s| {
-            let p = &s.payload;
-            SubmissionView {
-                state: match s.state {
-                    SubmissionState::Queued => "Pending",
-                    SubmissionState::Delivered => "Sent",
-                    SubmissionState::Failed => "Failed",
-                },
-                what: if s.kind == SubmissionKind::CreateCustomer { "New customer" } else { "Attestation" },
-                saved: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                contact: format!(
-                    "{} {} <{}>{}",
-                    p.first_name,
-                    p.last_name,
-                    p.email,
-                    if p.phone.is_empty() { String::new() } else { format!(", {}", p.phone) }
-                ),
-                date_agreed: p.date_agreed.clone(),
-                by: s.created_by_name.clone(),
-                detail: match s.state {
-                    SubmissionState::Queued if s.acceptance_link.is_some() => {
-                        Some("Waiting for the customer to accept at the link below.".to_string())
-                    }
-                    SubmissionState::Queued => Some(match &s.last_error {
-                        Some(e) => format!(
-                            "{} attempt(s) so far; the next one is at {}. Last: {e}",
-                            s.attempts,
-                            s.next_attempt_at.format("%H:%M:%S UTC")
-                        ),
-                        None => "Waiting to be sent.".to_string(),
-                    }),
-                    SubmissionState::Failed => s.last_error.clone(),
-                    SubmissionState::Delivered => None,
-                },
-                correct_href: (s.state == SubmissionState::Failed && signed.user.permissions().can_attest)
-                    .then(|| format!("/customers/{}/agreement/edit?from={}", id, s.id)),
-                invitation: s.acceptance_link.as_deref().filter(|_| s.state == SubmissionState::Queued).map(|link| {
-                    invitation::acceptance_link(&invitation::AcceptanceLinkInvitation {
-                        contact_first_name: &p.first_name,
-                        contact_email: &p.email,
-                        company_name: &record.customer.company_name,
-                        link,
-                        partner_name: &signed.user.partner_name,
-                        agent_name: &signed.user.name,
-                        new_customer: s.kind == SubmissionKind::CreateCustomer,
-                    })
-                }),
-                acceptance_link: s.acceptance_link.clone().unwrap_or_default(),
-                key: s.id.clone(),
-            }
-        })
-        .collect();
+    let stored = state.store.submissions_for_customer(&signed.user.tenant_id, &id, 10).await?;
+    let submissions = stored.iter().map(|s| submission_view(s, &record, &signed)).collect();
     let view = CustomerAccountPage {
         layout: signed.layout(&record.customer.company_name),
         submissions,
@@ -328,27 +251,15 @@ async fn refresh_one(
     Agent(signed): Agent,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    if !valid_customer_id(&id) {
+    if !is_customer_id(&id) {
         return Err(AppError::NotFound);
     }
     // Only a customer this tenant already knows: the store is the tenant boundary.
     if state.store.customer_get(&signed.user.tenant_id, &id).await?.is_none() {
         return Err(AppError::NotFound);
     }
-    let token = access_token(&state, &signed).await?;
-    let caller = Caller { tenant_id: &signed.user.tenant_id, token: &token };
-    refresh::refresh_customer(&state.store, &state.pc, &state.settings.policy(), &caller, &id).await?;
-    // Anything of ours still on its way (or waiting for the customer) is looked at now.
-    for submission in state.store.submissions_make_due(&signed.user.tenant_id, &id).await? {
-        state
-            .delivery
-            .deliver_now(
-                &signed.user.tenant_id,
-                &submission,
-                std::time::Duration::from_secs(state.settings.deliver_wait_seconds),
-            )
-            .await?;
-    }
+    let token = session::access_token(&state, &signed).await?;
+    state.workflows.refresh_one(&signed.user, &token, &id).await?;
     session::set_flash(
         &signed.session,
         &format!("Read again from Partner Center at {}.", chrono::Utc::now().format("%H:%M UTC")),
@@ -364,22 +275,13 @@ async fn agreement_document(
     Agent(signed): Agent,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    if !valid_customer_id(&id) {
+    if !is_customer_id(&id) {
         return Err(AppError::NotFound);
     }
-    sync_if_never_read(&state, &signed).await?;
+    session::read_if_never_read(&state, &signed).await?;
     let record = state.store.customer_get(&signed.user.tenant_id, &id).await?.ok_or(AppError::NotFound)?;
-    let token = access_token(&state, &signed).await?;
-    let correlation = Uuid::new_v4();
-    let template_id = state.mca_template_id(&token, correlation).await?;
-    let (language, country) = record.customer.document_locale();
-    let link = state.pc.agreement_document(&token, &template_id, &language, &country, correlation).await?;
-    if !(link.starts_with("https://") || link.starts_with("http://")) {
-        return Err(AppError::Upstream(crate::partner_center::PcError::Decode {
-            what: "agreement document",
-            detail: "the link is not a web address".into(),
-        }));
-    }
+    let token = session::access_token(&state, &signed).await?;
+    let link = state.workflows.agreement_document(&token, &record.customer).await?;
     Ok(redirect(&link))
 }
 
@@ -399,7 +301,7 @@ fn relationship_label(r: &str) -> String {
 /// For the progress bar's script: how far the refresh of all customers has come.
 #[get("/customers/refresh/progress")]
 async fn refresh_progress(state: web::Data<AppState>, Agent(signed): Agent) -> HttpResponse {
-    let p = state.refreshes.get(&signed.user.tenant_id);
+    let p = state.workflows.refreshes.get(&signed.user.tenant_id);
     HttpResponse::Ok().json(serde_json::json!({
         "running": p.running,
         "total": p.total,
@@ -432,12 +334,5 @@ mod tests {
         assert!(links[0].href.contains("status=attested"));
         assert!(!links[0].href.contains("page="));
         assert!(links.iter().find(|l| l.current).unwrap().href.ends_with("page=5"));
-    }
-
-    #[test]
-    fn customer_ids_are_guid_like() {
-        assert!(valid_customer_id("c0570000-5eed-4000-8000-000000000001"));
-        assert!(!valid_customer_id("../etc"));
-        assert!(!valid_customer_id(""));
     }
 }

@@ -8,6 +8,7 @@ use askama::Template;
 use super::pages::{ErrorPage, Layout, NoAccessPage};
 use crate::partner_center::PcError;
 use crate::store::StoreError;
+use crate::workflows::WorkflowError;
 
 tokio::task_local! {
     /// The id of the request being served; set by the request-id middleware.
@@ -43,6 +44,20 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("{0:#}")]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<WorkflowError> for AppError {
+    fn from(e: WorkflowError) -> Self {
+        match e {
+            WorkflowError::Upstream(e) => AppError::Upstream(e),
+            WorkflowError::Store(e) => AppError::Store(e),
+            WorkflowError::SignInRequired(_) => AppError::SignInRequired { return_to: "/customers".into() },
+            WorkflowError::IdentityProvider(e) => AppError::SignIn {
+                user: "The sign-in service could not be reached or did not accept the sign-in. Try again in a minute; if it keeps failing, tell your administrator.".into(),
+                detail: e.to_string(),
+            },
+        }
+    }
 }
 
 impl AppError {

@@ -10,8 +10,7 @@ use super::AppState;
 use super::errors::AppError;
 use super::pages::Layout;
 use super::session::{self, SignedInUser};
-use crate::domain::roles::INDIRECT_RESELLER_REFUSAL;
-use crate::domain::{AgentRole, PartnerType};
+use crate::domain::{AgentRole, AttestRefusal};
 
 /// Any signed-in user, agent role or not.
 pub struct Signed {
@@ -78,42 +77,28 @@ impl FromRequest for Agent {
     }
 }
 
-/// An Admin agent or a Sales agent (of any partner type).
-pub struct SalesOrAdmin(pub Signed);
-
-fn sales_or_admin(req: &HttpRequest) -> Result<SalesOrAdmin, AppError> {
-    let Agent(s) = agent(req)?;
-    if !(s.user.roles.contains(AgentRole::Admin) || s.user.roles.contains(AgentRole::Sales)) {
-        return Err(AppError::Forbidden(
-            "Only Admin agents and Sales agents can do this. Ask an Admin agent of your organization if you need it."
-                .into(),
-        ));
-    }
-    Ok(SalesOrAdmin(s))
+/// An Admin agent or Sales agent of a partner that may attest (not an indirect
+/// reseller), with the domain's proof of it that the attest use cases take.
+pub struct Attester {
+    pub signed: Signed,
+    pub proof: crate::domain::Attester,
 }
 
-impl FromRequest for SalesOrAdmin {
-    type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(sales_or_admin(req))
+fn attester(req: &HttpRequest) -> Result<Attester, AppError> {
+    let Agent(signed) = agent(req)?;
+    match signed.user.attester() {
+        Ok(proof) => Ok(Attester { signed, proof }),
+        Err(refusal @ (AttestRefusal::NotAdminOrSales | AttestRefusal::IndirectReseller)) => {
+            Err(AppError::Forbidden(refusal.message().into()))
+        }
     }
 }
-
-/// An Admin agent or Sales agent of a partner that may attest (not an indirect reseller).
-pub struct Attester(pub Signed);
 
 impl FromRequest for Attester {
     type Error = AppError;
     type Future = Ready<Result<Self, AppError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(sales_or_admin(req).and_then(|SalesOrAdmin(s)| {
-            if s.user.partner_type == PartnerType::IndirectReseller {
-                Err(AppError::Forbidden(INDIRECT_RESELLER_REFUSAL.into()))
-            } else {
-                Ok(Attester(s))
-            }
-        }))
+        ready(attester(req))
     }
 }
 

@@ -13,34 +13,17 @@ pub mod session;
 
 use actix_web::{HttpResponse, get, web};
 use std::sync::Arc;
-use uuid::Uuid;
 
 use crate::config::Settings;
-use crate::jobs::delivery::Delivery;
-use crate::partner_center::{PartnerCenter, PcError, TemplateCache};
 use crate::store::Store;
+use crate::workflows::Workflows;
 
-/// What every handler can reach.
+/// What every handler can reach: settings, the store for reading what pages show, and
+/// the use cases for everything else.
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
-    pub pc: PartnerCenter,
-    pub oidc: Arc<crate::identity::Oidc>,
-    pub templates: Arc<TemplateCache>,
-    pub delivery: Arc<Delivery>,
-    /// Refreshes of all customers under way, one per partner, with their progress.
-    pub refreshes: Arc<crate::jobs::refresh::RefreshTracker>,
-    /// Each indirect provider's indirect resellers, read at most every ten minutes.
-    pub resellers: tokio::sync::Mutex<
-        std::collections::HashMap<String, (std::time::Instant, Vec<crate::partner_center::RelatedPartner>)>,
-    >,
-}
-
-impl AppState {
-    /// The MCA template id, read from agreement metadata, never hard-coded.
-    pub async fn mca_template_id(&self, token: &str, correlation: Uuid) -> Result<String, PcError> {
-        self.templates.get(&self.pc, token, correlation).await
-    }
+    pub workflows: Arc<Workflows>,
 }
 
 const STYLESHEET: &str = include_str!("../../static/app.css");

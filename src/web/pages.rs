@@ -104,7 +104,7 @@ pub struct CustomersPage {
     /// How many customers Partner Center listed but did not let us read.
     pub not_read: i64,
     /// A refresh of all customers under way, or the reason the last one stopped.
-    pub progress: Option<crate::jobs::refresh::RefreshProgress>,
+    pub progress: Option<crate::workflows::RefreshProgress>,
     pub total_customers: i64,
     pub total_label: String,
     pub current_page: i64,

@@ -1,54 +1,25 @@
-//! What the portal keeps in a (server-side) session, typed.
+//! What the portal keeps in a (server-side) session, typed, and the helpers every handler
+//! area shares: the signed-in user's tokens, and the first read of a partner's customers.
 
 use actix_session::Session;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::domain::{PartnerType, Permissions, RoleSet};
+use super::AppState;
+use super::errors::AppError;
+use super::extractors::Signed;
+pub use crate::domain::PartnerUser as SignedInUser;
+pub use crate::domain::UserTokens;
+pub use crate::identity::PendingSignIn;
+use crate::workflows::refresh::Started;
 
 const USER: &str = "user";
 const TOKENS: &str = "tokens";
 const CSRF: &str = "csrf";
 const PENDING: &str = "oidc_pending";
 const FLASH: &str = "flash";
-
-/// The signed-in person, as proven by the ID token and Partner Center.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SignedInUser {
-    pub oid: String,
-    pub name: String,
-    pub email: String,
-    pub tenant_id: String,
-    pub roles: RoleSet,
-    pub partner_type: PartnerType,
-    pub partner_name: String,
-    /// Unix seconds; the absolute session lifetime counts from here.
-    pub signed_in_at: i64,
-}
-
-impl SignedInUser {
-    pub fn permissions(&self) -> Permissions {
-        Permissions::of(&self.roles, self.partner_type)
-    }
-
-    /// An audit entry of this user's; the caller adds what happened and, for Partner
-    /// Center calls, the `MS-RequestId` and `MS-CorrelationId`.
-    pub fn audit(&self, action: &str, outcome: &str) -> crate::store::AuditEntry {
-        crate::store::AuditEntry {
-            tenant_id: self.tenant_id.clone(),
-            actor_oid: Some(self.oid.clone()),
-            actor_name: Some(self.name.clone()),
-            action: action.to_string(),
-            outcome: outcome.to_string(),
-            ..Default::default()
-        }
-    }
-}
-
-pub use crate::domain::UserTokens;
-pub use crate::identity::PendingSignIn;
 
 pub fn random_token() -> String {
     let mut b = [0u8; 32];
@@ -119,4 +90,41 @@ pub fn take_flash(s: &Session) -> Option<String> {
         s.remove(FLASH);
     }
     f
+}
+
+/// The signed-in user's delegated tokens, renewed (and kept in the session) when they
+/// are about to expire; a sign-in that can't be renewed asks to sign in again.
+pub async fn fresh_tokens(state: &AppState, signed: &Signed) -> Result<UserTokens, AppError> {
+    let sign_in_again = || AppError::SignInRequired { return_to: "/customers".into() };
+    let tokens = tokens(&signed.session).ok_or_else(sign_in_again)?;
+    match state.workflows.fresh_tokens(&tokens).await {
+        Ok(None) => Ok(tokens),
+        Ok(Some(fresh)) => {
+            set_tokens(&signed.session, &fresh).map_err(|e| AppError::Internal(e.into()))?;
+            Ok(fresh)
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "token renewal failed; asking to sign in again");
+            Err(sign_in_again())
+        }
+    }
+}
+
+/// The access token alone, for reading.
+pub async fn access_token(state: &AppState, signed: &Signed) -> Result<String, AppError> {
+    Ok(fresh_tokens(state, signed).await?.access_token)
+}
+
+/// The first visit of a partner reads its customers; a long read goes on in the
+/// background while the list shows its progress.
+pub async fn read_if_never_read(state: &AppState, signed: &Signed) -> Result<(), AppError> {
+    if !state.workflows.never_read(&signed.user.tenant_id).await? {
+        return Ok(());
+    }
+    let token = access_token(state, signed).await?;
+    let wait = std::time::Duration::from_secs(state.settings.refresh_wait_seconds);
+    match state.workflows.start_refresh(&signed.user.tenant_id, token, wait).await {
+        Started::Done(Err(e)) => Err(e.into()),
+        _ => Ok(()),
+    }
 }

@@ -269,9 +269,10 @@ async fn the_temporary_password_is_in_no_table_and_no_log_line() {
 #[tokio::test]
 async fn two_instances_sharing_one_postgres_deliver_each_submission_once() {
     use mca_portal::config::Settings;
+    use mca_portal::domain::{AcceptanceDate, AttestationRequest, Contact, Request};
     use mca_portal::sandbox::SandboxOptions;
     use mca_portal::startup::Application;
-    use mca_portal::store::{AttestPayload, NewSubmission};
+    use mca_portal::store::NewSubmission;
 
     let Some(a) = spawn_app_with(Db::Postgres, |s, sandbox| {
         s.delivery_poll_ms = 50;
@@ -314,20 +315,23 @@ async fn two_instances_sharing_one_postgres_deliver_each_submission_once() {
         seed::customers().into_iter().filter(|c| c.tenant_id == seed::CONTOSO_TENANT).map(|c| c.id).collect();
     let total = 40;
     for i in 0..total {
-        let payload = AttestPayload {
-            first_name: "Shared".into(),
-            last_name: format!("Person {i}"),
-            email: format!("shared.{i}@contoso-shared.example"),
-            phone: String::new(),
-            date_agreed: "2025-03-03".into(),
-        };
+        let today = chrono::Utc::now().date_naive();
+        let request = Request::Attest(AttestationRequest {
+            contact: Contact::parse(
+                "Shared",
+                &format!("Person {i}"),
+                &format!("shared.{i}@contoso-shared.example"),
+                "",
+            )
+            .unwrap(),
+            date: AcceptanceDate::parse("2025-03-03", today).unwrap(),
+        });
         a.store
             .submission_create(&NewSubmission {
                 tenant_id: seed::CONTOSO_TENANT,
                 idempotency_key: &format!("shared-{i}"),
-                customer_id: &ids[i % ids.len()],
-                payload: &payload,
-                customer: None,
+                customer_id: Some(&ids[i % ids.len()]),
+                request: &request,
                 created_by_oid: "tester",
                 created_by_name: "Tester",
                 tokens: &tokens,

@@ -1,16 +1,22 @@
 //! Status refresh: re-reads customers and their MCA facts from Partner Center, derives
-//! each effective status and stores the result.
+//! each effective status and stores the result. A read of every customer runs in the
+//! background with its progress kept for the list's progress bar.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
 use uuid::Uuid;
 
-use crate::domain::{Customer, ReattestationPolicy, StatusInputs, StatusVerdict};
+use super::{WorkflowError, WorkflowResult, Workflows};
+use crate::domain::{Customer, PartnerUser, ReattestationPolicy, StatusInputs, StatusVerdict};
 use crate::partner_center::{PartnerCenter, PcError};
 use crate::store::{Store, StoreError};
 
-/// How many customers are read at once during a full refresh. Partner Center's published
-/// limit is 500 requests a minute per tenant; the client backs off on 429 in any case.
+/// How many customers are read at once during a full refresh. Partner Center publishes
+/// no figure for its limits (docs/partner-center.md, "Throttling"); the client waits out
+/// every 429 in any case.
 const CONCURRENCY: usize = 6;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,8 +66,8 @@ async fn read_and_store(
 }
 
 /// Re-reads one customer (with its billing profile) from Partner Center.
-#[tracing::instrument(skip_all, fields(customer_id), err)]
-pub async fn refresh_customer(
+#[tracing::instrument(skip_all, fields(%customer_id), err)]
+async fn refresh_customer(
     store: &Store,
     pc: &PartnerCenter,
     policy: &ReattestationPolicy,
@@ -175,7 +181,7 @@ impl RefreshTracker {
 /// Re-reads every customer of the caller's tenant, reporting its progress to the tracker
 /// as it goes; forgets customers no longer listed.
 #[tracing::instrument(skip_all, fields(tenant_id = caller.tenant_id), err)]
-pub async fn refresh_all(
+async fn refresh_all(
     store: &Store,
     pc: &PartnerCenter,
     policy: &ReattestationPolicy,
@@ -204,4 +210,75 @@ pub async fn refresh_all(
         .collect()
         .await;
     settle(store, caller, started, total, results).await
+}
+
+impl From<RefreshError> for WorkflowError {
+    fn from(e: RefreshError) -> Self {
+        match e {
+            RefreshError::Upstream(e) => WorkflowError::Upstream(e),
+            RefreshError::Store(e) => WorkflowError::Store(e),
+        }
+    }
+}
+
+/// A refresh of all customers: done within the wait, or going on in the background.
+pub enum Started {
+    Done(WorkflowResult<RefreshOutcome>),
+    /// It goes on (or another was running already): the list shows its progress.
+    Running,
+}
+
+impl Workflows {
+    /// Whether the partner's customers have never been read (and no read is under way).
+    #[tracing::instrument(skip_all, fields(%tenant_id), err)]
+    pub async fn never_read(&self, tenant_id: &str) -> WorkflowResult<bool> {
+        let tenant = self.store.tenant_get(tenant_id).await?;
+        let synced = tenant.as_ref().is_some_and(|t| t.customers_synced_at.is_some());
+        Ok(!synced && !self.refreshes.get(tenant_id).running)
+    }
+
+    /// Starts reading every customer in the background and waits up to `wait` for it.
+    #[tracing::instrument(skip_all, fields(%tenant_id))]
+    pub async fn start_refresh(self: &Arc<Self>, tenant_id: &str, token: String, wait: Duration) -> Started {
+        if !self.refreshes.start(tenant_id) {
+            return Started::Running;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (this, tenant) = (self.clone(), tenant_id.to_string());
+        tokio::spawn(async move {
+            let caller = Caller { tenant_id: &tenant, token: &token };
+            let page_size = this.settings.customers_page_size.max(100);
+            let policy = this.settings.policy();
+            let result = refresh_all(&this.store, &this.pc, &policy, &caller, page_size, &this.refreshes).await;
+            let error = result.as_ref().err().map(|e| match e {
+                RefreshError::Upstream(pc) => pc.user_message(),
+                RefreshError::Store(_) => "the portal's database could not be written; try again".into(),
+            });
+            this.refreshes.finish(&tenant, error);
+            let _ = tx.send(result);
+        });
+        match tokio::time::timeout(wait, rx).await {
+            Ok(Ok(result)) => Started::Done(result.map_err(WorkflowError::from)),
+            _ => Started::Running,
+        }
+    }
+
+    /// Reads one customer again, and looks at once at anything of ours still on its way
+    /// (or waiting for the customer's acceptance).
+    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %customer_id), err)]
+    pub async fn refresh_one(&self, user: &PartnerUser, token: &str, customer_id: &str) -> WorkflowResult<()> {
+        self.read_customer(user, token, customer_id).await?;
+        let wait = Duration::from_secs(self.settings.deliver_wait_seconds);
+        for submission in self.store.submissions_make_due(&user.tenant_id, customer_id).await? {
+            self.delivery.deliver_now(&user.tenant_id, &submission, wait).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads one customer (with its billing profile) from Partner Center and stores it.
+    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %customer_id), err)]
+    pub async fn read_customer(&self, user: &PartnerUser, token: &str, customer_id: &str) -> WorkflowResult<()> {
+        let caller = Caller { tenant_id: &user.tenant_id, token };
+        Ok(refresh_customer(&self.store, &self.pc, &self.settings.policy(), &caller, customer_id).await?)
+    }
 }

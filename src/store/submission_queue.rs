@@ -1,0 +1,199 @@
+//! The delivery queue over the submissions table: claims with leases (so two instances
+//! never deliver the same submission at once), and what each attempt came to. Only the
+//! holder of a lease may record an attempt; each call says whether it still held it.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row;
+
+use super::submissions::{COLUMNS, Submission, SubmissionState};
+use super::{Store, StoreResult, timestamp};
+use crate::domain::UserTokens;
+
+/// How an attempt ended, as the queue records it.
+pub enum Settled<'a> {
+    Delivered,
+    /// Refused for good, with the reason and Partner Center's code.
+    Failed {
+        reason: &'a str,
+        code: Option<&'a str>,
+    },
+}
+
+impl Store {
+    /// Claims one queued submission for `owner` until the lease runs out, if nobody holds it.
+    #[tracing::instrument(skip_all, fields(%tenant_id, submission_id = %id, %owner), err)]
+    pub async fn submission_claim(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> StoreResult<Option<Submission>> {
+        let now = Utc::now();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE submissions SET lease_owner = $1, lease_until = $2 \
+             WHERE tenant_id = $3 AND id = $4 AND state = 'queued' AND (lease_until IS NULL OR lease_until < $5) RETURNING {COLUMNS}"
+        ));
+        let row = sqlx::query(sql)
+            .bind(owner)
+            .bind(timestamp(now + lease))
+            .bind(tenant_id)
+            .bind(id)
+            .bind(timestamp(now))
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(|r| self.submission_of(r)).transpose()
+    }
+
+    /// Claims up to `limit` queued submissions that are due, for `owner`.
+    #[tracing::instrument(skip_all, fields(%owner, limit), err)]
+    pub async fn submissions_claim_due(
+        &self,
+        owner: &str,
+        lease: Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<Submission>> {
+        let now = Utc::now();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE submissions SET lease_owner = $1, lease_until = $2 \
+             WHERE id IN (SELECT id FROM submissions WHERE state = 'queued' AND next_attempt_at <= $3 \
+                          AND (lease_until IS NULL OR lease_until < $3) ORDER BY next_attempt_at LIMIT $4) \
+             AND state = 'queued' AND (lease_until IS NULL OR lease_until < $3) RETURNING {COLUMNS}"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(owner)
+            .bind(timestamp(now + lease))
+            .bind(timestamp(now))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| self.submission_of(r)).collect()
+    }
+
+    /// Records one more attempt that did not settle it: try again at `next`. Renewed
+    /// tokens replace the stored ones.
+    #[tracing::instrument(skip_all, fields(submission_id = %id, %owner), err)]
+    pub async fn submission_retry_later(
+        &self,
+        id: &str,
+        owner: &str,
+        next: DateTime<Utc>,
+        error: &str,
+        tokens: Option<&UserTokens>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE submissions SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3, \
+             access_token = COALESCE($4, access_token), refresh_token = COALESCE($5, refresh_token), token_expires_at = COALESCE($6, token_expires_at) \
+             WHERE id = $7 AND lease_owner = $8 AND state = 'queued'",
+        )
+        .bind(timestamp(next))
+        .bind(error)
+        .bind(timestamp(Utc::now()))
+        .bind(tokens.map(|t| self.sealer().seal(&t.access_token)))
+        .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.sealer().seal(r)))
+        .bind(tokens.map(|t| t.expires_at))
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Settles a submission: delivered or failed for good. The delegated tokens are removed.
+    #[tracing::instrument(skip_all, fields(submission_id = %id, %owner), err)]
+    pub async fn submission_settle(&self, id: &str, owner: &str, how: Settled<'_>) -> StoreResult<bool> {
+        let (state, error, code) = match how {
+            Settled::Delivered => (SubmissionState::Delivered, None, None),
+            Settled::Failed { reason, code } => (SubmissionState::Failed, Some(reason), code),
+        };
+        let done = sqlx::query(
+            "UPDATE submissions SET state = $1, attempts = attempts + 1, last_error = $2, pc_code = $3, lease_owner = NULL, lease_until = NULL, \
+             updated_at = $4, access_token = NULL, refresh_token = NULL, token_expires_at = NULL \
+             WHERE id = $5 AND lease_owner = $6 AND state = 'queued'",
+        )
+        .bind(state.key())
+        .bind(error.map(String::from))
+        .bind(code.map(String::from))
+        .bind(timestamp(Utc::now()))
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records the customer Partner Center created for a submission.
+    #[tracing::instrument(skip_all, fields(submission_id = %id, %owner, %customer_id), err)]
+    pub async fn submission_set_customer(&self, id: &str, owner: &str, customer_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE submissions SET customer_id = $1, updated_at = $2 WHERE id = $3 AND lease_owner = $4 AND state = 'queued'")
+            .bind(customer_id)
+            .bind(timestamp(Utc::now()))
+            .bind(id)
+            .bind(owner)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records an enhanced attestation made for a submission.
+    #[tracing::instrument(skip_all, fields(submission_id = %id, %owner, %attestation_id), err)]
+    pub async fn submission_set_attestation(
+        &self,
+        id: &str,
+        owner: &str,
+        attestation_id: &str,
+        link: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE submissions SET attestation_id = $1, acceptance_link = $2, updated_at = $3 WHERE id = $4 AND lease_owner = $5 AND state = 'queued'",
+        )
+        .bind(attestation_id)
+        .bind(link)
+        .bind(timestamp(Utc::now()))
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Waiting for the customer: look again at `next`, without counting an attempt.
+    #[tracing::instrument(skip_all, fields(submission_id = %id, %owner), err)]
+    pub async fn submission_wait(
+        &self,
+        id: &str,
+        owner: &str,
+        next: DateTime<Utc>,
+        tokens: Option<&UserTokens>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE submissions SET next_attempt_at = $1, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $2, \
+             access_token = COALESCE($3, access_token), refresh_token = COALESCE($4, refresh_token), token_expires_at = COALESCE($5, token_expires_at) \
+             WHERE id = $6 AND lease_owner = $7 AND state = 'queued'",
+        )
+        .bind(timestamp(next))
+        .bind(timestamp(Utc::now()))
+        .bind(tokens.map(|t| self.sealer().seal(&t.access_token)))
+        .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.sealer().seal(r)))
+        .bind(tokens.map(|t| t.expires_at))
+        .bind(id)
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Makes a customer's queued submissions due now (Refresh), returning their ids.
+    #[tracing::instrument(skip_all, fields(%tenant_id, %customer_id), err)]
+    pub async fn submissions_make_due(&self, tenant_id: &str, customer_id: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "UPDATE submissions SET next_attempt_at = $1 WHERE tenant_id = $2 AND customer_id = $3 AND state = 'queued' RETURNING id",
+        )
+        .bind(timestamp(Utc::now()))
+        .bind(tenant_id)
+        .bind(customer_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}

@@ -1,0 +1,221 @@
+//! The Add customer form as typed, its field rules (`validator`, with the rules of
+//! `domain::rules`), and the one conversion into a `NewCustomer`.
+
+use serde::Deserialize;
+use validator::Validate;
+
+use crate::domain::new_customer::{
+    Address, AddressLine, AgreementChoice, City, CompanyName, CountryCode, Culture, DomainPrefix, FIELD_ORDER,
+    NewCustomer, PartnerId, PostalCode, RegistrationNumber, StateCode,
+};
+use crate::domain::rules::field;
+use crate::domain::{Contact, FieldError};
+use crate::workflows::NewCustomerDraft;
+
+/// Everything the form carries, as typed; it travels whole through Review and back.
+#[derive(Debug, Clone, Default, Deserialize, Validate)]
+#[serde(default)]
+pub struct NewCustomerForm {
+    #[validate(custom(function = "field::company_name"))]
+    pub company_name: String,
+    #[validate(custom(function = "field::domain_prefix"))]
+    pub domain_prefix: String,
+    #[validate(custom(function = "field::first_name"))]
+    pub first_name: String,
+    #[validate(custom(function = "field::last_name"))]
+    pub last_name: String,
+    #[validate(custom(function = "field::email"))]
+    pub email: String,
+    #[validate(custom(function = "field::phone"))]
+    pub phone: String,
+    #[validate(custom(function = "field::country"))]
+    pub country: String,
+    #[validate(custom(function = "field::address_line1"))]
+    pub address_line1: String,
+    #[validate(custom(function = "field::address_line2"))]
+    pub address_line2: String,
+    #[validate(custom(function = "field::city"))]
+    pub city: String,
+    #[validate(custom(function = "field::state"))]
+    pub state: String,
+    #[validate(custom(function = "field::postal_code"))]
+    pub postal_code: String,
+    #[validate(custom(function = "field::culture"))]
+    pub culture: String,
+    #[validate(custom(function = "field::registration_number"))]
+    pub registration_number: String,
+    /// One of the provider's indirect resellers, or empty: the workflow checks which.
+    pub associated_partner_id: String,
+    /// "attest" or "admin_center"; with the confirmation and the date, the domain's.
+    pub agreement: String,
+    pub accepted: Option<String>,
+    pub date_agreed: String,
+    /// "", "typed" or "suggested": the answer to an address suggestion.
+    pub address_choice: String,
+    pub suggested_line1: String,
+    pub suggested_line2: String,
+    pub suggested_city: String,
+    pub suggested_state: String,
+    pub suggested_postal_code: String,
+    pub idempotency_key: String,
+}
+
+impl NewCustomerForm {
+    pub fn attesting(&self) -> bool {
+        self.agreement == "attest"
+    }
+
+    /// Takes the suggested address the agent chose.
+    pub fn apply_suggestion(&mut self) {
+        if self.address_choice == "suggested" && !self.suggested_line1.is_empty() {
+            self.address_line1 = std::mem::take(&mut self.suggested_line1);
+            self.address_line2 = std::mem::take(&mut self.suggested_line2);
+            self.city = std::mem::take(&mut self.suggested_city);
+            self.state = std::mem::take(&mut self.suggested_state);
+            self.postal_code = std::mem::take(&mut self.suggested_postal_code);
+            self.address_choice = "typed".into();
+        }
+    }
+
+    /// The form parsed, for the Add customer use case.
+    pub fn draft(&self) -> NewCustomerDraft {
+        NewCustomerDraft {
+            parsed: NewCustomer::try_from(self),
+            prefix: DomainPrefix::parse(DomainPrefix::FIELD, &self.domain_prefix).ok(),
+        }
+    }
+}
+
+fn optional<T>(text: &str, parse: impl FnOnce(&str) -> Result<T, FieldError>) -> Result<Option<T>, FieldError> {
+    if text.trim().is_empty() { Ok(None) } else { parse(text).map(Some) }
+}
+
+/// The form becomes a new customer, or every mistake in it, in the order of the form.
+impl TryFrom<&NewCustomerForm> for NewCustomer {
+    type Error = Vec<FieldError>;
+
+    fn try_from(f: &NewCustomerForm) -> Result<Self, Vec<FieldError>> {
+        let mut errors = f.validate().err().map(|e| FieldError::from_validation(&e)).unwrap_or_default();
+        let today = chrono::Utc::now().date_naive();
+        let agreement = AgreementChoice::parse(&f.agreement, f.accepted.is_some(), &f.date_agreed, today)
+            .map_err(|e| errors.extend(e))
+            .ok();
+        let reseller = optional(&f.associated_partner_id, |t| PartnerId::parse("associated_partner_id", t))
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten();
+        if let Ok(country) = CountryCode::parse("country", &f.country) {
+            let (phone, number) = (!f.phone.trim().is_empty(), !f.registration_number.trim().is_empty());
+            errors.extend(NewCustomer::country_requirements(&country, phone, number));
+        }
+        match agreement {
+            Some(agreement) if errors.is_empty() => assemble(f, agreement, reseller).map_err(|e| vec![e]),
+            _ => {
+                FieldError::sort_by_form(&mut errors, &FIELD_ORDER);
+                Err(errors)
+            }
+        }
+    }
+}
+
+/// The domain values of a form whose fields passed their rules.
+fn assemble(
+    f: &NewCustomerForm,
+    agreement: AgreementChoice,
+    reseller: Option<PartnerId>,
+) -> Result<NewCustomer, FieldError> {
+    let contact = Contact::parse(&f.first_name, &f.last_name, &f.email, &f.phone).map_err(|e| {
+        e.into_iter().next().unwrap_or_else(|| FieldError::new("first_name", "Check the primary contact."))
+    })?;
+    Ok(NewCustomer {
+        company_name: CompanyName::parse("company_name", &f.company_name)?,
+        domain_prefix: DomainPrefix::parse(DomainPrefix::FIELD, &f.domain_prefix)?,
+        contact,
+        address: Address {
+            line1: AddressLine::parse("address_line1", &f.address_line1)?,
+            line2: optional(&f.address_line2, |t| AddressLine::parse("address_line2", t))?,
+            city: City::parse("city", &f.city)?,
+            state: optional(&f.state, |t| StateCode::parse("state", t))?,
+            postal_code: PostalCode::parse("postal_code", &f.postal_code)?,
+            country: CountryCode::parse("country", &f.country)?,
+        },
+        culture: Culture::parse("culture", &f.culture)?,
+        registration_number: optional(&f.registration_number, |t| RegistrationNumber::parse("registration_number", t))?,
+        associated_partner_id: reseller,
+        agreement,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> NewCustomerForm {
+        NewCustomerForm {
+            company_name: "Contoso Ltd".into(),
+            domain_prefix: "ContosoLtd".into(),
+            first_name: "Tania".into(),
+            last_name: "Carr".into(),
+            email: "tania@contoso.example".into(),
+            country: "US".into(),
+            address_line1: "1 Main St".into(),
+            city: "Redmond".into(),
+            state: "WA".into(),
+            postal_code: "98052".into(),
+            culture: "en-US".into(),
+            agreement: "attest".into(),
+            accepted: Some("yes".into()),
+            date_agreed: chrono::Utc::now().date_naive().to_string(),
+            ..Default::default()
+        }
+    }
+
+    fn fields(f: &NewCustomerForm) -> Vec<String> {
+        NewCustomer::try_from(f).unwrap_err().into_iter().map(|e| e.field.to_string()).collect()
+    }
+
+    #[test]
+    fn a_complete_form_parses() {
+        let c = NewCustomer::try_from(&form()).unwrap();
+        assert_eq!(c.domain_prefix.domain(), "contosoltd.onmicrosoft.com");
+        assert_eq!(c.culture.language(), "en");
+        assert!(c.attests());
+        let ac =
+            NewCustomerForm { agreement: "admin_center".into(), accepted: None, date_agreed: String::new(), ..form() };
+        assert_eq!(NewCustomer::try_from(&ac).unwrap().agreement, AgreementChoice::AdminCenter);
+    }
+
+    #[test]
+    fn every_wrong_field_is_reported_in_the_order_of_the_form() {
+        let bad = NewCustomerForm {
+            company_name: String::new(),
+            domain_prefix: "contoso-ltd".into(),
+            email: "x".into(),
+            country: "XX".into(),
+            state: "Washington".into(),
+            accepted: None,
+            date_agreed: "2999-01-01".into(),
+            ..form()
+        };
+        assert_eq!(
+            fields(&bad),
+            ["company_name", "domain_prefix", "email", "country", "state", "accepted", "date_agreed"]
+        );
+    }
+
+    #[test]
+    fn country_rules_come_with_the_other_mistakes() {
+        let br = NewCustomerForm { country: "BR".into(), state: String::new(), ..form() };
+        assert_eq!(fields(&br), ["phone", "registration_number"]);
+        let more = NewCustomerForm { email: "bad".into(), ..br.clone() };
+        assert_eq!(fields(&more), ["email", "phone", "registration_number"]);
+        let wrong_phone = NewCustomerForm { phone: "call me".into(), ..br.clone() };
+        assert_eq!(fields(&wrong_phone), ["phone", "registration_number"], "one message for the phone");
+        let ok = NewCustomerForm {
+            phone: "+55 11 5555 0100".into(),
+            registration_number: "12.345.678/0001-90".into(),
+            ..br
+        };
+        assert!(NewCustomer::try_from(&ok).is_ok());
+    }
+}

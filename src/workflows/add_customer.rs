@@ -1,0 +1,253 @@
+//! Add customer: the checks Partner Center can answer before anything is stored (is the
+//! domain free, is the reseller one of ours, is the address known), then the submission
+//! (create the customer, then attest), and the invitation email for what was chosen.
+
+use uuid::Uuid;
+
+use super::delivery::{Attempt, Outcome};
+use super::submit::{AuditNote, Submitted};
+use super::{WorkflowResult, Workflows, audit_of};
+use crate::domain::invitation::{self, AcceptanceLinkInvitation, AdminCenterInvitation, Invitation};
+use crate::domain::new_customer::{Address, DomainPrefix, FIELD_ORDER, NewCustomer};
+use crate::domain::{Attester, FieldError, IdempotencyKey, PartnerType, PartnerUser, Request, UserTokens};
+use crate::partner_center::{CreatedCustomer, RelatedPartner, SuggestedAddress};
+use crate::store::{AuditEntry, Submission};
+
+/// The form as parsed, and its domain prefix when that much is valid (so that a taken
+/// domain is reported together with the other mistakes).
+pub struct NewCustomerDraft {
+    pub parsed: Result<NewCustomer, Vec<FieldError>>,
+    pub prefix: Option<DomainPrefix>,
+}
+
+/// What Partner Center's address validation says of the typed address.
+pub enum AddressReview {
+    Verified,
+    /// A near miss, with the address Partner Center suggests.
+    Suggest {
+        suggestion: SuggestedAddress,
+        message: String,
+    },
+    /// Not found; the agent checks it or keeps it as typed.
+    NotFound(String),
+    /// Could not be asked now; Partner Center checks again when the customer is created.
+    Unchecked(String),
+}
+
+/// Whether a domain prefix is free, in words.
+pub enum DomainCheck {
+    Available(String),
+    Taken(String),
+    Unknown(String),
+}
+
+/// What became of an Add customer submission.
+pub enum AddCustomerOutcome {
+    /// This form was submitted before: what became of it. Nothing was sent again.
+    AlreadySubmitted(Submission),
+    /// The form has mistakes, some only Partner Center could tell (a taken domain).
+    Invalid(Vec<FieldError>),
+    /// Saved; Partner Center did not answer in time: it will be sent.
+    Saved,
+    /// Partner Center refused it before the customer existed.
+    Refused(String),
+    /// The attempt ended without creating the customer yet; it goes on in the background.
+    NotCreatedYet { customer_id: Option<String> },
+    /// Created in this attempt: the admin's sign-in details (shown once), what became of
+    /// the attestation, and the invitation email when the customer must act.
+    Created { created: CreatedCustomer, outcome: Outcome, invitation: Option<Invitation> },
+}
+
+impl Workflows {
+    /// An indirect provider's indirect resellers (none for other partners), read at most
+    /// every ten minutes.
+    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id))]
+    pub async fn resellers(&self, user: &PartnerUser, token: Option<&str>) -> Vec<RelatedPartner> {
+        if user.partner_type != PartnerType::IndirectProvider {
+            return Vec::new();
+        }
+        if let Some((at, list)) = self.resellers.lock().await.get(&user.tenant_id)
+            && at.elapsed() < std::time::Duration::from_secs(600)
+        {
+            return list.clone();
+        }
+        let Some(token) = token else { return Vec::new() };
+        match self.pc.indirect_resellers(token, Uuid::new_v4()).await {
+            Ok(r) => {
+                let entry = (std::time::Instant::now(), r.clone());
+                self.resellers.lock().await.insert(user.tenant_id.clone(), entry);
+                r
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the indirect resellers");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The parsed form, or every mistake in it, including those only Partner Center can
+    /// tell: a domain already taken, a reseller that is not one of ours.
+    #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id), err)]
+    pub async fn check_new_customer(
+        &self,
+        who: &Attester,
+        token: &str,
+        draft: NewCustomerDraft,
+    ) -> WorkflowResult<Result<NewCustomer, Vec<FieldError>>> {
+        let mut errors = draft.parsed.as_ref().err().cloned().unwrap_or_default();
+        if let Some(prefix) = &draft.prefix
+            && let DomainCheck::Taken(message) = self.domain_check(token, prefix).await
+        {
+            errors.push(FieldError::new(DomainPrefix::FIELD, message));
+        }
+        if let Ok(c) = &draft.parsed
+            && let Some(reseller) = &c.associated_partner_id
+            && !self.resellers(who.user(), Some(token)).await.iter().any(|r| r.id == reseller.as_str())
+        {
+            errors.push(FieldError::new("associated_partner_id", "Choose one of your indirect resellers, or none."));
+        }
+        FieldError::sort_by_form(&mut errors, &FIELD_ORDER);
+        Ok(match draft.parsed {
+            Ok(c) if errors.is_empty() => Ok(c),
+            _ => Err(errors),
+        })
+    }
+
+    /// Whether `<prefix>.onmicrosoft.com` is free; a Partner Center that does not answer
+    /// is no reason to stop (the create call checks again).
+    #[tracing::instrument(skip_all, fields(prefix = %prefix.as_str()))]
+    pub async fn domain_check(&self, token: &str, prefix: &DomainPrefix) -> DomainCheck {
+        match self.pc.domain_available(token, &prefix.domain(), Uuid::new_v4()).await {
+            Ok(true) => DomainCheck::Available(format!("{} is available.", prefix.domain())),
+            Ok(false) => DomainCheck::Taken(format!("{} is taken. Choose another domain prefix.", prefix.domain())),
+            Err(e) => DomainCheck::Unknown(format!(
+                "The domain could not be checked now ({}); it is checked again when you continue.",
+                e.user_message()
+            )),
+        }
+    }
+
+    /// Partner Center's address validation of the typed address.
+    #[tracing::instrument(skip_all)]
+    pub async fn review_address(&self, token: &str, address: &Address) -> AddressReview {
+        match self.pc.validate_address(token, address, Uuid::new_v4()).await {
+            Ok(check) if !check.suggestions.is_empty() => {
+                let message =
+                    check.message.unwrap_or_else(|| "Partner Center suggests a slightly different address.".into());
+                let suggestion = check.suggestions.into_iter().next().expect("not empty");
+                AddressReview::Suggest { suggestion, message }
+            }
+            Ok(check) if !check.verified() => AddressReview::NotFound(
+                check.message.unwrap_or_else(|| "Partner Center could not find this address.".into()),
+            ),
+            Ok(_) => AddressReview::Verified,
+            Err(e) => AddressReview::Unchecked(format!(
+                "The address could not be checked now ({}); Partner Center checks it when the customer is created.",
+                e.user_message()
+            )),
+        }
+    }
+
+    /// Checks the form again, stores the new customer, then creates it (and attests).
+    #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id), err)]
+    pub async fn add_customer(
+        &self,
+        who: &Attester,
+        tokens: &UserTokens,
+        draft: NewCustomerDraft,
+        key: &IdempotencyKey,
+    ) -> WorkflowResult<AddCustomerOutcome> {
+        let user = who.user();
+        if let Some(existing) = self.submission_by_key(user, key).await? {
+            return Ok(AddCustomerOutcome::AlreadySubmitted(existing));
+        }
+        let customer = match self.check_new_customer(who, &tokens.access_token, draft).await? {
+            Ok(c) => c,
+            Err(errors) => return Ok(AddCustomerOutcome::Invalid(errors)),
+        };
+        let note =
+            AuditNote { action: "create_customer_submitted", customer_id: None, detail: audit_detail(&customer) };
+        let request = Request::CreateCustomer(customer);
+        match self.submit(user, tokens, key, None, &request, note).await? {
+            Submitted::Already(s) => Ok(AddCustomerOutcome::AlreadySubmitted(s)),
+            Submitted::Stored { attempt: None, .. } => Ok(AddCustomerOutcome::Saved),
+            Submitted::Stored { attempt: Some(attempt), .. } => self.after_first_attempt(user, &request, attempt).await,
+        }
+    }
+
+    /// The outcome of the first attempt, with the invitation for a customer just created.
+    async fn after_first_attempt(
+        &self,
+        user: &PartnerUser,
+        request: &Request,
+        attempt: Attempt,
+    ) -> WorkflowResult<AddCustomerOutcome> {
+        let Some(created) = attempt.created else {
+            return Ok(match attempt.outcome {
+                Outcome::Failed { reason, .. } => AddCustomerOutcome::Refused(reason),
+                _ => AddCustomerOutcome::NotCreatedYet { customer_id: attempt.customer_id },
+            });
+        };
+        let customer = request.new_customer().expect("an Add customer submission");
+        let invitation = invitation_for(user, customer, &created, &attempt.outcome);
+        if let Some(i) = &invitation {
+            let entry = AuditEntry {
+                customer_id: Some(created.customer.id.clone()),
+                detail: Some(i.audit_note.clone()),
+                ..audit_of(user, "invitation_generated", "ok")
+            };
+            self.store.audit(&entry).await?;
+        }
+        let invitation = invitation.map(|i| i.email);
+        Ok(AddCustomerOutcome::Created { created, outcome: attempt.outcome, invitation })
+    }
+}
+
+/// What the audit log says of a new customer submitted.
+fn audit_detail(c: &NewCustomer) -> String {
+    let how = match c.agreement.date() {
+        None => "to accept in the Microsoft 365 admin center".to_string(),
+        Some(d) => format!("attested, agreement acceptance date {}", d.date()),
+    };
+    format!("{} ({}); {how}", c.company_name.as_str(), c.domain_prefix.domain())
+}
+
+struct GeneratedInvitation {
+    email: Invitation,
+    audit_note: String,
+}
+
+/// The email the customer needs: for the admin-center choice, where to accept and how to
+/// sign in; for an enhanced attestation waiting for them, the acceptance link.
+fn invitation_for(
+    user: &PartnerUser,
+    c: &NewCustomer,
+    created: &CreatedCustomer,
+    outcome: &Outcome,
+) -> Option<GeneratedInvitation> {
+    let contact = &c.contact;
+    if !c.attests() {
+        let email = invitation::admin_center(&AdminCenterInvitation {
+            contact_first_name: contact.first_name.as_str(),
+            contact_email: contact.email.as_str(),
+            company_name: c.company_name.as_str(),
+            sign_in_name: Some(&created.user_name),
+            partner_name: &user.partner_name,
+            agent_name: &user.name,
+        });
+        let audit_note =
+            format!("accept in the Microsoft 365 admin center: {}", invitation::ADMIN_CENTER_AGREEMENT_LINK);
+        return Some(GeneratedInvitation { email, audit_note });
+    }
+    let Outcome::Waiting { link } = outcome else { return None };
+    let email = invitation::acceptance_link(&AcceptanceLinkInvitation {
+        contact_first_name: contact.first_name.as_str(),
+        contact_email: contact.email.as_str(),
+        company_name: c.company_name.as_str(),
+        link,
+        partner_name: &user.partner_name,
+        agent_name: &user.name,
+        new_customer: true,
+    });
+    Some(GeneratedInvitation { email, audit_note: "accept at the enhanced attestation's acceptance link".into() })
+}

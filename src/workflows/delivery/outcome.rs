@@ -1,0 +1,115 @@
+//! What one delivery attempt came to, and which Partner Center errors are worth another
+//! attempt.
+
+use crate::partner_center::{CreatedCustomer, PcError};
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    Failed {
+        reason: String,
+        code: Option<String>,
+    },
+    /// Not settled; another attempt follows at the time stored.
+    RetryLater {
+        reason: String,
+    },
+    /// Enhanced attestation: waiting for the customer to accept at this link.
+    Waiting {
+        link: String,
+    },
+    /// Another instance holds the submission now.
+    LeaseLost,
+}
+
+impl Outcome {
+    pub(super) fn failed(reason: impl Into<String>) -> Outcome {
+        Outcome::Failed { reason: reason.into(), code: None }
+    }
+
+    /// The label the audit log gives it, and the reason or link it notes.
+    pub(super) fn audit_label(&self) -> (&'static str, Option<String>, Option<String>) {
+        match self {
+            Outcome::Delivered => ("delivered", None, None),
+            Outcome::Failed { reason, code } => ("failed", Some(reason.clone()), code.clone()),
+            Outcome::RetryLater { reason } => ("retry_later", Some(reason.clone()), None),
+            Outcome::Waiting { link } => ("waiting_for_customer", Some(format!("acceptance link {link}")), None),
+            Outcome::LeaseLost => ("lease_lost", None, None),
+        }
+    }
+}
+
+/// One attempt's result: the outcome, and for a new customer created in this very attempt
+/// its sign-in details, handed to the page that waits and to nothing else.
+#[derive(Debug)]
+pub struct Attempt {
+    pub outcome: Outcome,
+    pub created: Option<CreatedCustomer>,
+    /// The customer the submission is about (known once a new customer is created).
+    pub customer_id: Option<String>,
+}
+
+/// Errors that may pass are retried later; refusals are final, with Partner Center's
+/// words and code.
+pub(super) fn retry_or_fail(e: PcError) -> Outcome {
+    match &e {
+        PcError::Throttled { .. } | PcError::Unavailable { .. } | PcError::Transport(_) | PcError::Decode { .. } => {
+            Outcome::RetryLater { reason: e.to_string() }
+        }
+        PcError::Api { status, .. } if *status >= 500 || *status == 408 => {
+            Outcome::RetryLater { reason: e.to_string() }
+        }
+        PcError::Unauthorized { .. } => Outcome::failed(
+            "Partner Center no longer accepts the sign-in this was submitted with. Sign in and send it again.",
+        ),
+        PcError::Api { code, message, .. } => {
+            Outcome::Failed { reason: refusal(code.as_deref(), message, &e), code: code.clone() }
+        }
+    }
+}
+
+/// The agent's sentence for a refusal. 600002 has a second meaning besides the date, so
+/// the date sentence is chosen only when Partner Center's text is about the date.
+fn refusal(code: Option<&str>, message: &str, e: &PcError) -> String {
+    match code {
+        Some("600002") if message.to_ascii_lowercase().contains("date") => format!(
+            "Partner Center refused the agreement acceptance date as later than today in UTC ({message}). Correct the date and send it again."
+        ),
+        Some("600051") => "Partner Center requires a phone number for customers in this country. Add the primary contact's phone number and send it again.".into(),
+        _ => e.user_message(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn api(status: u16, code: &str, message: &str) -> PcError {
+        PcError::Api {
+            status,
+            code: Some(code.into()),
+            message: message.into(),
+            error_name: None,
+            request_id: Uuid::nil(),
+            correlation_id: Uuid::nil(),
+        }
+    }
+
+    #[test]
+    fn server_errors_wait_and_refusals_are_final() {
+        assert!(matches!(retry_or_fail(api(503, "503", "busy")), Outcome::RetryLater { .. }));
+        let Outcome::Failed { reason, code } =
+            retry_or_fail(api(400, "600002", "Date of agreement cannot be greater than the current date"))
+        else {
+            panic!("a refusal is final")
+        };
+        assert!(reason.contains("Correct the date"), "{reason}");
+        assert_eq!(code.as_deref(), Some("600002"));
+        let Outcome::Failed { reason, .. } = retry_or_fail(api(400, "600002", "Something else entirely")) else {
+            panic!("final")
+        };
+        assert!(!reason.contains("Correct the date"), "600002 without a date is not about the date: {reason}");
+    }
+}

@@ -1,0 +1,97 @@
+//! The use cases: what the portal does when an agent asks for something, between the web
+//! handlers (which parse forms and render pages) and the store, the Partner Center client
+//! and the identity provider. One file per use case; `submit` holds the sequence every
+//! submission shares (idempotency, store, audit, first delivery attempt within the wait),
+//! and `delivery` the steps that send a stored submission, which the background worker
+//! runs too. docs/architecture.md draws the layers.
+
+pub mod add_customer;
+pub mod attest;
+pub mod customers;
+pub mod delivery;
+pub mod refresh;
+pub mod sign_in;
+mod submit;
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::domain::{PartnerUser, UserTokens};
+use crate::identity::{Oidc, SignInError};
+use crate::partner_center::{PartnerCenter, PcError, RelatedPartner, TemplateCache};
+use crate::store::{AuditEntry, Store, StoreError};
+
+pub use add_customer::{AddCustomerOutcome, AddressReview, DomainCheck, NewCustomerDraft};
+pub use attest::AttestOutcome;
+pub use delivery::{Attempt, Delivery, Outcome};
+pub use refresh::{RefreshOutcome, RefreshProgress, RefreshTracker};
+pub use submit::Submitted;
+
+/// Why a use case could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error(transparent)]
+    Upstream(#[from] PcError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The user's sign-in is gone or can't be renewed: they must sign in again.
+    #[error("sign-in required: {0}")]
+    SignInRequired(String),
+    /// The identity provider could not be reached, or refused what it was sent.
+    #[error(transparent)]
+    IdentityProvider(#[from] SignInError),
+}
+
+pub type WorkflowResult<T> = Result<T, WorkflowError>;
+
+/// Everything the use cases reach; one per process, shared by the handlers and the
+/// background worker.
+pub struct Workflows {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pc: PartnerCenter,
+    oidc: Arc<Oidc>,
+    templates: Arc<TemplateCache>,
+    pub delivery: Arc<Delivery>,
+    /// Refreshes of all customers under way, one per partner, with their progress.
+    pub refreshes: RefreshTracker,
+    /// Each indirect provider's indirect resellers, read at most every ten minutes.
+    resellers: tokio::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<RelatedPartner>)>>,
+}
+
+impl Workflows {
+    pub fn new(settings: Arc<Settings>, store: Store, pc: PartnerCenter, oidc: Arc<Oidc>) -> Self {
+        let templates = Arc::new(TemplateCache::default());
+        let delivery = Arc::new(Delivery::new(store.clone(), pc.clone(), oidc.clone(), templates.clone(), &settings));
+        Workflows {
+            settings,
+            store,
+            pc,
+            oidc,
+            templates,
+            delivery,
+            refreshes: RefreshTracker::default(),
+            resellers: Default::default(),
+        }
+    }
+
+    /// The user's delegated tokens, renewed when they are about to expire. `Ok(None)`:
+    /// they will do as they are.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn fresh_tokens(&self, tokens: &UserTokens) -> WorkflowResult<Option<UserTokens>> {
+        self.oidc.fresh(tokens, false).await.map_err(|e| WorkflowError::SignInRequired(e.to_string()))
+    }
+}
+
+/// An audit entry caused by a signed-in user; the caller adds what happened and, for
+/// Partner Center calls, the `MS-RequestId` and `MS-CorrelationId`.
+pub(crate) fn audit_of(user: &PartnerUser, action: &str, outcome: &str) -> AuditEntry {
+    AuditEntry {
+        tenant_id: user.tenant_id.clone(),
+        actor_oid: Some(user.oid.clone()),
+        actor_name: Some(user.name.clone()),
+        action: action.to_string(),
+        outcome: outcome.to_string(),
+        ..Default::default()
+    }
+}
