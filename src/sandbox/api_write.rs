@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
 use super::api::{Caller, authenticate, groups_of, pc_error};
+use super::rules;
 use super::seed::{self, SeedAgreement, SeedContact};
 use super::state::SandboxState;
 
@@ -158,7 +159,7 @@ async fn attest(
             "The customer was not found for this partner.",
         );
     };
-    if customer.agreements.iter().any(|a| a.contact == contact) {
+    if customer.agreements.iter().any(|a| rules::same_contact(&a.contact, &contact)) {
         return pc_error(
             StatusCode::BAD_REQUEST,
             600061,
@@ -318,7 +319,7 @@ async fn create_customer(state: web::Data<SandboxState>, req: HttpRequest, body:
         );
     }
     let country = a["country"].as_str().unwrap_or_default().to_ascii_uppercase();
-    if crate::domain::new_customer::needs_phone(&country) && len(&a["phoneNumber"]) == 0 {
+    if rules::phone_required(&country) && len(&a["phoneNumber"]) == 0 {
         return pc_error(
             StatusCode::BAD_REQUEST,
             600051,
@@ -326,8 +327,7 @@ async fn create_customer(state: web::Data<SandboxState>, req: HttpRequest, body:
             "A phone number is required in this country.",
         );
     }
-    if crate::domain::new_customer::needs_registration_number(&country)
-        && len(&v["companyProfile"]["organizationRegistrationNumber"]) == 0
+    if rules::registration_number_required(&country) && len(&v["companyProfile"]["organizationRegistrationNumber"]) == 0
     {
         return bad("organizationRegistrationNumber is required in this country.");
     }

@@ -8,6 +8,7 @@ mod enhanced;
 pub mod faults;
 mod idp;
 pub mod jwt;
+mod rules;
 pub mod seed;
 mod state;
 

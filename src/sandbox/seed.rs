@@ -138,7 +138,9 @@ pub fn users() -> Vec<SeedUser> {
     ]
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An agreement's primary contact. It has no `==` on purpose: whether two contacts count
+/// as the same person for Partner Center is `rules::same_contact`.
+#[derive(Debug, Clone)]
 pub struct SeedContact {
     pub first_name: String,
     pub last_name: String,
