@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::PARTNER_CENTER_AUDIENCE;
 use super::idp::message;
+use super::rules;
 use super::seed::{self, SeedCustomer};
 use super::state::SandboxState;
 
@@ -94,24 +95,12 @@ pub(crate) fn authenticate(state: &SandboxState, req: &HttpRequest) -> Result<Ca
     }
 }
 
-pub(crate) fn groups_of(tenant: &str) -> Option<&'static seed::TenantGroups> {
-    match tenant {
-        seed::CONTOSO_TENANT => Some(&seed::CONTOSO_GROUPS),
-        seed::FABRIKAM_TENANT => Some(&seed::FABRIKAM_GROUPS),
-        _ => None,
-    }
-}
-
 /// Partner Center answers only users with an agent role (or the application itself).
 pub(crate) fn require_agent(caller: &Caller) -> Result<(), HttpResponse> {
     match caller {
         Caller::App { .. } => Ok(()),
         Caller::User { tenant, groups, .. } => {
-            let g = groups_of(tenant);
-            let ok = g.is_some_and(|g| {
-                groups.iter().any(|x| [g.admin, g.sales, g.helpdesk, g.global_admin].contains(&x.as_str()))
-            });
-            if ok {
+            if rules::agent_roles(tenant, groups).is_some_and(|roles| !roles.is_empty()) {
                 Ok(())
             } else {
                 Err(pc_error(

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
-use super::api::{Caller, authenticate, groups_of, pc_error};
+use super::api::{Caller, authenticate, pc_error};
 use super::rules;
 use super::seed::{self, SeedAgreement, SeedContact};
 use super::state::SandboxState;
@@ -28,10 +28,10 @@ fn require_attester(caller: &Caller) -> Result<String, HttpResponse> {
             "Attestation requires App+User credentials.",
         ));
     };
-    let Some(g) = groups_of(tenant) else {
+    let Some(roles) = rules::agent_roles(tenant, groups) else {
         return Err(pc_error(StatusCode::FORBIDDEN, 600006, "ActionNotAllowed", "Unknown partner."));
     };
-    if tenant == seed::FABRIKAM_TENANT {
+    if rules::is_indirect_reseller(tenant) {
         return Err(pc_error(
             StatusCode::FORBIDDEN,
             600006,
@@ -39,7 +39,7 @@ fn require_attester(caller: &Caller) -> Result<String, HttpResponse> {
             "Indirect resellers can't attest on behalf of their customers. Work with your indirect provider to complete attestation.",
         ));
     }
-    if !groups.iter().any(|x| [g.admin, g.sales, g.global_admin].contains(&x.as_str())) {
+    if !rules::admin_or_sales(&roles) {
         return Err(pc_error(
             StatusCode::FORBIDDEN,
             600006,
@@ -279,9 +279,7 @@ async fn create_customer(state: web::Data<SandboxState>, req: HttpRequest, body:
         Err(r) => return r,
     };
     if let Caller::User { tenant, groups, .. } = &caller {
-        let allowed = groups_of(tenant)
-            .is_some_and(|g| groups.iter().any(|x| [g.admin, g.sales, g.global_admin].contains(&x.as_str())));
-        if !allowed {
+        if !rules::agent_roles(tenant, groups).is_some_and(|roles| rules::admin_or_sales(&roles)) {
             return pc_error(
                 StatusCode::FORBIDDEN,
                 600006,
@@ -342,7 +340,7 @@ async fn create_customer(state: web::Data<SandboxState>, req: HttpRequest, body:
             );
         };
         // Only an indirect provider's own indirect resellers.
-        if !(tenant == seed::CONTOSO_TENANT && p == seed::FABRIKAM_TENANT) {
+        if !rules::resells_for(p, tenant) {
             return bad("associatedPartnerId is not one of your indirect resellers.");
         }
     }

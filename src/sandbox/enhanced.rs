@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::api::{Caller, authenticate, pc_error};
 use super::idp::message;
+use super::rules;
 use super::seed::{self, SeedContact};
 use super::state::{Enhanced, SandboxState};
 
@@ -38,7 +39,7 @@ async fn create(state: web::Data<SandboxState>, req: HttpRequest, body: web::Byt
             "The enhanced attestation requires an App-only token.",
         );
     };
-    if tenant == seed::FABRIKAM_TENANT {
+    if rules::is_indirect_reseller(tenant) {
         return pc_error(
             StatusCode::FORBIDDEN,
             600006,

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::PARTNER_CENTER_AUDIENCE;
+use super::rules;
 use super::seed::{self, SeedUser};
 use super::state::{CodeGrant, IdTokenDefect, RefreshGrant, SandboxState};
 
@@ -298,26 +299,10 @@ fn client_authenticated(
     }
 }
 
+/// The `roles` claim of a user's ID token: the agent roles of the user's groups.
 fn role_values(user: &SeedUser) -> Vec<&'static str> {
-    let mut roles = Vec::new();
-    for (t, groups) in [(seed::CONTOSO_TENANT, &seed::CONTOSO_GROUPS), (seed::FABRIKAM_TENANT, &seed::FABRIKAM_GROUPS)]
-    {
-        if user.tenant_id != t {
-            continue;
-        }
-        for g in &user.groups {
-            if *g == groups.admin {
-                roles.push("AdminAgent");
-            } else if *g == groups.sales {
-                roles.push("SalesAgent");
-            } else if *g == groups.helpdesk {
-                roles.push("HelpdeskAgent");
-            } else if *g == groups.global_admin {
-                roles.push("GlobalAdmin");
-            }
-        }
-    }
-    roles
+    let roles = rules::agent_roles(user.tenant_id, &user.groups).unwrap_or_default();
+    roles.into_iter().map(rules::AgentRole::claim).collect()
 }
 
 fn user_tokens(state: &SandboxState, user: &SeedUser, client_id: &str, scope: &str, nonce: Option<&str>) -> Value {

@@ -5,7 +5,7 @@
 //! the same rules; the two are written apart on purpose, so that a slip in one of them
 //! makes a test fail instead of passing unnoticed in both.
 
-use super::seed::SeedContact;
+use super::seed::{self, SeedContact, TenantGroups};
 
 /// Countries where a new customer needs an organization registration number, from
 /// Microsoft's documentation: the first eleven for long, the others since 2023.
@@ -40,6 +40,68 @@ pub(crate) fn same_contact(a: &SeedContact, b: &SeedContact) -> bool {
         && a.last_name.trim() == b.last_name.trim()
         && a.email.trim() == b.email.trim()
         && phone(a) == phone(b)
+}
+
+/// An agent role in a partner tenant. The sandbox's tokens carry roles as group ids, one
+/// group per role and tenant (see `seed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AgentRole {
+    Admin,
+    Sales,
+    Helpdesk,
+    GlobalAdmin,
+}
+
+impl AgentRole {
+    /// The name Entra ID would give the role in a token's `roles` claim.
+    pub(crate) fn claim(self) -> &'static str {
+        match self {
+            AgentRole::Admin => "AdminAgent",
+            AgentRole::Sales => "SalesAgent",
+            AgentRole::Helpdesk => "HelpdeskAgent",
+            AgentRole::GlobalAdmin => "GlobalAdmin",
+        }
+    }
+}
+
+fn groups_of(tenant: &str) -> Option<&'static TenantGroups> {
+    match tenant {
+        seed::CONTOSO_TENANT => Some(&seed::CONTOSO_GROUPS),
+        seed::FABRIKAM_TENANT => Some(&seed::FABRIKAM_GROUPS),
+        _ => None,
+    }
+}
+
+/// The agent roles that `groups` give in the partner tenant `tenant`, in the order of the
+/// groups; None when the sandbox knows no such partner.
+pub(crate) fn agent_roles<S: AsRef<str>>(tenant: &str, groups: &[S]) -> Option<Vec<AgentRole>> {
+    let g = groups_of(tenant)?;
+    let role = |id: &str| match id {
+        _ if id == g.admin => Some(AgentRole::Admin),
+        _ if id == g.sales => Some(AgentRole::Sales),
+        _ if id == g.helpdesk => Some(AgentRole::Helpdesk),
+        _ if id == g.global_admin => Some(AgentRole::GlobalAdmin),
+        _ => None,
+    };
+    Some(groups.iter().filter_map(|id| role(id.as_ref())).collect())
+}
+
+/// Who may attest and who may create customers: Admin agents and Sales agents; a Global
+/// admin of the partner tenant counts as both. Helpdesk agents may only read.
+pub(crate) fn admin_or_sales(roles: &[AgentRole]) -> bool {
+    roles.iter().any(|r| matches!(r, AgentRole::Admin | AgentRole::Sales | AgentRole::GlobalAdmin))
+}
+
+/// Indirect resellers may not attest for their customers (their indirect provider does),
+/// neither with the confirm call nor with the enhanced attestation.
+pub(crate) fn is_indirect_reseller(tenant: &str) -> bool {
+    tenant == seed::FABRIKAM_TENANT
+}
+
+/// Whether `reseller` is one of the indirect resellers of the indirect provider
+/// `provider`: only then may the provider create a customer associated with it.
+pub(crate) fn resells_for(reseller: &str, provider: &str) -> bool {
+    provider == seed::CONTOSO_TENANT && reseller == seed::FABRIKAM_TENANT
 }
 
 #[cfg(test)]
@@ -86,5 +148,25 @@ mod tests {
         assert!(!registration_number_required("br"), "codes are two capital letters");
         assert!(phone_required("JP") && phone_required("TR"));
         assert!(!phone_required("DE"));
+    }
+
+    #[test]
+    fn roles_come_from_the_callers_own_tenant() {
+        let c = &seed::CONTOSO_GROUPS;
+        let f = &seed::FABRIKAM_GROUPS;
+        let roles = agent_roles(seed::CONTOSO_TENANT, &[c.helpdesk, f.admin, c.sales]).unwrap();
+        assert_eq!(roles, vec![AgentRole::Helpdesk, AgentRole::Sales]);
+        assert!(agent_roles("00000000-0000-0000-0000-000000000000", &[c.admin]).is_none());
+        assert!(admin_or_sales(&[AgentRole::GlobalAdmin]));
+        assert!(!admin_or_sales(&[AgentRole::Helpdesk]));
+        assert!(!admin_or_sales(&[]));
+    }
+
+    #[test]
+    fn indirect_partners() {
+        assert!(is_indirect_reseller(seed::FABRIKAM_TENANT));
+        assert!(!is_indirect_reseller(seed::CONTOSO_TENANT));
+        assert!(resells_for(seed::FABRIKAM_TENANT, seed::CONTOSO_TENANT));
+        assert!(!resells_for(seed::CONTOSO_TENANT, seed::FABRIKAM_TENANT));
     }
 }
