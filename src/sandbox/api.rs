@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::PARTNER_CENTER_AUDIENCE;
 use super::idp::message;
 use super::rules;
-use super::seed::{self, SeedCustomer};
+use super::seed::{self, SeedAgreement, SeedCustomer};
 use super::state::SandboxState;
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
@@ -277,46 +277,48 @@ async fn list_agreements(
     let template = state.template_id.clone();
     with_customer(&state, &caller, &id, |c| {
         let items: Vec<Value> = match q.agreement_type.as_deref() {
-            Some("MicrosoftCustomerAgreement") => c
-                .agreements
-                .iter()
-                .map(|a| {
-                    json!({
-                        "primaryContact": {
-                            "firstName": a.contact.first_name,
-                            "lastName": a.contact.last_name,
-                            "email": a.contact.email,
-                            "phoneNumber": a.contact.phone,
-                        },
-                        "templateId": template,
-                        "dateAgreed": format!("{}T00:00:00Z", a.date_agreed),
-                        "type": "MicrosoftCustomerAgreement",
-                        "agreementLink": "https://aka.ms/customeragreement",
-                        "userId": a.user_id,
-                    })
-                })
-                .collect(),
+            Some("MicrosoftCustomerAgreement") => c.agreements.iter().map(|a| mca_json(a, &template)).collect(),
             // As the real service: leaving the type out answers with the Cloud Agreement.
-            None | Some("MicrosoftCloudAgreement") => c
-                .agreements
-                .iter()
-                .take(1)
-                .map(|a| {
-                    json!({
-                        "primaryContact": {"firstName": a.contact.first_name, "lastName": a.contact.last_name, "email": a.contact.email},
-                        "templateId": "998b88de-aa99-4388-a42c-1b3517d49490",
-                        "dateAgreed": "2019-06-01T00:00:00Z",
-                        "type": "MicrosoftCloudAgreement",
-                        "userId": null,
-                    })
-                })
-                .collect(),
+            None | Some("MicrosoftCloudAgreement") => c.agreements.iter().take(1).map(cloud_agreement_json).collect(),
             Some(other) => {
-                return pc_error(StatusCode::BAD_REQUEST, 400, "InvalidAgreementType", &format!("Unknown agreement type {other}."));
+                return pc_error(
+                    StatusCode::BAD_REQUEST,
+                    400,
+                    "InvalidAgreementType",
+                    &format!("Unknown agreement type {other}."),
+                );
             }
         };
         HttpResponse::Ok()
             .json(json!({"totalCount": items.len(), "items": items, "attributes": {"objectType": "Collection"}}))
+    })
+}
+
+/// One partner attestation of the Microsoft Customer Agreement, as the list shows it.
+fn mca_json(a: &SeedAgreement, template: &str) -> Value {
+    json!({
+        "primaryContact": {
+            "firstName": a.contact.first_name,
+            "lastName": a.contact.last_name,
+            "email": a.contact.email,
+            "phoneNumber": a.contact.phone,
+        },
+        "templateId": template,
+        "dateAgreed": format!("{}T00:00:00Z", a.date_agreed),
+        "type": "MicrosoftCustomerAgreement",
+        "agreementLink": "https://aka.ms/customeragreement",
+        "userId": a.user_id,
+    })
+}
+
+/// The older Microsoft Cloud Agreement a customer with any attestation is shown to have.
+fn cloud_agreement_json(a: &SeedAgreement) -> Value {
+    json!({
+        "primaryContact": {"firstName": a.contact.first_name, "lastName": a.contact.last_name, "email": a.contact.email},
+        "templateId": "998b88de-aa99-4388-a42c-1b3517d49490",
+        "dateAgreed": "2019-06-01T00:00:00Z",
+        "type": "MicrosoftCloudAgreement",
+        "userId": null,
     })
 }
 
