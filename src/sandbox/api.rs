@@ -27,8 +27,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/documents/{template}", web::get().to(document_page));
 }
 
-/// An error in Partner Center's newer JSON shape. Codes other than the documented ones
-/// (partner-center-api.md) are the HTTP status: the sandbox does not invent Microsoft codes.
+/// An error in Partner Center's newer JSON shape. Where `docs/partner-center.md` names no
+/// Partner Center code for a refusal, the code is the HTTP status: the sandbox does not
+/// invent Microsoft codes.
 pub(crate) fn pc_error(status: StatusCode, code: u32, error_name: &str, description: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({
         "code": code,

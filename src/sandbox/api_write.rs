@@ -1,7 +1,10 @@
-//! The sandbox Partner Center API, write side: attestation of the MCA, enforcing what
-//! Partner Center enforces (partner-center-api.md): App+User only, Admin or Sales agents
-//! of a partner that may attest, no date after now in UTC, the current template, and no
-//! second attestation with exactly the same contact (600061).
+//! The sandbox Partner Center API, write side: attestation of the MCA and creation of
+//! customers. Attestation follows Microsoft's page on confirming customer acceptance
+//! (<https://learn.microsoft.com/partner-center/developer/confirm-customer-consent-customer-agreement>;
+//! the call is summarised in `docs/partner-center.md`): App+User only, Admin or Sales
+//! agents of a partner that may attest, no date after now in UTC, the current template,
+//! and no second attestation with exactly the same contact (600061). The rules and lists
+//! themselves are in `rules`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -24,8 +24,9 @@ pub struct Faults {
     pub timeout_percent: u8,
     /// How long a "timeout" holds the answer back (after carrying the request out).
     pub timeout_seconds: u64,
-    /// Requests per minute per partner tenant; 0 for none. Partner Center publishes 500
-    /// a minute for the Customer resource.
+    /// Requests per minute per partner tenant; 0 for none. Microsoft's throttling guidance
+    /// (<https://learn.microsoft.com/partner-center/developer/api-throttling-guidance>) gives
+    /// no per-minute figure, so this is a setting to try the portal with, not a fact.
     pub rate_limit_per_minute: u32,
 }
 

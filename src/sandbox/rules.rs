@@ -30,7 +30,7 @@ pub(crate) fn phone_required(country: &str) -> bool {
 }
 
 /// The duplicate-contact rule (600061). Microsoft's page on confirming customer
-/// acceptance (https://learn.microsoft.com/partner-center/developer/confirm-customer-consent-customer-agreement)
+/// acceptance (<https://learn.microsoft.com/partner-center/developer/confirm-customer-consent-customer-agreement>)
 /// allows another agreement when the first name, last name, email address or phone
 /// number changes. It says nothing about letter case, so the four values are compared
 /// exactly as sent, only without surrounding spaces; a missing phone is an empty one.
