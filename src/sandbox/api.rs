@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use super::PARTNER_CENTER_AUDIENCE;
 use super::idp::message;
-use super::seed::{self, SeedCustomer};
+use super::rules;
+use super::seed::{self, SeedAgreement, SeedCustomer};
 use super::state::SandboxState;
 
 pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,8 +27,9 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
         .route("/documents/{template}", web::get().to(document_page));
 }
 
-/// An error in Partner Center's newer JSON shape. Codes other than the documented ones
-/// (partner-center-api.md) are the HTTP status: the sandbox does not invent Microsoft codes.
+/// An error in Partner Center's newer JSON shape. Where `docs/partner-center.md` names no
+/// Partner Center code for a refusal, the code is the HTTP status: the sandbox does not
+/// invent Microsoft codes.
 pub(crate) fn pc_error(status: StatusCode, code: u32, error_name: &str, description: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({
         "code": code,
@@ -94,24 +96,12 @@ pub(crate) fn authenticate(state: &SandboxState, req: &HttpRequest) -> Result<Ca
     }
 }
 
-pub(crate) fn groups_of(tenant: &str) -> Option<&'static seed::TenantGroups> {
-    match tenant {
-        seed::CONTOSO_TENANT => Some(&seed::CONTOSO_GROUPS),
-        seed::FABRIKAM_TENANT => Some(&seed::FABRIKAM_GROUPS),
-        _ => None,
-    }
-}
-
 /// Partner Center answers only users with an agent role (or the application itself).
 pub(crate) fn require_agent(caller: &Caller) -> Result<(), HttpResponse> {
     match caller {
         Caller::App { .. } => Ok(()),
         Caller::User { tenant, groups, .. } => {
-            let g = groups_of(tenant);
-            let ok = g.is_some_and(|g| {
-                groups.iter().any(|x| [g.admin, g.sales, g.helpdesk, g.global_admin].contains(&x.as_str()))
-            });
-            if ok {
+            if rules::agent_roles(tenant, groups).is_some_and(|roles| !roles.is_empty()) {
                 Ok(())
             } else {
                 Err(pc_error(
@@ -288,46 +278,48 @@ async fn list_agreements(
     let template = state.template_id.clone();
     with_customer(&state, &caller, &id, |c| {
         let items: Vec<Value> = match q.agreement_type.as_deref() {
-            Some("MicrosoftCustomerAgreement") => c
-                .agreements
-                .iter()
-                .map(|a| {
-                    json!({
-                        "primaryContact": {
-                            "firstName": a.contact.first_name,
-                            "lastName": a.contact.last_name,
-                            "email": a.contact.email,
-                            "phoneNumber": a.contact.phone,
-                        },
-                        "templateId": template,
-                        "dateAgreed": format!("{}T00:00:00Z", a.date_agreed),
-                        "type": "MicrosoftCustomerAgreement",
-                        "agreementLink": "https://aka.ms/customeragreement",
-                        "userId": a.user_id,
-                    })
-                })
-                .collect(),
+            Some("MicrosoftCustomerAgreement") => c.agreements.iter().map(|a| mca_json(a, &template)).collect(),
             // As the real service: leaving the type out answers with the Cloud Agreement.
-            None | Some("MicrosoftCloudAgreement") => c
-                .agreements
-                .iter()
-                .take(1)
-                .map(|a| {
-                    json!({
-                        "primaryContact": {"firstName": a.contact.first_name, "lastName": a.contact.last_name, "email": a.contact.email},
-                        "templateId": "998b88de-aa99-4388-a42c-1b3517d49490",
-                        "dateAgreed": "2019-06-01T00:00:00Z",
-                        "type": "MicrosoftCloudAgreement",
-                        "userId": null,
-                    })
-                })
-                .collect(),
+            None | Some("MicrosoftCloudAgreement") => c.agreements.iter().take(1).map(cloud_agreement_json).collect(),
             Some(other) => {
-                return pc_error(StatusCode::BAD_REQUEST, 400, "InvalidAgreementType", &format!("Unknown agreement type {other}."));
+                return pc_error(
+                    StatusCode::BAD_REQUEST,
+                    400,
+                    "InvalidAgreementType",
+                    &format!("Unknown agreement type {other}."),
+                );
             }
         };
         HttpResponse::Ok()
             .json(json!({"totalCount": items.len(), "items": items, "attributes": {"objectType": "Collection"}}))
+    })
+}
+
+/// One partner attestation of the Microsoft Customer Agreement, as the list shows it.
+fn mca_json(a: &SeedAgreement, template: &str) -> Value {
+    json!({
+        "primaryContact": {
+            "firstName": a.contact.first_name,
+            "lastName": a.contact.last_name,
+            "email": a.contact.email,
+            "phoneNumber": a.contact.phone,
+        },
+        "templateId": template,
+        "dateAgreed": format!("{}T00:00:00Z", a.date_agreed),
+        "type": "MicrosoftCustomerAgreement",
+        "agreementLink": "https://aka.ms/customeragreement",
+        "userId": a.user_id,
+    })
+}
+
+/// The older Microsoft Cloud Agreement a customer with any attestation is shown to have.
+fn cloud_agreement_json(a: &SeedAgreement) -> Value {
+    json!({
+        "primaryContact": {"firstName": a.contact.first_name, "lastName": a.contact.last_name, "email": a.contact.email},
+        "templateId": "998b88de-aa99-4388-a42c-1b3517d49490",
+        "dateAgreed": "2019-06-01T00:00:00Z",
+        "type": "MicrosoftCloudAgreement",
+        "userId": null,
     })
 }
 

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::api::{Caller, authenticate, pc_error};
 use super::idp::message;
+use super::rules;
 use super::seed::{self, SeedContact};
 use super::state::{Enhanced, SandboxState};
 
@@ -25,73 +26,84 @@ fn text(v: &Value) -> Option<String> {
 }
 
 async fn create(state: web::Data<SandboxState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let caller = match authenticate(&state, &req) {
-        Ok(c) => c,
+    let tenant = match authenticate(&state, &req).and_then(|c| require_app_of_provider(&c)) {
+        Ok(t) => t,
         Err(r) => return r,
     };
-    // App-only only, and not for indirect resellers (partner-center-api.md).
-    let Caller::App { tenant } = &caller else {
-        return pc_error(
-            StatusCode::FORBIDDEN,
-            600006,
-            "ActionNotAllowed",
-            "The enhanced attestation requires an App-only token.",
-        );
-    };
-    if tenant == seed::FABRIKAM_TENANT {
-        return pc_error(
-            StatusCode::FORBIDDEN,
-            600006,
-            "ActionNotAllowed",
-            "Indirect resellers can't attest on behalf of their customers.",
-        );
-    }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return pc_error(StatusCode::BAD_REQUEST, 400, "InvalidRequestBody", "The body is not JSON.");
     };
-    let (Some(country), Some(language), Some(company), Some(first), Some(last)) = (
-        text(&v["country"]),
-        text(&v["language"]),
-        text(&v["companyName"]),
-        text(&v["signatoryFirstName"]),
-        text(&v["signatoryLastName"]),
-    ) else {
-        return pc_error(
-            StatusCode::BAD_REQUEST,
-            400,
-            "InvalidRequestBody",
-            "country, language, companyName, signatoryFirstName and signatoryLastName are required.",
-        );
+    let enhanced = match read_enhanced(tenant, &v) {
+        Ok(e) => e,
+        Err(r) => return r,
     };
-    if country.len() != 2 {
-        return pc_error(StatusCode::BAD_REQUEST, 400, "InvalidCountry", "country must be ISO 3166-1 alpha-2.");
-    }
-    let _ = language;
-    let minutes = v["linkExpiryInMinutes"].as_i64().unwrap_or(10080).clamp(5, 10080);
     let id = uuid::Uuid::new_v4().to_string();
-    let expires_at = chrono::Utc::now().timestamp() + minutes * 60;
-    state.data().enhanced.insert(
-        id.clone(),
-        Enhanced {
-            tenant_id: tenant.clone(),
-            customer_id: text(&v["customerId"]),
-            company_name: company,
-            contact: SeedContact {
-                first_name: first,
-                last_name: last,
-                email: text(&v["signatoryEmail"]).unwrap_or_default(),
-                phone: text(&v["signatoryPhoneNumber"]),
-            },
-            expires_at,
-            accepted_at: None,
-        },
-    );
+    let expires_at = enhanced.expires_at;
+    state.data().enhanced.insert(id.clone(), enhanced);
     HttpResponse::Created().json(json!({
         "id": id,
         "acceptanceUrl": format!("{}/accept/{id}", state.base_url),
         "status": "Pending",
         "expiresAt": chrono::DateTime::from_timestamp(expires_at, 0).map(|t| t.to_rfc3339()),
     }))
+}
+
+/// App-only, and not for indirect resellers (see the enhanced attestation in
+/// `docs/partner-center.md`). Returns the partner tenant.
+fn require_app_of_provider(caller: &Caller) -> Result<String, HttpResponse> {
+    let Caller::App { tenant } = caller else {
+        return Err(pc_error(
+            StatusCode::FORBIDDEN,
+            600006,
+            "ActionNotAllowed",
+            "The enhanced attestation requires an App-only token.",
+        ));
+    };
+    if rules::is_indirect_reseller(tenant) {
+        return Err(pc_error(
+            StatusCode::FORBIDDEN,
+            600006,
+            "ActionNotAllowed",
+            "Indirect resellers can't attest on behalf of their customers.",
+        ));
+    }
+    Ok(tenant.clone())
+}
+
+/// The request's required fields, its optional ones and the link's lifetime (5 minutes
+/// to a week, a week when not given), as a pending attestation.
+fn read_enhanced(tenant: String, v: &Value) -> Result<Enhanced, HttpResponse> {
+    let (Some(country), Some(_language), Some(company), Some(first), Some(last)) = (
+        text(&v["country"]),
+        text(&v["language"]),
+        text(&v["companyName"]),
+        text(&v["signatoryFirstName"]),
+        text(&v["signatoryLastName"]),
+    ) else {
+        return Err(pc_error(
+            StatusCode::BAD_REQUEST,
+            400,
+            "InvalidRequestBody",
+            "country, language, companyName, signatoryFirstName and signatoryLastName are required.",
+        ));
+    };
+    if country.len() != 2 {
+        return Err(pc_error(StatusCode::BAD_REQUEST, 400, "InvalidCountry", "country must be ISO 3166-1 alpha-2."));
+    }
+    let minutes = v["linkExpiryInMinutes"].as_i64().unwrap_or(10080).clamp(5, 10080);
+    Ok(Enhanced {
+        tenant_id: tenant,
+        customer_id: text(&v["customerId"]),
+        company_name: company,
+        contact: SeedContact {
+            first_name: first,
+            last_name: last,
+            email: text(&v["signatoryEmail"]).unwrap_or_default(),
+            phone: text(&v["signatoryPhoneNumber"]),
+        },
+        expires_at: chrono::Utc::now().timestamp() + minutes * 60,
+        accepted_at: None,
+    })
 }
 
 fn status_of(e: &Enhanced) -> &'static str {

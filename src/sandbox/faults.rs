@@ -24,8 +24,9 @@ pub struct Faults {
     pub timeout_percent: u8,
     /// How long a "timeout" holds the answer back (after carrying the request out).
     pub timeout_seconds: u64,
-    /// Requests per minute per partner tenant; 0 for none. Partner Center publishes 500
-    /// a minute for the Customer resource.
+    /// Requests per minute per partner tenant; 0 for none. Microsoft's throttling guidance
+    /// (<https://learn.microsoft.com/partner-center/developer/api-throttling-guidance>) gives
+    /// no per-minute figure, so this is a setting to try the portal with, not a fact.
     pub rate_limit_per_minute: u32,
 }
 
@@ -72,53 +73,12 @@ pub(crate) async fn inject(
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let tenant = tenant_of(&state, &req);
-    let (latency, fate) = {
-        let mut f = state.faults();
-        let faults = f.faults.clone();
-        let mut fate = Fate::Normal;
-        if faults.rate_limit_per_minute > 0 {
-            let window = f.windows.entry(tenant.clone()).or_default();
-            let now = Instant::now();
-            while window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
-                window.pop_front();
-            }
-            if window.len() as u32 >= faults.rate_limit_per_minute {
-                let wait = 60 - window.front().map(|t| now.duration_since(*t).as_secs()).unwrap_or(0);
-                fate = Fate::Throttle(wait.max(1));
-            } else {
-                window.push_back(now);
-            }
-        }
-        if matches!(fate, Fate::Normal) {
-            let roll = rand::thread_rng().gen_range(0..100u8);
-            let (t, e, o) = (faults.throttle_percent, faults.error_percent, faults.timeout_percent);
-            fate = if roll < t {
-                Fate::Throttle(1)
-            } else if roll < t.saturating_add(e) {
-                Fate::Fail
-            } else if roll < t.saturating_add(e).saturating_add(o) {
-                Fate::HoldBack(Duration::from_secs(faults.timeout_seconds.max(1)))
-            } else {
-                Fate::Normal
-            };
-        }
-        (Duration::from_millis(faults.latency_ms), fate)
-    };
+    let (latency, fate) = decide_fate(&state, &tenant);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    match fate {
-        Fate::Throttle(seconds) => {
-            let res = HttpResponse::TooManyRequests()
-                .insert_header((header::RETRY_AFTER, seconds.to_string()))
-                .json(serde_json::json!({"statusCode": 429, "message": format!("Rate limit is exceeded. Try again in {seconds} seconds.")}));
-            return Ok(req.into_response(res));
-        }
-        Fate::Fail => {
-            let res = HttpResponse::ServiceUnavailable().json(serde_json::json!({"code": 503, "description": "The service is temporarily unavailable (sandbox fault)."}));
-            return Ok(req.into_response(res));
-        }
-        Fate::Normal | Fate::HoldBack(_) => {}
+    if let Some(res) = fault_answer(&fate) {
+        return Ok(req.into_response(res));
     }
     let res = replay(&state, &tenant, req, next).await?;
     if let Fate::HoldBack(d) = fate {
@@ -126,6 +86,67 @@ pub(crate) async fn inject(
         tokio::time::sleep(d).await;
     }
     Ok(res)
+}
+
+/// The added latency and what becomes of one request of `tenant`: first the rate limit,
+/// then a roll of the dice against the fault percentages.
+fn decide_fate(state: &SandboxState, tenant: &str) -> (Duration, Fate) {
+    let mut f = state.faults();
+    let faults = f.faults.clone();
+    let fate = match rate_limited(&mut f, tenant, faults.rate_limit_per_minute) {
+        Some(fate) => fate,
+        None => roll(&faults),
+    };
+    (Duration::from_millis(faults.latency_ms), fate)
+}
+
+/// A 429 fate when `tenant` already made `limit` requests in the last minute; otherwise
+/// the request is counted. A limit of 0 means none.
+fn rate_limited(f: &mut FaultState, tenant: &str, limit: u32) -> Option<Fate> {
+    if limit == 0 {
+        return None;
+    }
+    let window = f.windows.entry(tenant.to_string()).or_default();
+    let now = Instant::now();
+    while window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
+        window.pop_front();
+    }
+    if window.len() as u32 >= limit {
+        let wait = 60 - window.front().map(|t| now.duration_since(*t).as_secs()).unwrap_or(0);
+        return Some(Fate::Throttle(wait.max(1)));
+    }
+    window.push_back(now);
+    None
+}
+
+/// A throttle, a failure, a late answer or nothing, each as often as its percentage says.
+fn roll(faults: &Faults) -> Fate {
+    let dice = rand::thread_rng().gen_range(0..100u8);
+    let (t, e, o) = (faults.throttle_percent, faults.error_percent, faults.timeout_percent);
+    if dice < t {
+        Fate::Throttle(1)
+    } else if dice < t.saturating_add(e) {
+        Fate::Fail
+    } else if dice < t.saturating_add(e).saturating_add(o) {
+        Fate::HoldBack(Duration::from_secs(faults.timeout_seconds.max(1)))
+    } else {
+        Fate::Normal
+    }
+}
+
+/// The answer given instead of carrying the request out, if the fate is to be refused.
+fn fault_answer(fate: &Fate) -> Option<HttpResponse> {
+    match fate {
+        Fate::Throttle(seconds) => Some(
+            HttpResponse::TooManyRequests()
+                .insert_header((header::RETRY_AFTER, seconds.to_string()))
+                .json(serde_json::json!({"statusCode": 429, "message": format!("Rate limit is exceeded. Try again in {seconds} seconds.")})),
+        ),
+        Fate::Fail => Some(HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({"code": 503, "description": "The service is temporarily unavailable (sandbox fault)."}),
+        )),
+        Fate::Normal | Fate::HoldBack(_) => None,
+    }
 }
 
 /// A POST with an `MS-RequestId` already answered gets the same answer again, and is not

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::PARTNER_CENTER_AUDIENCE;
+use super::rules;
 use super::seed::{self, SeedUser};
 use super::state::{CodeGrant, IdTokenDefect, RefreshGrant, SandboxState};
 
@@ -298,26 +299,10 @@ fn client_authenticated(
     }
 }
 
+/// The `roles` claim of a user's ID token: the agent roles of the user's groups.
 fn role_values(user: &SeedUser) -> Vec<&'static str> {
-    let mut roles = Vec::new();
-    for (t, groups) in [(seed::CONTOSO_TENANT, &seed::CONTOSO_GROUPS), (seed::FABRIKAM_TENANT, &seed::FABRIKAM_GROUPS)]
-    {
-        if user.tenant_id != t {
-            continue;
-        }
-        for g in &user.groups {
-            if *g == groups.admin {
-                roles.push("AdminAgent");
-            } else if *g == groups.sales {
-                roles.push("SalesAgent");
-            } else if *g == groups.helpdesk {
-                roles.push("HelpdeskAgent");
-            } else if *g == groups.global_admin {
-                roles.push("GlobalAdmin");
-            }
-        }
-    }
-    roles
+    let roles = rules::agent_roles(user.tenant_id, &user.groups).unwrap_or_default();
+    roles.into_iter().map(rules::AgentRole::claim).collect()
 }
 
 fn user_tokens(state: &SandboxState, user: &SeedUser, client_id: &str, scope: &str, nonce: Option<&str>) -> Value {
@@ -334,41 +319,7 @@ fn user_tokens(state: &SandboxState, user: &SeedUser, client_id: &str, scope: &s
         "azp": client_id,
         "ver": "2.0",
     }));
-    let mut id_claims = json!({
-        "iss": state.issuer,
-        "aud": client_id,
-        "iat": t, "nbf": t, "exp": t + 3600,
-        "sub": user.oid, "oid": user.oid, "tid": user.tenant_id,
-        "name": user.name,
-        "preferred_username": user.username,
-        "email": user.username,
-        "groups": user.groups,
-        "roles": role_values(user),
-        "ver": "2.0",
-    });
-    if let Some(n) = nonce {
-        id_claims["nonce"] = json!(n);
-    }
-    let defect = state.data().next_defect.take();
-    match defect {
-        Some(IdTokenDefect::Expired) => {
-            id_claims["iat"] = json!(t - 7200);
-            id_claims["nbf"] = json!(t - 7200);
-            id_claims["exp"] = json!(t - 3600);
-        }
-        Some(IdTokenDefect::WrongNonce) => id_claims["nonce"] = json!("not-the-nonce-you-sent"),
-        Some(IdTokenDefect::WrongAudience) => id_claims["aud"] = json!("some-other-application"),
-        Some(IdTokenDefect::WrongIssuer) => id_claims["iss"] = json!("https://login.example.invalid/v2.0"),
-        Some(IdTokenDefect::Tampered) | None => {}
-    }
-    let mut id_token = state.key.sign(&id_claims);
-    if defect == Some(IdTokenDefect::Tampered) {
-        // Swap the payload for one naming an Admin agent, keeping the old signature.
-        let mut parts: Vec<String> = id_token.split('.').map(String::from).collect();
-        id_claims["groups"] = json!([seed::CONTOSO_GROUPS.admin]);
-        parts[1] = URL_SAFE_NO_PAD.encode(id_claims.to_string());
-        id_token = parts.join(".");
-    }
+    let id_token = id_token(state, user, client_id, nonce, t);
     let refresh = random_token();
     state.data().refresh_tokens.insert(
         refresh.clone(),
@@ -382,6 +333,53 @@ fn user_tokens(state: &SandboxState, user: &SeedUser, client_id: &str, scope: &s
         "refresh_token": refresh,
         "scope": scope,
     })
+}
+
+/// The signed ID token for `user`, spoiled in the way a test asked for, if it asked.
+fn id_token(state: &SandboxState, user: &SeedUser, client_id: &str, nonce: Option<&str>, t: i64) -> String {
+    let mut claims = json!({
+        "iss": state.issuer,
+        "aud": client_id,
+        "iat": t, "nbf": t, "exp": t + 3600,
+        "sub": user.oid, "oid": user.oid, "tid": user.tenant_id,
+        "name": user.name,
+        "preferred_username": user.username,
+        "email": user.username,
+        "groups": user.groups,
+        "roles": role_values(user),
+        "ver": "2.0",
+    });
+    if let Some(n) = nonce {
+        claims["nonce"] = json!(n);
+    }
+    let defect = state.data().next_defect.take();
+    spoil_claims(&mut claims, defect, t);
+    let token = state.key.sign(&claims);
+    if defect == Some(IdTokenDefect::Tampered) { tampered(&token, claims) } else { token }
+}
+
+/// Changes the claims as the defect asks (every defect but tampering, which comes after
+/// signing).
+fn spoil_claims(claims: &mut Value, defect: Option<IdTokenDefect>, t: i64) {
+    match defect {
+        Some(IdTokenDefect::Expired) => {
+            claims["iat"] = json!(t - 7200);
+            claims["nbf"] = json!(t - 7200);
+            claims["exp"] = json!(t - 3600);
+        }
+        Some(IdTokenDefect::WrongNonce) => claims["nonce"] = json!("not-the-nonce-you-sent"),
+        Some(IdTokenDefect::WrongAudience) => claims["aud"] = json!("some-other-application"),
+        Some(IdTokenDefect::WrongIssuer) => claims["iss"] = json!("https://login.example.invalid/v2.0"),
+        Some(IdTokenDefect::Tampered) | None => {}
+    }
+}
+
+/// Swaps a signed token's payload for one naming an Admin agent, keeping the old signature.
+fn tampered(token: &str, mut claims: Value) -> String {
+    let mut parts: Vec<String> = token.split('.').map(String::from).collect();
+    claims["groups"] = json!([seed::CONTOSO_GROUPS.admin]);
+    parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
+    parts.join(".")
 }
 
 async fn token(
@@ -417,62 +415,82 @@ fn issue(
         Ok(id) => id,
         Err(resp) => return resp,
     };
-    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
-    let ok = |v: Value| HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(v);
-    match field("grant_type") {
-        "authorization_code" => {
-            let Some(grant) = state.data().codes.remove(field("code")) else {
-                return oauth_error(400, "invalid_grant", "The authorization code is unknown or was already used.");
-            };
-            if now() - grant.issued_at > 300 {
-                return oauth_error(400, "invalid_grant", "The authorization code has expired.");
-            }
-            if grant.client_id != client_id || grant.redirect_uri != field("redirect_uri") {
-                return oauth_error(400, "invalid_grant", "The code was issued to another client or redirect address.");
-            }
-            let verifier = field("code_verifier");
-            let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-            if verifier.len() < 43 || challenge != grant.code_challenge {
-                return oauth_error(400, "invalid_grant", "PKCE verification failed.");
-            }
-            let Some(user) = state.user(&grant.user_oid) else {
-                return oauth_error(400, "invalid_grant", "Unknown user.");
-            };
-            ok(user_tokens(state, user, &client_id, &grant.scope, grant.nonce.as_deref()))
-        }
-        "refresh_token" => {
-            let Some(grant) = state.data().refresh_tokens.remove(field("refresh_token")) else {
-                return oauth_error(400, "invalid_grant", "The refresh token is unknown or was already used.");
-            };
-            if grant.client_id != client_id {
-                return oauth_error(400, "invalid_grant", "The refresh token belongs to another client.");
-            }
-            let Some(user) = state.user(&grant.user_oid) else {
-                return oauth_error(400, "invalid_grant", "Unknown user.");
-            };
-            ok(user_tokens(state, user, &client_id, &grant.scope, None))
-        }
-        "client_credentials" => {
-            if field("scope") != format!("{PARTNER_CENTER_AUDIENCE}/.default") {
-                return oauth_error(400, "invalid_scope", "Ask for https://api.partnercenter.microsoft.com/.default.");
-            }
-            let t = now();
-            let access = state.key.sign(&json!({
-                "iss": state.issuer,
-                "aud": PARTNER_CENTER_AUDIENCE,
-                "iat": t, "nbf": t, "exp": t + state.options.access_token_seconds,
-                "tid": app_tenant,
-                "oid": format!("app-{client_id}"),
-                "sub": format!("app-{client_id}"),
-                "azp": client_id,
-                "idtyp": "app",
-                "roles": ["Partner.Application"],
-                "ver": "2.0",
-            }));
-            ok(
-                json!({"token_type": "Bearer", "access_token": access, "expires_in": state.options.access_token_seconds}),
-            )
-        }
-        other => oauth_error(400, "unsupported_grant_type", &format!("grant_type {other:?} is not supported.")),
+    let answer = match field(form, "grant_type") {
+        "authorization_code" => code_grant(state, form, &client_id),
+        "refresh_token" => refresh_grant(state, form, &client_id),
+        "client_credentials" => client_credentials_grant(state, form, &client_id, app_tenant),
+        other => Err(oauth_error(400, "unsupported_grant_type", &format!("grant_type {other:?} is not supported."))),
+    };
+    match answer {
+        Ok(v) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(v),
+        Err(resp) => resp,
     }
+}
+
+/// A form field, empty when missing.
+fn field<'a>(form: &'a HashMap<String, String>, key: &str) -> &'a str {
+    form.get(key).map(String::as_str).unwrap_or("")
+}
+
+/// An authorization code, once, within five minutes, from the client and redirect address
+/// it was issued to, with the PKCE verifier of its challenge.
+fn code_grant(state: &SandboxState, form: &HashMap<String, String>, client_id: &str) -> Result<Value, HttpResponse> {
+    let Some(grant) = state.data().codes.remove(field(form, "code")) else {
+        return Err(oauth_error(400, "invalid_grant", "The authorization code is unknown or was already used."));
+    };
+    if now() - grant.issued_at > 300 {
+        return Err(oauth_error(400, "invalid_grant", "The authorization code has expired."));
+    }
+    if grant.client_id != client_id || grant.redirect_uri != field(form, "redirect_uri") {
+        return Err(oauth_error(400, "invalid_grant", "The code was issued to another client or redirect address."));
+    }
+    let verifier = field(form, "code_verifier");
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    if verifier.len() < 43 || challenge != grant.code_challenge {
+        return Err(oauth_error(400, "invalid_grant", "PKCE verification failed."));
+    }
+    let Some(user) = state.user(&grant.user_oid) else {
+        return Err(oauth_error(400, "invalid_grant", "Unknown user."));
+    };
+    Ok(user_tokens(state, user, client_id, &grant.scope, grant.nonce.as_deref()))
+}
+
+/// A refresh token, once, from the client it was issued to.
+fn refresh_grant(state: &SandboxState, form: &HashMap<String, String>, client_id: &str) -> Result<Value, HttpResponse> {
+    let Some(grant) = state.data().refresh_tokens.remove(field(form, "refresh_token")) else {
+        return Err(oauth_error(400, "invalid_grant", "The refresh token is unknown or was already used."));
+    };
+    if grant.client_id != client_id {
+        return Err(oauth_error(400, "invalid_grant", "The refresh token belongs to another client."));
+    }
+    let Some(user) = state.user(&grant.user_oid) else {
+        return Err(oauth_error(400, "invalid_grant", "Unknown user."));
+    };
+    Ok(user_tokens(state, user, client_id, &grant.scope, None))
+}
+
+/// An App-only token for the partner tenant `app_tenant`, for the `.default` scope only.
+fn client_credentials_grant(
+    state: &SandboxState,
+    form: &HashMap<String, String>,
+    client_id: &str,
+    app_tenant: &str,
+) -> Result<Value, HttpResponse> {
+    if field(form, "scope") != format!("{PARTNER_CENTER_AUDIENCE}/.default") {
+        return Err(oauth_error(400, "invalid_scope", "Ask for https://api.partnercenter.microsoft.com/.default."));
+    }
+    let t = now();
+    let access = state.key.sign(&json!({
+        "iss": state.issuer,
+        "aud": PARTNER_CENTER_AUDIENCE,
+        "iat": t, "nbf": t, "exp": t + state.options.access_token_seconds,
+        "tid": app_tenant,
+        "oid": format!("app-{client_id}"),
+        "sub": format!("app-{client_id}"),
+        "azp": client_id,
+        "idtyp": "app",
+        "roles": ["Partner.Application"],
+        "ver": "2.0",
+    }));
+    Ok(json!({"token_type": "Bearer", "access_token": access, "expires_in": state.options.access_token_seconds}))
 }

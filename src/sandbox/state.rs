@@ -120,7 +120,8 @@ impl SandboxState {
             key: KeyPair::shared(),
             options,
             users: seed::users(),
-            // The template id seen today (partner-center-api.md); the portal must read it.
+            // An MCA template id as Partner Center lists it; the portal must read it from the
+            // metadata call (see docs/partner-center.md), never assume it.
             template_id: "117a77b0-9360-443b-8795-c6dedc750cf9".into(),
             data: Mutex::new(Data {
                 customers,
