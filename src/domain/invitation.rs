@@ -70,39 +70,6 @@ pub fn admin_center(i: &AdminCenterInvitation<'_>) -> Invitation {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn invite(sign_in: Option<&str>) -> Invitation {
-        admin_center(&AdminCenterInvitation {
-            contact_first_name: "Tania",
-            contact_email: "tania@contoso.example",
-            company_name: "Contoso & Sons",
-            sign_in_name: sign_in,
-            partner_name: "Contoso Distribution",
-            agent_name: "Sam Sales",
-        })
-    }
-
-    #[test]
-    fn carries_the_admin_center_link_and_the_sign_in_name() {
-        let i = invite(Some("admin@contososons.onmicrosoft.com"));
-        assert!(i.body.contains(ADMIN_CENTER_AGREEMENT_LINK));
-        assert!(i.body.contains("Sign in as admin@contososons.onmicrosoft.com"));
-        assert!(i.body.contains("temporary password we give you separately"));
-        assert!(i.subject.contains("Contoso & Sons"));
-        assert!(invite(None).body.contains("Global administrator"));
-    }
-
-    #[test]
-    fn mailto_encodes_every_part() {
-        let m = invite(None).mailto();
-        assert!(m.starts_with("mailto:tania%40contoso.example?subject=Please%20accept"));
-        assert!(m.contains("%26%20Sons"), "& is encoded");
-        assert!(!m.contains('\n'));
-    }
-}
 
 /// Who accepts at an enhanced attestation's link, and who sends it.
 pub struct AcceptanceLinkInvitation<'a> {
@@ -141,5 +108,39 @@ pub fn acceptance_link(i: &AcceptanceLinkInvitation<'_>) -> Invitation {
         to: i.contact_email.to_string(),
         subject: format!("Please accept the Microsoft Customer Agreement for {}", i.company_name),
         body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite(sign_in: Option<&str>) -> Invitation {
+        admin_center(&AdminCenterInvitation {
+            contact_first_name: "Tania",
+            contact_email: "tania@contoso.example",
+            company_name: "Contoso & Sons",
+            sign_in_name: sign_in,
+            partner_name: "Contoso Distribution",
+            agent_name: "Sam Sales",
+        })
+    }
+
+    #[test]
+    fn carries_the_admin_center_link_and_the_sign_in_name() {
+        let i = invite(Some("admin@contososons.onmicrosoft.com"));
+        assert!(i.body.contains(ADMIN_CENTER_AGREEMENT_LINK));
+        assert!(i.body.contains("Sign in as admin@contososons.onmicrosoft.com"));
+        assert!(i.body.contains("temporary password we give you separately"));
+        assert!(i.subject.contains("Contoso & Sons"));
+        assert!(invite(None).body.contains("Global administrator"));
+    }
+
+    #[test]
+    fn mailto_encodes_every_part() {
+        let m = invite(None).mailto();
+        assert!(m.starts_with("mailto:tania%40contoso.example?subject=Please%20accept"));
+        assert!(m.contains("%26%20Sons"), "& is encoded");
+        assert!(!m.contains('\n'));
     }
 }

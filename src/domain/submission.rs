@@ -20,7 +20,7 @@ pub struct AttestationRequest {
 pub enum Request {
     Attest(AttestationRequest),
     /// A new customer, then (when the agent attested) its attestation.
-    CreateCustomer(NewCustomer),
+    CreateCustomer(Box<NewCustomer>),
 }
 
 impl Request {

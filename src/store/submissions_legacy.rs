@@ -77,7 +77,7 @@ fn old_request(payload: &str, customer: Option<&str>) -> Result<Request, String>
         }
         Some(c) => {
             let c: OldCustomer = serde_json::from_str(c).map_err(|e| e.to_string())?;
-            old_customer(c, contact, date).map(Request::CreateCustomer).map_err(|e| e.message)
+            old_customer(c, contact, date).map(|c| Request::CreateCustomer(Box::new(c))).map_err(|e| e.message)
         }
     }
 }

@@ -41,7 +41,9 @@ pub enum DomainCheck {
     Unknown(String),
 }
 
-/// What became of an Add customer submission.
+/// What became of an Add customer submission. (Made once per request and matched at
+/// once: the size of its variants does not matter.)
+#[allow(clippy::large_enum_variant)]
 pub enum AddCustomerOutcome {
     /// This form was submitted before: what became of it. Nothing was sent again.
     AlreadySubmitted(Submission),
@@ -167,7 +169,7 @@ impl Workflows {
         };
         let note =
             AuditNote { action: "create_customer_submitted", customer_id: None, detail: audit_detail(&customer) };
-        let request = Request::CreateCustomer(customer);
+        let request = Request::CreateCustomer(Box::new(customer));
         match self.submit(user, tokens, key, None, &request, note).await? {
             Submitted::Already(s) => Ok(AddCustomerOutcome::AlreadySubmitted(s)),
             Submitted::Stored { attempt: None, .. } => Ok(AddCustomerOutcome::Saved),

@@ -8,7 +8,9 @@ use super::{WorkflowResult, Workflows};
 use crate::domain::{AttestationRequest, Attester, IdempotencyKey, Request, UserTokens};
 use crate::store::{CustomerRecord, Submission, SubmissionState};
 
-/// What became of an attestation handed in.
+/// What became of an attestation handed in (made once per request: the size of its
+/// variants does not matter).
+#[allow(clippy::large_enum_variant)]
 pub enum AttestOutcome {
     /// This form was sent before: what became of it. Nothing was sent again.
     AlreadySubmitted(Submission),

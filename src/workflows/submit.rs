@@ -11,7 +11,9 @@ use super::{WorkflowResult, Workflows, audit_of};
 use crate::domain::{IdempotencyKey, PartnerUser, Request, UserTokens};
 use crate::store::{AuditEntry, Created, NewSubmission, Submission};
 
-/// What became of a submission handed in.
+/// What became of a submission handed in (made once per request: the size of its
+/// variants does not matter).
+#[allow(clippy::large_enum_variant)]
 pub enum Submitted {
     /// The key was used before: the first submission, as it stands; nothing was sent.
     Already(Submission),
