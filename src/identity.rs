@@ -145,7 +145,7 @@ impl Oidc {
     }
 
     /// The address to send the browser to, and what must be kept to finish.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "warn"))]
     pub async fn start(&self, return_to: String) -> Result<(String, PendingSignIn), SignInError> {
         let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -169,7 +169,7 @@ impl Oidc {
 
     /// Exchanges the code, verifies the ID token (signature, issuer, audience, expiry,
     /// nonce) and returns who signed in with their delegated tokens.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "warn"))]
     pub async fn finish(&self, pending: &PendingSignIn, code: String) -> Result<(Identity, UserTokens), SignInError> {
         let client = self.client().await?;
         let response = client
@@ -227,7 +227,7 @@ impl Oidc {
 
     /// The application's own (App-only) token, by client credentials; kept until a few
     /// minutes before it expires.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "warn"))]
     pub async fn app_token(&self) -> Result<String, SignInError> {
         let mut cached = self.app_token.lock().await;
         let now = chrono::Utc::now().timestamp();
@@ -253,7 +253,7 @@ impl Oidc {
     /// The one rule for delegated tokens: good for two more minutes, or renewed with the
     /// refresh token (also when `force`, after Partner Center refused the token early).
     /// `Ok(None)`: the tokens as they are will do.
-    #[tracing::instrument(skip_all, fields(force), err)]
+    #[tracing::instrument(skip_all, fields(%force), err(level = "warn"))]
     pub async fn fresh(&self, tokens: &UserTokens, force: bool) -> Result<Option<UserTokens>, SignInError> {
         if !force && tokens.good_for(TOKEN_MARGIN_SECONDS, chrono::Utc::now().timestamp()) {
             return Ok(None);

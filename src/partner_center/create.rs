@@ -163,7 +163,7 @@ fn create_body(c: &NewCustomer) -> Value {
 impl PartnerCenter {
     /// Whether `<prefix>.onmicrosoft.com` is free: `HEAD /v1/domains/{domain}` answers 200
     /// when it is taken and 404 when it is free.
-    #[tracing::instrument(skip_all, fields(%domain, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%domain, %correlation_id), err(level = "warn"))]
     pub async fn domain_available(&self, token: &str, domain: &str, correlation_id: Uuid) -> Result<bool, PcError> {
         let path = format!("/v1/domains/{}", enc(domain));
         let call = Call { method: Method::HEAD, no_body: true, ..Call::get(&path, "domain availability") };
@@ -174,7 +174,7 @@ impl PartnerCenter {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%correlation_id), err(level = "warn"))]
     pub async fn validate_address(
         &self,
         token: &str,
@@ -197,7 +197,7 @@ impl PartnerCenter {
 
     /// Creates the customer's tenant. One `MS-RequestId` for every retry, so that a
     /// timeout never creates two tenants.
-    #[tracing::instrument(skip_all, fields(%request_id, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%request_id, %correlation_id), err(level = "warn"))]
     pub async fn create_customer(
         &self,
         token: &str,

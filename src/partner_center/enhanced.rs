@@ -64,7 +64,7 @@ struct StatusWire {
 
 impl PartnerCenter {
     /// Step 1, with the application's own (App-only) token.
-    #[tracing::instrument(skip_all, fields(%request_id, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%request_id, %correlation_id), err(level = "warn"))]
     pub async fn create_enhanced_attestation(
         &self,
         app_token: &str,
@@ -105,7 +105,7 @@ impl PartnerCenter {
     }
 
     /// Whether the customer has accepted at the link.
-    #[tracing::instrument(skip_all, fields(%attestation_id, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%attestation_id, %correlation_id), err(level = "warn"))]
     pub async fn enhanced_attestation_status(
         &self,
         app_token: &str,
@@ -126,7 +126,7 @@ impl PartnerCenter {
 
     /// Step 3: the agreement from the accepted attestation, with the user's token.
     /// UNCONFIRMED: that the id goes in the body as `attestationId`.
-    #[tracing::instrument(skip_all, fields(%customer_id, %attestation_id, %request_id, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%customer_id, %attestation_id, %request_id, %correlation_id), err(level = "warn"))]
     #[allow(clippy::too_many_arguments)]
     pub async fn agreement_from_attestation(
         &self,

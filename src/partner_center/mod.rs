@@ -286,7 +286,7 @@ impl PartnerCenter {
     }
 
     /// Every customer of the caller's partner tenant, following continuation links.
-    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%correlation_id), err(level = "warn"))]
     pub async fn list_customers(
         &self,
         token: &str,
@@ -317,7 +317,7 @@ impl PartnerCenter {
         Ok(out)
     }
 
-    #[tracing::instrument(skip_all, fields(%customer_id, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%customer_id, %correlation_id), err(level = "warn"))]
     pub async fn customer(&self, token: &str, customer_id: &str, correlation_id: Uuid) -> Result<Customer, PcError> {
         let w: CustomerWire =
             self.get(token, &format!("/v1/customers/{}", enc(customer_id)), "get customer", correlation_id).await?;
@@ -326,7 +326,7 @@ impl PartnerCenter {
 
     /// The customer's MCA attestations. `agreementType` is always sent: without it the
     /// service answers with the Microsoft Cloud Agreement.
-    #[tracing::instrument(skip_all, fields(%customer_id, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%customer_id, %correlation_id), err(level = "warn"))]
     pub async fn mca_attestations(
         &self,
         token: &str,
@@ -345,7 +345,7 @@ impl PartnerCenter {
     }
 
     /// "Customer acceptance through Microsoft": true means Provided.
-    #[tracing::instrument(skip_all, fields(%customer_id, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%customer_id, %correlation_id), err(level = "warn"))]
     pub async fn direct_acceptance(
         &self,
         token: &str,
@@ -365,7 +365,7 @@ impl PartnerCenter {
 
     /// The current MCA template: the one of lowest `versionRank` (0 in every example seen;
     /// the documentation does not say which way the rank runs).
-    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%correlation_id), err(level = "warn"))]
     pub async fn mca_template(&self, token: &str, correlation_id: Uuid) -> Result<AgreementTemplate, PcError> {
         let c: Collection<TemplateWire> = self
             .get(
@@ -388,7 +388,7 @@ impl PartnerCenter {
     }
 
     /// A link to the agreement document, valid a few minutes: never store or email it.
-    #[tracing::instrument(skip_all, fields(%template_id, %language, %country, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%template_id, %language, %country, %correlation_id), err(level = "warn"))]
     pub async fn agreement_document(
         &self,
         token: &str,
@@ -413,7 +413,7 @@ impl PartnerCenter {
         Ok(d.display_uri)
     }
 
-    #[tracing::instrument(skip_all, fields(%kind, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%kind, %correlation_id), err(level = "warn"))]
     async fn relationships(
         &self,
         token: &str,
@@ -431,7 +431,7 @@ impl PartnerCenter {
 
     /// A non-empty `IsIndirectResellerOf` answer means the caller is an indirect reseller;
     /// a non-empty `IsIndirectCloudSolutionProviderOf` one, an indirect provider.
-    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%correlation_id), err(level = "warn"))]
     pub async fn partner_type(&self, token: &str, correlation_id: Uuid) -> Result<PartnerType, PcError> {
         if !self.relationships(token, "IsIndirectResellerOf", correlation_id).await?.is_empty() {
             return Ok(PartnerType::IndirectReseller);
@@ -443,13 +443,13 @@ impl PartnerCenter {
     }
 
     /// The indirect resellers of an indirect provider.
-    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%correlation_id), err(level = "warn"))]
     pub async fn indirect_resellers(&self, token: &str, correlation_id: Uuid) -> Result<Vec<RelatedPartner>, PcError> {
         self.relationships(token, "IsIndirectCloudSolutionProviderOf", correlation_id).await
     }
 
     /// The partner organization's display name.
-    #[tracing::instrument(skip_all, fields(%correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%correlation_id), err(level = "warn"))]
     pub async fn organization_name(&self, token: &str, correlation_id: Uuid) -> Result<Option<String>, PcError> {
         let p: OrganizationProfileWire =
             self.get(token, "/v1/profiles/organization", "organization profile", correlation_id).await?;
@@ -460,7 +460,7 @@ impl PartnerCenter {
 impl PartnerCenter {
     /// Attests that the customer accepted the MCA (the documented confirm call), with the
     /// signed-in user's delegated token. `userId` is not sent: the service fills it in.
-    #[tracing::instrument(skip_all, fields(%customer_id, %request_id, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%customer_id, %request_id, %correlation_id), err(level = "warn"))]
     #[allow(clippy::too_many_arguments)]
     pub async fn attest(
         &self,
@@ -477,7 +477,7 @@ impl PartnerCenter {
     }
 
     /// `POST /v1/customers/{id}/agreements`, for both ways of attesting.
-    #[tracing::instrument(skip_all, fields(%customer_id, what, %request_id, %correlation_id), err)]
+    #[tracing::instrument(skip_all, fields(%customer_id, %what, %request_id, %correlation_id), err(level = "warn"))]
     pub(crate) async fn post_agreement(
         &self,
         token: &str,

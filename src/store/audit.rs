@@ -30,6 +30,7 @@ pub struct AuditRecord {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant_id = %e.tenant_id, action = %e.action), err)]
     pub async fn audit(&self, e: &AuditEntry) -> StoreResult<String> {
         let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(
@@ -54,6 +55,7 @@ impl Store {
     }
 
     /// The newest entries of one tenant first.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn audit_recent(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<AuditRecord>> {
         let rows = sqlx::query(
             "SELECT id, at, actor_oid, actor_name, action, customer_id, detail, outcome, pc_code, request_id, correlation_id \

@@ -141,12 +141,78 @@ fn contains_pattern(text: &str) -> String {
     p
 }
 
+/// The customer's own row: company, domain, what searches match, billing, status.
+async fn upsert_customer(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: &str,
+    customer: &Customer,
+    verdict: &StatusVerdict,
+    at: &str,
+) -> StoreResult<()> {
+    let billing = match &customer.billing {
+        Some(b) => Some(serde_json::to_string(&BillingJson::from(b)).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+        None => None,
+    };
+    let search_text = search_form(&format!("{} {}", customer.company_name, customer.domain));
+    sqlx::query(
+        "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (tenant_id, customer_id) DO UPDATE SET company_name = excluded.company_name, domain = excluded.domain, \
+         search_text = excluded.search_text, relationship = excluded.relationship, commerce_id = excluded.commerce_id, \
+         billing_json = COALESCE(excluded.billing_json, customers.billing_json), status = excluded.status, \
+         status_reason = excluded.status_reason, read_at = excluded.read_at",
+    )
+    .bind(tenant_id)
+    .bind(&customer.id)
+    .bind(&customer.company_name)
+    .bind(&customer.domain)
+    .bind(search_text)
+    .bind(customer.relationship.clone())
+    .bind(customer.commerce_id.clone())
+    .bind(billing)
+    .bind(verdict.status.key())
+    .bind(&verdict.reason)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One partner attestation of a customer, at a position of its list.
+async fn insert_attestation(
+    conn: &mut sqlx::AnyConnection,
+    (tenant_id, customer_id): (&str, &str),
+    position: i64,
+    a: &Attestation,
+    at: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO partner_attestations (tenant_id, customer_id, position, first_name, last_name, email, phone, date_agreed, user_id, template_id, read_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(tenant_id)
+    .bind(customer_id)
+    .bind(position)
+    .bind(&a.first_name)
+    .bind(&a.last_name)
+    .bind(&a.email)
+    .bind(a.phone.clone())
+    .bind(a.date_agreed.to_string())
+    .bind(a.user_id.clone())
+    .bind(a.template_id.clone())
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 fn status_of(key: &str) -> StoreResult<EffectiveStatus> {
     EffectiveStatus::parse(key).ok_or_else(|| StoreError::Corrupt(format!("status {key:?}")))
 }
 
 impl Store {
     /// Saves what Partner Center said of one customer, replacing what was read before.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, customer_id = %customer.id), err)]
     pub async fn customer_save(
         &self,
         tenant_id: &str,
@@ -157,35 +223,8 @@ impl Store {
         read_at: DateTime<Utc>,
     ) -> StoreResult<()> {
         let at = timestamp(read_at);
-        let billing = match &customer.billing {
-            Some(b) => {
-                Some(serde_json::to_string(&BillingJson::from(b)).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-            }
-            None => None,
-        };
-        let search_text = search_form(&format!("{} {}", customer.company_name, customer.domain));
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (tenant_id, customer_id) DO UPDATE SET company_name = excluded.company_name, domain = excluded.domain, \
-             search_text = excluded.search_text, relationship = excluded.relationship, commerce_id = excluded.commerce_id, \
-             billing_json = COALESCE(excluded.billing_json, customers.billing_json), status = excluded.status, \
-             status_reason = excluded.status_reason, read_at = excluded.read_at",
-        )
-        .bind(tenant_id)
-        .bind(&customer.id)
-        .bind(&customer.company_name)
-        .bind(&customer.domain)
-        .bind(search_text)
-        .bind(customer.relationship.clone())
-        .bind(customer.commerce_id.clone())
-        .bind(billing)
-        .bind(verdict.status.key())
-        .bind(&verdict.reason)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await?;
+        upsert_customer(&mut tx, tenant_id, customer, verdict, &at).await?;
         if let Some(signed) = accepted_directly {
             sqlx::query(
                 "INSERT INTO direct_acceptance (tenant_id, customer_id, is_signed, read_at) VALUES ($1, $2, $3, $4) \
@@ -204,53 +243,24 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for (i, a) in attestations.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO partner_attestations (tenant_id, customer_id, position, first_name, last_name, email, phone, date_agreed, user_id, template_id, read_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(tenant_id)
-            .bind(&customer.id)
-            .bind(i as i64)
-            .bind(&a.first_name)
-            .bind(&a.last_name)
-            .bind(&a.email)
-            .bind(a.phone.clone())
-            .bind(a.date_agreed.to_string())
-            .bind(a.user_id.clone())
-            .bind(a.template_id.clone())
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
+            insert_attestation(&mut tx, (tenant_id, &customer.id), i as i64, a, &at).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     /// Adds an attestation Partner Center has just recorded to the customer's list.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn attestation_add(&self, tenant_id: &str, customer_id: &str, a: &Attestation) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO partner_attestations (tenant_id, customer_id, position, first_name, last_name, email, phone, date_agreed, user_id, template_id, read_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(tenant_id)
-        .bind(customer_id)
+        let mut conn = self.pool().acquire().await?;
         // After every position a read gives (0, 1, …), and distinct however many are added at once.
-        .bind(1_000_000 + Utc::now().timestamp_micros() % 1_000_000_000_000 + i64::from(rand::random::<u16>()))
-        .bind(&a.first_name)
-        .bind(&a.last_name)
-        .bind(&a.email)
-        .bind(a.phone.clone())
-        .bind(a.date_agreed.to_string())
-        .bind(a.user_id.clone())
-        .bind(a.template_id.clone())
-        .bind(timestamp(Utc::now()))
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        let position = 1_000_000 + Utc::now().timestamp_micros() % 1_000_000_000_000 + i64::from(rand::random::<u16>());
+        insert_attestation(&mut conn, (tenant_id, customer_id), position, a, &timestamp(Utc::now())).await
     }
 
     /// Derives the customer's status again from what is stored: direct acceptance,
     /// attestations and the portal's own submissions.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn customer_recompute_status(
         &self,
         tenant_id: &str,
@@ -278,6 +288,7 @@ impl Store {
     }
 
     /// After a full read of the list: forgets customers Partner Center no longer lists.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn customers_forget_unseen(&self, tenant_id: &str, read_since: DateTime<Utc>) -> StoreResult<u64> {
         let since = timestamp(read_since);
         let mut tx = self.pool().begin().await?;
@@ -297,6 +308,7 @@ impl Store {
     }
 
     /// One page of a tenant's customers by company name. `page` is 1-based.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %page), err)]
     pub async fn customer_list(
         &self,
         tenant_id: &str,
@@ -345,6 +357,7 @@ impl Store {
     }
 
     /// How many customers match `search` in each status.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn customer_status_counts(&self, tenant_id: &str, search: &str) -> StoreResult<Vec<StatusCount>> {
         let rows = sqlx::query(
             "SELECT status, COUNT(*) AS n FROM customers WHERE tenant_id = $1 AND ($2 = '%%' OR search_text LIKE $2 ESCAPE '\\') GROUP BY status",
@@ -366,6 +379,7 @@ impl Store {
         Ok(counts)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn customer_get(&self, tenant_id: &str, customer_id: &str) -> StoreResult<Option<CustomerRecord>> {
         let row = sqlx::query(
             "SELECT c.customer_id, c.company_name, c.domain, c.relationship, c.commerce_id, c.billing_json, c.status, c.status_reason, c.read_at, \

@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
 const PG_LOCK_KEY: i64 = 0x6d63_615f_706f_7274;
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn migrate(&self) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {

@@ -107,6 +107,7 @@ impl Store {
     }
 
     /// For `/readyz`.
+    #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

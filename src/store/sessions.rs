@@ -41,6 +41,7 @@ fn new_key() -> String {
 type State = HashMap<String, String>;
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_load(&self, key: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query("SELECT state FROM sessions WHERE id_hash = $1 AND expires_at > $2")
             .bind(hash(key))
@@ -54,6 +55,7 @@ impl Store {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_insert(&self, key: &str, state: &str, ttl_seconds: i64) -> StoreResult<()> {
         sqlx::query("INSERT INTO sessions (id_hash, state, expires_at) VALUES ($1, $2, $3)")
             .bind(hash(key))
@@ -65,6 +67,7 @@ impl Store {
     }
 
     /// Returns false when the session is gone (expired or signed out).
+    #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_update(&self, key: &str, state: &str, ttl_seconds: i64) -> StoreResult<bool> {
         let done =
             sqlx::query("UPDATE sessions SET state = $1, expires_at = $2 WHERE id_hash = $3 AND expires_at > $4")
@@ -77,6 +80,7 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_touch(&self, key: &str, ttl_seconds: i64) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id_hash = $2 AND expires_at > $3")
             .bind(now() + ttl_seconds)
@@ -87,12 +91,14 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_delete(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(hash(key)).execute(self.pool()).await?;
         Ok(())
     }
 
     /// Removes expired sessions; returns how many.
+    #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_purge_expired(&self) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now()).execute(self.pool()).await?;
         Ok(done.rows_affected())

@@ -21,7 +21,7 @@ pub enum Settled<'a> {
 
 impl Store {
     /// Claims one queued submission for `owner` until the lease runs out, if nobody holds it.
-    #[tracing::instrument(skip_all, fields(%tenant_id, submission_id = %id, %owner), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, submission_id = %id, %owner), err)]
     pub async fn submission_claim(
         &self,
         tenant_id: &str,
@@ -46,7 +46,7 @@ impl Store {
     }
 
     /// Claims up to `limit` queued submissions that are due, for `owner`.
-    #[tracing::instrument(skip_all, fields(%owner, limit), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(%owner, %limit), err)]
     pub async fn submissions_claim_due(
         &self,
         owner: &str,
@@ -72,7 +72,7 @@ impl Store {
 
     /// Records one more attempt that did not settle it: try again at `next`. Renewed
     /// tokens replace the stored ones.
-    #[tracing::instrument(skip_all, fields(submission_id = %id, %owner), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(submission_id = %id, %owner), err)]
     pub async fn submission_retry_later(
         &self,
         id: &str,
@@ -100,7 +100,7 @@ impl Store {
     }
 
     /// Settles a submission: delivered or failed for good. The delegated tokens are removed.
-    #[tracing::instrument(skip_all, fields(submission_id = %id, %owner), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(submission_id = %id, %owner), err)]
     pub async fn submission_settle(&self, id: &str, owner: &str, how: Settled<'_>) -> StoreResult<bool> {
         let (state, error, code) = match how {
             Settled::Delivered => (SubmissionState::Delivered, None, None),
@@ -123,7 +123,7 @@ impl Store {
     }
 
     /// Records the customer Partner Center created for a submission.
-    #[tracing::instrument(skip_all, fields(submission_id = %id, %owner, %customer_id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(submission_id = %id, %owner, %customer_id), err)]
     pub async fn submission_set_customer(&self, id: &str, owner: &str, customer_id: &str) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE submissions SET customer_id = $1, updated_at = $2 WHERE id = $3 AND lease_owner = $4 AND state = 'queued'")
             .bind(customer_id)
@@ -136,7 +136,7 @@ impl Store {
     }
 
     /// Records an enhanced attestation made for a submission.
-    #[tracing::instrument(skip_all, fields(submission_id = %id, %owner, %attestation_id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(submission_id = %id, %owner, %attestation_id), err)]
     pub async fn submission_set_attestation(
         &self,
         id: &str,
@@ -158,7 +158,7 @@ impl Store {
     }
 
     /// Waiting for the customer: look again at `next`, without counting an attempt.
-    #[tracing::instrument(skip_all, fields(submission_id = %id, %owner), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(submission_id = %id, %owner), err)]
     pub async fn submission_wait(
         &self,
         id: &str,
@@ -184,7 +184,7 @@ impl Store {
     }
 
     /// Makes a customer's queued submissions due now (Refresh), returning their ids.
-    #[tracing::instrument(skip_all, fields(%tenant_id, %customer_id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn submissions_make_due(&self, tenant_id: &str, customer_id: &str) -> StoreResult<Vec<String>> {
         let rows = sqlx::query(
             "UPDATE submissions SET next_attempt_at = $1 WHERE tenant_id = $2 AND customer_id = $3 AND state = 'queued' RETURNING id",

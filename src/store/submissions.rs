@@ -144,7 +144,7 @@ impl Store {
     }
 
     /// Stores a submission under its idempotency key, or returns the one stored before.
-    #[tracing::instrument(skip_all, fields(tenant_id = n.tenant_id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant_id = n.tenant_id), err)]
     pub async fn submission_create(&self, n: &NewSubmission<'_>) -> StoreResult<Created> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = timestamp(Utc::now());
@@ -180,7 +180,7 @@ impl Store {
         Ok(if stored.id == id { Created::New(stored) } else { Created::Existing(stored) })
     }
 
-    #[tracing::instrument(skip_all, fields(%tenant_id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn submission_by_key(&self, tenant_id: &str, key: &str) -> StoreResult<Option<Submission>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM submissions WHERE tenant_id = $1 AND idempotency_key = $2"
@@ -189,7 +189,7 @@ impl Store {
         row.as_ref().map(|r| self.submission_of(r)).transpose()
     }
 
-    #[tracing::instrument(skip_all, fields(%tenant_id, submission_id = %id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, submission_id = %id), err)]
     pub async fn submission_get(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Submission>> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM submissions WHERE tenant_id = $1 AND id = $2"));
         let row = sqlx::query(sql).bind(tenant_id).bind(id).fetch_optional(self.pool()).await?;
@@ -197,7 +197,7 @@ impl Store {
     }
 
     /// A customer's submissions, newest first.
-    #[tracing::instrument(skip_all, fields(%tenant_id, %customer_id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn submissions_for_customer(
         &self,
         tenant_id: &str,
@@ -213,7 +213,7 @@ impl Store {
 
     /// What the portal's own submissions add to a customer's status: whether one is on
     /// its way, and the reason the latest one failed (unless a later one settled it).
-    #[tracing::instrument(skip_all, fields(%tenant_id, %customer_id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn submission_status(&self, tenant_id: &str, customer_id: &str) -> StoreResult<SubmissionStatus> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS queued, COALESCE(SUM(CASE WHEN attestation_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS waiting \
@@ -242,7 +242,7 @@ impl Store {
     }
 
     /// How many submissions are in each state (for tests and the review screen).
-    #[tracing::instrument(skip_all, fields(%tenant_id), err)]
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn submission_counts(&self, tenant_id: &str) -> StoreResult<Vec<(String, i64)>> {
         let rows = sqlx::query(
             "SELECT state, COUNT(*) AS n FROM submissions WHERE tenant_id = $1 GROUP BY state ORDER BY state",

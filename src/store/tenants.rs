@@ -17,6 +17,7 @@ pub struct TenantRecord {
 
 impl Store {
     /// Remembers a partner user's name at sign-in.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %oid), err)]
     pub async fn partner_user_seen(&self, tenant_id: &str, oid: &str, name: &str, email: &str) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO partner_users (tenant_id, oid, name, email, last_seen_at) VALUES ($1, $2, $3, $4, $5) \
@@ -33,6 +34,7 @@ impl Store {
     }
 
     /// The name of a partner user of this tenant, when they have signed in here.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %oid), err)]
     pub async fn partner_user_name(&self, tenant_id: &str, oid: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query("SELECT name FROM partner_users WHERE tenant_id = $1 AND oid = $2")
             .bind(tenant_id)
@@ -45,6 +47,7 @@ impl Store {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn tenant_upsert(&self, tenant_id: &str, name: &str, partner_type: PartnerType) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO partner_tenants (tenant_id, name, partner_type, type_checked_at) VALUES ($1, $2, $3, $4) \
@@ -59,6 +62,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn tenant_get(&self, tenant_id: &str) -> StoreResult<Option<TenantRecord>> {
         let row = sqlx::query(
             "SELECT name, partner_type, type_checked_at, customers_synced_at FROM partner_tenants WHERE tenant_id = $1",
@@ -78,6 +82,7 @@ impl Store {
         }))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn tenant_mark_synced(&self, tenant_id: &str, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE partner_tenants SET customers_synced_at = $1 WHERE tenant_id = $2")
             .bind(timestamp(at))

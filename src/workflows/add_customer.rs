@@ -89,7 +89,7 @@ impl Workflows {
 
     /// The parsed form, or every mistake in it, including those only Partner Center can
     /// tell: a domain already taken, a reseller that is not one of ours.
-    #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id), err)]
+    #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id), err(level = "warn"))]
     pub async fn check_new_customer(
         &self,
         who: &Attester,
@@ -151,7 +151,7 @@ impl Workflows {
     }
 
     /// Checks the form again, stores the new customer, then creates it (and attests).
-    #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id), err)]
+    #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id), err(level = "warn"))]
     pub async fn add_customer(
         &self,
         who: &Attester,

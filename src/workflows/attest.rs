@@ -23,7 +23,7 @@ pub enum AttestOutcome {
 
 impl Workflows {
     /// Stores the attestation, then sends it (see `submit`).
-    #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id, customer_id = %customer.customer.id), err)]
+    #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id, customer_id = %customer.customer.id), err(level = "warn"))]
     pub async fn attest(
         &self,
         who: &Attester,

@@ -10,7 +10,7 @@ impl Workflows {
     /// A link to the agreement document in the customer's language and country. Partner
     /// Center's link is valid for five minutes, so it is fetched when the agent asks and
     /// never stored or shown in advance.
-    #[tracing::instrument(skip_all, fields(customer_id = %customer.id), err)]
+    #[tracing::instrument(skip_all, fields(customer_id = %customer.id), err(level = "warn"))]
     pub async fn agreement_document(&self, token: &str, customer: &Customer) -> WorkflowResult<String> {
         let correlation = Uuid::new_v4();
         let template_id = self.templates.get(&self.pc, token, correlation).await?;

@@ -77,7 +77,7 @@ impl Workflows {
 
     /// The user's delegated tokens, renewed when they are about to expire. `Ok(None)`:
     /// they will do as they are.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "warn"))]
     pub async fn fresh_tokens(&self, tokens: &UserTokens) -> WorkflowResult<Option<UserTokens>> {
         self.oidc.fresh(tokens, false).await.map_err(|e| WorkflowError::SignInRequired(e.to_string()))
     }

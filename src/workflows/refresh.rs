@@ -66,7 +66,7 @@ async fn read_and_store(
 }
 
 /// Re-reads one customer (with its billing profile) from Partner Center.
-#[tracing::instrument(skip_all, fields(%customer_id), err)]
+#[tracing::instrument(skip_all, fields(%customer_id), err(level = "warn"))]
 async fn refresh_customer(
     store: &Store,
     pc: &PartnerCenter,
@@ -180,7 +180,7 @@ impl RefreshTracker {
 
 /// Re-reads every customer of the caller's tenant, reporting its progress to the tracker
 /// as it goes; forgets customers no longer listed.
-#[tracing::instrument(skip_all, fields(tenant_id = caller.tenant_id), err)]
+#[tracing::instrument(skip_all, fields(tenant_id = caller.tenant_id), err(level = "warn"))]
 async fn refresh_all(
     store: &Store,
     pc: &PartnerCenter,
@@ -230,7 +230,7 @@ pub enum Started {
 
 impl Workflows {
     /// Whether the partner's customers have never been read (and no read is under way).
-    #[tracing::instrument(skip_all, fields(%tenant_id), err)]
+    #[tracing::instrument(skip_all, fields(%tenant_id), err(level = "warn"))]
     pub async fn never_read(&self, tenant_id: &str) -> WorkflowResult<bool> {
         let tenant = self.store.tenant_get(tenant_id).await?;
         let synced = tenant.as_ref().is_some_and(|t| t.customers_synced_at.is_some());
@@ -265,7 +265,7 @@ impl Workflows {
 
     /// Reads one customer again, and looks at once at anything of ours still on its way
     /// (or waiting for the customer's acceptance).
-    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %customer_id), err)]
+    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %customer_id), err(level = "warn"))]
     pub async fn refresh_one(&self, user: &PartnerUser, token: &str, customer_id: &str) -> WorkflowResult<()> {
         self.read_customer(user, token, customer_id).await?;
         let wait = Duration::from_secs(self.settings.deliver_wait_seconds);
@@ -276,7 +276,7 @@ impl Workflows {
     }
 
     /// Reads one customer (with its billing profile) from Partner Center and stores it.
-    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %customer_id), err)]
+    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %customer_id), err(level = "warn"))]
     pub async fn read_customer(&self, user: &PartnerUser, token: &str, customer_id: &str) -> WorkflowResult<()> {
         let caller = Caller { tenant_id: &user.tenant_id, token };
         Ok(refresh_customer(&self.store, &self.pc, &self.settings.policy(), &caller, customer_id).await?)

@@ -50,7 +50,7 @@ impl Workflows {
 
     /// Exchanges the code (verifying the ID token) and makes the signed-in user: roles,
     /// partner tenant, partner type and name. Recorded in the audit log.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "warn"))]
     pub async fn finish_sign_in(
         &self,
         pending: &PendingSignIn,

@@ -39,7 +39,7 @@ impl Workflows {
     }
 
     /// Stores, audits and makes a first attempt; see the module's description.
-    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, customer_id = ?customer_id), err)]
+    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, customer_id = ?customer_id), err(level = "warn"))]
     pub(super) async fn submit(
         &self,
         user: &PartnerUser,

@@ -13,7 +13,7 @@ impl Delivery {
     /// Tries to deliver a submission just stored, waiting at most `wait` for the answer.
     /// If Partner Center is slower the attempt goes on in the background (nothing is cut
     /// off mid-request) and None is returned: the agent is told it will be sent.
-    #[tracing::instrument(skip_all, fields(%tenant_id, %submission_id), err)]
+    #[tracing::instrument(skip_all, fields(%tenant_id, %submission_id), err(level = "warn"))]
     pub async fn deliver_now(
         self: &Arc<Self>,
         tenant_id: &str,
@@ -36,7 +36,7 @@ impl Delivery {
     }
 
     /// Delivers what is due, until there is nothing left; returns how many were tried.
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all, err(level = "warn"))]
     pub async fn run_due(self: &Arc<Self>) -> Result<usize, StoreError> {
         let mut total = 0;
         loop {
