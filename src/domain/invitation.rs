@@ -70,7 +70,6 @@ pub fn admin_center(i: &AdminCenterInvitation<'_>) -> Invitation {
     }
 }
 
-
 /// Who accepts at an enhanced attestation's link, and who sends it.
 pub struct AcceptanceLinkInvitation<'a> {
     pub contact_first_name: &'a str,

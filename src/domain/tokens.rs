@@ -28,17 +28,3 @@ impl std::fmt::Debug for UserTokens {
             .finish()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_shows_no_token() {
-        let t =
-            UserTokens { access_token: "eyJ.access".into(), refresh_token: Some("rt-secret".into()), expires_at: 9 };
-        let shown = format!("{t:?}");
-        assert!(!shown.contains("eyJ.access") && !shown.contains("rt-secret"), "{shown}");
-        assert!(shown.contains("expires_at: 9"));
-    }
-}

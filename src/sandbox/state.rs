@@ -13,7 +13,8 @@ use super::faults::{FaultState, Faults};
 use super::jwt::KeyPair;
 use super::seed::{self, SeedCustomer, SeedUser};
 
-#[derive(Debug, Clone)]
+/// `Debug` does not show the client secret.
+#[derive(Clone)]
 pub struct SandboxOptions {
     pub client_id: String,
     pub client_secret: String,
@@ -23,6 +24,18 @@ pub struct SandboxOptions {
     pub faults: Faults,
     /// More generated customers for Contoso, besides the named seed.
     pub extra_customers: usize,
+}
+
+impl std::fmt::Debug for SandboxOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxOptions")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("access_token_seconds", &self.access_token_seconds)
+            .field("faults", &self.faults)
+            .field("extra_customers", &self.extra_customers)
+            .finish()
+    }
 }
 
 impl Default for SandboxOptions {

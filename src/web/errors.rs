@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use super::pages::{ErrorPage, Layout, NoAccessPage};
-use crate::partner_center::PcError;
 use crate::store::StoreError;
+use crate::workflows::PcError;
 use crate::workflows::WorkflowError;
 
 tokio::task_local! {

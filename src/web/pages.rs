@@ -14,14 +14,26 @@ pub struct LayoutUser {
     pub partner_type_label: String,
 }
 
-/// What every page's frame needs.
-#[derive(Debug, Clone)]
+/// What every page's frame needs. `Debug` does not show the CSRF token.
+#[derive(Clone)]
 pub struct Layout {
     pub title: String,
     pub user: Option<LayoutUser>,
     pub csrf: String,
     pub flash: Option<String>,
     pub permissions: Permissions,
+}
+
+impl std::fmt::Debug for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Layout")
+            .field("title", &self.title)
+            .field("user", &self.user)
+            .field("csrf", &"[redacted]")
+            .field("flash", &self.flash)
+            .field("permissions", &self.permissions)
+            .finish()
+    }
 }
 
 impl Layout {

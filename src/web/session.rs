@@ -12,7 +12,7 @@ use super::errors::AppError;
 use super::extractors::Signed;
 pub use crate::domain::PartnerUser as SignedInUser;
 pub use crate::domain::UserTokens;
-pub use crate::identity::PendingSignIn;
+pub use crate::workflows::PendingSignIn;
 use crate::workflows::refresh::Started;
 
 const USER: &str = "user";

@@ -18,9 +18,13 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::domain::{PartnerUser, UserTokens};
 use crate::identity::{Oidc, SignInError};
-use crate::partner_center::{PartnerCenter, PcError, RelatedPartner, TemplateCache};
+use crate::partner_center::{PartnerCenter, TemplateCache};
 use crate::store::{AuditEntry, Store, StoreError};
 
+// What the layers above read of the client and the identity provider: their values and
+// errors, never the clients themselves.
+pub use crate::identity::PendingSignIn;
+pub use crate::partner_center::{PcError, RelatedPartner, SuggestedAddress};
 pub use add_customer::{AddCustomerOutcome, AddressReview, DomainCheck, NewCustomerDraft};
 pub use attest::AttestOutcome;
 pub use delivery::{Attempt, Delivery, Outcome};

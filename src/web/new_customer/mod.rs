@@ -18,9 +18,9 @@ use super::extractors::{Attester, Signed};
 use super::session;
 use crate::domain::new_customer::{COUNTRIES, CULTURES, DomainPrefix, NewCustomer};
 use crate::domain::{FieldError, IdempotencyKey};
-use crate::partner_center::{RelatedPartner, SuggestedAddress};
 use crate::store::{Submission, SubmissionState};
 use crate::workflows::{AddCustomerOutcome, AddressReview, DomainCheck, Outcome};
+use crate::workflows::{RelatedPartner, SuggestedAddress};
 use form::NewCustomerForm;
 use pages::{DonePage, NewCustomerPage, ReviewPage};
 

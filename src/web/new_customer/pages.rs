@@ -5,8 +5,8 @@ use askama::Template;
 use super::form::NewCustomerForm;
 use crate::domain::FieldError;
 use crate::domain::invitation::Invitation;
-use crate::partner_center::{RelatedPartner, SuggestedAddress};
 use crate::web::pages::Layout;
+use crate::workflows::{RelatedPartner, SuggestedAddress};
 
 #[derive(Template)]
 #[template(path = "new_customer.html")]
