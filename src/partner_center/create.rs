@@ -27,8 +27,8 @@ pub struct SuggestedAddress {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressCheck {
     /// VerifiedShippable, Verified, InteractionRequired, StreetPartial, PremisesPartial,
-    /// Multiple, None, NotValidated (docs/partner-center.md; spellings past the first two
-    /// and StreetPartial inferred).
+    /// Multiple, None, NotValidated (docs/partner-center.md, "Address validation": the
+    /// spellings other than VerifiedShippable and StreetPartial are inferred).
     pub status: String,
     pub message: Option<String>,
     pub suggestions: Vec<SuggestedAddress>,

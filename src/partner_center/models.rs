@@ -163,8 +163,9 @@ pub struct DocumentWire {
     pub country: Option<String>,
 }
 
-/// UNCONFIRMED field names (docs/partner-center.md, "partner relationships"): `id`,
-/// `name`, `relationshipType`, and the MPN id under `mpnId`.
+/// A `PartnerRelationship` (docs/partner-center.md, "Partner relationships and partner
+/// type"): `id`, `name`, `relationshipType` and `mpnId`; the collection around it is
+/// assumed to be `{totalCount, items}`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RelationshipWire {
