@@ -224,29 +224,38 @@ async fn submit(
     let email = request.contact.email.to_string();
     let tokens = session::fresh_tokens(&state, &signed).await?;
     let outcome = state.workflows.attest(&proof, &tokens, &record, request, &key).await?;
-    let back = redirect(&format!("/customers/{}", record.customer.id));
-    let attempt = match outcome {
-        AttestOutcome::AlreadySubmitted(s) => {
-            session::set_flash(&signed.session, &message_for_existing(&s));
-            return Ok(back);
-        }
+    respond(&state, &signed, &record, form, outcome, &email).await
+}
+
+/// What the agent sees of an attestation handed in: the customer's page with a message,
+/// or the form again (the same contact as before, or Partner Center's refusal).
+async fn respond(
+    state: &AppState,
+    signed: &Signed,
+    record: &CustomerRecord,
+    form: AgreementForm,
+    outcome: AttestOutcome,
+    email: &str,
+) -> Result<HttpResponse, AppError> {
+    let again = |form, errors, refused| Shown { form, errors, refused, status: StatusCode::UNPROCESSABLE_ENTITY };
+    let message = match outcome {
+        AttestOutcome::AlreadySubmitted(s) => message_for_existing(&s),
         AttestOutcome::SameContact => {
             let errors = vec![FieldError::new("first_name", DUPLICATE_CONTACT_MESSAGE)];
-            let shown = Shown { form, errors, refused: None, status: StatusCode::UNPROCESSABLE_ENTITY };
-            return render(&state, &signed, &record, shown).await;
+            return render(state, signed, record, again(form, errors, None)).await;
         }
-        AttestOutcome::Stored(attempt) => attempt,
+        AttestOutcome::Stored(attempt) => match attempt.map(|a| a.outcome) {
+            // Refused: the same page, everything kept, with Partner Center's reason and a
+            // new key, so that the corrected form is a new submission.
+            Some(Outcome::Failed { reason, .. }) => {
+                let form = AgreementForm { idempotency_key: session::random_token(), ..form };
+                return render(state, signed, record, again(form, Vec::new(), Some(reason))).await;
+            }
+            outcome => outcome_message(outcome.as_ref(), email),
+        },
     };
-    let outcome = attempt.map(|a| a.outcome);
-    if let Some(Outcome::Failed { reason, .. }) = outcome {
-        // Refused: the same page, everything kept, with Partner Center's reason and a new
-        // key, so that the corrected form is a new submission.
-        let form = AgreementForm { idempotency_key: session::random_token(), ..form };
-        let shown = Shown { form, errors: Vec::new(), refused: Some(reason), status: StatusCode::UNPROCESSABLE_ENTITY };
-        return render(&state, &signed, &record, shown).await;
-    }
-    session::set_flash(&signed.session, &outcome_message(outcome.as_ref(), &email));
-    Ok(back)
+    session::set_flash(&signed.session, &message);
+    Ok(redirect(&format!("/customers/{}", record.customer.id)))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

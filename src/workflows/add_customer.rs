@@ -34,6 +34,17 @@ pub enum AddressReview {
     Unchecked(String),
 }
 
+/// What Next: Review comes to (made once per request: the size of its variants does not
+/// matter).
+#[allow(clippy::large_enum_variant)]
+pub enum ReviewOutcome {
+    /// The form has mistakes (some only Partner Center could tell).
+    Invalid(Vec<FieldError>),
+    /// Valid; the address, when it was checked (a typed address the agent chose to keep,
+    /// or one taken from a suggestion, is not checked again).
+    Valid { customer: NewCustomer, address: Option<AddressReview> },
+}
+
 /// Whether a domain prefix is free, in words.
 pub enum DomainCheck {
     Available(String),
@@ -90,7 +101,7 @@ impl Workflows {
     /// The parsed form, or every mistake in it, including those only Partner Center can
     /// tell: a domain already taken, a reseller that is not one of ours.
     #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id), err(level = "warn"))]
-    pub async fn check_new_customer(
+    async fn check_new_customer(
         &self,
         who: &Attester,
         token: &str,
@@ -129,9 +140,30 @@ impl Workflows {
         }
     }
 
+    /// Next: Review: the form's mistakes, or the new customer with what Partner Center
+    /// says of its address (unless the agent already answered a suggestion).
+    #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id), err(level = "warn"))]
+    pub async fn review_new_customer(
+        &self,
+        who: &Attester,
+        token: &str,
+        draft: NewCustomerDraft,
+        address_answered: bool,
+    ) -> WorkflowResult<ReviewOutcome> {
+        let customer = match self.check_new_customer(who, token, draft).await? {
+            Ok(c) => c,
+            Err(errors) => return Ok(ReviewOutcome::Invalid(errors)),
+        };
+        let address = match address_answered {
+            true => None,
+            false => Some(self.review_address(token, &customer.address).await),
+        };
+        Ok(ReviewOutcome::Valid { customer, address })
+    }
+
     /// Partner Center's address validation of the typed address.
     #[tracing::instrument(skip_all)]
-    pub async fn review_address(&self, token: &str, address: &Address) -> AddressReview {
+    async fn review_address(&self, token: &str, address: &Address) -> AddressReview {
         match self.pc.validate_address(token, address, Uuid::new_v4()).await {
             Ok(check) if !check.suggestions.is_empty() => {
                 let message =

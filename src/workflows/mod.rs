@@ -25,7 +25,7 @@ use crate::store::{AuditEntry, Store, StoreError};
 // errors, never the clients themselves.
 pub use crate::identity::PendingSignIn;
 pub use crate::partner_center::{PcError, RelatedPartner, SuggestedAddress};
-pub use add_customer::{AddCustomerOutcome, AddressReview, DomainCheck, NewCustomerDraft};
+pub use add_customer::{AddCustomerOutcome, AddressReview, DomainCheck, NewCustomerDraft, ReviewOutcome};
 pub use attest::AttestOutcome;
 pub use delivery::{Attempt, Delivery, Outcome};
 pub use refresh::{RefreshOutcome, RefreshProgress, RefreshTracker};

@@ -19,7 +19,7 @@ use super::session;
 use crate::domain::new_customer::{COUNTRIES, CULTURES, DomainPrefix, NewCustomer};
 use crate::domain::{FieldError, IdempotencyKey};
 use crate::store::{Submission, SubmissionState};
-use crate::workflows::{AddCustomerOutcome, AddressReview, DomainCheck, Outcome};
+use crate::workflows::{AddCustomerOutcome, AddressReview, DomainCheck, Outcome, ReviewOutcome};
 use crate::workflows::{RelatedPartner, SuggestedAddress};
 use form::NewCustomerForm;
 use pages::{DonePage, NewCustomerPage, ReviewPage};
@@ -126,33 +126,37 @@ async fn review(
     let mut form = form.into_inner();
     form.apply_suggestion();
     let token = session::access_token(&state, &signed).await?;
+    let answered = !form.address_choice.is_empty();
+    let outcome = state.workflows.review_new_customer(&proof, &token, form.draft(), answered).await?;
     let resellers = resellers_of(&state, &signed).await;
-    let customer = match state.workflows.check_new_customer(&proof, &token, form.draft()).await? {
-        Ok(c) => c,
-        Err(errors) => {
+    Ok(reviewed(&signed, form, resellers, outcome))
+}
+
+/// The Review page, or the form again with what must be corrected or answered first.
+fn reviewed(signed: &Signed, form: NewCustomerForm, resellers: Vec<RelatedPartner>, outcome: ReviewOutcome) -> HttpResponse {
+    let (customer, address) = match outcome {
+        ReviewOutcome::Invalid(errors) => {
             let notes = Notes { errors, ..Notes::default() };
-            return Ok(form_page(&signed, form, resellers, notes, StatusCode::UNPROCESSABLE_ENTITY));
+            return form_page(signed, form, resellers, notes, StatusCode::UNPROCESSABLE_ENTITY);
         }
+        ReviewOutcome::Valid { customer, address } => (customer, address),
     };
-    let mut address_note = None;
-    if form.address_choice.is_empty() {
-        match state.workflows.review_address(&token, &customer.address).await {
-            AddressReview::Suggest { suggestion, message } => {
-                let form = offer_suggestion(form, &suggestion);
-                let notes = Notes { suggestion: Some(suggestion), address_message: Some(message), ..Notes::default() };
-                return Ok(form_page(&signed, form, resellers, notes, StatusCode::OK));
-            }
-            AddressReview::NotFound(message) => {
-                let message = format!("{message} Check the address, or choose to keep it as typed.");
-                let form = NewCustomerForm { address_choice: "typed".into(), ..form };
-                let notes = Notes { errors: vec![FieldError::new("address_line1", message)], ..Notes::default() };
-                return Ok(form_page(&signed, form, resellers, notes, StatusCode::UNPROCESSABLE_ENTITY));
-            }
-            AddressReview::Verified => {}
-            AddressReview::Unchecked(note) => address_note = Some(note),
+    let note = match address {
+        Some(AddressReview::Suggest { suggestion, message }) => {
+            let form = offer_suggestion(form, &suggestion);
+            let notes = Notes { suggestion: Some(suggestion), address_message: Some(message), ..Notes::default() };
+            return form_page(signed, form, resellers, notes, StatusCode::OK);
         }
-    }
-    Ok(review_page(&signed, form, &customer, &resellers, address_note))
+        Some(AddressReview::NotFound(message)) => {
+            let message = format!("{message} Check the address, or choose to keep it as typed.");
+            let form = NewCustomerForm { address_choice: "typed".into(), ..form };
+            let notes = Notes { errors: vec![FieldError::new("address_line1", message)], ..Notes::default() };
+            return form_page(signed, form, resellers, notes, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        Some(AddressReview::Unchecked(note)) => Some(note),
+        Some(AddressReview::Verified) | None => None,
+    };
+    review_page(signed, form, &customer, &resellers, note)
 }
 
 fn review_page(
