@@ -323,7 +323,55 @@ pub struct NewCustomer {
     pub agreement: AgreementChoice,
 }
 
+/// The parts of a new customer that are typed as text, before they are parsed.
+pub struct NewCustomerText<'a> {
+    pub company_name: &'a str,
+    pub domain_prefix: &'a str,
+    pub country: &'a str,
+    pub address_line1: &'a str,
+    pub address_line2: &'a str,
+    pub city: &'a str,
+    pub state: &'a str,
+    pub postal_code: &'a str,
+    pub culture: &'a str,
+    pub registration_number: &'a str,
+}
+
+/// An optional part: empty text is none, anything else must pass its rule.
+pub fn optional<T>(text: &str, parse: impl FnOnce(&str) -> Result<T, FieldError>) -> Result<Option<T>, FieldError> {
+    if text.trim().is_empty() { Ok(None) } else { parse(text).map(Some) }
+}
+
 impl NewCustomer {
+    /// The new customer from its typed parts (each through its rule; the first mistake
+    /// is returned: callers report every mistake of a form before they get here).
+    pub fn assemble(
+        t: &NewCustomerText<'_>,
+        contact: Contact,
+        agreement: AgreementChoice,
+        reseller: Option<PartnerId>,
+    ) -> Result<NewCustomer, FieldError> {
+        Ok(NewCustomer {
+            company_name: CompanyName::parse("company_name", t.company_name)?,
+            domain_prefix: DomainPrefix::parse(DomainPrefix::FIELD, t.domain_prefix)?,
+            contact,
+            address: Address {
+                line1: AddressLine::parse("address_line1", t.address_line1)?,
+                line2: optional(t.address_line2, |x| AddressLine::parse("address_line2", x))?,
+                city: City::parse("city", t.city)?,
+                state: optional(t.state, |x| StateCode::parse("state", x))?,
+                postal_code: PostalCode::parse("postal_code", t.postal_code)?,
+                country: CountryCode::parse("country", t.country)?,
+            },
+            culture: Culture::parse("culture", t.culture)?,
+            registration_number: optional(t.registration_number, |x| {
+                RegistrationNumber::parse("registration_number", x)
+            })?,
+            associated_partner_id: reseller,
+            agreement,
+        })
+    }
+
     /// The rules across fields: the countries that need a phone number or an
     /// organization registration number.
     pub fn country_requirements(country: &CountryCode, has_phone: bool, has_registration: bool) -> Vec<FieldError> {

@@ -7,10 +7,7 @@ use serde::Deserialize;
 use sqlx::{AnyConnection, Row};
 
 use super::{StoreError, StoreResult};
-use crate::domain::new_customer::{
-    Address, AddressLine, AgreementChoice, City, CompanyName, CountryCode, Culture, DomainPrefix, NewCustomer,
-    PartnerId, PostalCode, RegistrationNumber, StateCode,
-};
+use crate::domain::new_customer::{AgreementChoice, NewCustomer, NewCustomerText, PartnerId, optional};
 use crate::domain::{AcceptanceDate, AttestationRequest, Contact, Request};
 
 #[derive(Deserialize)]
@@ -82,35 +79,26 @@ fn old_request(payload: &str, customer: Option<&str>) -> Result<Request, String>
     }
 }
 
-fn optional<T>(
-    text: &str,
-    parse: impl FnOnce(&str) -> Result<T, crate::domain::FieldError>,
-) -> Result<Option<T>, crate::domain::FieldError> {
-    if text.trim().is_empty() { Ok(None) } else { parse(text).map(Some) }
-}
-
 fn old_customer(
     c: OldCustomer,
     contact: Contact,
     date: Option<AcceptanceDate>,
 ) -> Result<NewCustomer, crate::domain::FieldError> {
-    Ok(NewCustomer {
-        company_name: CompanyName::parse("company_name", &c.company_name)?,
-        domain_prefix: DomainPrefix::parse("domain_prefix", &c.domain_prefix)?,
-        contact,
-        address: Address {
-            line1: AddressLine::parse("address_line1", &c.address_line1)?,
-            line2: optional(&c.address_line2, |t| AddressLine::parse("address_line2", t))?,
-            city: City::parse("city", &c.city)?,
-            state: optional(&c.state, |t| StateCode::parse("state", t))?,
-            postal_code: PostalCode::parse("postal_code", &c.postal_code)?,
-            country: CountryCode::parse("country", &c.country)?,
-        },
-        culture: Culture::parse("culture", &c.culture)?,
-        registration_number: optional(&c.registration_number, |t| RegistrationNumber::parse("registration_number", t))?,
-        associated_partner_id: optional(&c.associated_partner_id, |t| PartnerId::parse("associated_partner_id", t))?,
-        agreement: date.map(AgreementChoice::Attest).unwrap_or(AgreementChoice::AdminCenter),
-    })
+    let reseller = optional(&c.associated_partner_id, |t| PartnerId::parse("associated_partner_id", t))?;
+    let text = NewCustomerText {
+        company_name: &c.company_name,
+        domain_prefix: &c.domain_prefix,
+        country: &c.country,
+        address_line1: &c.address_line1,
+        address_line2: &c.address_line2,
+        city: &c.city,
+        state: &c.state,
+        postal_code: &c.postal_code,
+        culture: &c.culture,
+        registration_number: &c.registration_number,
+    };
+    let agreement = date.map(AgreementChoice::Attest).unwrap_or(AgreementChoice::AdminCenter);
+    NewCustomer::assemble(&text, contact, agreement, reseller)
 }
 
 #[cfg(test)]

@@ -5,8 +5,7 @@ use serde::Deserialize;
 use validator::Validate;
 
 use crate::domain::new_customer::{
-    Address, AddressLine, AgreementChoice, City, CompanyName, CountryCode, Culture, DomainPrefix, FIELD_ORDER,
-    NewCustomer, PartnerId, PostalCode, RegistrationNumber, StateCode,
+    AgreementChoice, CountryCode, DomainPrefix, FIELD_ORDER, NewCustomer, NewCustomerText, PartnerId, optional,
 };
 use crate::domain::rules::field;
 use crate::domain::{Contact, FieldError};
@@ -86,10 +85,6 @@ impl NewCustomerForm {
     }
 }
 
-fn optional<T>(text: &str, parse: impl FnOnce(&str) -> Result<T, FieldError>) -> Result<Option<T>, FieldError> {
-    if text.trim().is_empty() { Ok(None) } else { parse(text).map(Some) }
-}
-
 /// The form becomes a new customer, or every mistake in it, in the order of the form.
 impl TryFrom<&NewCustomerForm> for NewCustomer {
     type Error = Vec<FieldError>;
@@ -127,23 +122,19 @@ fn assemble(
     let contact = Contact::parse(&f.first_name, &f.last_name, &f.email, &f.phone).map_err(|e| {
         e.into_iter().next().unwrap_or_else(|| FieldError::new("first_name", "Check the primary contact."))
     })?;
-    Ok(NewCustomer {
-        company_name: CompanyName::parse("company_name", &f.company_name)?,
-        domain_prefix: DomainPrefix::parse(DomainPrefix::FIELD, &f.domain_prefix)?,
-        contact,
-        address: Address {
-            line1: AddressLine::parse("address_line1", &f.address_line1)?,
-            line2: optional(&f.address_line2, |t| AddressLine::parse("address_line2", t))?,
-            city: City::parse("city", &f.city)?,
-            state: optional(&f.state, |t| StateCode::parse("state", t))?,
-            postal_code: PostalCode::parse("postal_code", &f.postal_code)?,
-            country: CountryCode::parse("country", &f.country)?,
-        },
-        culture: Culture::parse("culture", &f.culture)?,
-        registration_number: optional(&f.registration_number, |t| RegistrationNumber::parse("registration_number", t))?,
-        associated_partner_id: reseller,
-        agreement,
-    })
+    let text = NewCustomerText {
+        company_name: &f.company_name,
+        domain_prefix: &f.domain_prefix,
+        country: &f.country,
+        address_line1: &f.address_line1,
+        address_line2: &f.address_line2,
+        city: &f.city,
+        state: &f.state,
+        postal_code: &f.postal_code,
+        culture: &f.culture,
+        registration_number: &f.registration_number,
+    };
+    NewCustomer::assemble(&text, contact, agreement, reseller)
 }
 
 #[cfg(test)]

@@ -133,7 +133,12 @@ async fn review(
 }
 
 /// The Review page, or the form again with what must be corrected or answered first.
-fn reviewed(signed: &Signed, form: NewCustomerForm, resellers: Vec<RelatedPartner>, outcome: ReviewOutcome) -> HttpResponse {
+fn reviewed(
+    signed: &Signed,
+    form: NewCustomerForm,
+    resellers: Vec<RelatedPartner>,
+    outcome: ReviewOutcome,
+) -> HttpResponse {
     let (customer, address) = match outcome {
         ReviewOutcome::Invalid(errors) => {
             let notes = Notes { errors, ..Notes::default() };
