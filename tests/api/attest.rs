@@ -28,7 +28,7 @@ async fn a_sales_agent_records_a_new_attestation() {
     let b = app.signed_in(SAM_SALES).await;
     let id = app.customer_id("A. Datum Labs");
     let (_, html) = b.get_html(&format!("/customers/{id}")).await;
-    assert!(html.contains("> Re-attestation required</span>"));
+    assert_eq!(customer_status(&html), "reattestation_required");
     assert!(html.contains(&format!("/customers/{id}/agreement/edit")), "the account page offers Edit");
     let (status, form, _) = b.open_edit_agreement(&id).await;
     assert_eq!(status, StatusCode::OK);
@@ -51,7 +51,7 @@ async fn a_sales_agent_records_a_new_attestation() {
     let (_, html) = b.get_html(&format!("/customers/{id}")).await;
     assert!(html.contains("Partner Center recorded the attestation"), "the outcome is said");
     assert!(html.contains("within 30 minutes"), "and that Microsoft emails the primary contact");
-    assert!(html.contains("> Attested</span>"), "the status follows at once");
+    assert_eq!(customer_status(&html), "attested", "the status follows at once");
     assert!(html.contains("tania.carr@adatumlabs.example"));
     let row = html.split("<tr>").find(|r| r.contains("tania.carr@adatumlabs.example")).unwrap();
     assert!(row.contains("Sam Sales"), "attested by the signed-in user, whose token sent it");
@@ -348,7 +348,7 @@ async fn a_slow_upstream_gets_saved_and_sent_automatically() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, html) = b.get_html(&format!("/customers/{id}")).await;
     assert!(html.contains("Saved — it will be sent to Partner Center automatically."), "the agent is told it is saved");
-    assert!(html.contains("> Pending</span>") || html.contains("<strong>Pending</strong>"), "and sees it pending");
+    assert!(customer_status(&html) == "pending" || shows_submission(&html, "pending"), "and sees it pending");
     let sandbox = app.sandbox.clone();
     let id2 = id.clone();
     wait_until("the attestation reaches Partner Center", || {
@@ -358,8 +358,8 @@ async fn a_slow_upstream_gets_saved_and_sent_automatically() {
     app.sandbox.set_faults(Faults::default());
     for _ in 0..100 {
         let (_, html) = b.get_html(&format!("/customers/{id}")).await;
-        if html.contains("<strong>Sent</strong>") {
-            assert!(html.contains("> Attested</span>"));
+        if shows_submission(&html, "sent") {
+            assert_eq!(customer_status(&html), "attested");
             assert_eq!(
                 app.sandbox.attestations_of(&id).iter().filter(|(e, _, _)| e == "tania@fourthcoffee.example").count(),
                 1
@@ -444,8 +444,8 @@ async fn a_refusal_keeps_everything_and_can_be_corrected_and_sent_again() {
         "everything typed is kept"
     );
     let (_, page) = b.get_html(&format!("/customers/{id}")).await;
-    assert!(page.contains("<strong>Failed</strong>"));
-    assert!(page.contains("> Failed</span>"), "the customer shows Failed with the reason");
+    assert!(shows_submission(&page, "failed"));
+    assert_eq!(customer_status(&page), "failed", "the customer shows Failed with the reason");
     let href = page
         .split("href=\"")
         .find(|h| h.contains("agreement/edit?from="))
@@ -463,7 +463,7 @@ async fn a_refusal_keeps_everything_and_can_be_corrected_and_sent_again() {
     let r = b.post_agreement(&id, &hidden, &fixed).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, page) = b.get_html(&format!("/customers/{id}")).await;
-    assert!(page.contains("> Attested</span>"));
+    assert_eq!(customer_status(&page), "attested");
 }
 
 #[tokio::test]

@@ -218,6 +218,64 @@ pub fn csrf_of(html: &str) -> String {
         .expect("the page has a form with a CSRF token")
 }
 
+/// Every value of the attribute `name` on the page, unescaped, in order.
+pub fn attribute_values(html: &str, name: &str) -> Vec<String> {
+    let marker = format!(" {name}=\"");
+    html.split(&marker).skip(1).filter_map(|rest| rest.split('"').next()).map(unescape).collect()
+}
+
+/// The status key (`attested`, `pending`, …) of the one status badge on an account page.
+pub fn customer_status(html: &str) -> String {
+    let mut statuses = attribute_values(html, "data-status");
+    assert_eq!(statuses.len(), 1, "an account page shows one status badge: {statuses:?}");
+    statuses.remove(0)
+}
+
+/// A row of the customer list as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedCustomer {
+    pub id: String,
+    pub company: String,
+    /// The status key of the row's badge.
+    pub status: String,
+}
+
+/// The rows of the customer list, in order.
+pub fn listed_customers(html: &str) -> Vec<ListedCustomer> {
+    html.split("<tr data-customer=\"")
+        .skip(1)
+        .map(|rest| {
+            let row = rest.split("</tr>").next().unwrap_or_default();
+            let attribute = |name| attribute_values(row, name).into_iter().next().unwrap_or_default();
+            ListedCustomer {
+                id: unescape(row.split('"').next().unwrap_or_default()),
+                company: attribute("data-company"),
+                status: attribute("data-status"),
+            }
+        })
+        .collect()
+}
+
+/// The status key of the company's row in the customer list.
+pub fn status_of_row(html: &str, company: &str) -> String {
+    listed_customers(html)
+        .into_iter()
+        .find(|c| c.company == company)
+        .unwrap_or_else(|| panic!("{company} is listed"))
+        .status
+}
+
+/// The states (`pending`, `sent`, `failed`) of the portal's own submissions on an account
+/// page, newest first.
+pub fn submission_states(html: &str) -> Vec<String> {
+    attribute_values(html, "data-submission-state")
+}
+
+/// Whether an account page lists one of the portal's own submissions in this state.
+pub fn shows_submission(html: &str, state: &str) -> bool {
+    submission_states(html).iter().any(|s| s == state)
+}
+
 pub fn location(r: &reqwest::Response) -> String {
     r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
