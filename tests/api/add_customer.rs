@@ -9,53 +9,6 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-fn form<'a>(prefix: &'a str, agreement: &'a str, date: &'a str) -> Vec<(&'static str, &'a str)> {
-    vec![
-        ("company_name", "Tailwind Traders & Co"),
-        ("domain_prefix", prefix),
-        ("first_name", "Tania"),
-        ("last_name", "Carr"),
-        ("email", "tania@tailwind.example"),
-        ("phone", "+1 425 555 0100"),
-        ("country", "US"),
-        ("address_line1", "1 Main Street"),
-        ("address_line2", ""),
-        ("city", "Redmond"),
-        ("state", "WA"),
-        ("postal_code", "98052"),
-        ("culture", "en-US"),
-        ("registration_number", ""),
-        ("agreement", agreement),
-        ("accepted", "yes"),
-        ("date_agreed", date),
-    ]
-}
-
-/// Opens Add customer and posts the fields to Next: Review; returns the answer.
-async fn review(b: &Browser, fields: &[(&str, &str)]) -> (StatusCode, String) {
-    let (status, html) = b.get_html("/customers/new").await;
-    assert_eq!(status, StatusCode::OK, "Add customer opens");
-    let mut all: Vec<(String, String)> =
-        hidden_inputs(&html).into_iter().filter(|(k, _)| k == "csrf_token" || k == "idempotency_key").collect();
-    all.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let r = b.client.post(format!("{}/customers/new/review", b.address)).form(&all).send().await.unwrap();
-    let s = r.status();
-    (s, r.text().await.unwrap())
-}
-
-/// Posts a page's form with the given action (Review → Submit or Update).
-async fn post_page_form(b: &Browser, html: &str, action: &str) -> (StatusCode, String) {
-    let part = html.split(&format!("action=\"{action}\"")).nth(1).expect("the form").split("</form>").next().unwrap();
-    let fields = hidden_inputs(part);
-    let r = b.client.post(format!("{}{}", b.address, action)).form(&fields).send().await.unwrap();
-    let s = r.status();
-    (s, r.text().await.unwrap())
-}
-
-fn between(html: &str, start: &str, end: &str) -> String {
-    html.split(start).nth(1).and_then(|s| s.split(end).next()).unwrap_or_default().to_string()
-}
-
 #[tokio::test]
 async fn a_sales_agent_adds_a_customer_with_an_attestation() {
     let app = spawn_app().await;
@@ -63,7 +16,7 @@ async fn a_sales_agent_adds_a_customer_with_an_attestation() {
     let (_, list) = b.get_html("/customers").await;
     assert!(list.contains("href=\"/customers/new\""), "the list offers Add customer");
     let today = today_utc();
-    let (status, page) = review(&b, &form("tailwindtraders", "attest", &today)).await;
+    let (status, page) = b.review_new_customer(&CustomerFields::tailwind("tailwindtraders", "attest", &today)).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("<h1>Review</h1>"));
     assert!(
@@ -73,11 +26,11 @@ async fn a_sales_agent_adds_a_customer_with_an_attestation() {
     assert!(page.contains("tailwindtraders.onmicrosoft.com"));
     assert!(page.contains(&escaped("Tailwind Traders & Co")));
     assert!(page.contains(">Update</button>"));
-    let (status, done) = post_page_form(&b, &page, "/customers/new/submit").await;
+    let (status, done) = b.submit_new_customer(&page).await;
     assert_eq!(status, StatusCode::OK);
     assert!(done.contains("was added"));
-    let sign_in = between(&done, "<code id=\"sign-in-name\">", "</code>");
-    let password = between(&done, "<code id=\"temporary-password\">", "</code>");
+    let sign_in = code_shown(&done, "sign-in-name");
+    let password = code_shown(&done, "temporary-password");
     assert_eq!(sign_in, "admin@tailwindtraders.onmicrosoft.com");
     assert!(password.len() >= 8, "a temporary password is shown");
     assert!(done.contains("Save these now"));
@@ -85,8 +38,8 @@ async fn a_sales_agent_adds_a_customer_with_an_attestation() {
         done.contains("Microsoft emails the customer's primary contact (tania@tailwind.example) within 30 minutes")
     );
     // In Partner Center: one new customer, attested by Sam.
-    let id = between(&done, "href=\"/customers/", "\"");
-    let atts = app.sandbox.attestations_of(&id);
+    let id = between(&done, "href=\"/customers/", "\"").expect("a link to the new customer");
+    let atts = app.sandbox.attestations_of(id);
     assert_eq!(atts.len(), 1);
     assert_eq!(atts[0].0, "tania@tailwind.example");
     assert_eq!(atts[0].1.to_string(), today);
@@ -107,14 +60,13 @@ async fn a_sales_agent_adds_a_customer_with_an_attestation() {
 async fn a_customer_who_will_accept_in_the_admin_center_gets_the_invitation_email() {
     let app = spawn_app().await;
     let b = app.signed_in(ALEX_ADMIN).await;
-    let mut fields = form("wingtipnew", "admin_center", "");
-    fields.retain(|(k, _)| *k != "accepted");
-    let (status, page) = review(&b, &fields).await;
+    let fields = CustomerFields::tailwind("wingtipnew", "admin_center", "").without("accepted");
+    let (status, page) = b.review_new_customer(&fields).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(
         page.contains("will be asked to accept the Microsoft Customer Agreement in the Microsoft 365 admin center")
     );
-    let (_, done) = post_page_form(&b, &page, "/customers/new/submit").await;
+    let (_, done) = b.submit_new_customer(&page).await;
     assert!(done.contains("Invitation email"));
     assert!(
         done.contains("https://admin.microsoft.com/AdminPortal/Home?ref=/BillingAccounts/agreement"),
@@ -125,12 +77,12 @@ async fn a_customer_who_will_accept_in_the_admin_center_gets_the_invitation_emai
         done.contains("Copy to clipboard") && done.contains("href=\"mailto:tania%40tailwind.example?subject="),
         "ready to copy or open in email"
     );
-    let password = between(&done, "<code id=\"temporary-password\">", "</code>");
-    let body = between(&done, "<textarea id=\"invitation-body\" rows=\"16\">", "</textarea>");
+    let password = code_shown(&done, "temporary-password");
+    let body = between(&done, "<textarea id=\"invitation-body\" rows=\"16\">", "</textarea>").expect("the email");
     assert!(!body.contains(&password), "the password is not in the email");
-    let id = between(&done, "href=\"/customers/", "\"");
-    assert!(app.sandbox.attestations_of(&id).is_empty(), "no attestation was sent");
-    let (_, account) = b.get_html(&format!("/customers/{id}")).await;
+    let id = between(&done, "href=\"/customers/", "\"").expect("a link to the new customer");
+    assert!(app.sandbox.attestations_of(id).is_empty(), "no attestation was sent");
+    let account = b.customer_page(id).await;
     assert_eq!(customer_status(&account), "not_confirmed");
 }
 
@@ -138,8 +90,8 @@ async fn a_customer_who_will_accept_in_the_admin_center_gets_the_invitation_emai
 async fn update_on_the_review_page_brings_back_every_value() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
-    let (_, page) = review(&b, &form("updateme", "attest", "2025-01-02")).await;
-    let (status, back) = post_page_form(&b, &page, "/customers/new/update").await;
+    let (_, page) = b.review_new_customer(&CustomerFields::tailwind("updateme", "attest", "2025-01-02")).await;
+    let (status, back) = b.post_page_form(&page, "/customers/new/update").await;
     assert_eq!(status, StatusCode::OK);
     for v in ["updateme", "Tania", "Carr", "tania@tailwind.example", "2025-01-02", "98052"] {
         assert!(back.contains(&format!("value=\"{}\"", escaped(v))), "{v} is kept");
@@ -152,18 +104,11 @@ async fn update_on_the_review_page_brings_back_every_value() {
 async fn wrong_values_are_explained_and_kept() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
-    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Duration::days(1)).to_string();
-    let mut fields = form("bad prefix!", "attest", &tomorrow);
-    for (k, v) in fields.iter_mut() {
-        match *k {
-            "email" => *v = "not-an-email",
-            "company_name" => *v = "",
-            "accepted" => *v = "",
-            _ => {}
-        }
-    }
-    fields.retain(|(k, _)| *k != "accepted");
-    let (status, page) = review(&b, &fields).await;
+    let fields = CustomerFields::tailwind("bad prefix!", "attest", &tomorrow_utc())
+        .set("email", "not-an-email")
+        .set("company_name", "")
+        .without("accepted");
+    let (status, page) = b.review_new_customer(&fields).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     for m in [
         "Enter the company name.",
@@ -182,16 +127,11 @@ async fn wrong_values_are_explained_and_kept() {
 async fn country_rules_ask_for_phone_and_registration_number() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
-    let mut fields = form("brazilco", "attest", "2025-01-01");
-    for (k, v) in fields.iter_mut() {
-        match *k {
-            "country" => *v = "BR",
-            "phone" => *v = "",
-            "state" => *v = "",
-            _ => {}
-        }
-    }
-    let (status, page) = review(&b, &fields).await;
+    let fields = CustomerFields::tailwind("brazilco", "attest", "2025-01-01")
+        .set("country", "BR")
+        .set("phone", "")
+        .set("state", "");
+    let (status, page) = b.review_new_customer(&fields).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("A phone number is required for customers in Brazil."));
     assert!(page.contains("An organization registration number is required for customers in Brazil."));
@@ -206,7 +146,7 @@ async fn a_taken_domain_is_said_when_leaving_the_field_and_on_review() {
     assert!(taken["message"].as_str().unwrap().contains("adatum.onmicrosoft.com is taken"));
     let free: serde_json::Value = b.get("/customers/new/domain?prefix=somethingnew42").await.json().await.unwrap();
     assert_eq!(free["available"], true);
-    let (status, page) = review(&b, &form("adatum", "attest", "2025-01-01")).await;
+    let (status, page) = b.review_new_customer(&CustomerFields::tailwind("adatum", "attest", "2025-01-01")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("adatum.onmicrosoft.com is taken. Choose another domain prefix."));
 }
@@ -215,29 +155,20 @@ async fn a_taken_domain_is_said_when_leaving_the_field_and_on_review() {
 async fn a_near_miss_address_offers_the_suggestion() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
-    let mut fields = form("addresstest", "attest", "2025-01-01");
-    for (k, v) in fields.iter_mut() {
-        match *k {
-            "address_line1" => *v = "1 Main St",
-            "city" => *v = "redmond",
-            _ => {}
-        }
-    }
-    let (status, page) = review(&b, &fields).await;
+    let fields = CustomerFields::tailwind("addresstest", "attest", "2025-01-01")
+        .set("address_line1", "1 Main St")
+        .set("city", "redmond");
+    let (status, page) = b.review_new_customer(&fields).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Use the suggested address: 1 Main Street"), "the suggestion is offered");
     assert!(page.contains("Keep the address as I typed it"));
     // Choose the suggestion (checked already) and go on: the form whole, as a browser sends it.
-    let all = {
-        let mut f: Vec<(String, String)> =
-            hidden_inputs(page.split("action=\"/customers/new/review\"").nth(1).unwrap());
-        f.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        f.push(("address_choice".into(), "suggested".into()));
-        f
-    };
-    let r = b.client.post(format!("{}/customers/new/review", b.address)).form(&all).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let html = r.text().await.unwrap();
+    let mut all = form_fields(&page, "/customers/new/review");
+    all.extend(
+        fields.set("address_choice", "suggested").pairs().into_iter().map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let (status, html) = b.post_html("/customers/new/review", &all).await;
+    assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<h1>Review</h1>"), "{html}");
     assert!(html.contains("1 Main Street") && html.contains("Redmond"), "the suggested address is used");
 }
@@ -246,56 +177,34 @@ async fn a_near_miss_address_offers_the_suggestion() {
 async fn submitting_twice_creates_one_tenant() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
-    let (_, page) = review(&b, &form("twiceco", "attest", "2025-01-01")).await;
-    let (_, first) = post_page_form(&b, &page, "/customers/new/submit").await;
-    let (_, second) = post_page_form(&b, &page, "/customers/new/submit").await;
+    let (_, page) = b.review_new_customer(&CustomerFields::tailwind("twiceco", "attest", "2025-01-01")).await;
+    let (_, first) = b.submit_new_customer(&page).await;
+    let (_, second) = b.submit_new_customer(&page).await;
     assert!(first.contains("was added"));
     assert!(second.contains("Already submitted") && second.contains("Nothing was sent again"));
-    let password = between(&first, "<code id=\"temporary-password\">", "</code>");
+    let password = code_shown(&first, "temporary-password");
     assert!(!second.contains(&password), "the password is shown only once");
-    let creates =
-        app.sandbox.requests().iter().filter(|r| r.method == "POST" && r.path_and_query == "/v1/customers").count();
-    assert_eq!(creates, 1);
+    assert_eq!(app.customer_creations().len(), 1);
 }
 
 #[tokio::test]
 async fn a_timeout_while_creating_still_creates_one_tenant() {
-    let app = spawn_app_with(Db::Sqlite, |s, _| {
-        s.deliver_wait_seconds = 1;
-        s.delivery_poll_ms = 100;
-        s.http_timeout_seconds = 1;
-        s.http_max_retries = 1;
-    })
-    .await
-    .unwrap();
+    let app = spawn_app_with(Db::Sqlite, |s, _| impatient(s)).await.unwrap();
     let b = app.signed_in(SAM_SALES).await;
-    let (_, page) = review(&b, &form("slowtenant", "attest", "2025-01-01")).await;
+    let (_, page) = b.review_new_customer(&CustomerFields::tailwind("slowtenant", "attest", "2025-01-01")).await;
     // Warm the template id, then every call is carried out but answered too late.
     assert_eq!(
         b.get(&format!("/customers/{}/agreement-document", app.customer_id("Adatum Corporation"))).await.status(),
         StatusCode::SEE_OTHER
     );
     app.sandbox.set_faults(Faults { timeout_percent: 100, timeout_seconds: 2, ..Faults::default() });
-    let (status, done) = post_page_form(&b, &page, "/customers/new/submit").await;
+    let (status, done) = b.submit_new_customer(&page).await;
     assert_eq!(status, StatusCode::OK);
     assert!(done.contains("Saved — it will be sent to Partner Center automatically."), "{done}");
     tokio::time::sleep(Duration::from_secs(3)).await;
     app.sandbox.set_faults(Faults::default());
-    let mut counts = Vec::new();
-    for _ in 0..200 {
-        counts = app.store.submission_counts(seed::CONTOSO_TENANT).await.unwrap();
-        if counts == vec![("delivered".to_string(), 1)] {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(counts, vec![("delivered".to_string(), 1)]);
-    let creates: Vec<_> = app
-        .sandbox
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path_and_query == "/v1/customers")
-        .collect();
+    app.wait_until_delivered(1).await;
+    let creates = app.customer_creations();
     assert!(creates.len() >= 2, "retried ({})", creates.len());
     assert!(creates.iter().all(|c| c.request_id == creates[0].request_id), "with one MS-RequestId");
     let (_, list) = b.get_html("/customers?q=slowtenant").await;
@@ -308,12 +217,12 @@ async fn an_indirect_provider_creates_a_customer_for_its_reseller() {
     let b = app.signed_in(SAM_SALES).await;
     let (_, page) = b.get_html("/customers/new").await;
     assert!(page.contains("Indirect reseller (optional)") && page.contains(">Fabrikam IT</option>"));
-    let mut fields = form("forfabrikam", "attest", "2025-01-01");
-    fields.push(("associated_partner_id", seed::FABRIKAM_TENANT));
-    let (status, review_page) = review(&b, &fields).await;
+    let fields = CustomerFields::tailwind("forfabrikam", "attest", "2025-01-01")
+        .set("associated_partner_id", seed::FABRIKAM_TENANT);
+    let (status, review_page) = b.review_new_customer(&fields).await;
     assert_eq!(status, StatusCode::OK);
     assert!(review_page.contains("Fabrikam IT"));
-    let (_, done) = post_page_form(&b, &review_page, "/customers/new/submit").await;
+    let (_, done) = b.submit_new_customer(&review_page).await;
     assert!(done.contains("was added"), "{done}");
 }
 
@@ -328,11 +237,15 @@ async fn helpdesk_no_role_and_resellers_cannot_add_customers() {
         assert!(!html.contains("href=\"/customers/new\""), "{who} is not offered Add customer");
         let token = csrf_of(&html);
         for action in ["/customers/new/review", "/customers/new/submit"] {
-            let mut fields = form("byhand", "attest", "2025-01-01");
-            fields.push(("csrf_token", &token));
-            fields.push(("idempotency_key", "k"));
-            assert_eq!(b.post_form(action, &fields).await.status(), StatusCode::FORBIDDEN, "{who} POST {action}");
+            let fields = CustomerFields::tailwind("byhand", "attest", "2025-01-01")
+                .set("csrf_token", &token)
+                .set("idempotency_key", "k");
+            assert_eq!(
+                b.post_form(action, &fields.pairs()).await.status(),
+                StatusCode::FORBIDDEN,
+                "{who} POST {action}"
+            );
         }
     }
-    assert!(!app.sandbox.requests().iter().any(|r| r.method == "POST" && r.path_and_query.starts_with("/v1/")));
+    assert!(app.partner_center_posts().is_empty());
 }

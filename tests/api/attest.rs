@@ -8,26 +8,12 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-fn tania<'a>(email: &'a str, date: &'a str) -> AgreementInput<'a> {
-    AgreementInput { first_name: "Tania", last_name: "Carr", email, phone: "+1 425 555 0199", date_agreed: date }
-}
-
-async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
-    for _ in 0..300 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 #[tokio::test]
 async fn a_sales_agent_records_a_new_attestation() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
     let id = app.customer_id("A. Datum Labs");
-    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    let html = b.customer_page(&id).await;
     assert_eq!(customer_status(&html), "reattestation_required");
     assert!(html.contains(&format!("/customers/{id}/agreement/edit")), "the account page offers Edit");
     let (status, form, _) = b.open_edit_agreement(&id).await;
@@ -48,7 +34,7 @@ async fn a_sales_agent_records_a_new_attestation() {
     let r = b.edit_agreement(&id, &tania("tania.carr@adatumlabs.example", &today)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), format!("/customers/{id}"));
-    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    let html = b.customer_page(&id).await;
     assert!(html.contains("Partner Center recorded the attestation"), "the outcome is said");
     assert!(html.contains("within 30 minutes"), "and that Microsoft emails the primary contact");
     assert_eq!(customer_status(&html), "attested", "the status follows at once");
@@ -57,12 +43,7 @@ async fn a_sales_agent_records_a_new_attestation() {
     assert!(row.contains("Sam Sales"), "attested by the signed-in user, whose token sent it");
     let after = app.sandbox.attestations_of(&id);
     assert_eq!(after.len(), before + 1, "exactly one new attestation upstream");
-    let posts: Vec<_> = app
-        .sandbox
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements"))
-        .collect();
+    let posts = app.attestation_posts();
     assert_eq!(posts.len(), 1);
     assert!(posts[0].request_id.is_some() && posts[0].correlation_id.is_some());
     // The audit log has the submission and the attempt, with the ids, and no token.
@@ -82,8 +63,7 @@ async fn a_sales_agent_records_a_new_attestation() {
 async fn the_form_is_pre_filled_from_the_latest_attestation() {
     let app = spawn_app().await;
     let b = app.signed_in(ALEX_ADMIN).await;
-    let sc =
-        mca_portal::sandbox::seed::customers().into_iter().find(|c| c.company_name == "Best For You Organics").unwrap();
+    let sc = seed_customer("Best For You Organics");
     let latest = sc.agreements.iter().max_by_key(|a| a.date_agreed).unwrap();
     let (_, html, _) = b.open_edit_agreement(&sc.id).await;
     assert!(html.contains(&format!("value=\"{}\"", latest.contact.first_name)));
@@ -95,7 +75,7 @@ async fn each_validation_rule_explains_itself_and_keeps_every_value() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
     let id = app.customer_id("Bellows College");
-    let tomorrow = (chrono::Utc::now().date_naive() + chrono::Duration::days(1)).to_string();
+    let tomorrow = tomorrow_utc();
     let long = "x".repeat(51);
     let cases: Vec<(AgreementInput, &str)> = vec![
         (
@@ -202,7 +182,7 @@ async fn markup_in_a_name_is_stored_and_shown_as_text() {
         date_agreed: "2025-06-01",
     };
     assert_eq!(b.edit_agreement(&id, &input).await.status(), StatusCode::SEE_OTHER);
-    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    let html = b.customer_page(&id).await;
     assert!(html.contains(&escaped("<b>Bo</b> O'Hara & Sons")), "shown as typed");
     assert!(!html.contains("<b>Bo</b>"));
 }
@@ -211,8 +191,7 @@ async fn markup_in_a_name_is_stored_and_shown_as_text() {
 async fn the_same_contact_again_is_explained_before_anything_is_sent() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
-    let sc =
-        mca_portal::sandbox::seed::customers().into_iter().find(|c| c.company_name == "Adatum Corporation").unwrap();
+    let sc = seed_customer("Adatum Corporation");
     let a = &sc.agreements[0];
     let input = AgreementInput {
         first_name: &a.contact.first_name,
@@ -225,10 +204,7 @@ async fn the_same_contact_again_is_explained_before_anything_is_sent() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("at least one of the four must differ"), "the 600061 rule is explained");
-    assert!(
-        !app.sandbox.requests().iter().any(|r| r.method == "POST" && r.path_and_query.starts_with("/v1/")),
-        "nothing was sent"
-    );
+    assert!(app.partner_center_posts().is_empty(), "nothing was sent");
     // A different phone number makes it a new attestation.
     let other = AgreementInput { phone: "+1 425 555 0000", ..input };
     assert_eq!(b.edit_agreement(&sc.id, &other).await.status(), StatusCode::SEE_OTHER);
@@ -245,16 +221,10 @@ async fn a_double_submit_or_reload_sends_once_and_shows_the_first_outcome() {
     let second = b.post_agreement(&id, &hidden, &input).await;
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     assert_eq!(second.status(), StatusCode::SEE_OTHER);
-    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    let html = b.customer_page(&id).await;
     assert!(html.contains("already sent"), "the second submit shows the first outcome");
     assert_eq!(app.sandbox.attestations_of(&id).len(), 1, "one attestation upstream");
-    let posts = app
-        .sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements"))
-        .count();
-    assert_eq!(posts, 1, "one call upstream");
+    assert_eq!(app.attestation_posts().len(), 1, "one call upstream");
 }
 
 #[tokio::test]
@@ -297,8 +267,7 @@ async fn helpdesk_no_role_and_reseller_users_are_refused_on_the_server() {
         assert!(html.contains(&escaped(says)), "{who}: {says}");
         // The same POST made by hand, with a valid CSRF token of the user's own session.
         let page = if who == NICO_NO_ROLE { "/no-access" } else { "/customers" };
-        let (_, html) = b.get_html(page).await;
-        let token = csrf_of(&html);
+        let token = b.token_of(page).await;
         let r = b
             .post_form(
                 &format!("/customers/{id}/agreement"),
@@ -315,19 +284,13 @@ async fn helpdesk_no_role_and_reseller_users_are_refused_on_the_server() {
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{who} POST");
     }
-    assert!(
-        !app.sandbox.requests().iter().any(|r| r.method == "POST" && r.path_and_query.starts_with("/v1/")),
-        "nothing reached Partner Center"
-    );
+    assert!(app.partner_center_posts().is_empty(), "nothing reached Partner Center");
     // The reseller's own account page says why there is no Edit.
     let fiona = app.signed_in(FIONA_FABRIKAM).await;
-    let (_, html) = fiona.get_html(&format!("/customers/{fabrikam}")).await;
+    let html = fiona.customer_page(&fabrikam).await;
     assert!(!html.contains("/agreement/edit"));
     assert!(html.contains("Work with your indirect provider"));
-    assert!(
-        !app.sandbox.requests().iter().any(|r| r.method == "POST" && r.path_and_query.starts_with("/v1/")),
-        "nothing reached Partner Center"
-    );
+    assert!(app.partner_center_posts().is_empty(), "nothing reached Partner Center");
 }
 
 #[tokio::test]
@@ -346,38 +309,24 @@ async fn a_slow_upstream_gets_saved_and_sent_automatically() {
     app.sandbox.set_faults(Faults { latency_ms: 2500, ..Faults::default() });
     let r = b.edit_agreement(&id, &tania("tania@fourthcoffee.example", "2025-03-03")).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    let html = b.customer_page(&id).await;
     assert!(html.contains("Saved — it will be sent to Partner Center automatically."), "the agent is told it is saved");
     assert!(customer_status(&html) == "pending" || shows_submission(&html, "pending"), "and sees it pending");
-    let sandbox = app.sandbox.clone();
-    let id2 = id.clone();
-    wait_until("the attestation reaches Partner Center", || {
-        sandbox.attestations_of(&id2).iter().any(|(e, _, _)| e == "tania@fourthcoffee.example")
+    app.wait_until("the attestation reaches Partner Center", async || {
+        app.attestations_by(&id, "tania@fourthcoffee.example") > 0
     })
     .await;
     app.sandbox.set_faults(Faults::default());
-    for _ in 0..100 {
-        let (_, html) = b.get_html(&format!("/customers/{id}")).await;
-        if shows_submission(&html, "sent") {
-            assert_eq!(customer_status(&html), "attested");
-            assert_eq!(
-                app.sandbox.attestations_of(&id).iter().filter(|(e, _, _)| e == "tania@fourthcoffee.example").count(),
-                1
-            );
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the submission never showed as sent");
+    app.wait_until("the submission shows as sent", async || shows_submission(&b.customer_page(&id).await, "sent"))
+        .await;
+    assert_eq!(customer_status(&b.customer_page(&id).await), "attested");
+    assert_eq!(app.attestations_by(&id, "tania@fourthcoffee.example"), 1);
 }
 
 #[tokio::test]
 async fn timeouts_are_retried_with_the_same_request_id_and_attest_once() {
     let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
-        s.deliver_wait_seconds = 1;
-        s.delivery_poll_ms = 100;
-        s.http_timeout_seconds = 1;
-        s.http_max_retries = 1;
+        impatient(s);
         // Every call is carried out but answered too late.
         sandbox.faults = Faults { timeout_percent: 100, timeout_seconds: 2, ..Faults::default() };
     })
@@ -395,25 +344,13 @@ async fn timeouts_are_retried_with_the_same_request_id_and_attest_once() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     tokio::time::sleep(Duration::from_secs(3)).await;
     app.sandbox.set_faults(Faults::default());
-    let store = app.store.clone();
-    for _ in 0..150 {
-        let counts = store.submission_counts(mca_portal::sandbox::seed::CONTOSO_TENANT).await.unwrap();
-        if counts.iter().any(|(s, n)| s == "delivered" && *n == 1) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let counts = store.submission_counts(mca_portal::sandbox::seed::CONTOSO_TENANT).await.unwrap();
-    assert_eq!(counts, vec![("delivered".to_string(), 1)], "{counts:?}");
-    let mine: Vec<_> =
-        app.sandbox.attestations_of(&id).into_iter().filter(|(e, _, _)| e == "tania@litware.example").collect();
-    assert_eq!(mine.len(), 1, "one attestation, although it was sent more than once");
-    let posts: Vec<_> = app
-        .sandbox
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements"))
-        .collect();
+    app.wait_until_delivered(1).await;
+    assert_eq!(
+        app.attestations_by(&id, "tania@litware.example"),
+        1,
+        "one attestation, although it was sent more than once"
+    );
+    let posts = app.attestation_posts();
     assert!(posts.len() >= 2, "it was retried ({})", posts.len());
     assert!(posts.iter().all(|p| p.request_id == posts[0].request_id), "with the same MS-RequestId each time");
 }
@@ -443,27 +380,19 @@ async fn a_refusal_keeps_everything_and_can_be_corrected_and_sent_again() {
         html.contains("value=\"tania@munsons.example\"") && html.contains("value=\"2025-05-05\""),
         "everything typed is kept"
     );
-    let (_, page) = b.get_html(&format!("/customers/{id}")).await;
+    let page = b.customer_page(&id).await;
     assert!(shows_submission(&page, "failed"));
     assert_eq!(customer_status(&page), "failed", "the customer shows Failed with the reason");
-    let href = page
-        .split("href=\"")
-        .find(|h| h.contains("agreement/edit?from="))
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let href = page.split("href=\"").find(|h| h.contains("agreement/edit?from=")).unwrap().split('"').next().unwrap();
     // Correct and send again: the failed values are there; change the phone and send.
-    let (status, form) = b.get_html(&unescape(&href)).await;
+    let (status, form) = b.get_html(&unescape(href)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(form.contains("value=\"tania@munsons.example\""));
     let hidden = hidden_inputs(&form);
     let fixed = AgreementInput { phone: "+1 425 555 0000", ..tania("tania@munsons.example", "2025-05-05") };
     let r = b.post_agreement(&id, &hidden, &fixed).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (_, page) = b.get_html(&format!("/customers/{id}")).await;
-    assert_eq!(customer_status(&page), "attested");
+    assert_eq!(customer_status(&b.customer_page(&id).await), "attested");
 }
 
 #[tokio::test]
@@ -477,11 +406,7 @@ async fn a_batch_of_200_against_a_flaky_upstream_is_delivered_exactly_once() {
     .await
     .unwrap();
     let b = app.signed_in(SAM_SALES).await;
-    let ids: Vec<String> = mca_portal::sandbox::seed::customers()
-        .into_iter()
-        .filter(|c| c.tenant_id == mca_portal::sandbox::seed::CONTOSO_TENANT)
-        .map(|c| c.id)
-        .collect();
+    let ids = contoso_customer_ids();
     assert_eq!(b.get(&format!("/customers/{}/agreement-document", ids[0])).await.status(), StatusCode::SEE_OTHER);
     // 30 % 5xx, 10 % 429 and 5 % timeouts on every Partner Center call from here on.
     app.sandbox.set_faults(Faults {
@@ -492,40 +417,9 @@ async fn a_batch_of_200_against_a_flaky_upstream_is_delivered_exactly_once() {
         ..Faults::default()
     });
     let total = 200;
-    for i in 0..total {
-        let id = &ids[i % ids.len()];
-        let email = format!("batch.{i}@contoso-batch.example");
-        let r = b
-            .edit_agreement(
-                id,
-                &AgreementInput {
-                    first_name: "Batch",
-                    last_name: &format!("Person {i}"),
-                    email: &email,
-                    phone: "",
-                    date_agreed: "2025-01-01",
-                },
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "submission {i} is stored");
-    }
-    let tenant = mca_portal::sandbox::seed::CONTOSO_TENANT;
-    let mut counts = Vec::new();
-    for _ in 0..900 {
-        counts = app.store.submission_counts(tenant).await.unwrap();
-        if counts == vec![("delivered".to_string(), total as i64)] {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(counts, vec![("delivered".to_string(), total as i64)], "every submission settled as delivered");
-    for i in 0..total {
-        let id = &ids[i % ids.len()];
-        let email = format!("batch.{i}@contoso-batch.example");
-        let n = app.sandbox.attestations_of(id).iter().filter(|(e, _, _)| *e == email).count();
-        assert_eq!(n, 1, "submission {i} reached Partner Center exactly once");
-    }
-    let requests = app.sandbox.requests();
-    let posts = requests.iter().filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements")).count();
+    b.record_numbered_attestations(&ids, total, "batch", "2025-01-01").await;
+    app.wait_until_delivered(total).await;
+    app.assert_each_attested_once(&ids, total, "batch");
+    let posts = app.attestation_posts().len();
     assert!(posts > total, "the faults made the portal retry ({posts} calls for {total} submissions)");
 }

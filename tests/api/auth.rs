@@ -186,8 +186,7 @@ async fn sign_out_deletes_the_session_on_the_server() {
     let r = b.sign_in_as(SAM_SALES).await;
     // Keep a copy of the signed-in session's cookie to replay after signing out.
     let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
-    let (_, html) = b.get_html("/customers").await;
-    let token = csrf_of(&html);
+    let token = b.token_of("/customers").await;
     let r = b.post_form("/logout", &[("csrf_token", &token)]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/?signed_out=1");

@@ -1,36 +1,19 @@
 //! The command line: help, settings in layers with unknown keys reported, migrate, and
 //! the start banner of serve.
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mca-portal");
-
-fn command(dir: &std::path::Path) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new(BIN);
-    c.current_dir(dir).env("RUST_LOG", "warn");
-    // The tests' own environment must not leak settings in.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("MCA_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
+use crate::helpers::{lines_until, portal_command, serve_on_free_ports};
 
 #[tokio::test]
 async fn help_names_every_command() {
     let dir = tempfile::tempdir().unwrap();
-    let out = command(dir.path()).arg("--help").output().await.unwrap();
+    let out = portal_command(dir.path()).arg("--help").output().await.unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for c in ["serve", "sandbox", "migrate", "--config"] {
         assert!(text.contains(c), "{c} in --help");
     }
     for sub in ["serve", "sandbox", "migrate"] {
-        let out = command(dir.path()).args([sub, "--help"]).output().await.unwrap();
+        let out = portal_command(dir.path()).args([sub, "--help"]).output().await.unwrap();
         assert!(out.status.success(), "{sub} --help");
     }
 }
@@ -44,7 +27,7 @@ async fn migrate_reads_file_then_environment_and_reports_unknown_keys() {
     )
     .unwrap();
     std::fs::write(dir.path().join("secret.txt"), "super-secret-value\n").unwrap();
-    let out = command(dir.path())
+    let out = portal_command(dir.path())
         .arg("migrate")
         .env("MCA_DATABASE_URL", "sqlite://from-env.db")
         .env("MCA_OIDC_CLIENT_SECRET_FILE", dir.path().join("secret.txt"))
@@ -61,20 +44,28 @@ async fn migrate_reads_file_then_environment_and_reports_unknown_keys() {
     assert!(stderr.contains("unknown setting \"databse_url\""), "{stderr}");
     assert!(!stdout.contains("super-secret-value") && !stderr.contains("super-secret-value"));
     // Twice is fine.
-    let again =
-        command(dir.path()).arg("migrate").env("MCA_DATABASE_URL", "sqlite://from-env.db").output().await.unwrap();
+    let again = portal_command(dir.path())
+        .arg("migrate")
+        .env("MCA_DATABASE_URL", "sqlite://from-env.db")
+        .output()
+        .await
+        .unwrap();
     assert!(again.status.success());
 }
 
 #[tokio::test]
 async fn an_impossible_configuration_is_refused_with_what_to_set() {
     let dir = tempfile::tempdir().unwrap();
-    let out =
-        command(dir.path()).arg("migrate").env("MCA_OIDC_ISSUER", "https://login.example/v2.0").output().await.unwrap();
+    let out = portal_command(dir.path())
+        .arg("migrate")
+        .env("MCA_OIDC_ISSUER", "https://login.example/v2.0")
+        .output()
+        .await
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("partner_center_url"), "{stderr}");
-    let missing = command(dir.path()).args(["--config", "nope.toml", "migrate"]).output().await.unwrap();
+    let missing = portal_command(dir.path()).args(["--config", "nope.toml", "migrate"]).output().await.unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.toml"));
 }
@@ -82,23 +73,13 @@ async fn an_impossible_configuration_is_refused_with_what_to_set() {
 #[tokio::test]
 async fn serve_prints_address_database_and_upstream() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = command(dir.path())
-        .env("MCA_BIND", "127.0.0.1:0")
-        .env("MCA_SANDBOX_BIND", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = Vec::new();
-    while banner.len() < 3 {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("banner in time")
-            .unwrap()
-            .expect("a line");
-        banner.push(line);
-    }
+    let mut child = serve_on_free_ports(dir.path()).spawn().unwrap();
+    let mut read = 0;
+    let banner = lines_until(&mut child, |_| {
+        read += 1;
+        read == 3
+    })
+    .await;
     assert!(banner[0].starts_with("Open http://127.0.0.1:"), "{banner:?}");
     assert!(banner[1].contains("SQLite file mca-portal.db"), "{banner:?}");
     assert!(banner[2].contains("built-in sandbox"), "{banner:?}");
@@ -112,23 +93,9 @@ async fn serve_prints_address_database_and_upstream() {
 async fn the_sandbox_runs_alone_and_says_how_to_use_it() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = command(dir.path())
-        .args(["sandbox", "--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut text = String::new();
-    while !text.contains("Client id") {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("output in time")
-            .unwrap()
-            .expect("a line");
-        text.push_str(&line);
-        text.push('\n');
-    }
+    let mut child =
+        portal_command(dir.path()).args(["sandbox", "--bind", &format!("127.0.0.1:{port}")]).spawn().unwrap();
+    let text = lines_until(&mut child, |line| line.contains("Client id")).await.join("\n");
     assert!(text.contains(&format!("http://127.0.0.1:{port}/idp/v2.0")), "{text}");
     let discovery =
         reqwest::get(format!("http://127.0.0.1:{port}/idp/v2.0/.well-known/openid-configuration")).await.unwrap();

@@ -30,6 +30,17 @@ fn answer(status: u16, body: &str) -> Scripted {
     Scripted { status, headers: vec![], body: body.to_string(), delay: Duration::ZERO }
 }
 
+/// Partner Center's 429, asking to come back in `seconds`.
+fn throttled(seconds: u32) -> Scripted {
+    Scripted {
+        headers: vec![("Retry-After", seconds.to_string())],
+        ..answer(
+            429,
+            &format!(r#"{{"statusCode": 429, "message": "Rate limit is exceeded. Try again in {seconds} seconds."}}"#),
+        )
+    }
+}
+
 #[derive(Default)]
 struct Script {
     seen: Mutex<Vec<Seen>>,
@@ -179,15 +190,9 @@ async fn follows_continuation_links() {
 #[tokio::test]
 async fn waits_for_retry_after_on_429_then_succeeds_with_a_new_request_id() {
     let fake = Fake::start();
-    let throttled = Scripted {
-        status: 429,
-        headers: vec![("Retry-After", "1".into())],
-        body: r#"{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 1 seconds."}"#.into(),
-        delay: Duration::ZERO,
-    };
     fake.script(
         "/v1/customers/c1/directSignedMicrosoftCustomerAgreementStatus",
-        vec![throttled, answer(200, r#"{"isSigned": false}"#)],
+        vec![throttled(1), answer(200, r#"{"isSigned": false}"#)],
     );
     let started = std::time::Instant::now();
     let signed = fake.client(Duration::from_secs(5)).direct_acceptance("token-1", "c1", Uuid::new_v4()).await.unwrap();
@@ -265,13 +270,7 @@ async fn errors_keep_partner_centers_code_in_both_shapes() {
 #[tokio::test]
 async fn a_retry_after_longer_than_we_wait_is_reported_not_slept() {
     let fake = Fake::start();
-    let throttled = Scripted {
-        status: 429,
-        headers: vec![("Retry-After", "57".into())],
-        body: r#"{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 57 seconds."}"#.into(),
-        delay: Duration::ZERO,
-    };
-    fake.script("/v1/customers/c1", vec![throttled]);
+    fake.script("/v1/customers/c1", vec![throttled(57)]);
     let started = std::time::Instant::now();
     let e = fake.client(Duration::from_secs(5)).customer("token-1", "c1", Uuid::new_v4()).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));

@@ -38,10 +38,8 @@ async fn every_post_is_refused_with_another_sessions_token() {
     let app = spawn_app().await;
     let alex = app.signed_in(ALEX_ADMIN).await;
     let sam = app.signed_in(SAM_SALES).await;
-    let (_, sams_page) = sam.get_html("/customers").await;
-    let sams_token = csrf_of(&sams_page);
-    let (_, alexs_page) = alex.get_html("/customers").await;
-    assert_ne!(csrf_of(&alexs_page), sams_token, "each session has its own token");
+    let sams_token = sam.token_of("/customers").await;
+    assert_ne!(alex.token_of("/customers").await, sams_token, "each session has its own token");
     for route in post_routes(&app) {
         let r = alex.post_form(&route, &[("csrf_token", &sams_token)]).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "POST {route} with another session's token");
@@ -61,8 +59,7 @@ async fn every_post_is_refused_with_another_sessions_token() {
 async fn the_token_in_a_header_works_for_scripts() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
-    let (_, html) = b.get_html("/customers").await;
-    let token = csrf_of(&html);
+    let token = b.token_of("/customers").await;
     let r =
         b.client.post(format!("{}/customers/refresh", app.address)).header("x-csrf-token", token).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -72,8 +69,7 @@ async fn the_token_in_a_header_works_for_scripts() {
 async fn a_token_from_before_sign_in_does_not_survive_it() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
-    let (_, html) = b.get_html("/customers").await;
-    let old = csrf_of(&html);
+    let old = b.token_of("/customers").await;
     // Signing in again renews the session and its token.
     let r = b.sign_in_as(SAM_SALES).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -85,8 +81,7 @@ async fn a_token_from_before_sign_in_does_not_survive_it() {
 async fn signing_out_twice_says_signed_out() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
-    let (_, html) = b.get_html("/customers").await;
-    let token = csrf_of(&html);
+    let token = b.token_of("/customers").await;
     assert_eq!(location(&b.post_form("/logout", &[("csrf_token", &token)]).await), "/?signed_out=1");
     // The same form again, as from a second tab.
     let r = b.post_form("/logout", &[("csrf_token", &token)]).await;

@@ -182,8 +182,8 @@ async fn the_account_page_shows_each_status_with_its_reason() {
     }
     // Several attestations with different contacts: each contact and its date is listed.
     let id = app.customer_id("Best For You Organics");
-    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
-    let sc = seed::customers().into_iter().find(|c| c.company_name == "Best For You Organics").unwrap();
+    let html = b.customer_page(&id).await;
+    let sc = seed_customer("Best For You Organics");
     for a in &sc.agreements {
         assert!(html.contains(&a.contact.email), "{}", a.contact.email);
         assert!(html.contains(&a.date_agreed.to_string()));
@@ -198,17 +198,16 @@ async fn refresh_rereads_partner_center() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
     let id = app.customer_id("Bellows College");
-    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    let html = b.customer_page(&id).await;
     assert_eq!(customer_status(&html), "not_confirmed");
     // The customer accepts in the Microsoft 365 admin center meanwhile.
     assert!(app.sandbox.set_accepted_directly(&id, true));
-    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    let html = b.customer_page(&id).await;
     assert_eq!(customer_status(&html), "not_confirmed", "the page shows what was read, until Refresh");
-    let token = csrf_of(&html);
-    let r = b.post_form(&format!("/customers/{id}/refresh"), &[("csrf_token", &token)]).await;
+    let r = b.post_form(&format!("/customers/{id}/refresh"), &[("csrf_token", &csrf_of(&html))]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), format!("/customers/{id}"));
-    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    let html = b.customer_page(&id).await;
     assert_eq!(customer_status(&html), "accepted_directly");
     assert!(html.contains("<strong>Provided</strong>"));
     assert!(html.contains("Read again from Partner Center"), "the flash message says it was refreshed");
@@ -228,7 +227,7 @@ async fn the_agreement_document_is_fetched_on_click() {
     let app = spawn_app().await;
     let b = app.signed_in(HANA_HELPDESK).await;
     let id = app.customer_id("Fourth Coffee");
-    let (_, html) = b.get_html(&format!("/customers/{id}")).await;
+    let html = b.customer_page(&id).await;
     assert!(html.contains(&format!("/customers/{id}/agreement-document")));
     let before = app.sandbox.requests().iter().filter(|r| r.path_and_query.contains("/document")).count();
     assert_eq!(before, 0, "no document link is fetched before the click");
@@ -249,7 +248,7 @@ async fn the_agreement_document_is_fetched_on_click() {
         doc_req.path_and_query.starts_with("/v1/agreementtemplates/117a77b0-9360-443b-8795-c6dedc750cf9/document?")
     );
     // The customer's own language and country, from its billing profile.
-    let sc = seed::customers().into_iter().find(|c| c.company_name == "Fourth Coffee").unwrap();
+    let sc = seed_customer("Fourth Coffee");
     assert!(
         doc_req.path_and_query.contains(&format!("language={}&country={}", sc.culture, sc.country)),
         "{}",
@@ -335,8 +334,7 @@ async fn refresh_list_comes_back_to_the_same_view() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
     let (_, html) = b.get_html("/customers?q=o&status=attested").await;
-    let mut form =
-        hidden_inputs(html.split("action=\"/customers/refresh\"").nth(1).unwrap().split("</form>").next().unwrap());
+    let mut form = form_fields(&html, "/customers/refresh");
     assert!(form.iter().any(|(k, v)| k == "q" && v == "o"));
     form.retain(|(k, _)| k != "page");
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -400,14 +398,9 @@ async fn a_long_first_read_shows_its_progress_and_fills_the_list() {
     // A second Refresh while one runs does not start another.
     let r = b.post_with_token_of("/customers", "/customers/refresh").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let mut last = p;
-    for _ in 0..300 {
-        last = b.get("/customers/refresh/progress").await.json().await.unwrap();
-        if last["running"] == false {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let progress = async || -> serde_json::Value { b.get("/customers/refresh/progress").await.json().await.unwrap() };
+    app.wait_until("the read is done", async || progress().await["running"] == false).await;
+    let last = progress().await;
     assert_eq!(last["running"], false);
     assert_eq!(last["total"], 236);
     assert_eq!(last["done"], 236);

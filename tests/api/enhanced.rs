@@ -11,10 +11,10 @@ async fn enhanced_app() -> TestApp {
     spawn_app_with(Db::Sqlite, |s, _| s.attestation_mode = AttestationMode::Enhanced).await.unwrap()
 }
 
+/// The acceptance link an account page shows for a submission waiting for the customer.
 fn link_in(html: &str) -> String {
-    let id_part = html.split("id=\"link-").nth(1).expect("an acceptance link on the page");
-    let value = id_part.split("value=\"").nth(1).unwrap().split('"').next().unwrap();
-    unescape(value)
+    let field = html.split("id=\"link-").nth(1).expect("an acceptance link on the page");
+    unescape(between(field, "value=\"", "\"").expect("the link"))
 }
 
 #[tokio::test]
@@ -22,16 +22,10 @@ async fn edit_agreement_sends_a_link_and_attests_once_the_customer_accepts() {
     let app = enhanced_app().await;
     let b = app.signed_in(SAM_SALES).await;
     let id = app.customer_id("A. Datum Labs");
-    let input = AgreementInput {
-        first_name: "Tania",
-        last_name: "Carr",
-        email: "tania@adatumlabs.example",
-        phone: "",
-        date_agreed: &today_utc(),
-    };
-    let r = b.edit_agreement(&id, &input).await;
+    let today = today_utc();
+    let r = b.edit_agreement(&id, &AgreementInput { phone: "", ..tania("tania@adatumlabs.example", &today) }).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (_, page) = b.get_html(&format!("/customers/{id}")).await;
+    let page = b.customer_page(&id).await;
     assert!(page.contains("acceptance link is ready"), "the agent is told");
     assert_eq!(customer_status(&page), "pending");
     assert!(page.contains("Waiting for the customer to accept"));
@@ -43,10 +37,7 @@ async fn edit_agreement_sends_a_link_and_attests_once_the_customer_accepts() {
     assert!(link.starts_with(&format!("{}/accept/", app.sandbox_url)), "{link}");
     let reqs = app.sandbox.requests();
     assert!(reqs.iter().any(|r| r.method == "POST" && r.path_and_query == "/v1/attestations/enhanced"));
-    assert!(
-        app.sandbox.attestations_of(&id).iter().all(|(e, _, _)| e != "tania@adatumlabs.example"),
-        "no agreement before the customer accepts"
-    );
+    assert_eq!(app.attestations_by(&id, "tania@adatumlabs.example"), 0, "no agreement before the customer accepts");
     // The signatory opens the link and accepts (no sign-in).
     let customer = reqwest::Client::new();
     let accept_page = customer.get(&link).send().await.unwrap();
@@ -57,54 +48,38 @@ async fn edit_agreement_sends_a_link_and_attests_once_the_customer_accepts() {
     // Refresh looks at it now rather than waiting for the next check.
     let r = b.post_with_token_of(&format!("/customers/{id}"), &format!("/customers/{id}/refresh")).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (_, page) = b.get_html(&format!("/customers/{id}")).await;
+    let page = b.customer_page(&id).await;
     let log = app.store.audit_recent(seed::CONTOSO_TENANT, 20).await.unwrap();
     assert!(
         customer_status(&page) == "attested",
         "attested once accepted: {:?}",
         log.iter().map(|e| (&e.entry.action, &e.entry.outcome, &e.entry.detail)).collect::<Vec<_>>()
     );
-    let mine = app.sandbox.attestations_of(&id).into_iter().filter(|(e, _, _)| e == "tania@adatumlabs.example").count();
-    assert_eq!(mine, 1);
+    assert_eq!(app.attestations_by(&id, "tania@adatumlabs.example"), 1);
 }
 
 #[tokio::test]
 async fn add_customer_in_enhanced_mode_gives_the_acceptance_link() {
     let app = enhanced_app().await;
     let b = app.signed_in(ALEX_ADMIN).await;
-    let (_, form_page) = b.get_html("/customers/new").await;
-    let mut fields: Vec<(String, String)> =
-        hidden_inputs(&form_page).into_iter().filter(|(k, _)| k == "csrf_token" || k == "idempotency_key").collect();
-    for (k, v) in [
-        ("company_name", "Enhanced Example Ltd"),
-        ("domain_prefix", "enhancedexample"),
-        ("first_name", "Ravi"),
-        ("last_name", "Shah"),
-        ("email", "ravi@enhanced.example"),
-        ("phone", ""),
-        ("country", "GB"),
-        ("address_line1", "10 High Street"),
-        ("city", "Reading"),
-        ("postal_code", "RG1 1AA"),
-        ("culture", "en-GB"),
-        ("agreement", "attest"),
-        ("accepted", "yes"),
-        ("date_agreed", &today_utc()),
-    ] {
-        fields.push((k.into(), v.into()));
-    }
-    let r = b.client.post(format!("{}/customers/new/review", app.address)).form(&fields).send().await.unwrap();
-    let review = r.text().await.unwrap();
-    assert!(review.contains("<h1>Review</h1>"), "{review}");
-    let submit = review.split("action=\"/customers/new/submit\"").nth(1).unwrap();
-    let r = b
-        .client
-        .post(format!("{}/customers/new/submit", app.address))
-        .form(&hidden_inputs(submit))
-        .send()
-        .await
-        .unwrap();
-    let done = r.text().await.unwrap();
+    let done = b
+        .add_customer(&CustomerFields::new(&[
+            ("company_name", "Enhanced Example Ltd"),
+            ("domain_prefix", "enhancedexample"),
+            ("first_name", "Ravi"),
+            ("last_name", "Shah"),
+            ("email", "ravi@enhanced.example"),
+            ("phone", ""),
+            ("country", "GB"),
+            ("address_line1", "10 High Street"),
+            ("city", "Reading"),
+            ("postal_code", "RG1 1AA"),
+            ("culture", "en-GB"),
+            ("agreement", "attest"),
+            ("accepted", "yes"),
+            ("date_agreed", &today_utc()),
+        ]))
+        .await;
     assert!(done.contains("was added"));
     assert!(done.contains("Send the customer the acceptance link"));
     assert!(done.contains(&format!("{}/accept/", app.sandbox_url)));

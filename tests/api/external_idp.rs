@@ -10,9 +10,8 @@ use mca_portal::sandbox::SandboxOptions;
 use mca_portal::startup::Application;
 use reqwest::StatusCode;
 use secrecy::SecretString;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{Browser, Db, fresh_db, hidden_inputs, location, unescape};
+use crate::helpers::{Browser, Db, fresh_db, hidden_inputs, line_starting, location, unescape};
 
 fn resolve(base: &str, link: &str) -> String {
     url::Url::parse(base)
@@ -47,17 +46,7 @@ async fn signs_in_against_another_openid_provider() {
         .kill_on_drop(true)
         .spawn()
         .expect("start node");
-    let mut lines = BufReader::new(node.stdout.take().unwrap()).lines();
-    let issuer = loop {
-        let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
-            .await
-            .expect("provider starts")
-            .unwrap()
-            .expect("a line");
-        if let Some(i) = line.strip_prefix("listening ") {
-            break i.to_string();
-        }
-    };
+    let issuer = line_starting(&mut node, "listening ").await;
 
     let db = fresh_db(Db::Sqlite).await.unwrap();
     let settings = Settings {

@@ -1,13 +1,23 @@
-//! `spawn_app()` and a cookie-keeping client with one helper per screen.
+//! Shared by every test file, each helper once: the portal on a fresh database with its
+//! sandbox, a cookie-keeping browser with a method for each thing a person does, readers of
+//! what a page shows, waiting for what happens in the background, the sandbox's sign-in
+//! done by hand, and the portal run as a process.
 
 use std::net::TcpListener;
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::Arc;
+use std::time::Duration;
 
-use mca_portal::config::Settings;
-use mca_portal::sandbox::{SandboxOptions, SandboxState};
+use mca_portal::config::{DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID, Settings};
+use mca_portal::sandbox::seed::{self, SeedCustomer};
+use mca_portal::sandbox::{CLIENT_SECRET as SANDBOX_CLIENT_SECRET, RecordedRequest, SandboxOptions, SandboxState};
 use mca_portal::startup::Application;
 use mca_portal::store::Store;
 use reqwest::StatusCode;
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 use tokio::sync::OnceCell;
 
 /// The tests' key for sealing stored tokens (so that no key file is written beside them).
@@ -110,6 +120,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Db::Sqlite, |_, _| {}).await.expect("SQLite is always available")
 }
 
+/// Settings of an impatient portal: the agent waits a second for Partner Center, a call
+/// times out after a second and is retried once, and delivery looks every 100 ms.
+pub fn impatient(s: &mut Settings) {
+    s.deliver_wait_seconds = 1;
+    s.delivery_poll_ms = 100;
+    s.http_timeout_seconds = 1;
+    s.http_max_retries = 1;
+}
+
 /// Returns None only for PostgreSQL outside CI when `TEST_DATABASE_URL` is unset.
 pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Settings, &mut SandboxOptions)) -> Option<TestApp> {
     // Logs only when asked for: TEST_LOG=1 cargo test.
@@ -155,18 +174,124 @@ impl TestApp {
 
     /// A customer id of the seed by company name.
     pub fn customer_id(&self, company: &str) -> String {
-        mca_portal::sandbox::seed::customers()
+        seed_customer(company).id
+    }
+
+    /// The POSTs that reached Partner Center's API (`/v1/…`).
+    pub fn partner_center_posts(&self) -> Vec<RecordedRequest> {
+        self.sandbox
+            .requests()
             .into_iter()
-            .find(|c| c.company_name == company)
-            .unwrap_or_else(|| panic!("no seed customer {company}"))
-            .id
+            .filter(|r| r.method == "POST" && r.path_and_query.starts_with("/v1/"))
+            .collect()
+    }
+
+    /// The attestation calls (POST `…/agreements`) Partner Center received.
+    pub fn attestation_posts(&self) -> Vec<RecordedRequest> {
+        self.sandbox
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path_and_query.ends_with("/agreements"))
+            .collect()
+    }
+
+    /// The create-customer calls (POST `/v1/customers`) Partner Center received.
+    pub fn customer_creations(&self) -> Vec<RecordedRequest> {
+        self.sandbox
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path_and_query == "/v1/customers")
+            .collect()
+    }
+
+    /// How many attestations Partner Center holds for the customer with this contact email.
+    pub fn attestations_by(&self, customer_id: &str, email: &str) -> usize {
+        self.sandbox.attestations_of(customer_id).iter().filter(|(e, _, _)| e == email).count()
+    }
+
+    /// Asserts that Partner Center holds each of the `total` numbered attestations of `tag`
+    /// (see [`NumberedPerson`]) exactly once, on the customer it was recorded for.
+    pub fn assert_each_attested_once(&self, customer_ids: &[String], total: usize, tag: &str) {
+        for i in 0..total {
+            let person = NumberedPerson::new(tag, i);
+            let n = self.attestations_by(&customer_ids[i % customer_ids.len()], &person.email);
+            assert_eq!(n, 1, "submission {i} reached Partner Center exactly once");
+        }
+    }
+
+    /// Looks again every 100 ms, for up to a minute, until `check` holds; fails naming `what`.
+    pub async fn wait_until(&self, what: &str, check: impl AsyncFnMut() -> bool) {
+        let held = poll(Duration::from_secs(60), check, |held| *held).await;
+        assert!(held, "timed out waiting until {what}");
+    }
+
+    /// Waits until Contoso's submissions are `total`, every one delivered.
+    pub async fn wait_until_delivered(&self, total: usize) {
+        wait_for_deliveries(&self.store, seed::CONTOSO_TENANT, total).await;
     }
 }
 
-/// A cookie-keeping HTTP client with redirects off, as a person's browser.
-pub struct Browser {
-    pub client: reqwest::Client,
-    pub address: String,
+/// Calls `read` every 100 ms until `done` says its answer will do or `limit` has passed;
+/// returns the last answer.
+async fn poll<T>(limit: Duration, mut read: impl AsyncFnMut() -> T, done: impl Fn(&T) -> bool) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let answer = read().await;
+        if done(&answer) || tokio::time::Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits (up to three minutes, for large batches) until the tenant has exactly `total`
+/// submissions, all delivered; asserts so, with the counts seen last.
+pub async fn wait_for_deliveries(store: &Store, tenant: &str, total: usize) {
+    let expected = vec![("delivered".to_string(), total as i64)];
+    let counts = poll(
+        Duration::from_secs(180),
+        async || store.submission_counts(tenant).await.expect("submission counts"),
+        |counts| *counts == expected,
+    )
+    .await;
+    assert_eq!(counts, expected, "every submission settled as delivered");
+}
+
+/// The seed customer with this company name.
+pub fn seed_customer(company: &str) -> SeedCustomer {
+    seed::customers()
+        .into_iter()
+        .find(|c| c.company_name == company)
+        .unwrap_or_else(|| panic!("no seed customer {company}"))
+}
+
+/// The ids of Contoso's seed customers, in the seed's order.
+pub fn contoso_customer_ids() -> Vec<String> {
+    seed::customers().into_iter().filter(|c| c.tenant_id == seed::CONTOSO_TENANT).map(|c| c.id).collect()
+}
+
+pub fn today_utc() -> String {
+    chrono::Utc::now().date_naive().to_string()
+}
+
+pub fn tomorrow_utc() -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(1)).to_string()
+}
+
+// ---- Reading pages -------------------------------------------------------------------
+
+/// The text between the first `start` and the next `end`.
+pub fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = html.find(start)? + start.len();
+    let j = html[i..].find(end)? + i;
+    Some(&html[i..j])
+}
+
+/// What a page shows in `<code id="{id}">` (the new customer's sign-in details).
+pub fn code_shown(html: &str, id: &str) -> String {
+    between(html, &format!("<code id=\"{id}\">"), "</code>")
+        .unwrap_or_else(|| panic!("the page shows {id}"))
+        .to_string()
 }
 
 /// `name="…" value="…"` pairs of hidden inputs, in order.
@@ -182,10 +307,13 @@ pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
     out
 }
 
-fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let i = s.find(start)? + start.len();
-    let j = s[i..].find(end)? + i;
-    Some(&s[i..j])
+/// The hidden fields of the page's form that posts to `action`.
+pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let form = html
+        .split(&format!("action=\"{action}\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("the page has a form that posts to {action}"));
+    hidden_inputs(form.split("</form>").next().unwrap_or_default())
 }
 
 /// Undoes askama's HTML escaping of attribute values.
@@ -276,8 +404,17 @@ pub fn shows_submission(html: &str, state: &str) -> bool {
     submission_states(html).iter().any(|s| s == state)
 }
 
+/// Where a redirect points.
 pub fn location(r: &reqwest::Response) -> String {
     r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+// ---- The browser ---------------------------------------------------------------------
+
+/// A cookie-keeping HTTP client with redirects off, as a person's browser.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub address: String,
 }
 
 impl Browser {
@@ -304,14 +441,39 @@ impl Browser {
         (s, r.text().await.expect("body"))
     }
 
+    /// A customer's account page, as the browser shows it.
+    pub async fn customer_page(&self, customer_id: &str) -> String {
+        self.get_html(&format!("/customers/{customer_id}")).await.1
+    }
+
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.send_form(path, form).await
+    }
+
+    async fn send_form(&self, path: &str, form: &(impl Serialize + ?Sized)) -> reqwest::Response {
         self.client.post(self.url(path)).form(form).send().await.expect("POST")
+    }
+
+    /// POSTs a form and returns the page that answers.
+    pub async fn post_html(&self, path: &str, form: &(impl Serialize + ?Sized)) -> (StatusCode, String) {
+        let r = self.send_form(path, form).await;
+        let s = r.status();
+        (s, r.text().await.expect("body"))
+    }
+
+    /// Presses the button of a page's form that posts to `action` (its hidden fields).
+    pub async fn post_page_form(&self, html: &str, action: &str) -> (StatusCode, String) {
+        self.post_html(action, &form_fields(html, action)).await
+    }
+
+    /// The CSRF token of the forms on `page`, as this browser's session gets it.
+    pub async fn token_of(&self, page: &str) -> String {
+        csrf_of(&self.get_html(page).await.1)
     }
 
     /// POSTs a form with the CSRF token of the given page.
     pub async fn post_with_token_of(&self, page: &str, path: &str) -> reqwest::Response {
-        let (_, html) = self.get_html(page).await;
-        let token = csrf_of(&html);
+        let token = self.token_of(page).await;
         self.post_form(path, &[("csrf_token", &token)]).await
     }
 
@@ -356,6 +518,8 @@ impl Browser {
     }
 }
 
+// ---- Edit agreement ------------------------------------------------------------------
+
 /// The Edit agreement form's fields.
 pub struct AgreementInput<'a> {
     pub first_name: &'a str,
@@ -365,8 +529,40 @@ pub struct AgreementInput<'a> {
     pub date_agreed: &'a str,
 }
 
-pub fn today_utc() -> String {
-    chrono::Utc::now().date_naive().to_string()
+/// Tania Carr, the contact most stories record, with this email and acceptance date.
+pub fn tania<'a>(email: &'a str, date: &'a str) -> AgreementInput<'a> {
+    AgreementInput { first_name: "Tania", last_name: "Carr", email, phone: "+1 425 555 0199", date_agreed: date }
+}
+
+/// The `i`-th made-up contact of a batch tagged `tag`: "Tag Person i", reached at
+/// `tag.i@contoso-tag.example`.
+pub struct NumberedPerson {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+}
+
+impl NumberedPerson {
+    pub fn new(tag: &str, i: usize) -> NumberedPerson {
+        let mut first_name = tag.to_string();
+        first_name[..1].make_ascii_uppercase();
+        NumberedPerson {
+            first_name,
+            last_name: format!("Person {i}"),
+            email: format!("{tag}.{i}@contoso-{tag}.example"),
+        }
+    }
+
+    /// This person as the Edit agreement form takes them, without a phone number.
+    pub fn agreement<'a>(&'a self, date: &'a str) -> AgreementInput<'a> {
+        AgreementInput {
+            first_name: &self.first_name,
+            last_name: &self.last_name,
+            email: &self.email,
+            phone: "",
+            date_agreed: date,
+        }
+    }
 }
 
 impl Browser {
@@ -401,4 +597,192 @@ impl Browser {
         assert_eq!(status, StatusCode::OK, "Edit agreement opens");
         self.post_agreement(customer_id, &hidden, input).await
     }
+
+    /// Records `total` attestations, of the numbered people of `tag` in turn, on the given
+    /// customers in turn; each is stored (Save and continue redirects).
+    pub async fn record_numbered_attestations(&self, customer_ids: &[String], total: usize, tag: &str, date: &str) {
+        for i in 0..total {
+            let person = NumberedPerson::new(tag, i);
+            let r = self.edit_agreement(&customer_ids[i % customer_ids.len()], &person.agreement(date)).await;
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "submission {i} is stored");
+        }
+    }
+}
+
+// ---- Add customer --------------------------------------------------------------------
+
+/// What a person types into Add customer, field by field.
+#[derive(Debug, Clone)]
+pub struct CustomerFields(Vec<(&'static str, String)>);
+
+impl CustomerFields {
+    pub fn new(fields: &[(&'static str, &str)]) -> CustomerFields {
+        CustomerFields(fields.iter().map(|(k, v)| (*k, v.to_string())).collect())
+    }
+
+    /// Tailwind Traders & Co in Redmond, with Tania Carr as primary contact, under this
+    /// domain prefix, with this agreement choice and acceptance date.
+    pub fn tailwind(prefix: &str, agreement: &str, date: &str) -> CustomerFields {
+        CustomerFields::new(&[
+            ("company_name", "Tailwind Traders & Co"),
+            ("domain_prefix", prefix),
+            ("first_name", "Tania"),
+            ("last_name", "Carr"),
+            ("email", "tania@tailwind.example"),
+            ("phone", "+1 425 555 0100"),
+            ("country", "US"),
+            ("address_line1", "1 Main Street"),
+            ("address_line2", ""),
+            ("city", "Redmond"),
+            ("state", "WA"),
+            ("postal_code", "98052"),
+            ("culture", "en-US"),
+            ("registration_number", ""),
+            ("agreement", agreement),
+            ("accepted", "yes"),
+            ("date_agreed", date),
+        ])
+    }
+
+    /// The same with `name` set to `value` (added when it was not there).
+    pub fn set(mut self, name: &'static str, value: &str) -> CustomerFields {
+        match self.0.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, v)) => *v = value.to_string(),
+            None => self.0.push((name, value.to_string())),
+        }
+        self
+    }
+
+    /// The same without the field `name` (a box left unticked is not sent).
+    pub fn without(mut self, name: &str) -> CustomerFields {
+        self.0.retain(|(k, _)| *k != name);
+        self
+    }
+
+    /// The fields as a form sends them.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.0.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+}
+
+impl Browser {
+    /// Opens Add customer, fills in the fields and chooses Next: Review; returns the answer.
+    pub async fn review_new_customer(&self, fields: &CustomerFields) -> (StatusCode, String) {
+        let (status, html) = self.get_html("/customers/new").await;
+        assert_eq!(status, StatusCode::OK, "Add customer opens");
+        let mut form = form_fields(&html, "/customers/new/review");
+        form.extend(fields.pairs().into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        self.post_html("/customers/new/review", &form).await
+    }
+
+    /// Chooses Submit on the Review page; returns the answer.
+    pub async fn submit_new_customer(&self, review: &str) -> (StatusCode, String) {
+        self.post_page_form(review, "/customers/new/submit").await
+    }
+
+    /// The whole Add customer flow: fill in, Next: Review, Submit; returns the page that
+    /// confirms it.
+    pub async fn add_customer(&self, fields: &CustomerFields) -> String {
+        let (status, review) = self.review_new_customer(fields).await;
+        assert!(status == StatusCode::OK && review.contains("<h1>Review</h1>"), "{review}");
+        let (status, done) = self.submit_new_customer(&review).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        done
+    }
+}
+
+// ---- The sandbox's sign-in, by hand --------------------------------------------------
+
+/// The PKCE code verifier of the sign-ins the tests make by hand.
+pub const PKCE_VERIFIER: &str = "a-verifier-that-is-long-enough-for-pkce-0123456789";
+const REDIRECT_URI: &str = "http://127.0.0.1:1/cb";
+
+/// Signs `who` in at the sandbox's identity provider as the portal's client would
+/// (authorization code flow with PKCE); returns the code.
+pub async fn authorization_code(sandbox_url: &str, who: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(PKCE_VERIFIER.as_bytes()));
+    let authorize = format!(
+        "{sandbox_url}/idp/v2.0/authorize?client_id={SANDBOX_CLIENT_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcb&response_type=code&scope=openid%20offline_access%20https%3A%2F%2Fapi.partnercenter.microsoft.com%2Fuser_impersonation&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"
+    );
+    let b = Browser::new(sandbox_url);
+    let html = b.client.get(&authorize).send().await.expect("authorize page").text().await.expect("body");
+    let back = b.choose_user(&authorize, &html, who).await;
+    let back = url::Url::parse(&back).expect("redirect URL");
+    back.query_pairs().find(|(k, _)| k == "code").expect("a code").1.into_owned()
+}
+
+/// The form that exchanges an authorization code, with this code verifier.
+pub fn code_grant<'a>(code: &'a str, verifier: &'a str) -> [(&'static str, &'a str); 4] {
+    [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT_URI), ("code_verifier", verifier)]
+}
+
+/// POSTs to the sandbox's token endpoint as the portal's client, with this secret.
+pub async fn token_request(sandbox_url: &str, form: &[(&str, &str)], secret: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{sandbox_url}/idp/v2.0/token"))
+        .basic_auth(SANDBOX_CLIENT_ID, Some(secret))
+        .form(form)
+        .send()
+        .await
+        .expect("token request")
+}
+
+/// `who`'s tokens (access, ID and refresh token) by the whole flow.
+pub async fn user_tokens(sandbox_url: &str, who: &str) -> serde_json::Value {
+    let code = authorization_code(sandbox_url, who).await;
+    let r = token_request(sandbox_url, &code_grant(&code, PKCE_VERIFIER), SANDBOX_CLIENT_SECRET).await;
+    assert_eq!(r.status(), StatusCode::OK, "the code is exchanged for tokens");
+    r.json().await.expect("tokens")
+}
+
+// ---- The portal as a process ---------------------------------------------------------
+
+/// The portal's binary run in `dir`, with none of this process's `MCA_` settings, quiet
+/// logs, its output piped, and killed when dropped.
+pub fn portal_command(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mca-portal"));
+    c.current_dir(dir).env("RUST_LOG", "warn").kill_on_drop(true).stdout(Stdio::piped());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MCA_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// `mca-portal serve` in `dir`, the portal and its built-in sandbox on free ports.
+pub fn serve_on_free_ports(dir: &Path) -> Command {
+    let mut c = portal_command(dir);
+    c.env("MCA_BIND", "127.0.0.1:0").env("MCA_SANDBOX_BIND", "127.0.0.1:0");
+    c
+}
+
+/// Reads a child's output line by line (a minute at most for each) until `last` says a
+/// line is the last one wanted; returns them all. The rest is read in the background,
+/// so that the child never blocks on a full pipe.
+pub async fn lines_until(child: &mut Child, mut last: impl FnMut(&str) -> bool) -> Vec<String> {
+    let mut lines = BufReader::new(child.stdout.take().expect("the child's output is piped")).lines();
+    let mut read = Vec::new();
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("output in time")
+            .expect("output")
+            .expect("a line");
+        let done = last(&line);
+        read.push(line);
+        if done {
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return read;
+        }
+    }
+}
+
+/// Waits for a line of the child's output that starts with `prefix`; returns the rest.
+pub async fn line_starting(child: &mut Child, prefix: &str) -> String {
+    let lines = lines_until(child, |l| l.starts_with(prefix)).await;
+    lines.last().and_then(|l| l.strip_prefix(prefix)).unwrap_or_default().to_string()
 }

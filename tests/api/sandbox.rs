@@ -1,58 +1,12 @@
 //! The sandbox enforces what Partner Center and Entra ID enforce: its own tokens only,
 //! for the right audience; PKCE verified; App+User versus App-only; agent roles.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mca_portal::config::DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID;
 use mca_portal::sandbox::CLIENT_SECRET as SANDBOX_CLIENT_SECRET;
 use reqwest::StatusCode;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::helpers::*;
-
-const VERIFIER: &str = "a-verifier-that-is-long-enough-for-pkce-0123456789";
-
-/// Runs the authorization code flow against the sandbox by hand; returns the code.
-async fn code_for(app: &TestApp, who: &str) -> String {
-    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-    let authorize = format!(
-        "{}/idp/v2.0/authorize?client_id={SANDBOX_CLIENT_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcb&response_type=code&scope=openid%20offline_access&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256",
-        app.sandbox_url
-    );
-    let html = c.get(&authorize).send().await.unwrap().text().await.unwrap();
-    let b = Browser { client: c, address: app.sandbox_url.clone() };
-    let back = b.choose_user(&authorize, &html, who).await;
-    url::Url::parse(&back).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned()
-}
-
-async fn token(app: &TestApp, form: &[(&str, &str)], secret: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{}/idp/v2.0/token", app.sandbox_url))
-        .basic_auth(SANDBOX_CLIENT_ID, Some(secret))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn user_tokens(app: &TestApp, who: &str) -> Value {
-    let code = code_for(app, who).await;
-    let r = token(
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "http://127.0.0.1:1/cb"),
-            ("code_verifier", VERIFIER),
-        ],
-        SANDBOX_CLIENT_SECRET,
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    r.json().await.unwrap()
-}
 
 async fn pc_get(app: &TestApp, path: &str, bearer: Option<&str>) -> (StatusCode, Value) {
     let mut req = reqwest::Client::new().get(format!("{}{}", app.sandbox_url, path));
@@ -82,52 +36,33 @@ async fn discovery_and_keys_describe_a_real_provider() {
 #[tokio::test]
 async fn the_token_endpoint_checks_client_pkce_and_single_use() {
     let app = spawn_app().await;
-    let code = code_for(&app, SAM_SALES).await;
-    let wrong_secret = token(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "http://127.0.0.1:1/cb"),
-            ("code_verifier", VERIFIER),
-        ],
-        "wrong",
-    )
-    .await;
+    let code = authorization_code(&app.sandbox_url, SAM_SALES).await;
+    let wrong_secret = token_request(&app.sandbox_url, &code_grant(&code, PKCE_VERIFIER), "wrong").await;
     assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
-    let wrong_verifier = token(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "http://127.0.0.1:1/cb"),
-            ("code_verifier", "x".repeat(50).as_str()),
-        ],
-        SANDBOX_CLIENT_SECRET,
-    )
-    .await;
+    let wrong_verifier =
+        token_request(&app.sandbox_url, &code_grant(&code, &"x".repeat(50)), SANDBOX_CLIENT_SECRET).await;
     assert_eq!(wrong_verifier.status(), StatusCode::BAD_REQUEST);
     let body: Value = wrong_verifier.json().await.unwrap();
     assert_eq!(body["error"], "invalid_grant");
     // The code was spent by the failed attempt: codes are single use.
-    let again = token(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "http://127.0.0.1:1/cb"),
-            ("code_verifier", VERIFIER),
-        ],
+    let again = token_request(&app.sandbox_url, &code_grant(&code, PKCE_VERIFIER), SANDBOX_CLIENT_SECRET).await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    // Refresh tokens rotate.
+    let t = user_tokens(&app.sandbox_url, SAM_SALES).await;
+    let rt = t["refresh_token"].as_str().unwrap();
+    let r = token_request(
+        &app.sandbox_url,
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
         SANDBOX_CLIENT_SECRET,
     )
     .await;
-    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
-    // Refresh tokens rotate.
-    let t = user_tokens(&app, SAM_SALES).await;
-    let rt = t["refresh_token"].as_str().unwrap();
-    let r = token(&app, &[("grant_type", "refresh_token"), ("refresh_token", rt)], SANDBOX_CLIENT_SECRET).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = token(&app, &[("grant_type", "refresh_token"), ("refresh_token", rt)], SANDBOX_CLIENT_SECRET).await;
+    let r = token_request(
+        &app.sandbox_url,
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+        SANDBOX_CLIENT_SECRET,
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a used refresh token is spent");
 }
 
@@ -137,7 +72,7 @@ async fn partner_center_accepts_only_its_own_tokens_for_its_audience() {
     let (status, body) = pc_get(&app, "/v1/customers", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body["description"].is_string(), "errors in Partner Center's JSON shape");
-    let t = user_tokens(&app, SAM_SALES).await;
+    let t = user_tokens(&app.sandbox_url, SAM_SALES).await;
     let (status, _) = pc_get(&app, "/v1/customers", t["id_token"].as_str()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "an ID token is for the portal, not for Partner Center");
     let (status, body) = pc_get(&app, "/v1/customers?size=5", t["access_token"].as_str()).await;
@@ -146,11 +81,11 @@ async fn partner_center_accepts_only_its_own_tokens_for_its_audience() {
     assert!(body["links"]["next"]["headers"][0]["key"] == "MS-ContinuationToken");
     // A token of another sandbox (another issuer) is refused.
     let other = spawn_app().await;
-    let t2 = user_tokens(&other, SAM_SALES).await;
+    let t2 = user_tokens(&other.sandbox_url, SAM_SALES).await;
     let (status, _) = pc_get(&app, "/v1/customers", t2["access_token"].as_str()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // A user without an agent role gets Partner Center's 403.
-    let nico = user_tokens(&app, NICO_NO_ROLE).await;
+    let nico = user_tokens(&app.sandbox_url, NICO_NO_ROLE).await;
     let (status, body) = pc_get(&app, "/v1/customers", nico["access_token"].as_str()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["code"], 600006);
@@ -185,7 +120,7 @@ async fn app_only_tokens_read_customers_but_not_app_plus_user_calls() {
 #[tokio::test]
 async fn leaving_out_the_agreement_type_answers_with_the_cloud_agreement() {
     let app = spawn_app().await;
-    let t = user_tokens(&app, SAM_SALES).await;
+    let t = user_tokens(&app.sandbox_url, SAM_SALES).await;
     let id = app.customer_id("Adatum Corporation");
     let (_, body) = pc_get(&app, &format!("/v1/customers/{id}/agreements"), t["access_token"].as_str()).await;
     assert_eq!(body["items"][0]["type"], "MicrosoftCloudAgreement");
@@ -225,18 +160,18 @@ async fn the_attest_call_enforces_partner_centers_rules() {
     let path = format!("/v1/customers/{id}/agreements");
     let template = "117a77b0-9360-443b-8795-c6dedc750cf9";
     let today = format!("{}T00:00:00Z", chrono::Utc::now().date_naive());
-    let sam = user_tokens(&app, SAM_SALES).await;
+    let sam = user_tokens(&app.sandbox_url, SAM_SALES).await;
     let sam = sam["access_token"].as_str().unwrap();
     // Helpdesk and users without an agent role: 403.
     for who in [HANA_HELPDESK, NICO_NO_ROLE] {
-        let t = user_tokens(&app, who).await;
+        let t = user_tokens(&app.sandbox_url, who).await;
         let (status, body) =
             pc_post(&app, &path, t["access_token"].as_str().unwrap(), attestation("Ann", &today, template)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{who}");
         assert_eq!(body["code"], 600006);
     }
     // An indirect reseller: 403, even on its own customer.
-    let fiona = user_tokens(&app, FIONA_FABRIKAM).await;
+    let fiona = user_tokens(&app.sandbox_url, FIONA_FABRIKAM).await;
     let own = app.customer_id("Cascade Bicycles");
     let (status, body) = pc_post(
         &app,
@@ -275,7 +210,7 @@ async fn the_attest_call_enforces_partner_centers_rules() {
 #[tokio::test]
 async fn the_rate_limit_answers_429_with_retry_after() {
     let app = spawn_app().await;
-    let t = user_tokens(&app, SAM_SALES).await;
+    let t = user_tokens(&app.sandbox_url, SAM_SALES).await;
     app.sandbox.set_faults(mca_portal::sandbox::Faults { rate_limit_per_minute: 3, ..Default::default() });
     for _ in 0..3 {
         assert_eq!(pc_get(&app, "/v1/customers?size=1", t["access_token"].as_str()).await.0, StatusCode::OK);
@@ -292,14 +227,14 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     let body: Value = r.json().await.unwrap();
     assert!(body["message"].as_str().unwrap().starts_with("Rate limit is exceeded."));
     // The limit is per partner tenant: Fabrikam is not affected.
-    let fiona = user_tokens(&app, FIONA_FABRIKAM).await;
+    let fiona = user_tokens(&app.sandbox_url, FIONA_FABRIKAM).await;
     assert_eq!(pc_get(&app, "/v1/customers?size=1", fiona["access_token"].as_str()).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_repeated_create_customer_request_id_creates_one_tenant() {
     let app = spawn_app().await;
-    let t = user_tokens(&app, SAM_SALES).await;
+    let t = user_tokens(&app.sandbox_url, SAM_SALES).await;
     let body = serde_json::json!({
         "companyProfile": {"domain": "onceonly.onmicrosoft.com"},
         "billingProfile": {"email": "ap@once.example", "culture": "en-US", "language": "en", "companyName": "Once Only",
