@@ -1,0 +1,151 @@
+//! Customers as last read, with their direct acceptance and partner attestations, the
+//! status these give, and the list: pages, search, status filter and counts.
+
+use chrono::Utc;
+use mca_portal::domain::customer::BillingDetails;
+use mca_portal::domain::{EffectiveStatus, ReattestationPolicy, StatusInputs};
+use mca_portal::store::{CustomerFilter, Store};
+
+use crate::store::{attestation, customer, save};
+
+on_both_databases!(
+    a_customer_reads_back_as_saved,
+    saving_again_keeps_the_billing_and_replaces_the_attestations,
+    direct_acceptance_reads_back_as_read,
+    an_added_attestation_joins_the_list_and_the_status_follows,
+    a_tenant_reads_only_its_own_customers,
+    the_list_comes_in_pages_by_company_name,
+    search_finds_name_or_domain_in_any_case_and_wildcards_literally,
+    the_status_filter_and_the_counts_follow_the_search,
+    customers_a_full_read_no_longer_lists_are_forgotten,
+);
+
+/// Alpha & Sons, with billing details in Zürich.
+fn alpha() -> mca_portal::domain::Customer {
+    let mut c = customer("c1", "Alpha & Sons", "alpha.onmicrosoft.com");
+    c.billing = Some(BillingDetails {
+        email: Some("ap@alpha.example".into()),
+        city: Some("Zürich".into()),
+        country: Some("CH".into()),
+        ..Default::default()
+    });
+    c
+}
+
+/// Tenant t1's three customers, one of each status but Attested (Alpha & Sons: only an
+/// old attestation; Beta 100% Ltd: accepted directly; Gamma: nothing), and one of t2's.
+async fn three_customers_and_another_tenants(s: &Store) {
+    save(s, "t1", &alpha(), false, &[attestation("Ann", (2021, 1, 2))]).await;
+    save(s, "t1", &customer("c2", "Beta 100% Ltd", "beta_x.onmicrosoft.com"), true, &[]).await;
+    save(s, "t1", &customer("c3", "Gamma", "gamma.onmicrosoft.com"), false, &[]).await;
+    save(s, "t2", &customer("c9", "Other tenant's Alpha", "alpha9.onmicrosoft.com"), false, &[]).await;
+}
+
+fn searching(text: &str) -> CustomerFilter {
+    CustomerFilter { search: text.into(), status: None }
+}
+
+async fn a_customer_reads_back_as_saved(s: &Store) {
+    save(s, "t1", &alpha(), false, &[attestation("Ann", (2021, 1, 2)), attestation("Bob", (2024, 5, 6))]).await;
+    let r = s.customer_get("t1", "c1").await.unwrap().unwrap();
+    assert_eq!(r.customer.company_name, "Alpha & Sons");
+    assert_eq!(r.customer.billing.as_ref().unwrap().city.as_deref(), Some("Zürich"));
+    assert_eq!(r.accepted_directly, Some(false));
+    assert_eq!(r.status, EffectiveStatus::Attested);
+    assert_eq!(r.attestations.len(), 2);
+    assert_eq!(r.attestations[0].first_name, "Bob", "newest first");
+}
+
+async fn saving_again_keeps_the_billing_and_replaces_the_attestations(s: &Store) {
+    save(s, "t1", &alpha(), false, &[attestation("Ann", (2021, 1, 2)), attestation("Bob", (2024, 5, 6))]).await;
+    save(s, "t1", &customer("c1", "Alpha & Sons", "alpha.onmicrosoft.com"), false, &[attestation("Ann", (2021, 1, 2))])
+        .await;
+    let r = s.customer_get("t1", "c1").await.unwrap().unwrap();
+    assert!(r.customer.billing.is_some(), "saving without billing keeps the billing read before");
+    assert_eq!(r.attestations.len(), 1);
+    assert_eq!(r.status, EffectiveStatus::ReattestationRequired);
+}
+
+async fn direct_acceptance_reads_back_as_read(s: &Store) {
+    let gamma = customer("c3", "Gamma", "gamma.onmicrosoft.com");
+    let unknown = StatusInputs::default().verdict(&Default::default());
+    s.customer_save("t1", &gamma, None, &[], &unknown, Utc::now()).await.unwrap();
+    assert_eq!(s.customer_get("t1", "c3").await.unwrap().unwrap().accepted_directly, None, "not read yet");
+    save(s, "t1", &gamma, true, &[]).await;
+    let r = s.customer_get("t1", "c3").await.unwrap().unwrap();
+    assert_eq!(r.accepted_directly, Some(true));
+    assert!(r.direct_read_at.is_some());
+    assert_eq!(r.status, EffectiveStatus::AcceptedDirectly);
+}
+
+async fn an_added_attestation_joins_the_list_and_the_status_follows(s: &Store) {
+    save(s, "t1", &alpha(), false, &[attestation("Ann", (2021, 1, 2))]).await;
+    s.attestation_add("t1", "c1", &attestation("Bob", (2024, 5, 6))).await.unwrap();
+    s.customer_recompute_status("t1", "c1", &ReattestationPolicy::default()).await.unwrap();
+    let r = s.customer_get("t1", "c1").await.unwrap().unwrap();
+    assert_eq!(r.attestations.iter().map(|a| a.first_name.as_str()).collect::<Vec<_>>(), ["Bob", "Ann"]);
+    assert_eq!(r.status, EffectiveStatus::Attested);
+}
+
+async fn a_tenant_reads_only_its_own_customers(s: &Store) {
+    three_customers_and_another_tenants(s).await;
+    assert!(s.customer_get("t2", "c1").await.unwrap().is_none());
+    assert!(s.customer_get("t1", "c9").await.unwrap().is_none());
+}
+
+async fn the_list_comes_in_pages_by_company_name(s: &Store) {
+    three_customers_and_another_tenants(s).await;
+    let all = s.customer_list("t1", &CustomerFilter::default(), 1, 2).await.unwrap();
+    assert_eq!(all.total, 3);
+    assert_eq!(all.items.len(), 2);
+    assert_eq!(all.pages(), 2);
+    assert_eq!(all.items[0].company_name, "Alpha & Sons", "by company name");
+    let p2 = s.customer_list("t1", &CustomerFilter::default(), 2, 2).await.unwrap();
+    assert_eq!(p2.items.len(), 1);
+    assert_eq!(p2.items[0].company_name, "Gamma");
+    let clamped = s.customer_list("t1", &CustomerFilter::default(), 50, 2).await.unwrap();
+    assert_eq!(clamped.page, 2);
+}
+
+async fn search_finds_name_or_domain_in_any_case_and_wildcards_literally(s: &Store) {
+    three_customers_and_another_tenants(s).await;
+    let total = async |text| s.customer_list("t1", &searching(text), 1, 10).await.unwrap().total;
+    assert_eq!(total("ALPHA.onmicrosoft").await, 1, "the other tenant's alpha is not counted");
+    assert_eq!(total("100%").await, 1);
+    assert_eq!(total("%").await, 1, "% matches only a literal percent sign");
+    assert_eq!(total("a_x").await, 1, "_ matches only a literal underscore (beta_x)");
+}
+
+async fn the_status_filter_and_the_counts_follow_the_search(s: &Store) {
+    three_customers_and_another_tenants(s).await;
+    let direct = s
+        .customer_list(
+            "t1",
+            &CustomerFilter { search: String::new(), status: Some(EffectiveStatus::AcceptedDirectly) },
+            1,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(direct.total, 1);
+    assert_eq!(direct.items[0].id, "c2");
+    let counts = s.customer_status_counts("t1", "").await.unwrap();
+    let count = |st| counts.iter().find(|c| c.status == st).unwrap().count;
+    assert_eq!(count(EffectiveStatus::AcceptedDirectly), 1);
+    assert_eq!(count(EffectiveStatus::ReattestationRequired), 1);
+    assert_eq!(count(EffectiveStatus::NotConfirmed), 1);
+    assert_eq!(count(EffectiveStatus::Attested), 0);
+    let searched = s.customer_status_counts("t1", "ALPHA").await.unwrap();
+    assert_eq!(searched.iter().map(|c| c.count).sum::<i64>(), 1, "counts follow the search");
+}
+
+async fn customers_a_full_read_no_longer_lists_are_forgotten(s: &Store) {
+    three_customers_and_another_tenants(s).await;
+    let cutoff = Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    save(s, "t1", &customer("c1", "Alpha & Sons", "alpha.onmicrosoft.com"), false, &[]).await;
+    assert_eq!(s.customers_forget_unseen("t1", cutoff).await.unwrap(), 2);
+    assert!(s.customer_get("t1", "c2").await.unwrap().is_none());
+    assert!(s.customer_get("t1", "c1").await.unwrap().is_some());
+    assert!(s.customer_get("t2", "c9").await.unwrap().is_some(), "another tenant's rows are untouched");
+}
