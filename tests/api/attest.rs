@@ -39,7 +39,7 @@ async fn a_sales_agent_records_a_new_attestation() {
     assert!(html.contains("within 30 minutes"), "and that Microsoft emails the primary contact");
     assert_eq!(customer_status(&html), "attested", "the status follows at once");
     assert!(html.contains("tania.carr@adatumlabs.example"));
-    let row = html.split("<tr>").find(|r| r.contains("tania.carr@adatumlabs.example")).unwrap();
+    let row = attestation_row(&html, "tania.carr@adatumlabs.example");
     assert!(row.contains("Sam Sales"), "attested by the signed-in user, whose token sent it");
     let after = app.sandbox.attestations_of(&id);
     assert_eq!(after.len(), before + 1, "exactly one new attestation upstream");

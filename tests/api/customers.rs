@@ -188,7 +188,7 @@ async fn the_account_page_shows_each_status_with_its_reason() {
         assert!(html.contains(&a.contact.email), "{}", a.contact.email);
         assert!(html.contains(&a.date_agreed.to_string()));
     }
-    let attested_by = html.split("<tr>").find(|r| r.contains(&sc.agreements[2].contact.email)).unwrap();
+    let attested_by = attestation_row(&html, &sc.agreements[2].contact.email);
     assert!(attested_by.contains("Sam Sales"), "the partner user who attested, by name once they signed in here");
     assert!(html.contains("not recorded by Partner Center"), "older records without a user say so");
 }

@@ -393,6 +393,12 @@ pub fn status_of_row(html: &str, company: &str) -> String {
         .status
 }
 
+/// The row of an account page's Partner attestations table for the contact with this email.
+pub fn attestation_row<'a>(html: &'a str, email: &str) -> &'a str {
+    let row = html.split("<tr>").find(|r| r.contains(email)).unwrap_or_else(|| panic!("an attestation of {email}"));
+    row.split("</tr>").next().unwrap_or_default()
+}
+
 /// The states (`pending`, `sent`, `failed`) of the portal's own submissions on an account
 /// page, newest first.
 pub fn submission_states(html: &str) -> Vec<String> {
