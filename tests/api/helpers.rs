@@ -23,6 +23,9 @@ use tokio::sync::OnceCell;
 /// The tests' key for sealing stored tokens (so that no key file is written beside them).
 pub const TEST_DATA_KEY: &str = "a-data-key-used-only-by-the-tests-0123456789";
 
+/// The sandbox's demo users, by the names its sign-in page shows: Contoso's Sales agent,
+/// Admin agent, Helpdesk agent, a user without an agent role and a Global admin, and
+/// Fabrikam's (an indirect reseller's) Admin agent.
 pub const SAM_SALES: &str = "Sam Sales";
 pub const ALEX_ADMIN: &str = "Alex Admin";
 pub const HANA_HELPDESK: &str = "Hana Helpdesk";
@@ -67,6 +70,8 @@ pub struct TestDb {
 
 static PG_CLEANED: OnceCell<()> = OnceCell::const_new();
 
+/// A fresh database of the kind asked for; None for PostgreSQL when no server is
+/// configured (outside CI).
 pub async fn fresh_db(db: Db) -> Option<TestDb> {
     match db {
         Db::Sqlite => {
@@ -105,6 +110,7 @@ pub async fn fresh_db(db: Db) -> Option<TestDb> {
     }
 }
 
+/// A running portal with its sandbox, on a fresh database.
 pub struct TestApp {
     pub address: String,
     pub sandbox: Arc<SandboxState>,
@@ -116,6 +122,7 @@ pub struct TestApp {
     pub _db: TestDb,
 }
 
+/// The portal with default settings on SQLite.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Db::Sqlite, |_, _| {}).await.expect("SQLite is always available")
 }
@@ -270,10 +277,12 @@ pub fn contoso_customer_ids() -> Vec<String> {
     seed::customers().into_iter().filter(|c| c.tenant_id == seed::CONTOSO_TENANT).map(|c| c.id).collect()
 }
 
+/// Today's date in UTC, as the forms take it.
 pub fn today_utc() -> String {
     chrono::Utc::now().date_naive().to_string()
 }
 
+/// Tomorrow's date in UTC: a day no agreement can have been accepted on yet.
 pub fn tomorrow_utc() -> String {
     (chrono::Utc::now().date_naive() + chrono::Duration::days(1)).to_string()
 }
@@ -424,6 +433,7 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// A browser with no cookies yet, for the site at `address`.
     pub fn new(address: &str) -> Browser {
         let client = reqwest::Client::builder()
             .cookie_store(true)
@@ -437,10 +447,12 @@ impl Browser {
         if path.starts_with("http") { path.to_string() } else { format!("{}{}", self.address, path) }
     }
 
+    /// Opens a path of the site (or a whole URL), following no redirect.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// Opens a page; returns its status and HTML.
     pub async fn get_html(&self, path: &str) -> (StatusCode, String) {
         let r = self.get(path).await;
         let s = r.status();
@@ -452,6 +464,7 @@ impl Browser {
         self.get_html(&format!("/customers/{customer_id}")).await.1
     }
 
+    /// POSTs these fields, as a form made by hand.
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.send_form(path, form).await
     }
@@ -549,6 +562,7 @@ pub struct NumberedPerson {
 }
 
 impl NumberedPerson {
+    /// The `i`-th person of the batch `tag`.
     pub fn new(tag: &str, i: usize) -> NumberedPerson {
         let mut first_name = tag.to_string();
         first_name[..1].make_ascii_uppercase();
@@ -622,6 +636,7 @@ impl Browser {
 pub struct CustomerFields(Vec<(&'static str, String)>);
 
 impl CustomerFields {
+    /// Exactly these fields, in this order.
     pub fn new(fields: &[(&'static str, &str)]) -> CustomerFields {
         CustomerFields(fields.iter().map(|(k, v)| (*k, v.to_string())).collect())
     }
