@@ -1,4 +1,4 @@
-//! Every route answered for every role, as DESIGN.md says.
+//! Every route answered for every role, as docs/architecture.md says (a role on every route).
 
 use reqwest::StatusCode;
 

@@ -1,6 +1,6 @@
 //! The Partner Center client against a scripted server answering with the literal JSON
-//! examples of partner-center-api.md, so that a mistake shared by the client and the
-//! sandbox cannot hide; and its retry rules.
+//! examples of Microsoft's documentation (docs/partner-center.md), so that a mistake
+//! shared by the client and the sandbox cannot hide; and its retry rules.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::TcpListener;

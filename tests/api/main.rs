@@ -1,6 +1,7 @@
 //! Black-box tests: the portal on port 0 with a fresh database and its sandbox, driven
-//! over HTTP like a browser would; plus the store's contract, table by table, on both databases, the
-//! client against the literal examples of partner-center-api.md, and a real browser.
+//! over HTTP like a browser would; plus the store's contract, table by table, on both
+//! databases, the client against the literal examples of Microsoft's documentation, and a
+//! real browser.
 
 mod access;
 mod add_customer;
