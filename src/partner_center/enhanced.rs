@@ -95,7 +95,7 @@ impl PartnerCenter {
         let w: CreatedWire = self.call(app_token, call, correlation_id).await?.body;
         Ok(EnhancedAttestation {
             id: w.id,
-            link: w.acceptance_url,
+            link: self.upstream_link("enhanced attestation", &w.acceptance_url)?,
             expires_at: w
                 .expires_at
                 .as_deref()

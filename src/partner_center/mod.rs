@@ -9,6 +9,7 @@
 pub mod create;
 pub mod enhanced;
 pub mod error;
+mod links;
 pub mod models;
 
 use std::time::Duration;
@@ -410,7 +411,7 @@ impl PartnerCenter {
                 correlation_id,
             )
             .await?;
-        Ok(d.display_uri)
+        self.upstream_link("agreement document", &d.display_uri)
     }
 
     #[tracing::instrument(skip_all, fields(%kind, %correlation_id), err(level = "warn"))]

@@ -382,7 +382,7 @@ async fn agreement_document(
         return pc_error(StatusCode::BAD_REQUEST, 400, "InvalidCountry", "The country must be two capital letters.");
     }
     let expires = chrono::Utc::now().timestamp() + 300;
-    let mut uri = url::Url::parse(&format!("{}/documents/{}", state.base_url, template.as_str())).expect("valid");
+    let mut uri = url::Url::parse(&format!("{}/documents/{}", state.link_base(), template.as_str())).expect("valid");
     uri.query_pairs_mut()
         .append_pair("language", &language)
         .append_pair("country", &country)

@@ -42,7 +42,7 @@ async fn create(state: web::Data<SandboxState>, req: HttpRequest, body: web::Byt
     state.data().enhanced.insert(id.clone(), enhanced);
     HttpResponse::Created().json(json!({
         "id": id,
-        "acceptanceUrl": format!("{}/accept/{id}", state.base_url),
+        "acceptanceUrl": format!("{}/accept/{id}", state.link_base()),
         "status": "Pending",
         "expiresAt": chrono::DateTime::from_timestamp(expires_at, 0).map(|t| t.to_rfc3339()),
     }))

@@ -24,6 +24,10 @@ pub struct SandboxOptions {
     pub faults: Faults,
     /// More generated customers for Contoso, besides the named seed.
     pub extra_customers: usize,
+    /// Where the links the sandbox hands out (agreement documents, acceptance links)
+    /// point, instead of the sandbox itself: for trying how the portal treats links to
+    /// other places, such as plain `http` ones.
+    pub link_base: Option<String>,
 }
 
 impl std::fmt::Debug for SandboxOptions {
@@ -34,6 +38,7 @@ impl std::fmt::Debug for SandboxOptions {
             .field("access_token_seconds", &self.access_token_seconds)
             .field("faults", &self.faults)
             .field("extra_customers", &self.extra_customers)
+            .field("link_base", &self.link_base)
             .finish()
     }
 }
@@ -46,6 +51,7 @@ impl Default for SandboxOptions {
             access_token_seconds: 3600,
             faults: Faults::default(),
             extra_customers: 0,
+            link_base: None,
         }
     }
 }
@@ -123,6 +129,11 @@ pub struct SandboxState {
 }
 
 impl SandboxState {
+    /// The address links handed out start with: `link_base`, or the sandbox itself.
+    pub(crate) fn link_base(&self) -> &str {
+        self.options.link_base.as_deref().unwrap_or(&self.base_url)
+    }
+
     pub fn new(base_url: &str, options: SandboxOptions) -> Self {
         let mut customers = seed::customers();
         customers.extend(seed::extra_customers(options.extra_customers));
