@@ -17,4 +17,5 @@ mod external_idp;
 mod helpers;
 mod restart;
 mod sandbox;
+mod sessions;
 mod store;
