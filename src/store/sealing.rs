@@ -120,11 +120,8 @@ impl Sealer {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let payload = Payload { msg: plain.as_bytes(), aad: row.as_bytes() };
-        let sealed = self
-            .current
-            .cipher(purpose)
-            .encrypt(Nonce::from_slice(&nonce), payload)
-            .expect("AES-GCM encryption");
+        let sealed =
+            self.current.cipher(purpose).encrypt(Nonce::from_slice(&nonce), payload).expect("AES-GCM encryption");
         let mut out = nonce.to_vec();
         out.extend(sealed);
         format!("{PREFIX}{}", STANDARD_NO_PAD.encode(out))

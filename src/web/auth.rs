@@ -90,7 +90,8 @@ async fn callback(
     q: web::Query<CallbackQuery>,
 ) -> HttpResponse {
     let pending = sign_in_cookie.read(&req);
-    let mut res = finish_callback(&state, &session, pending, q.into_inner()).await.unwrap_or_else(|e| e.error_response());
+    let mut res =
+        finish_callback(&state, &session, pending, q.into_inner()).await.unwrap_or_else(|e| e.error_response());
     sign_in_cookie.remove(&mut res);
     res
 }

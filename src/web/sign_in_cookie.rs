@@ -60,7 +60,8 @@ impl SignInCookie {
             pending.return_to = "/customers".into();
         }
         let mut jar = CookieJar::new();
-        jar.private_mut(&self.key).add(self.cookie(serde_json::to_string(&pending)?, Duration::seconds(window_seconds)));
+        jar.private_mut(&self.key)
+            .add(self.cookie(serde_json::to_string(&pending)?, Duration::seconds(window_seconds)));
         let sealed = jar.get(self.name()).ok_or_else(|| anyhow::anyhow!("the sign-in cookie was not made"))?;
         res.add_cookie(sealed)?;
         Ok(())

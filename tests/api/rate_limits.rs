@@ -105,7 +105,13 @@ async fn posts_over_the_limit_of_an_address_get_429_whichever_session_sends_them
 /// Starts a sign-in with this `X-Forwarded-For` header; returns the status.
 async fn login_forwarded_for(app: &TestApp, forwarded_for: &str) -> StatusCode {
     let b = app.new_browser();
-    b.client.get(format!("{}/login", app.address)).header("x-forwarded-for", forwarded_for).send().await.unwrap().status()
+    b.client
+        .get(format!("{}/login", app.address))
+        .header("x-forwarded-for", forwarded_for)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 #[tokio::test]

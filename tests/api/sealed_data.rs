@@ -140,7 +140,8 @@ async fn rotate_key_reseals_every_row_so_that_the_new_key_alone_reads_them() {
     let cookie = session_cookie_set(&sam.sign_in_as(SAM_SALES).await).expect("a session cookie");
     assert_eq!(sam.get("/customers").await.status(), StatusCode::OK);
     let queued = queue_submission(&app.store, "before-rotation", "token-before-rotation").await;
-    let new_key_only = Store::connect(&app._db.url).await.unwrap().with_sealer(Sealer::from_secret(NEW_DATA_KEY.as_bytes()));
+    let new_key_only =
+        Store::connect(&app._db.url).await.unwrap().with_sealer(Sealer::from_secret(NEW_DATA_KEY.as_bytes()));
     assert!(tokens_of(&new_key_only, &queued).await.is_none(), "before the rotation the new key opens nothing");
     // A row sealed with a key nobody has any more.
     let lost = Store::connect(&app._db.url).await.unwrap().with_sealer(Sealer::from_secret(b"a key that is gone"));
@@ -157,7 +158,10 @@ async fn rotate_key_reseals_every_row_so_that_the_new_key_alone_reads_them() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("Re-sealed 2 rows with the current data key (1 sessions, 1 submissions' tokens)"), "{stdout}");
+    assert!(
+        stdout.contains("Re-sealed 2 rows with the current data key (1 sessions, 1 submissions' tokens)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("1 rows could not be opened"), "{stdout}");
     assert!(!stdout.contains(NEW_DATA_KEY) && !stdout.contains(TEST_DATA_KEY), "no key is printed");
 
