@@ -154,6 +154,11 @@ fn redacted<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::E
 /// built-in sandbox registers whatever id the portal presents.
 pub const DEFAULT_OIDC_CLIENT_ID: &str = "mca-portal";
 
+/// The scopes asked for at sign-in unless configured; the Partner Center one gives the
+/// delegated token.
+const DEFAULT_OIDC_SCOPES: [&str; 5] =
+    ["openid", "profile", "email", "offline_access", "https://api.partnercenter.microsoft.com/user_impersonation"];
+
 impl Default for Settings {
     fn default() -> Self {
         let policy = ReattestationPolicy::default();
@@ -165,13 +170,7 @@ impl Default for Settings {
             oidc_client_id: DEFAULT_OIDC_CLIENT_ID.into(),
             oidc_client_secret: None,
             oidc_client_secret_file: None,
-            oidc_scopes: vec![
-                "openid".into(),
-                "profile".into(),
-                "email".into(),
-                "offline_access".into(),
-                "https://api.partnercenter.microsoft.com/user_impersonation".into(),
-            ],
+            oidc_scopes: DEFAULT_OIDC_SCOPES.iter().map(|s| s.to_string()).collect(),
             tenant_id: None,
             partner_center_url: None,
             partner_center_app_scope: "https://api.partnercenter.microsoft.com/.default".into(),
