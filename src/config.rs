@@ -82,14 +82,28 @@ pub struct Settings {
     #[serde(serialize_with = "redacted")]
     pub session_key: Option<SecretString>,
     pub session_key_file: Option<PathBuf>,
-    /// Key for sealing the tokens the portal keeps (sessions, queued submissions), at
-    /// least 32 characters. Unset: `session_key` when that is set, otherwise a key kept in
-    /// `mca-portal.key` in the working directory (created on first start).
+    /// Key for sealing what the portal keeps (session state, queued submissions' tokens),
+    /// at least 32 characters. Unset: a key kept in `mca-portal.key` in the working
+    /// directory (created on first start). Never the session key (docs/sealed-data.md).
     #[serde(serialize_with = "redacted")]
     pub data_key: Option<SecretString>,
     pub data_key_file: Option<PathBuf>,
+    /// The data key before a rotation: read, never written with; `mca-portal rotate-key`
+    /// re-seals everything with `data_key`, after which this can go.
+    #[serde(serialize_with = "redacted")]
+    pub data_key_previous: Option<SecretString>,
+    pub data_key_previous_file: Option<PathBuf>,
     pub session_idle_minutes: u64,
     pub session_absolute_hours: u64,
+
+    /// Rate limits (docs/rate-limits.md), per minute: sign-in starts and callbacks per
+    /// client address, POSTs per client address, POSTs per signed-in session.
+    pub rate_limit_sign_in_per_minute: u32,
+    pub rate_limit_posts_per_minute: u32,
+    pub rate_limit_session_posts_per_minute: u32,
+    /// A header set by a reverse proxy the portal trusts (such as `X-Forwarded-For`) whose
+    /// last address is the client's. Unset: the peer address of the connection.
+    pub trusted_proxy_header: Option<String>,
 
     pub reattestation_cutoff: NaiveDate,
     pub reattestation_enforced_from: NaiveDate,
@@ -140,6 +154,11 @@ fn redacted<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::E
 /// built-in sandbox registers whatever id the portal presents.
 pub const DEFAULT_OIDC_CLIENT_ID: &str = "mca-portal";
 
+/// The scopes asked for at sign-in unless configured; the Partner Center one gives the
+/// delegated token.
+const DEFAULT_OIDC_SCOPES: [&str; 5] =
+    ["openid", "profile", "email", "offline_access", "https://api.partnercenter.microsoft.com/user_impersonation"];
+
 impl Default for Settings {
     fn default() -> Self {
         let policy = ReattestationPolicy::default();
@@ -151,13 +170,7 @@ impl Default for Settings {
             oidc_client_id: DEFAULT_OIDC_CLIENT_ID.into(),
             oidc_client_secret: None,
             oidc_client_secret_file: None,
-            oidc_scopes: vec![
-                "openid".into(),
-                "profile".into(),
-                "email".into(),
-                "offline_access".into(),
-                "https://api.partnercenter.microsoft.com/user_impersonation".into(),
-            ],
+            oidc_scopes: DEFAULT_OIDC_SCOPES.iter().map(|s| s.to_string()).collect(),
             tenant_id: None,
             partner_center_url: None,
             partner_center_app_scope: "https://api.partnercenter.microsoft.com/.default".into(),
@@ -176,8 +189,14 @@ impl Default for Settings {
             session_key_file: None,
             data_key: None,
             data_key_file: None,
+            data_key_previous: None,
+            data_key_previous_file: None,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
+            rate_limit_sign_in_per_minute: 120,
+            rate_limit_posts_per_minute: 1200,
+            rate_limit_session_posts_per_minute: 300,
+            trusted_proxy_header: None,
             reattestation_cutoff: policy.cutoff,
             reattestation_enforced_from: policy.enforced_from,
             sandbox_bind: "127.0.0.1:8081".into(),
@@ -266,6 +285,9 @@ impl Settings {
         if let Some(p) = &self.data_key_file {
             self.data_key = Some(read("data_key_file", p)?);
         }
+        if let Some(p) = &self.data_key_previous_file {
+            self.data_key_previous = Some(read("data_key_previous_file", p)?);
+        }
         Ok(())
     }
 
@@ -286,16 +308,7 @@ impl Settings {
             }
             _ => {}
         }
-        if let Some(key) = &self.session_key
-            && key.expose_secret().len() < 64
-        {
-            return invalid("session_key must be at least 64 characters long".into());
-        }
-        if let Some(key) = &self.data_key
-            && key.expose_secret().len() < 32
-        {
-            return invalid("data_key must be at least 32 characters long".into());
-        }
+        self.check_keys_and_rate_limits()?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres:")
             || self.database_url.starts_with("postgresql:"))
@@ -329,10 +342,42 @@ impl Settings {
         Ok(())
     }
 
-    /// The key that seals stored tokens: `data_key`, else `session_key`, else the key file
-    /// in the working directory (created with a random key the first time).
+    /// Keys long enough, rate limits above zero, a proxy header that is a header name.
+    fn check_keys_and_rate_limits(&self) -> Result<(), ConfigError> {
+        let invalid = |s: String| Err(ConfigError::Invalid(s));
+        if let Some(key) = &self.session_key
+            && key.expose_secret().len() < 64
+        {
+            return invalid("session_key must be at least 64 characters long".into());
+        }
+        for (name, key) in [("data_key", &self.data_key), ("data_key_previous", &self.data_key_previous)] {
+            if let Some(key) = key
+                && key.expose_secret().len() < 32
+            {
+                return invalid(format!("{name} must be at least 32 characters long"));
+            }
+        }
+        let limits = [
+            self.rate_limit_sign_in_per_minute,
+            self.rate_limit_posts_per_minute,
+            self.rate_limit_session_posts_per_minute,
+        ];
+        if limits.contains(&0) {
+            return invalid("rate_limit_sign_in_per_minute, rate_limit_posts_per_minute and rate_limit_session_posts_per_minute must be at least 1".into());
+        }
+        if let Some(h) = &self.trusted_proxy_header
+            && (h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        {
+            return invalid(format!("trusted_proxy_header is not a header name: {h:?} (for example X-Forwarded-For)"));
+        }
+        Ok(())
+    }
+
+    /// The key that seals stored data: `data_key`, else the key file in the working
+    /// directory (created with a random key the first time). Never `session_key`: one
+    /// secret leaking must not open both the cookies and the database.
     pub fn data_key(&self) -> Result<SecretString, ConfigError> {
-        if let Some(k) = self.data_key.as_ref().or(self.session_key.as_ref()) {
+        if let Some(k) = &self.data_key {
             return Ok(k.clone());
         }
         let path = PathBuf::from(DATA_KEY_FILE);

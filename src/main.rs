@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `sandbox`, `migrate`.
+//! The command line: `serve` (the default), `sandbox`, `migrate`, `rotate-key`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -37,6 +37,9 @@ enum Command {
     },
     /// Create or upgrade the database, then exit.
     Migrate,
+    /// Seal every stored session and queued submission's tokens again with `data_key`,
+    /// reading what `data_key_previous` (or an older format) sealed; then exit.
+    RotateKey,
 }
 
 fn load(config: Option<&std::path::Path>) -> anyhow::Result<Settings> {
@@ -97,6 +100,31 @@ async fn main() -> anyhow::Result<()> {
             store.close().await;
             println!("Migrations applied.");
         }
+        Command::RotateKey => rotate_key(&settings).await?,
+    }
+    Ok(())
+}
+
+async fn rotate_key(settings: &Settings) -> anyhow::Result<()> {
+    println!("Database: {}", settings.database_description());
+    let store = mca_portal::startup::open_store(settings).await?;
+    let done = store.reseal_all().await.context("could not re-seal the stored data")?;
+    store.close().await;
+    println!(
+        "Re-sealed {} rows with the current data key ({} sessions, {} submissions' tokens).",
+        done.rows(),
+        done.sessions,
+        done.submissions
+    );
+    if done.unreadable == 0 {
+        println!("Every row could be opened; data_key_previous is no longer needed.");
+    } else {
+        println!(
+            "{} rows could not be opened with data_key or data_key_previous and were left as they are: \
+             set data_key_previous to the key they were sealed with and run rotate-key again, \
+             or leave them (those sessions count as signed out, those submissions wait for their user to sign in).",
+            done.unreadable
+        );
     }
     Ok(())
 }

@@ -19,7 +19,11 @@ use crate::jobs;
 use crate::partner_center::{PartnerCenter, RetryPolicy};
 use crate::sandbox::{self, Sandbox, SandboxOptions};
 use crate::store::{DbSessionStore, Store};
+use crate::web::ended_session::no_cookie_for_ended_session;
 use crate::web::errors::AppError;
+use crate::web::rate_limit::{RateLimits, limit_rates};
+use crate::web::session::session_cookie_name;
+use crate::web::sign_in_cookie::SignInCookie;
 use crate::web::{AppState, middleware};
 use crate::workflows::Workflows;
 
@@ -110,8 +114,11 @@ impl Application {
         let worker =
             jobs::spawn_delivery_worker(workflows.delivery.clone(), Duration::from_millis(settings.delivery_poll_ms));
         jobs::spawn_session_sweeper(store.clone());
+        let limits = web::Data::new(RateLimits::new(&settings));
+        let cleaned = limits.clone();
+        jobs::spawn_rate_limit_cleanup(move || cleaned.forget_idle());
         let state = web::Data::new(AppState { settings: settings.clone(), store: store.clone(), workflows });
-        let server = serve(&settings, state, store.clone(), listener)?;
+        let server = serve(&settings, state, limits, store.clone(), listener)?;
         let public_url = settings.public_url();
         Ok(Application { port, worker, server, public_url, sandbox, store, settings })
     }
@@ -127,18 +134,21 @@ impl Application {
     }
 }
 
-/// The database, migrated, sealing stored tokens with the deployment's data key.
-async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let data_key = settings.data_key().context("the key that seals stored tokens could not be read or created")?;
-    if settings.data_key.is_none() && settings.session_key.is_none() && settings.database_url.starts_with("postgres") {
+/// The database, migrated, sealing what it keeps with the deployment's data key (and
+/// opening what the previous key sealed, during a key rotation).
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let data_key = settings.data_key().context("the key that seals stored data could not be read or created")?;
+    if settings.data_key.is_none() && settings.database_url.starts_with("postgres") {
         tracing::warn!(
-            "no data_key is set: each instance keeps its own key file, so instances can't read each other's queued submissions; set data_key"
+            "no data_key is set: each instance keeps its own key file, so instances can't read each other's sessions or queued submissions; set data_key"
         );
     }
     let store = Store::connect(&settings.database_url)
         .await
         .with_context(|| format!("could not open the database ({})", settings.database_description()))?;
-    Ok(store.with_sealer(crate::store::sealing::Sealer::from_secret(data_key.expose_secret().as_bytes())))
+    let previous = settings.data_key_previous.as_ref().map(|k| k.expose_secret().as_bytes());
+    let sealer = crate::store::sealing::Sealer::with_previous(data_key.expose_secret().as_bytes(), previous);
+    Ok(store.with_sealer(sealer))
 }
 
 /// The use cases, with the identity provider and Partner Center they talk to: the
@@ -166,6 +176,7 @@ fn workflows(settings: &Arc<Settings>, store: Store, sandbox: Option<&Sandbox>) 
 fn serve(
     settings: &Settings,
     state: web::Data<AppState>,
+    limits: web::Data<RateLimits>,
     store: Store,
     listener: TcpListener,
 ) -> anyhow::Result<Server> {
@@ -174,7 +185,8 @@ fn serve(
         None => Key::generate(),
     };
     let https = settings.is_https();
-    let cookie_name = if https { "__Host-mca-session" } else { "mca-session" }.to_string();
+    let cookie_name = session_cookie_name(https).to_string();
+    let sign_in_cookie = web::Data::new(SignInCookie::new(settings.session_key.as_ref(), https));
     let idle = actix_web::cookie::time::Duration::minutes(settings.session_idle_minutes as i64);
     let session_store = DbSessionStore::new(store);
     let server = HttpServer::new(move || {
@@ -193,6 +205,8 @@ fn serve(
             .build();
         App::new()
             .app_data(state.clone())
+            .app_data(limits.clone())
+            .app_data(sign_in_cookie.clone())
             .app_data(web::FormConfig::default().limit(256 * 1024))
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 AppError::BadRequest(format!(
@@ -202,8 +216,10 @@ fn serve(
             }))
             .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
             .wrap(from_fn(middleware::csrf_guard))
+            .wrap(from_fn(limit_rates))
             .wrap(from_fn(middleware::signed_in_frame))
             .wrap(sessions)
+            .wrap(from_fn(no_cookie_for_ended_session))
             .wrap(from_fn(middleware::request_id_and_headers))
             .configure(crate::web::routes)
     })

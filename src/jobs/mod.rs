@@ -1,6 +1,6 @@
 //! Background work of a running portal: the delivery worker, which sends whatever is due
-//! through the same delivery steps as a submission's first attempt, and the removal of
-//! expired sessions.
+//! through the same delivery steps as a submission's first attempt, the removal of
+//! expired sessions, and forgetting rate-limit state of clients not seen lately.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +29,18 @@ pub fn spawn_session_sweeper(store: Store) -> tokio::task::JoinHandle<()> {
             if let Err(e) = store.session_purge_expired().await {
                 tracing::warn!(error = %e, "could not remove expired sessions");
             }
+        }
+    })
+}
+
+/// Runs `forget_idle` every minute: the rate limiters drop the addresses and sessions they
+/// have not seen lately, so that their memory stays bounded (docs/rate-limits.md).
+pub fn spawn_rate_limit_cleanup(forget_idle: impl Fn() + Send + 'static) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            forget_idle();
         }
     })
 }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod customers;
+mod key_rotation;
 mod migrate;
 pub mod sealing;
 mod sessions;
@@ -13,7 +14,8 @@ mod tenants;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
-pub use sessions::DbSessionStore;
+pub use key_rotation::Resealed;
+pub use sessions::{DbSessionStore, noting_ended_session};
 pub use submission_queue::Settled;
 pub use submissions::{Created, NewSubmission, Submission, SubmissionState, SubmissionStatus};
 pub use tenants::TenantRecord;

@@ -1,7 +1,11 @@
 //! Server-side sessions for actix-session. The cookie carries only a random key; the
 //! table keeps its SHA-256 hash, so a copy of the database cannot be replayed as cookies.
+//! A session whose row is gone (signed out, idle too long) is never written again: a
+//! request that was under way when it ended cannot bring it back (docs/sessions.md).
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::future::Future;
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration;
@@ -11,7 +15,30 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::sealing::Purpose;
 use super::{Store, StoreResult};
+
+tokio::task_local! {
+    /// Set while a request is served: whether the store refused to write its session
+    /// because the session had ended meanwhile.
+    static SESSION_ENDED: Cell<bool>;
+}
+
+/// Runs `request` (a request being served, sessions and all) and says whether its session
+/// ended while it ran, so that no cookie is issued for it.
+pub async fn noting_ended_session<F: Future>(request: F) -> (F::Output, bool) {
+    SESSION_ENDED
+        .scope(Cell::new(false), async {
+            let out = request.await;
+            (out, SESSION_ENDED.with(Cell::get))
+        })
+        .await
+}
+
+fn note_session_ended() {
+    // Outside a request (the store used on its own) there is nobody to tell.
+    let _ = SESSION_ENDED.try_with(|ended| ended.set(true));
+}
 
 #[derive(Clone)]
 pub struct DbSessionStore {
@@ -43,37 +70,42 @@ type State = HashMap<String, String>;
 impl Store {
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_load(&self, key: &str) -> StoreResult<Option<String>> {
+        let id_hash = hash(key);
         let row = sqlx::query("SELECT state FROM sessions WHERE id_hash = $1 AND expires_at > $2")
-            .bind(hash(key))
+            .bind(&id_hash)
             .bind(now())
             .fetch_optional(self.pool())
             .await?;
-        // A session sealed with another key (after the key changed) is no session.
+        // A session sealed with another key (after the key changed), or for another row, is
+        // no session.
         Ok(match row {
-            Some(r) => self.sealer().open(&r.try_get::<String, _>(0)?),
+            Some(r) => self.sealer().open(Purpose::Session, &id_hash, &r.try_get::<String, _>(0)?),
             None => None,
         })
     }
 
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_insert(&self, key: &str, state: &str, ttl_seconds: i64) -> StoreResult<()> {
+        let id_hash = hash(key);
         sqlx::query("INSERT INTO sessions (id_hash, state, expires_at) VALUES ($1, $2, $3)")
-            .bind(hash(key))
-            .bind(self.sealer().seal(state))
+            .bind(&id_hash)
+            .bind(self.sealer().seal(Purpose::Session, &id_hash, state))
             .bind(now() + ttl_seconds)
             .execute(self.pool())
             .await?;
         Ok(())
     }
 
-    /// Returns false when the session is gone (expired or signed out).
+    /// Returns false, having written nothing, when the session is gone (expired or signed
+    /// out).
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_update(&self, key: &str, state: &str, ttl_seconds: i64) -> StoreResult<bool> {
+        let id_hash = hash(key);
         let done =
             sqlx::query("UPDATE sessions SET state = $1, expires_at = $2 WHERE id_hash = $3 AND expires_at > $4")
-                .bind(self.sealer().seal(state))
+                .bind(self.sealer().seal(Purpose::Session, &id_hash, state))
                 .bind(now() + ttl_seconds)
-                .bind(hash(key))
+                .bind(&id_hash)
                 .bind(now())
                 .execute(self.pool())
                 .await?;
@@ -95,6 +127,12 @@ impl Store {
     pub async fn session_delete(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(hash(key)).execute(self.pool()).await?;
         Ok(())
+    }
+
+    /// How many session rows there are, ended ones not yet purged included.
+    #[tracing::instrument(level = "debug", skip_all, err)]
+    pub async fn session_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM sessions").fetch_one(self.pool()).await?.try_get(0)?)
     }
 
     /// Removes expired sessions; returns how many.
@@ -133,13 +171,13 @@ impl SessionStore for DbSessionStore {
             .session_update(session_key.as_ref(), &text, ttl.whole_seconds())
             .await
             .map_err(|e| UpdateError::Other(e.into()))?;
-        if updated {
-            return Ok(session_key);
+        if !updated {
+            // The session ended (signed out, or idle too long) while this request ran: it
+            // stays ended. actix-session will set a cookie with the key it gets back; the
+            // web layer removes it, told by this note.
+            note_session_ended();
         }
-        // The row expired or was deleted meanwhile: never revive it under the old key.
-        let key = new_key();
-        self.store.session_insert(&key, &text, ttl.whole_seconds()).await.map_err(|e| UpdateError::Other(e.into()))?;
-        SessionKey::try_from(key).map_err(|e| UpdateError::Other(e.into()))
+        Ok(session_key)
     }
 
     async fn update_ttl(&self, session_key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
-use super::submissions::{COLUMNS, Submission, SubmissionState};
+use super::submissions::{COLUMNS, Submission, SubmissionState, TokenColumn};
 use super::{Store, StoreResult, timestamp};
 use crate::domain::UserTokens;
 
@@ -89,8 +89,8 @@ impl Store {
         .bind(timestamp(next))
         .bind(error)
         .bind(timestamp(Utc::now()))
-        .bind(tokens.map(|t| self.sealer().seal(&t.access_token)))
-        .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.sealer().seal(r)))
+        .bind(tokens.map(|t| self.seal_token(id, TokenColumn::Access, &t.access_token)))
+        .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.seal_token(id, TokenColumn::Refresh, r)))
         .bind(tokens.map(|t| t.expires_at))
         .bind(id)
         .bind(owner)
@@ -173,8 +173,8 @@ impl Store {
         )
         .bind(timestamp(next))
         .bind(timestamp(Utc::now()))
-        .bind(tokens.map(|t| self.sealer().seal(&t.access_token)))
-        .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.sealer().seal(r)))
+        .bind(tokens.map(|t| self.seal_token(id, TokenColumn::Access, &t.access_token)))
+        .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.seal_token(id, TokenColumn::Refresh, r)))
         .bind(tokens.map(|t| t.expires_at))
         .bind(id)
         .bind(owner)

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::sealing::Purpose;
 use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
 use crate::domain::{Request, UserTokens};
 
@@ -95,6 +96,24 @@ pub enum Created {
 pub(super) const COLUMNS: &str = "id, tenant_id, idempotency_key, customer_id, payload, attest_request_id, attestation_id, acceptance_link, state, attempts, next_attempt_at, ms_request_id, ms_correlation_id, \
      last_error, pc_code, created_by_oid, created_by_name, created_at, updated_at, access_token, refresh_token, token_expires_at";
 
+/// The two sealed token columns of a submission; each value is bound to its submission
+/// and its column (docs/sealed-data.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TokenColumn {
+    Access,
+    Refresh,
+}
+
+impl TokenColumn {
+    /// The associated data of a value of this column in submission `id`.
+    pub(super) fn row(self, id: &str) -> String {
+        match self {
+            TokenColumn::Access => format!("submissions/{id}/access_token"),
+            TokenColumn::Refresh => format!("submissions/{id}/refresh_token"),
+        }
+    }
+}
+
 fn kind_of(r: &Request) -> &'static str {
     match r {
         Request::Attest(_) => "attest",
@@ -132,15 +151,27 @@ impl Store {
         })
     }
 
+    /// Tokens opened for the row they were sealed for: a value copied from another
+    /// submission does not open.
     fn tokens_of(&self, r: &AnyRow) -> StoreResult<Option<UserTokens>> {
+        let id: String = r.try_get("id")?;
         let access: Option<String> = r.try_get("access_token")?;
         let refresh: Option<String> = r.try_get("refresh_token")?;
         let expires: Option<i64> = r.try_get("token_expires_at")?;
-        Ok(access.and_then(|a| self.sealer().open(&a)).map(|access_token| UserTokens {
+        Ok(access.and_then(|a| self.open_token(&id, TokenColumn::Access, &a)).map(|access_token| UserTokens {
             access_token,
-            refresh_token: refresh.and_then(|r| self.sealer().open(&r)),
+            refresh_token: refresh.and_then(|r| self.open_token(&id, TokenColumn::Refresh, &r)),
             expires_at: expires.unwrap_or(0),
         }))
+    }
+
+    /// A token sealed for its submission and column.
+    pub(super) fn seal_token(&self, id: &str, column: TokenColumn, token: &str) -> String {
+        self.sealer().seal(Purpose::Tokens, &column.row(id), token)
+    }
+
+    pub(super) fn open_token(&self, id: &str, column: TokenColumn, sealed: &str) -> Option<String> {
+        self.sealer().open(Purpose::Tokens, &column.row(id), sealed)
     }
 
     /// Stores a submission under its idempotency key, or returns the one stored before.
@@ -168,8 +199,8 @@ impl Store {
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(n.created_by_oid)
         .bind(n.created_by_name)
-        .bind(self.sealer().seal(&n.tokens.access_token))
-        .bind(n.tokens.refresh_token.as_deref().map(|r| self.sealer().seal(r)))
+        .bind(self.seal_token(&id, TokenColumn::Access, &n.tokens.access_token))
+        .bind(n.tokens.refresh_token.as_deref().map(|r| self.seal_token(&id, TokenColumn::Refresh, r)))
         .bind(n.tokens.expires_at)
         .execute(self.pool())
         .await?;

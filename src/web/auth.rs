@@ -1,7 +1,7 @@
 //! Sign in, sign out, the start page and the page for users without an agent role.
 
 use actix_session::Session;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, get, post, web};
 use serde::Deserialize;
 
 use super::AppState;
@@ -9,7 +9,8 @@ use super::errors::{AppError, page, redirect};
 use super::extractors::Signed;
 use super::pages::{LandingPage, Layout, NoAccessPage};
 use super::session;
-use crate::workflows::WorkflowError;
+use super::sign_in_cookie::SignInCookie;
+use crate::workflows::{PendingSignIn, WorkflowError};
 
 /// How long a started sign-in may take before its state is no longer accepted.
 const SIGN_IN_WINDOW_SECONDS: i64 = 600;
@@ -52,10 +53,12 @@ struct LoginQuery {
     return_to: Option<String>,
 }
 
+/// Sends the browser to the identity provider; what the answer is checked against goes
+/// into the sign-in cookie, nothing into the database.
 #[get("/login")]
 async fn login(
     state: web::Data<AppState>,
-    session: Session,
+    sign_in_cookie: web::Data<SignInCookie>,
     q: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (url, pending) =
@@ -63,8 +66,9 @@ async fn login(
             user: "The sign-in service could not be reached. Try again in a minute; if it keeps failing, tell your administrator.".into(),
             detail: e.to_string(),
         })?;
-    session::set_pending(&session, &pending).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, url)).finish())
+    let mut res = HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, url)).finish();
+    sign_in_cookie.set(&mut res, &pending, SIGN_IN_WINDOW_SECONDS)?;
+    Ok(res)
 }
 
 #[derive(Deserialize)]
@@ -75,14 +79,29 @@ struct CallbackQuery {
     error_description: Option<String>,
 }
 
+/// The identity provider's answer. The sign-in cookie is removed whatever the outcome:
+/// each sign-in start is answered once.
 #[get("/auth/callback")]
 async fn callback(
     state: web::Data<AppState>,
+    sign_in_cookie: web::Data<SignInCookie>,
+    req: HttpRequest,
     session: Session,
     q: web::Query<CallbackQuery>,
+) -> HttpResponse {
+    let pending = sign_in_cookie.read(&req);
+    let mut res =
+        finish_callback(&state, &session, pending, q.into_inner()).await.unwrap_or_else(|e| e.error_response());
+    sign_in_cookie.remove(&mut res);
+    res
+}
+
+async fn finish_callback(
+    state: &AppState,
+    session: &Session,
+    pending: Option<PendingSignIn>,
+    q: CallbackQuery,
 ) -> Result<HttpResponse, AppError> {
-    let q = q.into_inner();
-    let pending = session::take_pending(&session);
     if let Some(error) = q.error {
         if error == "access_denied" {
             return Err(AppError::SignIn {
@@ -101,7 +120,7 @@ async fn callback(
     let Some(pending) = pending else {
         return Err(AppError::SignIn {
             user: "This sign-in answer does not belong to a sign-in started in this browser, or it was already used. Start again.".into(),
-            detail: "no pending sign-in in the session".into(),
+            detail: "no sign-in cookie, or it did not open".into(),
         });
     };
     let state_ok = q.state.as_deref().is_some_and(|s| {
@@ -130,7 +149,7 @@ async fn callback(
         }
         Err(e) => return Err(e.into()),
     };
-    session::sign_in(&session, &user, &tokens).map_err(|e| AppError::Internal(e.into()))?;
+    session::sign_in(session, &user, &tokens).map_err(|e| AppError::Internal(e.into()))?;
     Ok(redirect(if user.roles.is_empty() { "/no-access" } else { &pending.return_to }))
 }
 

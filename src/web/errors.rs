@@ -35,6 +35,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("CSRF token missing or wrong")]
     Csrf,
+    /// Over a rate limit (docs/rate-limits.md); may try again after this many seconds.
+    #[error("too many requests; retry after {retry_after_seconds} s")]
+    TooManyRequests { retry_after_seconds: u64 },
     /// The sign-in could not be completed; the text is for the user.
     #[error("sign-in failed: {user} ({detail})")]
     SignIn { user: String, detail: String },
@@ -78,6 +81,14 @@ impl AppError {
                 Some(("Start page", "/".into())),
             ),
             AppError::SignIn { user, .. } => ("Sign-in not completed", user.clone(), Some(("Sign in again", "/login".into()))),
+            AppError::TooManyRequests { retry_after_seconds } => (
+                "Too many requests",
+                format!(
+                    "The portal received more requests from you than it accepts in a minute, so it did not carry this one out. Wait {retry_after_seconds} seconds (until {} UTC), then try again.",
+                    (chrono::Utc::now() + chrono::Duration::seconds(*retry_after_seconds as i64)).format("%H:%M:%S")
+                ),
+                Some(("Start page", "/".into())),
+            ),
             AppError::Upstream(e) => ("Partner Center could not complete this", e.user_message(), None),
             AppError::Store(_) | AppError::Internal(_) => (
                 "Something went wrong on our side",
@@ -95,6 +106,7 @@ impl ResponseError for AppError {
             AppError::NoAgentRole { .. } | AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) | AppError::SignIn { .. } => StatusCode::BAD_REQUEST,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Upstream(PcError::Unauthorized { .. }) => StatusCode::SEE_OTHER,
             AppError::Upstream(PcError::Api { status: 403, .. }) => StatusCode::FORBIDDEN,
             AppError::Upstream(PcError::Api { status: 404, .. }) => StatusCode::NOT_FOUND,
@@ -151,7 +163,11 @@ impl ResponseError for AppError {
             },
             action,
         };
-        html(status, page.render())
+        let mut res = html(status, page.render());
+        if let AppError::TooManyRequests { retry_after_seconds } = self {
+            res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_seconds));
+        }
+        res
     }
 }
 

@@ -3,13 +3,16 @@
 pub mod agreement;
 pub mod auth;
 pub mod customers;
+pub mod ended_session;
 pub mod errors;
 pub mod extractors;
 pub mod health;
 pub mod middleware;
 pub mod new_customer;
 pub mod pages;
+pub mod rate_limit;
 pub mod session;
+pub mod sign_in_cookie;
 
 use actix_web::{HttpResponse, get, web};
 use std::sync::Arc;

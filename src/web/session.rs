@@ -12,14 +12,18 @@ use super::errors::AppError;
 use super::extractors::Signed;
 pub use crate::domain::PartnerUser as SignedInUser;
 pub use crate::domain::UserTokens;
-pub use crate::workflows::PendingSignIn;
 use crate::workflows::refresh::Started;
 
 const USER: &str = "user";
 const TOKENS: &str = "tokens";
 const CSRF: &str = "csrf";
-const PENDING: &str = "oidc_pending";
 const FLASH: &str = "flash";
+
+/// The session cookie's name: with the `__Host-` prefix over https (Secure, Path=/, no
+/// Domain), so that no other site on the domain can set it.
+pub fn session_cookie_name(https: bool) -> &'static str {
+    if https { "__Host-mca-session" } else { "mca-session" }
+}
 
 pub fn random_token() -> String {
     let mut b = [0u8; 32];
@@ -48,7 +52,6 @@ pub fn set_tokens(s: &Session, t: &UserTokens) -> Result<(), actix_session::Sess
 /// worth nothing after it.
 pub fn sign_in(s: &Session, user: &SignedInUser, tokens: &UserTokens) -> Result<(), actix_session::SessionInsertError> {
     s.renew();
-    s.remove(PENDING);
     s.insert(USER, user)?;
     s.insert(TOKENS, tokens)?;
     s.insert(CSRF, random_token())?;
@@ -68,16 +71,6 @@ pub fn csrf_token(s: &Session) -> String {
 /// The token without creating one (for checking).
 pub fn expected_csrf(s: &Session) -> Option<String> {
     get(s, CSRF)
-}
-
-pub fn set_pending(s: &Session, p: &PendingSignIn) -> Result<(), actix_session::SessionInsertError> {
-    s.insert(PENDING, p)
-}
-
-pub fn take_pending(s: &Session) -> Option<PendingSignIn> {
-    let p = get(s, PENDING);
-    s.remove(PENDING);
-    p
 }
 
 pub fn set_flash(s: &Session, message: &str) {

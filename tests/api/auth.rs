@@ -54,26 +54,28 @@ async fn the_user_without_an_agent_role_is_told_which_roles_may_use_the_portal()
 }
 
 #[tokio::test]
-async fn sign_in_gives_a_new_session_id() {
+async fn each_sign_in_gives_a_new_session_id_and_ends_the_one_before() {
     let app = spawn_app().await;
     let b = app.new_browser();
-    let r = b.get("/login").await;
-    let before: Vec<String> = r.cookies().map(|c| c.value().to_string()).collect();
-    assert_eq!(before.len(), 1, "the sign-in under way has a session");
-    let (authorize, html) = {
-        let page = b.client.get(location(&r)).send().await.unwrap();
-        (location(&r), page.text().await.unwrap())
-    };
-    let callback = b.choose_user(&authorize, &html, SAM_SALES).await;
-    let r = b.client.get(&callback).send().await.unwrap();
-    let after: Vec<String> = r.cookies().map(|c| c.value().to_string()).collect();
-    assert_eq!(after.len(), 1);
-    assert_ne!(before, after, "a new session id is issued at sign-in");
-    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let first = session_cookie_set(&b.sign_in_as(SAM_SALES).await).expect("a session cookie at sign-in");
+    let r = b.sign_in_as(SAM_SALES).await;
+    let second = session_cookie_set(&r).expect("a session cookie at the second sign-in");
+    assert_ne!(first, second, "a new session id is issued at sign-in");
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("mca-session="))
+        .unwrap();
     assert!(cookie.contains("HttpOnly"));
     assert!(cookie.contains("SameSite=Lax"));
     // Over plain http on loopback: no Secure flag and no __Host- prefix.
-    assert!(cookie.starts_with("mca-session="));
+    assert!(!cookie.contains("Secure"));
+    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = replay.get(format!("{}/customers", app.address)).header("cookie", &first).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the session before the sign-in is over");
+    assert!(location(&r).starts_with("/login"));
 }
 
 #[tokio::test]
@@ -81,7 +83,7 @@ async fn https_public_url_makes_cookies_secure_with_host_prefix_and_sends_hsts()
     let app = spawn_app_with(Db::Sqlite, |s, _| s.public_url = Some("https://portal.example".into())).await.unwrap();
     let r = app.browser.get("/login").await;
     let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap();
-    assert!(cookie.starts_with("__Host-mca-session="), "{cookie}");
+    assert!(cookie.starts_with("__Host-mca-sign-in="), "{cookie}");
     assert!(cookie.contains("Secure"));
     assert!(cookie.contains("Path=/"));
     assert!(r.headers().get("strict-transport-security").is_some());
@@ -185,7 +187,7 @@ async fn sign_out_deletes_the_session_on_the_server() {
     let b = app.new_browser();
     let r = b.sign_in_as(SAM_SALES).await;
     // Keep a copy of the signed-in session's cookie to replay after signing out.
-    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = session_cookie_set(&r).expect("a session cookie at sign-in");
     let token = b.token_of("/customers").await;
     let r = b.post_form("/logout", &[("csrf_token", &token)]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -215,7 +217,7 @@ async fn sessions_and_tokens_never_reach_the_cookie() {
     let app = spawn_app().await;
     let b = app.new_browser();
     let r = b.sign_in_as(SAM_SALES).await;
-    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let cookie = session_cookie_set(&r).expect("a session cookie at sign-in");
     // The cookie is encrypted and carries only a random key: far too short for a JWT.
     assert!(cookie.len() < 300, "{cookie}");
     assert!(!cookie.contains("eyJ"));

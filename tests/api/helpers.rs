@@ -232,6 +232,13 @@ impl TestApp {
         assert!(held, "timed out waiting until {what}");
     }
 
+    /// A connection of the test's own to the portal's database, for what no person can do
+    /// through the portal: time passing for a row, a row tampered with.
+    pub async fn database(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self._db.url).await.expect("connect to the portal's database")
+    }
+
     /// Waits until Contoso's submissions are `total`, every one delivered.
     pub async fn wait_until_delivered(&self, total: usize) {
         wait_for_deliveries(&self.store, seed::CONTOSO_TENANT, total).await;
@@ -417,6 +424,17 @@ pub fn submission_states(html: &str) -> Vec<String> {
 /// Whether an account page lists one of the portal's own submissions in this state.
 pub fn shows_submission(html: &str, state: &str) -> bool {
     submission_states(html).iter().any(|s| s == state)
+}
+
+/// The `name=value` pair of the session cookie an answer sets, if it sets one (a
+/// removal included, whose value is empty).
+pub fn session_cookie_set(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("mca-session=") || c.starts_with("__Host-mca-session="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
 }
 
 /// Where a redirect points.
