@@ -59,8 +59,9 @@ pub struct Workflows {
     pub delivery: Arc<Delivery>,
     /// Refreshes of all customers under way, one per partner, with their progress.
     pub refreshes: RefreshTracker,
-    /// Each indirect provider's indirect resellers, read at most every ten minutes.
-    resellers: tokio::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<RelatedPartner>)>>,
+    /// Each indirect provider's indirect resellers, read at most every ten minutes. A
+    /// plain mutex: it guards the map only, never a call to Partner Center.
+    resellers: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<RelatedPartner>)>>,
 }
 
 impl Workflows {

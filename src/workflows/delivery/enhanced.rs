@@ -39,7 +39,9 @@ impl Delivery {
         ids: Ids,
     ) -> Step {
         let (create_id, agreement_id) = step_ids(sub, ids);
-        let app_token = match self.oidc.app_token().await {
+        // The application's own token of the submission's partner tenant: the attestation is
+        // that partner's, whoever else uses the portal.
+        let app_token = match self.oidc.app_token(&sub.tenant_id).await {
             Ok(t) => t,
             Err(e) => {
                 return Step::ended(Outcome::RetryLater { reason: format!("no application token: {e}") }, &tokens);
