@@ -146,10 +146,13 @@ async fn refresh_list(
 }
 
 /// One of the portal's own submissions for this customer, as the account page lists it.
+/// The acceptance link of an enhanced attestation lets whoever holds it accept for the
+/// customer: only attesters (Admin and Sales agents of a partner that may attest) see it.
 fn submission_view(s: &Submission, record: &CustomerRecord, signed: &Signed) -> SubmissionView {
     let c = s.request.contact();
     let phone = c.phone.as_ref().map(|p| format!(", {p}")).unwrap_or_default();
-    let waiting = s.acceptance_link.as_deref().filter(|_| s.state == SubmissionState::Queued);
+    let can_attest = signed.user.permissions().can_attest;
+    let waiting = s.acceptance_link.as_deref().filter(|_| s.state == SubmissionState::Queued && can_attest);
     SubmissionView {
         state: match s.state {
             SubmissionState::Queued => "Pending",
@@ -161,8 +164,8 @@ fn submission_view(s: &Submission, record: &CustomerRecord, signed: &Signed) -> 
         contact: format!("{} {} <{}>{phone}", c.first_name, c.last_name, c.email),
         date_agreed: s.request.date().map(|d| d.date().to_string()).unwrap_or_default(),
         by: s.created_by_name.clone(),
-        detail: submission_detail(s),
-        correct_href: (s.state == SubmissionState::Failed && signed.user.permissions().can_attest)
+        detail: submission_detail(s, can_attest),
+        correct_href: (s.state == SubmissionState::Failed && can_attest)
             .then(|| format!("/customers/{}/agreement/edit?from={}", record.customer.id, s.id)),
         invitation: waiting.map(|link| {
             invitation::acceptance_link(&invitation::AcceptanceLinkInvitation {
@@ -175,17 +178,19 @@ fn submission_view(s: &Submission, record: &CustomerRecord, signed: &Signed) -> 
                 new_customer: s.request.new_customer().is_some(),
             })
         }),
-        acceptance_link: s.acceptance_link.clone().unwrap_or_default(),
+        acceptance_link: waiting.map(String::from).unwrap_or_default(),
         key: s.id.clone(),
     }
 }
 
-/// Where a submission stands, in a sentence.
-fn submission_detail(s: &Submission) -> Option<String> {
+/// Where a submission stands, in a sentence (the link is mentioned only to those who see it).
+fn submission_detail(s: &Submission, sees_link: bool) -> Option<String> {
     match s.state {
-        SubmissionState::Queued if s.acceptance_link.is_some() => {
-            Some("Waiting for the customer to accept at the link below.".to_string())
-        }
+        SubmissionState::Queued if s.acceptance_link.is_some() => Some(if sees_link {
+            "Waiting for the customer to accept at the link below.".to_string()
+        } else {
+            "Waiting for the customer to accept at the link an Admin or Sales agent sent them.".to_string()
+        }),
         SubmissionState::Queued => Some(match &s.last_error {
             Some(e) => format!(
                 "{} attempt(s) so far; the next one is at {}. Last: {e}",

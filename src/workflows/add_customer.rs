@@ -275,7 +275,7 @@ fn invitation_for(
             format!("accept in the Microsoft 365 admin center: {}", invitation::ADMIN_CENTER_AGREEMENT_LINK);
         return Some(GeneratedInvitation { email, audit_note });
     }
-    let Outcome::Waiting { link } = outcome else { return None };
+    let Outcome::Waiting { link, .. } = outcome else { return None };
     let email = invitation::acceptance_link(&AcceptanceLinkInvitation {
         contact_first_name: contact.first_name.as_str(),
         contact_email: contact.email.as_str(),

@@ -141,3 +141,48 @@ async fn a_reseller_that_is_also_direct_bill_attests_in_its_own_name_with_its_ow
         "Partner Center records Fabrikam's agent as the one who attested: {recorded:?}"
     );
 }
+
+/// Sam records an attestation of A. Datum Labs in enhanced mode; returns the customer id
+/// and the acceptance link Sam's page shows.
+async fn waiting_for_the_customer(app: &TestApp) -> (String, String) {
+    let sam = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("A. Datum Labs");
+    let r = sam.edit_agreement(&id, &tania("tania@adatumlabs.example", &today_utc())).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let link = link_in(&sam.customer_page(&id).await);
+    (id, link)
+}
+
+#[tokio::test]
+async fn only_admin_and_sales_agents_see_the_acceptance_link() {
+    let app = enhanced_app().await;
+    let (id, link) = waiting_for_the_customer(&app).await;
+    let hana = app.signed_in(HANA_HELPDESK).await.customer_page(&id).await;
+    assert!(hana.contains("Waiting for the customer to accept"), "the helpdesk agent sees where it stands");
+    assert!(!hana.contains(&link) && !hana.contains("/accept/"), "but not the link: {hana}");
+    assert!(!hana.contains("Copy to clipboard"), "nor the email that carries it");
+    let alex = app.signed_in(ALEX_ADMIN).await.customer_page(&id).await;
+    assert_eq!(link_in(&alex), link, "an Admin agent of the same partner sees it");
+}
+
+#[tokio::test]
+async fn the_audit_log_has_the_acceptance_link_once_however_often_it_is_checked() {
+    let app = enhanced_app().await;
+    let (id, link) = waiting_for_the_customer(&app).await;
+    let alex = app.signed_in(ALEX_ADMIN).await;
+    for _ in 0..3 {
+        // Refresh looks at the enhanced attestation again at once.
+        let r = alex.post_with_token_of(&format!("/customers/{id}"), &format!("/customers/{id}/refresh")).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let checks = app
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path_and_query.starts_with("/v1/attestations/enhanced/"))
+        .count();
+    assert!(checks >= 3, "the attestation was checked after each Refresh ({checks} checks)");
+    let log = app.store.audit_recent(seed::CONTOSO_TENANT, 200).await.unwrap();
+    let with_link = log.iter().filter(|e| e.entry.detail.as_deref().is_some_and(|d| d.contains(&link))).count();
+    assert_eq!(with_link, 1, "written once, when it was created");
+}

@@ -47,7 +47,9 @@ impl Delivery {
         let tried = self.try_once(&sub, ids).await;
         let customer_id = tried.customer_id.clone().or_else(|| sub.customer_id.clone());
         let outcome = if self.record(&sub, &tried).await? { tried.outcome } else { Outcome::LeaseLost };
-        self.audit_attempt(&sub, &outcome, customer_id.clone(), ids).await?;
+        if outcome.audited() {
+            self.audit_attempt(&sub, &outcome, customer_id.clone(), ids).await?;
+        }
         if let Some(id) = &customer_id {
             self.update_customer(&sub, id, &outcome, tried.recorded_upstream.as_ref()).await?;
         }

@@ -54,7 +54,7 @@ impl Delivery {
         let accepted = match self.pc.enhanced_attestation_status(&app_token, attestation_id, ids.correlation).await {
             Ok(EnhancedStatus::Pending) => {
                 let link = sub.acceptance_link.clone().unwrap_or_default();
-                return Step::ended(Outcome::Waiting { link }, &tokens);
+                return Step::ended(Outcome::Waiting { link, link_created: false }, &tokens);
             }
             Ok(EnhancedStatus::Expired) => {
                 let reason =
@@ -87,7 +87,7 @@ impl Delivery {
         };
         match self.pc.create_enhanced_attestation(app_token, &request, request_id, ids.correlation).await {
             Ok(a) => match self.store.submission_set_attestation(&sub.id, &self.owner, &a.id, &a.link).await {
-                Ok(true) => Outcome::Waiting { link: a.link },
+                Ok(true) => Outcome::Waiting { link: a.link, link_created: true },
                 Ok(false) => Outcome::LeaseLost,
                 Err(e) => Outcome::RetryLater { reason: e.to_string() },
             },

@@ -15,9 +15,12 @@ pub enum Outcome {
     RetryLater {
         reason: String,
     },
-    /// Enhanced attestation: waiting for the customer to accept at this link.
+    /// Enhanced attestation: waiting for the customer to accept at this link;
+    /// `link_created` when this attempt created it (only then does the audit log get it:
+    /// anyone holding the link can accept for the customer).
     Waiting {
         link: String,
+        link_created: bool,
     },
     /// Another instance holds the submission now.
     LeaseLost,
@@ -28,13 +31,22 @@ impl Outcome {
         Outcome::Failed { reason: reason.into(), code: None }
     }
 
+    /// Whether the attempt is worth an entry in the audit log: a look at an enhanced
+    /// attestation that is still waiting changed nothing and gets none.
+    pub(super) fn audited(&self) -> bool {
+        !matches!(self, Outcome::Waiting { link_created: false, .. })
+    }
+
     /// The label the audit log gives it, and the reason or link it notes.
     pub(super) fn audit_label(&self) -> (&'static str, Option<String>, Option<String>) {
         match self {
             Outcome::Delivered => ("delivered", None, None),
             Outcome::Failed { reason, code } => ("failed", Some(reason.clone()), code.clone()),
             Outcome::RetryLater { reason } => ("retry_later", Some(reason.clone()), None),
-            Outcome::Waiting { link } => ("waiting_for_customer", Some(format!("acceptance link {link}")), None),
+            Outcome::Waiting { link, link_created: true } => {
+                ("waiting_for_customer", Some(format!("acceptance link {link}")), None)
+            }
+            Outcome::Waiting { link_created: false, .. } => ("waiting_for_customer", None, None),
             Outcome::LeaseLost => ("lease_lost", None, None),
         }
     }
