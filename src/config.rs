@@ -332,14 +332,19 @@ impl Settings {
         {
             return invalid(format!("public_url is not a URL: {url}"));
         }
-        if let Some(t) = &self.app_token_endpoint
-            && (!t.contains("{tenant}") || url::Url::parse(&t.replace("{tenant}", "tenant")).is_err())
-        {
-            return invalid(format!(
-                "app_token_endpoint must be a URL with {{tenant}} where the partner's tenant id goes, like https://login.microsoftonline.com/{{tenant}}/oauth2/v2.0/token, not {t}"
-            ));
+        self.check_app_token_endpoint()
+    }
+
+    /// `app_token_endpoint`, when set, is a URL with `{tenant}` in it.
+    fn check_app_token_endpoint(&self) -> Result<(), ConfigError> {
+        match &self.app_token_endpoint {
+            Some(t) if !t.contains("{tenant}") || url::Url::parse(&t.replace("{tenant}", "tenant")).is_err() => {
+                Err(ConfigError::Invalid(format!(
+                    "app_token_endpoint must be a URL with {{tenant}} where the partner's tenant id goes, like https://login.microsoftonline.com/{{tenant}}/oauth2/v2.0/token, not {t}"
+                )))
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// The key that seals stored tokens: `data_key`, else `session_key`, else the key file
