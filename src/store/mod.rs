@@ -7,6 +7,7 @@ mod migrate;
 pub mod sealing;
 mod sessions;
 mod submission_queue;
+mod submission_tokens;
 mod submissions;
 mod submissions_legacy;
 mod tenants;
@@ -15,7 +16,7 @@ pub use audit::{AuditEntry, AuditRecord};
 pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
 pub use sessions::DbSessionStore;
 pub use submission_queue::Settled;
-pub use submissions::{Created, NewSubmission, Submission, SubmissionState, SubmissionStatus};
+pub use submissions::{Created, NewSubmission, Submission, SubmissionState, SubmissionStatus, TokenHolder};
 pub use tenants::TenantRecord;
 
 use std::time::Duration;
