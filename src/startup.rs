@@ -110,6 +110,7 @@ impl Application {
         let worker =
             jobs::spawn_delivery_worker(workflows.delivery.clone(), Duration::from_millis(settings.delivery_poll_ms));
         jobs::spawn_session_sweeper(store.clone());
+        jobs::spawn_token_sweeper(workflows.clone());
         let state = web::Data::new(AppState { settings: settings.clone(), store: store.clone(), workflows });
         let server = serve(&settings, state, store.clone(), listener)?;
         let public_url = settings.public_url();

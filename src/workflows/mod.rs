@@ -9,6 +9,7 @@ pub mod add_customer;
 pub mod attest;
 pub mod customers;
 pub mod delivery;
+mod kept_tokens;
 pub mod refresh;
 pub mod sign_in;
 mod submit;
@@ -28,6 +29,7 @@ pub use crate::partner_center::{PcError, RelatedPartner, SuggestedAddress};
 pub use add_customer::{AddCustomerOutcome, AddressReview, DomainCheck, NewCustomerDraft, ReviewOutcome};
 pub use attest::AttestOutcome;
 pub use delivery::{Attempt, Delivery, Outcome};
+pub use kept_tokens::SendNowOutcome;
 pub use refresh::{RefreshOutcome, RefreshProgress, RefreshTracker};
 pub use submit::Submitted;
 

@@ -22,6 +22,11 @@ pub enum Outcome {
         link: String,
         link_created: bool,
     },
+    /// The delegated tokens it needs are gone or can't be renewed: it waits, untried,
+    /// until an attester sends it with their own sign-in.
+    NeedsSignIn {
+        reason: String,
+    },
     /// Another instance holds the submission now.
     LeaseLost,
 }
@@ -29,6 +34,11 @@ pub enum Outcome {
 impl Outcome {
     pub(super) fn failed(reason: impl Into<String>) -> Outcome {
         Outcome::Failed { reason: reason.into(), code: None }
+    }
+
+    /// Waits for a sign-in: `why` says what became of the tokens it was saved with.
+    pub(super) fn needs_sign_in(why: &str) -> Outcome {
+        Outcome::NeedsSignIn { reason: format!("Not sent yet: {why}.") }
     }
 
     /// Whether the attempt is worth an entry in the audit log: a look at an enhanced
@@ -47,6 +57,7 @@ impl Outcome {
                 ("waiting_for_customer", Some(format!("acceptance link {link}")), None)
             }
             Outcome::Waiting { link_created: false, .. } => ("waiting_for_customer", None, None),
+            Outcome::NeedsSignIn { reason } => ("needs_sign_in", Some(reason.clone()), None),
             Outcome::LeaseLost => ("lease_lost", None, None),
         }
     }
