@@ -64,6 +64,11 @@ pub struct Settings {
     pub partner_center_url: Option<String>,
     /// Scope for the application's own (App-only) token.
     pub partner_center_app_scope: String,
+    /// Token endpoint of each partner tenant, for the application's own token, with
+    /// `{tenant}` where the tenant id goes. Unset: Entra ID's
+    /// (`https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token`), or the built-in
+    /// sandbox's.
+    pub app_token_endpoint: Option<String>,
 
     pub roles_from: RolesFrom,
     pub admin_agent_groups: Vec<String>,
@@ -174,6 +179,7 @@ impl Default for Settings {
             tenant_id: None,
             partner_center_url: None,
             partner_center_app_scope: "https://api.partnercenter.microsoft.com/.default".into(),
+            app_token_endpoint: None,
             roles_from: RolesFrom::Groups,
             // Empty: with the built-in sandbox, startup fills in the sandbox's groups.
             admin_agent_groups: Vec::new(),
@@ -339,7 +345,19 @@ impl Settings {
         {
             return invalid(format!("public_url is not a URL: {url}"));
         }
-        Ok(())
+        self.check_app_token_endpoint()
+    }
+
+    /// `app_token_endpoint`, when set, is a URL with `{tenant}` in it.
+    fn check_app_token_endpoint(&self) -> Result<(), ConfigError> {
+        match &self.app_token_endpoint {
+            Some(t) if !t.contains("{tenant}") || url::Url::parse(&t.replace("{tenant}", "tenant")).is_err() => {
+                Err(ConfigError::Invalid(format!(
+                    "app_token_endpoint must be a URL with {{tenant}} where the partner's tenant id goes, like https://login.microsoftonline.com/{{tenant}}/oauth2/v2.0/token, not {t}"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Keys long enough, rate limits above zero, a proxy header that is a header name.
@@ -486,6 +504,15 @@ mod tests {
         let s = Settings { oidc_issuer: Some("https://login.example/".into()), ..Default::default() };
         let e = s.check().unwrap_err().to_string();
         assert!(e.contains("partner_center_url"), "{e}");
+    }
+
+    #[test]
+    fn the_app_token_endpoint_names_where_the_tenant_goes() {
+        let with = |t: &str| Settings { app_token_endpoint: Some(t.into()), ..Default::default() }.check();
+        assert!(with("https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token").is_ok());
+        let e = with("https://login.microsoftonline.com/common/oauth2/v2.0/token").unwrap_err().to_string();
+        assert!(e.contains("{tenant}"), "{e}");
+        assert!(with("not a url {tenant}").is_err());
     }
 
     #[test]

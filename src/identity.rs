@@ -2,6 +2,8 @@
 //! server-side). Works against the built-in sandbox and any standards-compliant provider
 //! given issuer, client id and secret.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -10,7 +12,7 @@ use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreClientAuthMeth
 use openidconnect::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet,
     IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope,
-    TokenResponse,
+    TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -51,6 +53,16 @@ const TOKEN_MARGIN_SECONDS: i64 = 120;
 /// How long discovery metadata (and the keys it names) is trusted before it is read again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 
+/// Entra ID's token endpoint of one tenant, where the application's own token of that
+/// partner tenant comes from (`{tenant}` is replaced by the tenant id).
+pub const ENTRA_TENANT_TOKEN_ENDPOINT: &str = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token";
+
+/// The application's own token of one partner tenant and when it expires (Unix seconds),
+/// while there is one. Each tenant has a cell of its own: fetching one tenant's token
+/// holds only that tenant's cell, so a slow or throttled token request of one partner
+/// never holds up another's.
+type AppTokenCell = Arc<tokio::sync::Mutex<Option<(String, i64)>>>;
+
 /// The identity proven by a verified ID token.
 #[derive(Debug, Clone)]
 pub struct Identity {
@@ -82,9 +94,12 @@ pub struct Oidc {
     scopes: Vec<String>,
     http: reqwest::Client,
     metadata: RwLock<Option<(Instant, CoreProviderMetadata)>>,
-    /// Scope of the application's own token, and the token while it is good.
+    /// Scope of the application's own tokens, the token endpoint of each partner tenant
+    /// (with `{tenant}` in it), and each tenant's token while it is good. The map's lock is
+    /// held only to find a tenant's cell, never across a network call.
     app_scope: String,
-    app_token: tokio::sync::Mutex<Option<(String, i64)>>,
+    app_token_endpoint: String,
+    app_tokens: std::sync::Mutex<HashMap<String, AppTokenCell>>,
 }
 
 impl Oidc {
@@ -110,7 +125,8 @@ impl Oidc {
             http,
             metadata: RwLock::new(None),
             app_scope: "https://api.partnercenter.microsoft.com/.default".into(),
-            app_token: tokio::sync::Mutex::new(None),
+            app_token_endpoint: ENTRA_TENANT_TOKEN_ENDPOINT.into(),
+            app_tokens: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -225,21 +241,50 @@ impl Oidc {
         self
     }
 
-    /// The application's own (App-only) token, by client credentials; kept until a few
-    /// minutes before it expires.
-    #[tracing::instrument(skip_all, err(level = "warn"))]
-    pub async fn app_token(&self) -> Result<String, SignInError> {
-        let mut cached = self.app_token.lock().await;
+    /// The token endpoint of each partner tenant for the application's own token, with
+    /// `{tenant}` where the tenant id goes (docs/partner-center.md, "Sign-in").
+    pub fn with_app_token_endpoint(mut self, template: &str) -> Self {
+        self.app_token_endpoint = template.to_string();
+        self
+    }
+
+    /// The token endpoint of `tenant`; refused for anything that is not a tenant id or a
+    /// tenant's domain name, so that no caller can steer the request elsewhere.
+    fn app_token_url(&self, tenant: &str) -> Result<TokenUrl, SignInError> {
+        let plain = tenant.len() <= 100
+            && !tenant.starts_with('.')
+            && !tenant.contains("..")
+            && tenant.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if tenant.is_empty() || !plain {
+            return Err(SignInError::Config(format!("{tenant:?} is not a partner tenant id")));
+        }
+        TokenUrl::new(self.app_token_endpoint.replace("{tenant}", tenant))
+            .map_err(|e| SignInError::Config(e.to_string()))
+    }
+
+    /// The cell of `tenant`'s application token, made on first use.
+    fn app_token_cell(&self, tenant: &str) -> AppTokenCell {
+        let mut cells = self.app_tokens.lock().unwrap_or_else(|e| e.into_inner());
+        cells.entry(tenant.to_string()).or_default().clone()
+    }
+
+    /// The application's own (App-only) token for the partner tenant `tenant`, by client
+    /// credentials at that tenant's token endpoint; kept until two minutes before it
+    /// expires. Only callers for the same tenant wait for a token being fetched.
+    #[tracing::instrument(skip_all, fields(%tenant), err(level = "warn"))]
+    pub async fn app_token(&self, tenant: &str) -> Result<String, SignInError> {
+        let endpoint = self.app_token_url(tenant)?;
+        let cell = self.app_token_cell(tenant);
+        let mut cached = cell.lock().await;
         let now = chrono::Utc::now().timestamp();
         if let Some((t, exp)) = cached.as_ref()
             && exp - now > 120
         {
             return Ok(t.clone());
         }
-        let client = self.client().await?;
+        let client = self.client().await?.set_token_uri(endpoint);
         let response = client
             .exchange_client_credentials()
-            .map_err(|e| SignInError::Config(e.to_string()))?
             .add_scope(Scope::new(self.app_scope.clone()))
             .request_async(&self.http)
             .await
@@ -284,5 +329,113 @@ fn tokens_of<R: OAuth2TokenResponse>(r: &R, previous_refresh: Option<&str>) -> U
         access_token: r.access_token().secret().clone(),
         refresh_token: r.refresh_token().map(|t| t.secret().clone()).or_else(|| previous_refresh.map(String::from)),
         expires_at: chrono::Utc::now().timestamp() + lifetime.as_secs() as i64,
+    }
+}
+
+#[cfg(test)]
+mod app_token_tests {
+    //! The application's own tokens against a small identity provider of the test's, whose
+    //! token endpoint of the tenant `slow` answers only when the test lets it.
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use serde_json::json;
+    use tokio::sync::Notify;
+
+    use super::*;
+
+    /// What the provider shares with the test: the slow tenant's request has arrived, it
+    /// may be answered, and how many token requests came in.
+    #[derive(Default)]
+    struct Gate {
+        slow_asked: Notify,
+        release: Notify,
+        requests: AtomicUsize,
+    }
+
+    async fn discovery(base: web::Data<String>) -> HttpResponse {
+        let b = base.get_ref();
+        HttpResponse::Ok().json(json!({
+            "issuer": b,
+            "authorization_endpoint": format!("{b}/authorize"),
+            "token_endpoint": format!("{b}/common/oauth2/v2.0/token"),
+            "jwks_uri": format!("{b}/keys"),
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }))
+    }
+
+    async fn token(tenant: web::Path<String>, gate: web::Data<Gate>) -> HttpResponse {
+        gate.requests.fetch_add(1, Ordering::SeqCst);
+        if tenant.as_str() == "slow" {
+            gate.slow_asked.notify_one();
+            gate.release.notified().await;
+        }
+        HttpResponse::Ok()
+            .json(json!({"access_token": format!("token-of-{tenant}"), "token_type": "Bearer", "expires_in": 3600}))
+    }
+
+    /// The provider on a free port; returns its issuer.
+    fn start_provider(gate: web::Data<Gate>) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let issuer = web::Data::new(base.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(issuer.clone())
+                .app_data(gate.clone())
+                .route("/.well-known/openid-configuration", web::get().to(discovery))
+                .route("/keys", web::get().to(|| async { HttpResponse::Ok().json(json!({"keys": []})) }))
+                .route("/{tenant}/oauth2/v2.0/token", web::post().to(token))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listen")
+        .run();
+        tokio::spawn(server);
+        base
+    }
+
+    #[tokio::test]
+    async fn a_slow_token_request_of_one_tenant_holds_up_no_other_tenant() {
+        let gate = web::Data::new(Gate::default());
+        let issuer = start_provider(gate.clone());
+        let secret = Some(SecretString::from("secret".to_string()));
+        let oidc = Arc::new(
+            Oidc::new(&issuer, "portal", secret, "http://127.0.0.1/cb", vec![])
+                .expect("client")
+                .with_app_token_endpoint(&format!("{issuer}/{{tenant}}/oauth2/v2.0/token")),
+        );
+        let slow = tokio::spawn({
+            let oidc = oidc.clone();
+            async move { oidc.app_token("slow").await }
+        });
+        gate.slow_asked.notified().await;
+        let fast = tokio::time::timeout(Duration::from_secs(5), oidc.app_token("fast")).await;
+        assert_eq!(fast.expect("the other tenant is not held up").expect("a token"), "token-of-fast");
+        assert!(!slow.is_finished(), "the slow tenant's token is still on its way");
+        gate.release.notify_one();
+        assert_eq!(slow.await.expect("task").expect("a token"), "token-of-slow", "each tenant gets its own");
+        let asked = gate.requests.load(Ordering::SeqCst);
+        assert_eq!(oidc.app_token("fast").await.expect("a token"), "token-of-fast");
+        assert_eq!(gate.requests.load(Ordering::SeqCst), asked, "kept, not asked for again");
+    }
+
+    #[tokio::test]
+    async fn only_a_tenant_id_goes_into_the_token_endpoint() {
+        let oidc =
+            Oidc::new("https://login.example/v2.0", "portal", None, "http://127.0.0.1/cb", vec![]).expect("client");
+        let url = oidc.app_token_url("c0a7050d-0000-4000-8000-000000000001").expect("a tenant id");
+        assert_eq!(
+            url.as_str(),
+            "https://login.microsoftonline.com/c0a7050d-0000-4000-8000-000000000001/oauth2/v2.0/token"
+        );
+        assert!(oidc.app_token_url("contoso.onmicrosoft.com").is_ok());
+        for bad in ["", "a/b", "..", "evil.example/x?", "a b", "%2e%2e"] {
+            assert!(oidc.app_token_url(bad).is_err(), "{bad:?}");
+        }
     }
 }

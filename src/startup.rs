@@ -114,6 +114,7 @@ impl Application {
         let worker =
             jobs::spawn_delivery_worker(workflows.delivery.clone(), Duration::from_millis(settings.delivery_poll_ms));
         jobs::spawn_session_sweeper(store.clone());
+        jobs::spawn_token_sweeper(workflows.clone());
         let limits = web::Data::new(RateLimits::new(&settings));
         let cleaned = limits.clone();
         jobs::spawn_rate_limit_cleanup(move || cleaned.forget_idle());
@@ -164,9 +165,16 @@ fn workflows(settings: &Arc<Settings>, store: Store, sandbox: Option<&Sandbox>) 
             settings.oidc_client_secret.clone(),
         ),
     };
+    // Each partner tenant's token endpoint for the application's own token.
+    let app_token_endpoint = match (&settings.app_token_endpoint, sandbox) {
+        (Some(template), _) => template.clone(),
+        (None, Some(s)) => s.app_token_endpoint(),
+        (None, None) => crate::identity::ENTRA_TENANT_TOKEN_ENDPOINT.to_string(),
+    };
     let redirect = format!("{}/auth/callback", settings.public_url());
     let oidc = Oidc::new(&issuer, &settings.oidc_client_id, secret, &redirect, settings.oidc_scopes.clone())?
-        .with_app_scope(&settings.partner_center_app_scope);
+        .with_app_scope(&settings.partner_center_app_scope)
+        .with_app_token_endpoint(&app_token_endpoint);
     let retry = RetryPolicy { max_retries: settings.http_max_retries, ..RetryPolicy::default() };
     let pc = PartnerCenter::new(&pc_url, Duration::from_secs(settings.http_timeout_seconds), retry)?;
     Ok(Workflows::new(settings.clone(), store, pc, Arc::new(oidc)))

@@ -117,6 +117,9 @@ pub struct StatusInputs {
     pub pending: bool,
     /// An enhanced attestation waits for the customer to accept at its link.
     pub waiting_for_customer: bool,
+    /// A submission of the portal's waits for an attester to sign in and send it: the
+    /// sign-in it was saved with has ended.
+    pub needs_sign_in: bool,
     /// The last submission of the portal's was refused upstream, with this reason.
     pub failed_reason: Option<String>,
 }
@@ -143,6 +146,12 @@ impl StatusInputs {
             return verdict(
                 EffectiveStatus::Attested,
                 format!("The latest partner attestation is dated {latest}, on or after {}.", policy.cutoff),
+            );
+        }
+        if self.needs_sign_in {
+            return verdict(
+                EffectiveStatus::Pending,
+                "An attestation is saved but needs a sign-in: the sign-in it was saved with has ended. An Admin or Sales agent can send it with Send now on the customer's page.".into(),
             );
         }
         if self.waiting_for_customer {
@@ -195,6 +204,7 @@ mod tests {
             attestation_dates: vec![d(2020, 1, 1)],
             pending: true,
             waiting_for_customer: true,
+            needs_sign_in: true,
             failed_reason: Some("x".into()),
         };
         assert_eq!(s.verdict(&Default::default()).status, EffectiveStatus::AcceptedDirectly);
@@ -206,6 +216,14 @@ mod tests {
         let v = s.verdict(&Default::default());
         assert_eq!(v.status, EffectiveStatus::Pending);
         assert!(v.reason.contains("Waiting for the customer to accept"));
+    }
+
+    #[test]
+    fn a_submission_that_needs_a_sign_in_is_pending_and_says_what_to_do() {
+        let s = StatusInputs { needs_sign_in: true, waiting_for_customer: true, pending: true, ..Default::default() };
+        let v = s.verdict(&Default::default());
+        assert_eq!(v.status, EffectiveStatus::Pending);
+        assert!(v.reason.contains("Send now"), "{}", v.reason);
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Background work of a running portal: the delivery worker, which sends whatever is due
 //! through the same delivery steps as a submission's first attempt, the removal of
-//! expired sessions, and forgetting rate-limit state of clients not seen lately.
+//! expired sessions and of delegated tokens kept with submissions past their session,
+//! and forgetting rate-limit state of clients not seen lately.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::store::Store;
-use crate::workflows::Delivery;
+use crate::workflows::{Delivery, Workflows};
 
 /// Looks for due submissions every `poll` (queued ones from before a restart too).
 pub fn spawn_delivery_worker(delivery: Arc<Delivery>, poll: Duration) -> tokio::task::JoinHandle<()> {
@@ -41,6 +42,20 @@ pub fn spawn_rate_limit_cleanup(forget_idle: impl Fn() + Send + 'static) -> toki
         loop {
             tick.tick().await;
             forget_idle();
+        }
+    })
+}
+
+/// Removes, every minute, the delegated tokens that queued submissions keep past the
+/// absolute end of the session they came from (reading them stops at that end already).
+pub fn spawn_token_sweeper(workflows: Arc<Workflows>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(e) = workflows.forget_expired_tokens().await {
+                tracing::warn!(error = %e, "could not remove delegated tokens kept past their session");
+            }
         }
     })
 }

@@ -64,24 +64,29 @@ pub struct RelatedPartner {
 }
 
 /// The MCA template id, read from agreement metadata and kept a short time: never
-/// hard-coded (docs/partner-center.md, "Template metadata").
+/// hard-coded (docs/partner-center.md, "Template metadata"). The lock guards only the
+/// kept value and is never held while Partner Center is asked: a slow or throttled read
+/// made with one partner's token holds up no other partner (two callers that find it
+/// stale at the same moment both read it).
 #[derive(Default)]
 pub struct TemplateCache {
-    cached: tokio::sync::Mutex<Option<(std::time::Instant, String)>>,
+    cached: std::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
 
 impl TemplateCache {
     const TTL: Duration = Duration::from_secs(600);
 
+    fn kept(&self) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, String)>> {
+        self.cached.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub async fn get(&self, pc: &PartnerCenter, token: &str, correlation: Uuid) -> Result<String, PcError> {
-        let mut cached = self.cached.lock().await;
-        if let Some((at, id)) = cached.as_ref()
-            && at.elapsed() < Self::TTL
-        {
-            return Ok(id.clone());
+        let fresh = self.kept().as_ref().filter(|(at, _)| at.elapsed() < Self::TTL).map(|(_, id)| id.clone());
+        if let Some(id) = fresh {
+            return Ok(id);
         }
         let t = pc.mca_template(token, correlation).await?;
-        *cached = Some((std::time::Instant::now(), t.template_id.clone()));
+        *self.kept() = Some((std::time::Instant::now(), t.template_id.clone()));
         Ok(t.template_id)
     }
 }

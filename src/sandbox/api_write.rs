@@ -21,8 +21,8 @@ pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Only Admin agents and Sales agents (a Global admin counts) of a partner that is not an
-/// indirect reseller.
-fn require_attester(caller: &Caller) -> Result<String, HttpResponse> {
+/// indirect reseller (or is a direct-bill partner too).
+fn require_attester(state: &SandboxState, caller: &Caller) -> Result<String, HttpResponse> {
     let Caller::User { tenant, oid, groups } = caller else {
         return Err(pc_error(
             StatusCode::FORBIDDEN,
@@ -34,7 +34,7 @@ fn require_attester(caller: &Caller) -> Result<String, HttpResponse> {
     let Some(roles) = rules::agent_roles(tenant, groups) else {
         return Err(pc_error(StatusCode::FORBIDDEN, 600006, "ActionNotAllowed", "Unknown partner."));
     };
-    if rules::is_indirect_reseller(tenant) {
+    if !state.may_attest_as_partner(tenant) {
         return Err(pc_error(
             StatusCode::FORBIDDEN,
             600006,
@@ -77,7 +77,7 @@ async fn attest(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let user_oid = match require_attester(&caller) {
+    let user_oid = match require_attester(&state, &caller) {
         Ok(oid) => oid,
         Err(r) => return r,
     };

@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 
 use super::api::{Caller, authenticate, pc_error};
 use super::idp::message;
-use super::rules;
 use super::seed::{self, SeedContact};
 use super::state::{Enhanced, SandboxState};
 
@@ -26,7 +25,7 @@ fn text(v: &Value) -> Option<String> {
 }
 
 async fn create(state: web::Data<SandboxState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let tenant = match authenticate(&state, &req).and_then(|c| require_app_of_provider(&c)) {
+    let tenant = match authenticate(&state, &req).and_then(|c| require_app_of_attesting_partner(&state, &c)) {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -48,9 +47,9 @@ async fn create(state: web::Data<SandboxState>, req: HttpRequest, body: web::Byt
     }))
 }
 
-/// App-only, and not for indirect resellers (see the enhanced attestation in
-/// `docs/partner-center.md`). Returns the partner tenant.
-fn require_app_of_provider(caller: &Caller) -> Result<String, HttpResponse> {
+/// App-only, and not for indirect resellers unless they are direct-bill partners too (see
+/// the enhanced attestation in `docs/partner-center.md`). Returns the partner tenant.
+fn require_app_of_attesting_partner(state: &SandboxState, caller: &Caller) -> Result<String, HttpResponse> {
     let Caller::App { tenant } = caller else {
         return Err(pc_error(
             StatusCode::FORBIDDEN,
@@ -59,7 +58,7 @@ fn require_app_of_provider(caller: &Caller) -> Result<String, HttpResponse> {
             "The enhanced attestation requires an App-only token.",
         ));
     };
-    if rules::is_indirect_reseller(tenant) {
+    if !state.may_attest_as_partner(tenant) {
         return Err(pc_error(
             StatusCode::FORBIDDEN,
             600006,

@@ -47,6 +47,12 @@ impl Sandbox {
         self.state.issuer.clone()
     }
 
+    /// The token endpoint of each partner tenant, with `{tenant}` where the tenant id goes,
+    /// as Entra ID has one per tenant.
+    pub fn app_token_endpoint(&self) -> String {
+        format!("{}/idp/{{tenant}}/oauth2/v2.0/token", self.base_url)
+    }
+
     /// The Partner Center API root (paths start with `/v1/`).
     pub fn partner_center_url(&self) -> String {
         self.base_url.clone()

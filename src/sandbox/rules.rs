@@ -98,6 +98,13 @@ pub(crate) fn is_indirect_reseller(tenant: &str) -> bool {
     tenant == seed::FABRIKAM_TENANT
 }
 
+/// Whether a partner may attest for its customers at all: any partner but an indirect
+/// reseller, unless it is also a direct-bill partner (a tenant in `direct_bill`), which
+/// then attests for its own customers as a direct-bill partner does.
+pub(crate) fn may_attest_as_partner(tenant: &str, direct_bill: &[String]) -> bool {
+    !is_indirect_reseller(tenant) || direct_bill.iter().any(|t| t == tenant)
+}
+
 /// Whether `reseller` is one of the indirect resellers of the indirect provider
 /// `provider`: only then may the provider create a customer associated with it.
 pub(crate) fn resells_for(reseller: &str, provider: &str) -> bool {
@@ -168,5 +175,13 @@ mod tests {
         assert!(!is_indirect_reseller(seed::CONTOSO_TENANT));
         assert!(resells_for(seed::FABRIKAM_TENANT, seed::CONTOSO_TENANT));
         assert!(!resells_for(seed::CONTOSO_TENANT, seed::FABRIKAM_TENANT));
+    }
+
+    #[test]
+    fn an_indirect_reseller_attests_only_when_also_direct_bill() {
+        assert!(may_attest_as_partner(seed::CONTOSO_TENANT, &[]));
+        assert!(!may_attest_as_partner(seed::FABRIKAM_TENANT, &[]));
+        assert!(!may_attest_as_partner(seed::FABRIKAM_TENANT, &[seed::CONTOSO_TENANT.to_string()]));
+        assert!(may_attest_as_partner(seed::FABRIKAM_TENANT, &[seed::FABRIKAM_TENANT.to_string()]));
     }
 }

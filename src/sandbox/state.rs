@@ -28,6 +28,10 @@ pub struct SandboxOptions {
     /// point, instead of the sandbox itself: for trying how the portal treats links to
     /// other places, such as plain `http` ones.
     pub link_base: Option<String>,
+    /// Partner tenants that are direct-bill partners too: they may attest (App+User and
+    /// enhanced) even where the seed makes them an indirect reseller. The sandbox's own
+    /// setting; it never reads the portal's.
+    pub direct_bill_tenants: Vec<String>,
 }
 
 impl std::fmt::Debug for SandboxOptions {
@@ -39,6 +43,7 @@ impl std::fmt::Debug for SandboxOptions {
             .field("faults", &self.faults)
             .field("extra_customers", &self.extra_customers)
             .field("link_base", &self.link_base)
+            .field("direct_bill_tenants", &self.direct_bill_tenants)
             .finish()
     }
 }
@@ -52,6 +57,7 @@ impl Default for SandboxOptions {
             faults: Faults::default(),
             extra_customers: 0,
             link_base: None,
+            direct_bill_tenants: Vec::new(),
         }
     }
 }
@@ -226,6 +232,25 @@ impl SandboxState {
             }
             None => false,
         }
+    }
+
+    /// The names of the partners that made the enhanced attestations for a customer, as the
+    /// sandbox recorded them (the partner of the App-only token that created each).
+    pub fn enhanced_partner_names(&self, customer_id: &str) -> Vec<String> {
+        let name =
+            |tenant: &str| seed::TENANTS.iter().find(|t| t.id == tenant).map_or(tenant.to_string(), |t| t.name.into());
+        self.data()
+            .enhanced
+            .values()
+            .filter(|e| e.customer_id.as_deref() == Some(customer_id))
+            .map(|e| name(&e.tenant_id))
+            .collect()
+    }
+
+    /// Whether a partner may attest for its customers: not an indirect reseller, or a
+    /// tenant these options make a direct-bill partner too.
+    pub(crate) fn may_attest_as_partner(&self, tenant: &str) -> bool {
+        super::rules::may_attest_as_partner(tenant, &self.options.direct_bill_tenants)
     }
 
     /// Makes the next ID token defective in the given way (once).

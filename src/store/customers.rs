@@ -274,6 +274,7 @@ impl Store {
             attestation_dates: record.attestations.iter().map(|a| a.date_agreed).collect(),
             pending: s.pending,
             waiting_for_customer: s.waiting_for_customer,
+            needs_sign_in: s.needs_sign_in,
             failed_reason: s.failed_reason,
         }
         .verdict(policy);

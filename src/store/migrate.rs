@@ -32,6 +32,11 @@ const MIGRATIONS: &[Migration] = &[
         step: Step::Sql(include_str!("../../migrations/0003_submissions.sql")),
     },
     Migration { version: 4, name: "submission_requests", step: Step::SubmissionRequests },
+    Migration {
+        version: 5,
+        name: "submission_token_keeping",
+        step: Step::Sql(include_str!("../../migrations/0005_submission_token_keeping.sql")),
+    },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.

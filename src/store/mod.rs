@@ -8,6 +8,7 @@ mod migrate;
 pub mod sealing;
 mod sessions;
 mod submission_queue;
+mod submission_tokens;
 mod submissions;
 mod submissions_legacy;
 mod tenants;
@@ -17,7 +18,7 @@ pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
 pub use key_rotation::Resealed;
 pub use sessions::{DbSessionStore, noting_ended_session};
 pub use submission_queue::Settled;
-pub use submissions::{Created, NewSubmission, Submission, SubmissionState, SubmissionStatus};
+pub use submissions::{Created, NewSubmission, Submission, SubmissionState, SubmissionStatus, TokenHolder};
 pub use tenants::TenantRecord;
 
 use std::time::Duration;

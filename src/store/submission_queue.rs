@@ -19,6 +19,19 @@ pub enum Settled<'a> {
     },
 }
 
+/// The assignments that put renewed tokens (parameters `$first` to `$first + 2`: access
+/// token, refresh token, expiry; NULL when not renewed) in place of the kept ones. Tokens
+/// already removed (by a sign-out, or the end of their session) stay removed: an attempt
+/// under way when they went can't bring them back.
+fn renewed_tokens(first: u8) -> String {
+    let (a, r, e) = (first, first + 1, first + 2);
+    format!(
+        "access_token = CASE WHEN access_token IS NULL THEN NULL ELSE COALESCE(${a}, access_token) END, \
+         refresh_token = CASE WHEN access_token IS NULL THEN NULL ELSE COALESCE(${r}, refresh_token) END, \
+         token_expires_at = CASE WHEN access_token IS NULL THEN NULL ELSE COALESCE(${e}, token_expires_at) END"
+    )
+}
+
 impl Store {
     /// Claims one queued submission for `owner` until the lease runs out, if nobody holds it.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, submission_id = %id, %owner), err)]
@@ -81,21 +94,22 @@ impl Store {
         error: &str,
         tokens: Option<&UserTokens>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE submissions SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3, \
-             access_token = COALESCE($4, access_token), refresh_token = COALESCE($5, refresh_token), token_expires_at = COALESCE($6, token_expires_at) \
-             WHERE id = $7 AND lease_owner = $8 AND state = 'queued'",
-        )
-        .bind(timestamp(next))
-        .bind(error)
-        .bind(timestamp(Utc::now()))
-        .bind(tokens.map(|t| self.seal_token(id, TokenColumn::Access, &t.access_token)))
-        .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.seal_token(id, TokenColumn::Refresh, r)))
-        .bind(tokens.map(|t| t.expires_at))
-        .bind(id)
-        .bind(owner)
-        .execute(self.pool())
-        .await?;
+             {renewed} WHERE id = $7 AND lease_owner = $8 AND state = 'queued'",
+            renewed = renewed_tokens(4)
+        ));
+        let done = sqlx::query(sql)
+            .bind(timestamp(next))
+            .bind(error)
+            .bind(timestamp(Utc::now()))
+            .bind(tokens.map(|t| self.seal_token(id, TokenColumn::Access, &t.access_token)))
+            .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.seal_token(id, TokenColumn::Refresh, r)))
+            .bind(tokens.map(|t| t.expires_at))
+            .bind(id)
+            .bind(owner)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -108,7 +122,8 @@ impl Store {
         };
         let done = sqlx::query(
             "UPDATE submissions SET state = $1, attempts = attempts + 1, last_error = $2, pc_code = $3, lease_owner = NULL, lease_until = NULL, \
-             updated_at = $4, access_token = NULL, refresh_token = NULL, token_expires_at = NULL \
+             updated_at = $4, access_token = NULL, refresh_token = NULL, token_expires_at = NULL, \
+             tokens_user_oid = NULL, tokens_user_name = NULL, tokens_kept_until = NULL \
              WHERE id = $5 AND lease_owner = $6 AND state = 'queued'",
         )
         .bind(state.key())
@@ -166,20 +181,21 @@ impl Store {
         next: DateTime<Utc>,
         tokens: Option<&UserTokens>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        let sql = sqlx::AssertSqlSafe(format!(
             "UPDATE submissions SET next_attempt_at = $1, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $2, \
-             access_token = COALESCE($3, access_token), refresh_token = COALESCE($4, refresh_token), token_expires_at = COALESCE($5, token_expires_at) \
-             WHERE id = $6 AND lease_owner = $7 AND state = 'queued'",
-        )
-        .bind(timestamp(next))
-        .bind(timestamp(Utc::now()))
-        .bind(tokens.map(|t| self.seal_token(id, TokenColumn::Access, &t.access_token)))
-        .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.seal_token(id, TokenColumn::Refresh, r)))
-        .bind(tokens.map(|t| t.expires_at))
-        .bind(id)
-        .bind(owner)
-        .execute(self.pool())
-        .await?;
+             {renewed} WHERE id = $6 AND lease_owner = $7 AND state = 'queued'",
+            renewed = renewed_tokens(3)
+        ));
+        let done = sqlx::query(sql)
+            .bind(timestamp(next))
+            .bind(timestamp(Utc::now()))
+            .bind(tokens.map(|t| self.seal_token(id, TokenColumn::Access, &t.access_token)))
+            .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.seal_token(id, TokenColumn::Refresh, r)))
+            .bind(tokens.map(|t| t.expires_at))
+            .bind(id)
+            .bind(owner)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -17,6 +17,10 @@ pub enum SubmissionState {
     Delivered,
     /// Partner Center refused it; the reason is kept. Final.
     Failed,
+    /// Not sent, and not tried again: the delegated tokens it needs are gone (its user
+    /// signed out, or the session's absolute lifetime ended). It waits until an attester
+    /// of the partner sends it with their own sign-in.
+    NeedsSignIn,
 }
 
 impl SubmissionState {
@@ -25,6 +29,7 @@ impl SubmissionState {
             SubmissionState::Queued => "queued",
             SubmissionState::Delivered => "delivered",
             SubmissionState::Failed => "failed",
+            SubmissionState::NeedsSignIn => "needs_sign_in",
         }
     }
     fn parse(s: &str) -> StoreResult<Self> {
@@ -32,6 +37,7 @@ impl SubmissionState {
             "queued" => Ok(SubmissionState::Queued),
             "delivered" => Ok(SubmissionState::Delivered),
             "failed" => Ok(SubmissionState::Failed),
+            "needs_sign_in" => Ok(SubmissionState::NeedsSignIn),
             other => Err(StoreError::Corrupt(format!("submission state {other:?}"))),
         }
     }
@@ -42,7 +48,18 @@ impl SubmissionState {
 pub struct SubmissionStatus {
     pub pending: bool,
     pub waiting_for_customer: bool,
+    /// One of them waits for an attester to sign in and send it.
+    pub needs_sign_in: bool,
     pub failed_reason: Option<String>,
+}
+
+/// Whose delegated tokens a queued submission keeps, and until when it may keep them (the
+/// absolute end of that person's session).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHolder {
+    pub oid: String,
+    pub name: String,
+    pub kept_until: DateTime<Utc>,
 }
 
 /// A stored submission. `Debug` shows no token (`UserTokens` redacts them).
@@ -71,7 +88,10 @@ pub struct Submission {
     pub created_by_name: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The delegated tokens to deliver it with, while they may be kept.
     pub tokens: Option<UserTokens>,
+    /// Whose they are, while they are kept.
+    pub token_holder: Option<TokenHolder>,
 }
 
 /// A submission to be stored.
@@ -84,6 +104,8 @@ pub struct NewSubmission<'a> {
     pub created_by_oid: &'a str,
     pub created_by_name: &'a str,
     pub tokens: &'a UserTokens,
+    /// The end of the submitter's session: the tokens are not kept past it.
+    pub tokens_kept_until: DateTime<Utc>,
 }
 
 /// What `submission_create` did.
@@ -94,7 +116,18 @@ pub enum Created {
 }
 
 pub(super) const COLUMNS: &str = "id, tenant_id, idempotency_key, customer_id, payload, attest_request_id, attestation_id, acceptance_link, state, attempts, next_attempt_at, ms_request_id, ms_correlation_id, \
-     last_error, pc_code, created_by_oid, created_by_name, created_at, updated_at, access_token, refresh_token, token_expires_at";
+     last_error, pc_code, created_by_oid, created_by_name, created_at, updated_at, access_token, refresh_token, token_expires_at, \
+     tokens_user_oid, tokens_user_name, tokens_kept_until";
+
+/// Whose tokens a row keeps, while it may keep them.
+fn holder_of(r: &AnyRow) -> StoreResult<Option<TokenHolder>> {
+    let oid: Option<String> = r.try_get("tokens_user_oid")?;
+    let name: Option<String> = r.try_get("tokens_user_name")?;
+    let until: Option<String> = r.try_get("tokens_kept_until")?;
+    let (Some(oid), Some(until)) = (oid, until) else { return Ok(None) };
+    let kept_until = parse_timestamp(&until)?;
+    Ok((kept_until > Utc::now()).then(|| TokenHolder { oid, name: name.unwrap_or_default(), kept_until }))
+}
 
 /// The two sealed token columns of a submission; each value is bound to its submission
 /// and its column (docs/sealed-data.md).
@@ -148,12 +181,17 @@ impl Store {
             created_at: parse_timestamp(&r.try_get::<String, _>("created_at")?)?,
             updated_at: parse_timestamp(&r.try_get::<String, _>("updated_at")?)?,
             tokens: self.tokens_of(r)?,
+            token_holder: holder_of(r)?,
         })
     }
 
-    /// Tokens opened for the row they were sealed for: a value copied from another
-    /// submission does not open.
+    /// The kept tokens, opened for the row they were sealed for (a value copied from
+    /// another submission does not open), unless their time is up: past the end of the
+    /// session they came from they count as gone even before the sweeper removes them.
     fn tokens_of(&self, r: &AnyRow) -> StoreResult<Option<UserTokens>> {
+        if holder_of(r)?.is_none() {
+            return Ok(None);
+        }
         let id: String = r.try_get("id")?;
         let access: Option<String> = r.try_get("access_token")?;
         let refresh: Option<String> = r.try_get("refresh_token")?;
@@ -183,8 +221,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO submissions (id, tenant_id, idempotency_key, kind, customer_id, payload, attest_request_id, state, attempts, \
              next_attempt_at, ms_request_id, ms_correlation_id, created_by_oid, created_by_name, created_at, updated_at, access_token, refresh_token, \
-             token_expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $10, $11, $12, $8, $8, $13, $14, $15) \
+             token_expires_at, tokens_user_oid, tokens_user_name, tokens_kept_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $10, $11, $12, $8, $8, $13, $14, $15, $11, $12, $16) \
              ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
         )
         .bind(&id)
@@ -202,6 +240,7 @@ impl Store {
         .bind(self.seal_token(&id, TokenColumn::Access, &n.tokens.access_token))
         .bind(n.tokens.refresh_token.as_deref().map(|r| self.seal_token(&id, TokenColumn::Refresh, r)))
         .bind(n.tokens.expires_at)
+        .bind(timestamp(n.tokens_kept_until))
         .execute(self.pool())
         .await?;
         let stored = self
@@ -247,8 +286,10 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn submission_status(&self, tenant_id: &str, customer_id: &str) -> StoreResult<SubmissionStatus> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS queued, COALESCE(SUM(CASE WHEN attestation_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS waiting \
-             FROM submissions WHERE tenant_id = $1 AND customer_id = $2 AND state = 'queued'",
+            "SELECT COUNT(*) AS queued, \
+             COALESCE(SUM(CASE WHEN state = 'queued' AND attestation_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS waiting, \
+             COALESCE(SUM(CASE WHEN state = 'needs_sign_in' THEN 1 ELSE 0 END), 0) AS needs_sign_in \
+             FROM submissions WHERE tenant_id = $1 AND customer_id = $2 AND state IN ('queued', 'needs_sign_in')",
         )
         .bind(tenant_id)
         .bind(customer_id)
@@ -256,8 +297,9 @@ impl Store {
         .await?;
         let pending: i64 = row.try_get("queued")?;
         let waiting: i64 = row.try_get("waiting")?;
+        let needs_sign_in: i64 = row.try_get("needs_sign_in")?;
         let latest = sqlx::query(
-            "SELECT state, last_error FROM submissions WHERE tenant_id = $1 AND customer_id = $2 AND state <> 'queued' ORDER BY updated_at DESC, id DESC LIMIT 1",
+            "SELECT state, last_error FROM submissions WHERE tenant_id = $1 AND customer_id = $2 AND state IN ('delivered', 'failed') ORDER BY updated_at DESC, id DESC LIMIT 1",
         )
         .bind(tenant_id)
         .bind(customer_id)
@@ -269,7 +311,12 @@ impl Store {
             }
             _ => None,
         };
-        Ok(SubmissionStatus { pending: pending > 0, waiting_for_customer: waiting > 0, failed_reason: failed })
+        Ok(SubmissionStatus {
+            pending: pending > 0,
+            waiting_for_customer: waiting > 0,
+            needs_sign_in: needs_sign_in > 0,
+            failed_reason: failed,
+        })
     }
 
     /// How many submissions are in each state (for tests and the review screen).

@@ -194,6 +194,10 @@ fn message_for_existing(s: &Submission) -> String {
         SubmissionState::Queued => {
             "This was already saved and will be sent to Partner Center automatically. Nothing was sent again.".into()
         }
+        SubmissionState::NeedsSignIn => {
+            "This was already saved and waits for a sign-in: choose Send now beside it below. Nothing was sent again."
+                .into()
+        }
         SubmissionState::Failed => format!(
             "This was already sent and Partner Center refused it: {}",
             s.last_error.as_deref().unwrap_or("no reason given")

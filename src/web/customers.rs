@@ -6,13 +6,14 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::errors::{AppError, page, redirect};
-use super::extractors::{Agent, Signed};
+use super::extractors::{Agent, Attester, Signed};
 use super::pages::{CustomerAccountPage, CustomersPage, PagerLink, SubmissionView};
 use super::session;
 use crate::domain::invitation;
 use crate::domain::{EffectiveStatus, is_customer_id};
 use crate::store::{CustomerFilter, CustomerRecord, Submission, SubmissionState};
 use crate::workflows::refresh::Started;
+use crate::workflows::{Outcome, SendNowOutcome};
 
 #[derive(Deserialize, Default)]
 struct ListQuery {
@@ -146,24 +147,30 @@ async fn refresh_list(
 }
 
 /// One of the portal's own submissions for this customer, as the account page lists it.
+/// The acceptance link of an enhanced attestation lets whoever holds it accept for the
+/// customer: only attesters (Admin and Sales agents of a partner that may attest) see it.
 fn submission_view(s: &Submission, record: &CustomerRecord, signed: &Signed) -> SubmissionView {
     let c = s.request.contact();
     let phone = c.phone.as_ref().map(|p| format!(", {p}")).unwrap_or_default();
-    let waiting = s.acceptance_link.as_deref().filter(|_| s.state == SubmissionState::Queued);
+    let can_attest = signed.user.permissions().can_attest;
+    let waiting = s.acceptance_link.as_deref().filter(|_| s.state == SubmissionState::Queued && can_attest);
     SubmissionView {
         state: match s.state {
             SubmissionState::Queued => "Pending",
             SubmissionState::Delivered => "Sent",
             SubmissionState::Failed => "Failed",
+            SubmissionState::NeedsSignIn => "Needs sign-in",
         },
         what: if s.request.new_customer().is_some() { "New customer" } else { "Attestation" },
         saved: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         contact: format!("{} {} <{}>{phone}", c.first_name, c.last_name, c.email),
         date_agreed: s.request.date().map(|d| d.date().to_string()).unwrap_or_default(),
         by: s.created_by_name.clone(),
-        detail: submission_detail(s),
-        correct_href: (s.state == SubmissionState::Failed && signed.user.permissions().can_attest)
+        detail: submission_detail(s, can_attest),
+        correct_href: (s.state == SubmissionState::Failed && can_attest)
             .then(|| format!("/customers/{}/agreement/edit?from={}", record.customer.id, s.id)),
+        send_now_href: (s.state == SubmissionState::NeedsSignIn && can_attest)
+            .then(|| format!("/customers/{}/submissions/{}/send", record.customer.id, s.id)),
         invitation: waiting.map(|link| {
             invitation::acceptance_link(&invitation::AcceptanceLinkInvitation {
                 contact_first_name: c.first_name.as_str(),
@@ -175,17 +182,20 @@ fn submission_view(s: &Submission, record: &CustomerRecord, signed: &Signed) -> 
                 new_customer: s.request.new_customer().is_some(),
             })
         }),
-        acceptance_link: s.acceptance_link.clone().unwrap_or_default(),
+        acceptance_link: waiting.map(String::from).unwrap_or_default(),
         key: s.id.clone(),
     }
 }
 
-/// Where a submission stands, in a sentence.
-fn submission_detail(s: &Submission) -> Option<String> {
+/// Where a submission stands, in a sentence; `attester` for those who see the acceptance
+/// link and may send a submission that waits for a sign-in.
+fn submission_detail(s: &Submission, attester: bool) -> Option<String> {
     match s.state {
-        SubmissionState::Queued if s.acceptance_link.is_some() => {
-            Some("Waiting for the customer to accept at the link below.".to_string())
-        }
+        SubmissionState::Queued if s.acceptance_link.is_some() => Some(if attester {
+            "Waiting for the customer to accept at the link below.".to_string()
+        } else {
+            "Waiting for the customer to accept at the link an Admin or Sales agent sent them.".to_string()
+        }),
         SubmissionState::Queued => Some(match &s.last_error {
             Some(e) => format!(
                 "{} attempt(s) so far; the next one is at {}. Last: {e}",
@@ -196,6 +206,14 @@ fn submission_detail(s: &Submission) -> Option<String> {
         }),
         SubmissionState::Failed => s.last_error.clone(),
         SubmissionState::Delivered => None,
+        SubmissionState::NeedsSignIn => {
+            let why = s.last_error.as_deref().unwrap_or("Not sent yet: the sign-in it was saved with has ended.");
+            Some(if attester {
+                format!("{why} Choose Send now to send it with your sign-in.")
+            } else {
+                format!("{why} An Admin or Sales agent of your organization can send it with their sign-in.")
+            })
+        }
     }
 }
 
@@ -267,6 +285,42 @@ async fn refresh_one(
     Ok(redirect(&format!("/customers/{id}")))
 }
 
+/// Send now: a submission left waiting for a sign-in (its user signed out, or their
+/// session ended) is sent with the signed-in attester's sign-in.
+#[post("/customers/{id}/submissions/{submission}/send")]
+async fn send_now(
+    state: web::Data<AppState>,
+    attester: Attester,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, submission) = path.into_inner();
+    if !is_customer_id(&id) || !is_customer_id(&submission) {
+        return Err(AppError::NotFound);
+    }
+    let Attester { signed, proof } = attester;
+    let tokens = session::fresh_tokens(&state, &signed).await?;
+    let message = match state.workflows.send_now(&proof, &tokens, &id, &submission).await? {
+        SendNowOutcome::NotWaiting => {
+            "This submission no longer waits for a sign-in: someone sent it already. Where it stands is shown below."
+                .to_string()
+        }
+        SendNowOutcome::Sent(Some(Outcome::Delivered)) => {
+            "Sent with your sign-in: Partner Center recorded the attestation.".to_string()
+        }
+        SendNowOutcome::Sent(Some(Outcome::Waiting { .. })) => {
+            "Sent with your sign-in: the customer's acceptance link is ready below; send it to the customer.".to_string()
+        }
+        SendNowOutcome::Sent(Some(Outcome::Failed { reason, .. })) => {
+            format!("Sent with your sign-in, and Partner Center refused it: {reason}")
+        }
+        SendNowOutcome::Sent(_) => {
+            "Saved with your sign-in: it will be sent to Partner Center automatically. The customer shows Pending until Partner Center has it.".to_string()
+        }
+    };
+    session::set_flash(&signed.session, &message);
+    Ok(redirect(&format!("/customers/{id}")))
+}
+
 /// Fetched on click: the link Partner Center gives is valid for five minutes, so it is
 /// never stored or shown in advance.
 #[get("/customers/{id}/agreement-document")]
@@ -318,6 +372,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(refresh_list)
         .service(account)
         .service(refresh_one)
+        .service(send_now)
         .service(agreement_document);
 }
 

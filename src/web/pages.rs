@@ -159,6 +159,8 @@ pub struct SubmissionView {
     pub detail: Option<String>,
     /// The address to correct and send again, for a failed one.
     pub correct_href: Option<String>,
+    /// The address of Send now, for one that waits for a sign-in (attesters only).
+    pub send_now_href: Option<String>,
     /// Enhanced attestation waiting for the customer: the email with the link.
     pub invitation: Option<crate::domain::invitation::Invitation>,
     pub acceptance_link: String,

@@ -79,16 +79,18 @@ impl Workflows {
         if user.partner_type != PartnerType::IndirectProvider {
             return Vec::new();
         }
-        if let Some((at, list)) = self.resellers.lock().await.get(&user.tenant_id)
-            && at.elapsed() < std::time::Duration::from_secs(600)
-        {
-            return list.clone();
+        let resellers = || self.resellers.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = resellers()
+            .get(&user.tenant_id)
+            .filter(|(at, _)| at.elapsed() < std::time::Duration::from_secs(600))
+            .map(|(_, list)| list.clone());
+        if let Some(list) = kept {
+            return list;
         }
         let Some(token) = token else { return Vec::new() };
         match self.pc.indirect_resellers(token, Uuid::new_v4()).await {
             Ok(r) => {
-                let entry = (std::time::Instant::now(), r.clone());
-                self.resellers.lock().await.insert(user.tenant_id.clone(), entry);
+                resellers().insert(user.tenant_id.clone(), (std::time::Instant::now(), r.clone()));
                 r
             }
             Err(e) => {
@@ -273,7 +275,7 @@ fn invitation_for(
             format!("accept in the Microsoft 365 admin center: {}", invitation::ADMIN_CENTER_AGREEMENT_LINK);
         return Some(GeneratedInvitation { email, audit_note });
     }
-    let Outcome::Waiting { link } = outcome else { return None };
+    let Outcome::Waiting { link, .. } = outcome else { return None };
     let email = invitation::acceptance_link(&AcceptanceLinkInvitation {
         contact_first_name: contact.first_name.as_str(),
         contact_email: contact.email.as_str(),

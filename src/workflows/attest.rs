@@ -64,7 +64,8 @@ impl Workflows {
         })
     }
 
-    /// A saved submission for this customer, still on its way, with the same four details.
+    /// A saved submission for this customer, still on its way (or waiting for a sign-in),
+    /// with the same four details.
     async fn same_contact_on_its_way(
         &self,
         customer: &CustomerRecord,
@@ -73,7 +74,7 @@ impl Workflows {
         let recent = self.store.submissions_for_customer(&customer.tenant_id, &customer.customer.id, 50).await?;
         Ok(recent
             .into_iter()
-            .filter(|s| s.state == SubmissionState::Queued)
+            .filter(|s| matches!(s.state, SubmissionState::Queued | SubmissionState::NeedsSignIn))
             .find(|s| s.request.contact().same_person_as(&request.contact)))
     }
 }

@@ -9,6 +9,7 @@ pub mod add_customer;
 pub mod attest;
 pub mod customers;
 pub mod delivery;
+mod kept_tokens;
 pub mod refresh;
 pub mod sign_in;
 mod submit;
@@ -28,6 +29,7 @@ pub use crate::partner_center::{PcError, RelatedPartner, SuggestedAddress};
 pub use add_customer::{AddCustomerOutcome, AddressReview, DomainCheck, NewCustomerDraft, ReviewOutcome};
 pub use attest::AttestOutcome;
 pub use delivery::{Attempt, Delivery, Outcome};
+pub use kept_tokens::SendNowOutcome;
 pub use refresh::{RefreshOutcome, RefreshProgress, RefreshTracker};
 pub use submit::Submitted;
 
@@ -59,8 +61,9 @@ pub struct Workflows {
     pub delivery: Arc<Delivery>,
     /// Refreshes of all customers under way, one per partner, with their progress.
     pub refreshes: RefreshTracker,
-    /// Each indirect provider's indirect resellers, read at most every ten minutes.
-    resellers: tokio::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<RelatedPartner>)>>,
+    /// Each indirect provider's indirect resellers, read at most every ten minutes. A
+    /// plain mutex: it guards the map only, never a call to Partner Center.
+    resellers: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<RelatedPartner>)>>,
 }
 
 impl Workflows {

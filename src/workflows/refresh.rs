@@ -58,6 +58,7 @@ async fn read_and_store(
         attestation_dates: attestations.iter().map(|a| a.date_agreed).collect(),
         pending: s.pending,
         waiting_for_customer: s.waiting_for_customer,
+        needs_sign_in: s.needs_sign_in,
         failed_reason: s.failed_reason,
     };
     let verdict = inputs.verdict(policy);

@@ -81,10 +81,11 @@ impl Workflows {
         Ok((user, tokens))
     }
 
-    /// Records a sign-out.
+    /// Records a sign-out, and removes the user's delegated tokens kept with queued
+    /// submissions: they do not outlive the sign-in they came from.
     pub async fn signed_out(&self, user: &PartnerUser) -> WorkflowResult<()> {
         self.store.audit(&audit_of(user, "sign_out", "ok")).await?;
-        Ok(())
+        self.forget_tokens_of(user).await
     }
 
     /// The partner's type and name: from settings, Partner Center, or what was read before.

@@ -59,6 +59,7 @@ impl Workflows {
                 created_by_oid: &user.oid,
                 created_by_name: &user.name,
                 tokens,
+                tokens_kept_until: self.session_end(user),
             })
             .await?;
         let submission = match created {

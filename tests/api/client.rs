@@ -4,12 +4,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::TcpListener;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use mca_portal::partner_center::{PartnerCenter, PcError, RetryPolicy};
+use mca_portal::partner_center::{PartnerCenter, PcError, RetryPolicy, TemplateCache};
 use uuid::Uuid;
+
+use crate::helpers::wait_until;
 
 #[derive(Clone, Debug)]
 struct Seen {
@@ -276,4 +278,25 @@ async fn a_retry_after_longer_than_we_wait_is_reported_not_slept() {
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(matches!(e, PcError::Throttled { retry_after: Some(57), .. }), "{e:?}");
     assert!(e.user_message().contains("Try again in 57 seconds"), "{}", e.user_message());
+}
+
+#[tokio::test]
+async fn a_slow_template_read_for_one_partner_holds_up_no_other_partner() {
+    let fake = Fake::start();
+    let slow = Scripted { delay: Duration::from_secs(10), ..answer(200, TEMPLATES) };
+    fake.script("/v1/agreements", vec![slow, answer(200, TEMPLATES)]);
+    let pc = fake.client(Duration::from_secs(20));
+    let cache = Arc::new(TemplateCache::default());
+    let first = tokio::spawn({
+        let (cache, pc) = (cache.clone(), pc.clone());
+        async move { cache.get(&pc, "token-of-one-partner", Uuid::new_v4()).await }
+    });
+    wait_until("the first partner's read reaches Partner Center", async || !fake.seen().is_empty()).await;
+    let other = tokio::time::timeout(Duration::from_secs(3), cache.get(&pc, "token-of-another", Uuid::new_v4())).await;
+    let template = other.expect("another partner does not wait for the slow read").expect("the template");
+    assert_eq!(template, "117a77b0-9360-443b-8795-c6dedc750cf9");
+    assert!(!first.is_finished(), "the first read is still slow");
+    first.abort();
+    assert_eq!(cache.get(&pc, "token-of-another", Uuid::new_v4()).await.unwrap(), template);
+    assert_eq!(fake.seen().len(), 2, "the third call takes the template kept from the second");
 }

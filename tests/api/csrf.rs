@@ -11,6 +11,7 @@ fn post_routes(app: &TestApp) -> Vec<String> {
         "/customers/refresh".into(),
         format!("/customers/{id}/refresh"),
         format!("/customers/{id}/agreement"),
+        format!("/customers/{id}/submissions/{}/send", uuid::Uuid::new_v4()),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! agreement created once the customer has accepted there.
 
 use mca_portal::config::AttestationMode;
+use mca_portal::domain::PartnerType;
 use mca_portal::sandbox::seed;
 use reqwest::StatusCode;
 
@@ -9,6 +10,19 @@ use crate::helpers::*;
 
 async fn enhanced_app() -> TestApp {
     spawn_app_with(Db::Sqlite, |s, _| s.attestation_mode = AttestationMode::Enhanced).await.unwrap()
+}
+
+/// Enhanced mode where Fabrikam IT, an indirect reseller of the sandbox's seed, is a
+/// direct-bill partner too: in the portal's settings and, separately, in the sandbox's own
+/// options (the sandbox never reads the portal's settings).
+async fn fabrikam_direct_bill_app() -> TestApp {
+    spawn_app_with(Db::Sqlite, |s, sandbox| {
+        s.attestation_mode = AttestationMode::Enhanced;
+        s.partner_types.insert(seed::FABRIKAM_TENANT.to_string(), PartnerType::DirectBill);
+        sandbox.direct_bill_tenants = vec![seed::FABRIKAM_TENANT.to_string()];
+    })
+    .await
+    .unwrap()
 }
 
 /// The acceptance link an account page shows for a submission waiting for the customer.
@@ -100,4 +114,75 @@ async fn the_enhanced_attestation_takes_only_app_only_tokens() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let _ = seed::CONTOSO_TENANT;
+}
+
+#[tokio::test]
+async fn a_reseller_that_is_also_direct_bill_attests_in_its_own_name_with_its_own_app_token() {
+    let app = fabrikam_direct_bill_app().await;
+    let fiona = app.signed_in(FIONA_FABRIKAM).await;
+    let id = app.customer_id("Cascade Bicycles");
+    let r = fiona.edit_agreement(&id, &tania("tania@cascadebikes.example", &today_utc())).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let link = link_in(&fiona.customer_page(&id).await);
+    // The signatory's page names the partner whose application token made the attestation.
+    let customer = reqwest::Client::new();
+    let accept_page = customer.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(accept_page.contains("Fabrikam IT asks you"), "{accept_page}");
+    assert!(!accept_page.contains("Contoso Distribution"), "not the provider's name");
+    assert_eq!(app.sandbox.enhanced_partner_names(&id), ["Fabrikam IT"], "recorded as Fabrikam's");
+    assert_eq!(customer.post(&link).send().await.unwrap().status(), StatusCode::OK);
+    let r = fiona.post_with_token_of(&format!("/customers/{id}"), &format!("/customers/{id}/refresh")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(customer_status(&fiona.customer_page(&id).await), "attested");
+    let fiona_oid = seed::users().into_iter().find(|u| u.name == FIONA_FABRIKAM).unwrap().oid;
+    let recorded = app.sandbox.attestations_of(&id);
+    assert!(
+        recorded.iter().any(|(email, _, by)| email == "tania@cascadebikes.example" && by.as_deref() == Some(fiona_oid)),
+        "Partner Center records Fabrikam's agent as the one who attested: {recorded:?}"
+    );
+}
+
+/// Sam records an attestation of A. Datum Labs in enhanced mode; returns the customer id
+/// and the acceptance link Sam's page shows.
+async fn waiting_for_the_customer(app: &TestApp) -> (String, String) {
+    let sam = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("A. Datum Labs");
+    let r = sam.edit_agreement(&id, &tania("tania@adatumlabs.example", &today_utc())).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let link = link_in(&sam.customer_page(&id).await);
+    (id, link)
+}
+
+#[tokio::test]
+async fn only_admin_and_sales_agents_see_the_acceptance_link() {
+    let app = enhanced_app().await;
+    let (id, link) = waiting_for_the_customer(&app).await;
+    let hana = app.signed_in(HANA_HELPDESK).await.customer_page(&id).await;
+    assert!(hana.contains("Waiting for the customer to accept"), "the helpdesk agent sees where it stands");
+    assert!(!hana.contains(&link) && !hana.contains("/accept/"), "but not the link: {hana}");
+    assert!(!hana.contains("Copy to clipboard"), "nor the email that carries it");
+    let alex = app.signed_in(ALEX_ADMIN).await.customer_page(&id).await;
+    assert_eq!(link_in(&alex), link, "an Admin agent of the same partner sees it");
+}
+
+#[tokio::test]
+async fn the_audit_log_has_the_acceptance_link_once_however_often_it_is_checked() {
+    let app = enhanced_app().await;
+    let (id, link) = waiting_for_the_customer(&app).await;
+    let alex = app.signed_in(ALEX_ADMIN).await;
+    for _ in 0..3 {
+        // Refresh looks at the enhanced attestation again at once.
+        let r = alex.post_with_token_of(&format!("/customers/{id}"), &format!("/customers/{id}/refresh")).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+    let checks = app
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path_and_query.starts_with("/v1/attestations/enhanced/"))
+        .count();
+    assert!(checks >= 3, "the attestation was checked after each Refresh ({checks} checks)");
+    let log = app.store.audit_recent(seed::CONTOSO_TENANT, 200).await.unwrap();
+    let with_link = log.iter().filter(|e| e.entry.detail.as_deref().is_some_and(|d| d.contains(&link))).count();
+    assert_eq!(with_link, 1, "written once, when it was created");
 }

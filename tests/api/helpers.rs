@@ -228,8 +228,7 @@ impl TestApp {
 
     /// Looks again every 100 ms, for up to a minute, until `check` holds; fails naming `what`.
     pub async fn wait_until(&self, what: &str, check: impl AsyncFnMut() -> bool) {
-        let held = poll(Duration::from_secs(60), check, |held| *held).await;
-        assert!(held, "timed out waiting until {what}");
+        wait_until(what, check).await;
     }
 
     /// A connection of the test's own to the portal's database, for what no person can do
@@ -243,6 +242,13 @@ impl TestApp {
     pub async fn wait_until_delivered(&self, total: usize) {
         wait_for_deliveries(&self.store, seed::CONTOSO_TENANT, total).await;
     }
+}
+
+/// Looks again every 100 ms, for up to a minute, until `check` holds; fails naming `what`
+/// (for tests without a portal; [`TestApp::wait_until`] is the same).
+pub async fn wait_until(what: &str, check: impl AsyncFnMut() -> bool) {
+    let held = poll(Duration::from_secs(60), check, |held| *held).await;
+    assert!(held, "timed out waiting until {what}");
 }
 
 /// Calls `read` every 100 ms until `done` says its answer will do or `limit` has passed;

@@ -223,6 +223,7 @@ async fn two_instances_sharing_one_postgres_deliver_each_submission_once() {
                 created_by_oid: "tester",
                 created_by_name: "Tester",
                 tokens: &tokens,
+                tokens_kept_until: chrono::Utc::now() + chrono::Duration::hours(1),
             })
             .await
             .unwrap();

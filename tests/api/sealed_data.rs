@@ -39,6 +39,7 @@ async fn queue_submission(store: &Store, key: &str, access_token: &str) -> Strin
             created_by_oid: "tester",
             created_by_name: "Tester",
             tokens: &tokens,
+            tokens_kept_until: chrono::Utc::now() + chrono::Duration::hours(12),
         })
         .await
         .unwrap();

@@ -198,6 +198,7 @@ fn already_message(s: &Submission) -> String {
     match s.state {
         SubmissionState::Delivered => "This customer was already submitted and Partner Center created it. Nothing was sent again.".into(),
         SubmissionState::Queued => "This customer was already submitted and is saved; it will be sent to Partner Center automatically. Nothing was sent again.".into(),
+        SubmissionState::NeedsSignIn => "This customer was already submitted and is saved, but the sign-in it was saved with has ended, so it waits for an Admin or Sales agent to send it again. Nothing was sent.".into(),
         SubmissionState::Failed => format!("This was already submitted and Partner Center refused it: {}", s.last_error.as_deref().unwrap_or("no reason given")),
     }
 }

@@ -4,7 +4,8 @@
 use chrono::Utc;
 
 use super::outcome::Outcome;
-use super::{Attempt, BETWEEN_ATTEMPTS, Delivery, Ids, MAX_ATTEMPTS, Tokens};
+use super::{Attempt, BETWEEN_ATTEMPTS, Delivery, Ids, MAX_ATTEMPTS, Tokens, TokensAtHand};
+use crate::config::AttestationMode;
 use crate::domain::{Attestation, Request, StatusInputs};
 use crate::partner_center::CreatedCustomer;
 use crate::store::{AuditEntry, Settled, StoreError, Submission};
@@ -20,6 +21,19 @@ impl Step {
     /// An outcome with nothing recorded upstream; renewed tokens are kept.
     pub fn ended(outcome: Outcome, tokens: &Tokens) -> Step {
         Step { outcome, renewed: tokens.renewed.then(|| tokens.current.clone()), recorded: None }
+    }
+
+    /// An outcome reached without delegated tokens.
+    pub fn just(outcome: Outcome) -> Step {
+        Step { outcome, renewed: None, recorded: None }
+    }
+
+    /// An outcome of an attempt that may have had no delegated tokens at all.
+    pub fn ended_with(outcome: Outcome, tokens: &TokensAtHand) -> Step {
+        match tokens {
+            Ok(t) => Step::ended(outcome, t),
+            Err(_) => Step::just(outcome),
+        }
     }
 }
 
@@ -47,7 +61,9 @@ impl Delivery {
         let tried = self.try_once(&sub, ids).await;
         let customer_id = tried.customer_id.clone().or_else(|| sub.customer_id.clone());
         let outcome = if self.record(&sub, &tried).await? { tried.outcome } else { Outcome::LeaseLost };
-        self.audit_attempt(&sub, &outcome, customer_id.clone(), ids).await?;
+        if outcome.audited() {
+            self.audit_attempt(&sub, &outcome, customer_id.clone(), ids).await?;
+        }
         if let Some(id) = &customer_id {
             self.update_customer(&sub, id, &outcome, tried.recorded_upstream.as_ref()).await?;
         }
@@ -55,39 +71,41 @@ impl Delivery {
     }
 
     /// The steps the submission still needs: the new customer (unless created already),
-    /// then the attestation (unless the customer accepts in the admin center).
+    /// then the attestation (unless the customer accepts in the admin center). A step
+    /// that needs the delegated tokens and finds none asks for a sign-in.
     async fn try_once(&self, sub: &Submission, ids: Ids) -> Tried {
-        let Some(tokens) = sub.tokens.clone() else {
-            return Tried::just(Outcome::failed(
-                "Not sent: the sign-in it was submitted with is gone. Sign in and send it again.",
-            ));
+        let tokens = self.tokens_at_hand(sub).await;
+        let mut tried = Tried {
+            renewed: tokens.as_ref().ok().filter(|t| t.renewed).map(|t| t.current.clone()),
+            ..Tried::just(Outcome::Delivered)
         };
-        let tokens = match self.fresh_tokens(tokens, false).await {
-            Ok(t) => t,
-            Err(why) => return Tried::just(Outcome::failed(format!("Not sent: {why}. Sign in and send it again."))),
-        };
-        let mut tried =
-            Tried { renewed: tokens.renewed.then(|| tokens.current.clone()), ..Tried::just(Outcome::Delivered) };
         let customer_id = match (&sub.request, &sub.customer_id) {
             (_, Some(id)) => id.clone(),
-            (Request::CreateCustomer(c), None) => match self.create_customer(sub, c, &tokens.current, ids).await {
-                Ok(created) => {
-                    let id = created.customer.id.clone();
-                    tried.customer_id = Some(id.clone());
-                    tried.created = Some(created);
-                    id
+            (Request::CreateCustomer(c), None) => {
+                let current = match &tokens {
+                    Ok(t) => &t.current,
+                    Err(why) => return Tried::just(Outcome::needs_sign_in(why)),
+                };
+                match self.create_customer(sub, c, current, ids).await {
+                    Ok(created) => {
+                        let id = created.customer.id.clone();
+                        tried.customer_id = Some(id.clone());
+                        tried.created = Some(created);
+                        id
+                    }
+                    Err(outcome) => return Tried { outcome, ..tried },
                 }
-                Err(outcome) => return Tried { outcome, ..tried },
-            },
+            }
             (Request::Attest(_), None) => return Tried::just(Outcome::failed("The submission names no customer.")),
         };
         let Some(date) = sub.request.date() else {
             // The customer accepts in the Microsoft 365 admin center: created is all.
             return tried;
         };
-        let step = match self.mode {
-            crate::config::AttestationMode::Confirm => self.confirm(sub, &customer_id, date, tokens, ids).await,
-            crate::config::AttestationMode::Enhanced => self.enhanced(sub, &customer_id, date, tokens, ids).await,
+        let step = match (self.mode, tokens) {
+            (AttestationMode::Confirm, Ok(tokens)) => self.confirm(sub, &customer_id, date, tokens, ids).await,
+            (AttestationMode::Confirm, Err(why)) => Step::just(Outcome::needs_sign_in(&why)),
+            (AttestationMode::Enhanced, tokens) => self.enhanced(sub, &customer_id, date, tokens, ids).await,
         };
         tried.renewed = step.renewed.or(tried.renewed);
         tried.recorded_upstream = step.recorded;
@@ -126,6 +144,7 @@ impl Delivery {
             Outcome::Waiting { .. } => {
                 self.store.submission_wait(id, owner, Utc::now() + self.check_every, renewed).await
             }
+            Outcome::NeedsSignIn { reason } => self.store.submission_needs_sign_in(id, owner, reason).await,
             Outcome::LeaseLost => Ok(false),
         }
     }
@@ -154,10 +173,16 @@ impl Delivery {
             Request::Attest(_) => "attest_attempt",
             Request::CreateCustomer(_) => "create_customer_attempt",
         };
+        // The person whose sign-in the attempt used: the submitter, or the attester who
+        // chose Send now.
+        let (actor_oid, actor_name) = match &sub.token_holder {
+            Some(h) => (h.oid.clone(), h.name.clone()),
+            None => (sub.created_by_oid.clone(), sub.created_by_name.clone()),
+        };
         let entry = AuditEntry {
             tenant_id: sub.tenant_id.clone(),
-            actor_oid: Some(sub.created_by_oid.clone()),
-            actor_name: Some(sub.created_by_name.clone()),
+            actor_oid: Some(actor_oid),
+            actor_name: Some(actor_name),
             action: action.into(),
             customer_id,
             detail: Some(detail),

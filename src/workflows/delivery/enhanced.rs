@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::attempt::Step;
 use super::confirm::duplicate;
 use super::outcome::{Outcome, retry_or_fail};
-use super::{Delivery, Ids, Tokens};
+use super::{Delivery, Ids, Tokens, TokensAtHand};
 use crate::domain::{AcceptanceDate, Request};
 use crate::partner_center::{EnhancedRequest, EnhancedStatus};
 use crate::store::Submission;
@@ -30,37 +30,50 @@ fn step_ids(sub: &Submission, ids: Ids) -> (Uuid, Uuid) {
 }
 
 impl Delivery {
+    /// One step of the enhanced attestation. Creating it and looking at it are App-only;
+    /// the agreement that follows the customer's acceptance needs delegated tokens, so
+    /// without them nothing is started, and an accepted one waits for a sign-in.
     pub(super) async fn enhanced(
         &self,
         sub: &Submission,
         customer_id: &str,
         typed: AcceptanceDate,
-        tokens: Tokens,
+        tokens: TokensAtHand,
         ids: Ids,
     ) -> Step {
         let (create_id, agreement_id) = step_ids(sub, ids);
-        let app_token = match self.oidc.app_token().await {
+        // The application's own token of the submission's partner tenant: the attestation is
+        // that partner's, whoever else uses the portal.
+        let app_token = match self.oidc.app_token(&sub.tenant_id).await {
             Ok(t) => t,
             Err(e) => {
-                return Step::ended(Outcome::RetryLater { reason: format!("no application token: {e}") }, &tokens);
+                let outcome = Outcome::RetryLater { reason: format!("no application token: {e}") };
+                return Step::ended_with(outcome, &tokens);
             }
         };
         let Some(attestation_id) = &sub.attestation_id else {
+            if let Err(why) = &tokens {
+                return Step::just(Outcome::needs_sign_in(why));
+            }
             let outcome = self.create_attestation(sub, customer_id, &app_token, create_id, ids).await;
-            return Step::ended(outcome, &tokens);
+            return Step::ended_with(outcome, &tokens);
         };
         let accepted = match self.pc.enhanced_attestation_status(&app_token, attestation_id, ids.correlation).await {
             Ok(EnhancedStatus::Pending) => {
                 let link = sub.acceptance_link.clone().unwrap_or_default();
-                return Step::ended(Outcome::Waiting { link }, &tokens);
+                return Step::ended_with(Outcome::Waiting { link, link_created: false }, &tokens);
             }
             Ok(EnhancedStatus::Expired) => {
                 let reason =
                     "The customer did not accept before the acceptance link expired. Use Edit to send a new one.";
-                return Step::ended(Outcome::failed(reason), &tokens);
+                return Step::ended_with(Outcome::failed(reason), &tokens);
             }
             Ok(EnhancedStatus::Accepted { date }) => date,
-            Err(e) => return Step::ended(retry_or_fail(e), &tokens),
+            Err(e) => return Step::ended_with(retry_or_fail(e), &tokens),
+        };
+        let tokens = match tokens {
+            Ok(t) => t,
+            Err(why) => return Step::just(Outcome::needs_sign_in(&why)),
         };
         let date = if accepted <= Utc::now().date_naive() { accepted } else { typed.date() };
         self.agreement(sub, customer_id, attestation_id, date, tokens, (agreement_id, ids)).await
@@ -85,7 +98,7 @@ impl Delivery {
         };
         match self.pc.create_enhanced_attestation(app_token, &request, request_id, ids.correlation).await {
             Ok(a) => match self.store.submission_set_attestation(&sub.id, &self.owner, &a.id, &a.link).await {
-                Ok(true) => Outcome::Waiting { link: a.link },
+                Ok(true) => Outcome::Waiting { link: a.link, link_created: true },
                 Ok(false) => Outcome::LeaseLost,
                 Err(e) => Outcome::RetryLater { reason: e.to_string() },
             },

@@ -78,6 +78,10 @@ struct Tokens {
     renewed: bool,
 }
 
+/// The delegated tokens an attempt may use, or why there are none: a step that needs
+/// them then asks for a sign-in; App-only steps go on without them.
+type TokensAtHand = Result<Tokens, String>;
+
 impl Delivery {
     pub fn new(
         store: Store,
@@ -98,6 +102,15 @@ impl Delivery {
             concurrency: settings.delivery_concurrency.max(1),
             mode: settings.attestation_mode,
             check_every: seconds(settings.acceptance_check_seconds, chrono::Duration::minutes(1)),
+        }
+    }
+
+    /// The tokens the submission keeps, renewed when they are about to expire; or why
+    /// there are none to use.
+    async fn tokens_at_hand(&self, sub: &Submission) -> TokensAtHand {
+        match sub.tokens.clone() {
+            Some(tokens) => self.fresh_tokens(tokens, false).await,
+            None => Err("the sign-in it was saved with has ended (signed out, or past its time limit)".into()),
         }
     }
 

@@ -15,9 +15,17 @@ pub enum Outcome {
     RetryLater {
         reason: String,
     },
-    /// Enhanced attestation: waiting for the customer to accept at this link.
+    /// Enhanced attestation: waiting for the customer to accept at this link;
+    /// `link_created` when this attempt created it (only then does the audit log get it:
+    /// anyone holding the link can accept for the customer).
     Waiting {
         link: String,
+        link_created: bool,
+    },
+    /// The delegated tokens it needs are gone or can't be renewed: it waits, untried,
+    /// until an attester sends it with their own sign-in.
+    NeedsSignIn {
+        reason: String,
     },
     /// Another instance holds the submission now.
     LeaseLost,
@@ -28,13 +36,28 @@ impl Outcome {
         Outcome::Failed { reason: reason.into(), code: None }
     }
 
+    /// Waits for a sign-in: `why` says what became of the tokens it was saved with.
+    pub(super) fn needs_sign_in(why: &str) -> Outcome {
+        Outcome::NeedsSignIn { reason: format!("Not sent yet: {why}.") }
+    }
+
+    /// Whether the attempt is worth an entry in the audit log: a look at an enhanced
+    /// attestation that is still waiting changed nothing and gets none.
+    pub(super) fn audited(&self) -> bool {
+        !matches!(self, Outcome::Waiting { link_created: false, .. })
+    }
+
     /// The label the audit log gives it, and the reason or link it notes.
     pub(super) fn audit_label(&self) -> (&'static str, Option<String>, Option<String>) {
         match self {
             Outcome::Delivered => ("delivered", None, None),
             Outcome::Failed { reason, code } => ("failed", Some(reason.clone()), code.clone()),
             Outcome::RetryLater { reason } => ("retry_later", Some(reason.clone()), None),
-            Outcome::Waiting { link } => ("waiting_for_customer", Some(format!("acceptance link {link}")), None),
+            Outcome::Waiting { link, link_created: true } => {
+                ("waiting_for_customer", Some(format!("acceptance link {link}")), None)
+            }
+            Outcome::Waiting { link_created: false, .. } => ("waiting_for_customer", None, None),
+            Outcome::NeedsSignIn { reason } => ("needs_sign_in", Some(reason.clone()), None),
             Outcome::LeaseLost => ("lease_lost", None, None),
         }
     }

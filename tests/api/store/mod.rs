@@ -35,6 +35,7 @@ mod audit;
 mod customers;
 mod schema;
 mod sessions;
+mod submission_tokens;
 mod submissions;
 mod tenants;
 

@@ -52,6 +52,7 @@ async fn submit(s: &Store, tenant: &str, key: &str, customer_id: Option<&str>, r
         created_by_oid: "oid-sam",
         created_by_name: "Sam Sales",
         tokens: &sams_tokens(),
+        tokens_kept_until: Utc::now() + Duration::hours(12),
     })
     .await
     .unwrap()
