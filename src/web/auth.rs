@@ -14,20 +14,49 @@ use crate::workflows::WorkflowError;
 /// How long a started sign-in may take before its state is no longer accepted.
 const SIGN_IN_WINDOW_SECONDS: i64 = 600;
 
-/// Only paths of this portal: never an absolute or scheme-relative address.
+/// Where a sign-in goes when no usable return address was given.
+const AFTER_SIGN_IN: &str = "/customers";
+
+/// A return address that is not longer than this is refused.
+const RETURN_TO_LIMIT: usize = 2048;
+
+/// The return address as a path of this portal, or `/customers`. Browsers drop tabs and
+/// line breaks from a `Location`, read `\` as `/` and resolve dot segments, so the
+/// address is read as a URL reference the way a browser would (joined onto a fixed base)
+/// and kept only when that stays on the base's origin, and only in the form that was
+/// checked (docs/architecture.md, "Sign-in and roles").
 fn safe_return_to(s: Option<&str>) -> String {
-    match s {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.contains('\\')
-                && !p.starts_with("/login")
-                && !p.starts_with("/auth/") =>
-        {
-            p.to_string()
-        }
-        _ => "/customers".to_string(),
+    s.and_then(portal_path).unwrap_or_else(|| AFTER_SIGN_IN.to_string())
+}
+
+fn portal_path(raw: &str) -> Option<String> {
+    // Visible ASCII only: no controls, spaces or look-alike letters; a path the portal
+    // links to is always written this way.
+    let plain = raw.bytes().all(|b| b.is_ascii_graphic()) && raw.len() <= RETURN_TO_LIMIT;
+    if !plain || !raw.starts_with('/') || raw.starts_with("//") || raw.contains('\\') {
+        return None;
     }
+    // Encoded slashes, backslashes and controls, which some servers and browsers decode.
+    let decoded = url::form_urlencoded::parse(format!("p={}", raw.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())?;
+    let lower = raw.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || decoded.chars().any(|c| c.is_control() || c == '\\') {
+        return None;
+    }
+    let base = url::Url::parse("https://portal.invalid/").ok()?;
+    let joined = base.join(raw).ok()?;
+    if joined.origin() != base.origin() || !joined.username().is_empty() || joined.password().is_some() {
+        return None;
+    }
+    let path = joined.path();
+    if path.starts_with("//") || path == "/login" || path.starts_with("/login/") || path.starts_with("/auth/") {
+        return None;
+    }
+    Some(match joined.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -161,8 +190,32 @@ mod tests {
     #[test]
     fn return_to_stays_on_the_portal() {
         assert_eq!(safe_return_to(Some("/customers/1?x=2")), "/customers/1?x=2");
-        for bad in ["https://evil.example/", "//evil.example", "/\\evil", "/login", "/auth/callback", ""] {
-            assert_eq!(safe_return_to(Some(bad)), "/customers", "{bad}");
+        assert_eq!(safe_return_to(Some("/customers?q=a%20b&status=attested")), "/customers?q=a%20b&status=attested");
+        assert_eq!(safe_return_to(Some("/customers/./1")), "/customers/1", "the checked form is the one kept");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil",
+            "\\/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/%09/evil.example",
+            "/%2f%2fevil.example",
+            "/%2F%2Fevil.example",
+            "/%5cevil.example",
+            "/.//evil.example",
+            "/./\\evil.example",
+            "https:evil.example",
+            "/ /evil",
+            "/\u{3000}/evil",
+            "/login",
+            "/login?return_to=/x",
+            "/auth/callback",
+            "/x/../login",
+            "",
+            "customers",
+        ] {
+            assert_eq!(safe_return_to(Some(bad)), "/customers", "{bad:?}");
         }
         assert_eq!(safe_return_to(None), "/customers");
     }

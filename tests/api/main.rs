@@ -16,5 +16,6 @@ mod enhanced;
 mod external_idp;
 mod helpers;
 mod restart;
+mod return_to;
 mod sandbox;
 mod store;
