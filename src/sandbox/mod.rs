@@ -23,7 +23,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 
-pub use faults::Faults;
+pub use faults::{Faults, Refusal};
 pub use state::{IdTokenDefect, RecordedRequest, SandboxOptions, SandboxState};
 
 /// The client id the sandbox registers when it is not told the portal's.

@@ -19,3 +19,4 @@ mod restart;
 mod return_to;
 mod sandbox;
 mod store;
+mod upstream_text;

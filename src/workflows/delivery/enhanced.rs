@@ -42,7 +42,9 @@ impl Delivery {
         let app_token = match self.oidc.app_token().await {
             Ok(t) => t,
             Err(e) => {
-                return Step::ended(Outcome::RetryLater { reason: format!("no application token: {e}") }, &tokens);
+                tracing::warn!(error = %e, "no application token for the enhanced attestation");
+                let reason = "The portal's own Partner Center token could not be obtained; it tries again.".to_string();
+                return Step::ended(Outcome::RetryLater { reason }, &tokens);
             }
         };
         let Some(attestation_id) = &sub.attestation_id else {
