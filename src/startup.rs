@@ -20,7 +20,7 @@ use crate::partner_center::{PartnerCenter, RetryPolicy};
 use crate::sandbox::{self, Sandbox, SandboxOptions};
 use crate::store::{DbSessionStore, Store};
 use crate::web::errors::AppError;
-use crate::web::{AppState, middleware};
+use crate::web::{AppState, middleware, sign_in_renewal};
 use crate::workflows::Workflows;
 
 /// The sandbox's settings, from the portal's: its faults and how many customers it has.
@@ -221,6 +221,7 @@ fn serve(
             .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
             .wrap(from_fn(middleware::csrf_guard))
             .wrap(from_fn(middleware::signed_in_frame))
+            .wrap(from_fn(sign_in_renewal::renew_sign_in_when_due))
             .wrap(sessions)
             .wrap(from_fn(middleware::request_id_and_headers))
             .configure(crate::web::routes)

@@ -9,6 +9,7 @@
 
 mod api;
 mod api_write;
+mod end_session;
 mod enhanced;
 pub mod faults;
 mod idp;
@@ -71,6 +72,7 @@ pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<
             .wrap(actix_web::middleware::from_fn(faults::inject))
             .wrap(actix_web::middleware::from_fn(state::record_request))
             .configure(idp::routes)
+            .configure(end_session::routes)
             .configure(api::routes)
             .configure(api_write::routes)
             .configure(api_write::create_routes)

@@ -113,19 +113,7 @@ async fn callback(
     let q = q.into_inner();
     let pending = session::take_pending(&session);
     if let Some(error) = q.error {
-        if error == "access_denied" {
-            return Err(AppError::SignIn {
-                user: "You cancelled the sign-in, so you are not signed in.".into(),
-                detail: error,
-            });
-        }
-        return Err(AppError::SignIn {
-            user: format!(
-                "The sign-in was not completed: {}",
-                q.error_description.as_deref().filter(|d| !d.is_empty()).unwrap_or(&error)
-            ),
-            detail: error,
-        });
+        return Err(declined(error, q.error_description));
     }
     let Some(pending) = pending else {
         return Err(AppError::SignIn {
@@ -149,7 +137,7 @@ async fn callback(
             detail: "no code".into(),
         });
     };
-    let (user, tokens) = match state.workflows.finish_sign_in(&pending, code).await {
+    let signed_in = match state.workflows.finish_sign_in(&pending, code).await {
         Ok(signed_in) => signed_in,
         Err(WorkflowError::IdentityProvider(e)) => {
             return Err(AppError::SignIn {
@@ -159,16 +147,54 @@ async fn callback(
         }
         Err(e) => return Err(e.into()),
     };
-    session::sign_in(&session, &user, &tokens).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(redirect(if user.roles.is_empty() { "/no-access" } else { &pending.return_to }))
+    session::sign_in(&session, &signed_in).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(redirect(if signed_in.user.roles.is_empty() { "/no-access" } else { &pending.return_to }))
+}
+
+/// The error codes of OAuth 2.0 and OpenID Connect a sign-in may come back with, and what
+/// the portal tells the user of each.
+const PROVIDER_ERRORS: [(&str, &str); 8] = [
+    (
+        "access_denied",
+        "You cancelled the sign-in, or the sign-in service refused it, so you are not signed in. Sign in again to continue.",
+    ),
+    ("login_required", NEEDS_STEPS),
+    ("interaction_required", NEEDS_STEPS),
+    ("consent_required", NEEDS_STEPS),
+    ("account_selection_required", NEEDS_STEPS),
+    ("server_error", TRY_LATER),
+    ("temporarily_unavailable", TRY_LATER),
+    (
+        "invalid_scope",
+        "The sign-in service refused the access the portal asks for, so you are not signed in. Tell your administrator: the portal's oidc_scopes setting and the application's registration do not agree.",
+    ),
+];
+const NEEDS_STEPS: &str = "The sign-in service needs you to sign in or approve the portal's access first, so you are not signed in. Sign in again and follow its steps.";
+const TRY_LATER: &str = "The sign-in service could not complete the sign-in just now, so you are not signed in. Try again in a minute; if it keeps failing, tell your administrator.";
+const OTHER_ERROR: &str = "The sign-in service refused the sign-in, so you are not signed in. Try again; if it keeps failing, tell your administrator the request id below.";
+
+/// The portal's sentence for an error the identity provider answered a sign-in with. A
+/// standard code is named; the provider's own words only ever follow, quoted.
+fn declined(error: String, description: Option<String>) -> AppError {
+    let user = match PROVIDER_ERRORS.iter().find(|(code, _)| *code == error) {
+        Some((code, sentence)) => format!("{sentence} (Error code: {code}.)"),
+        None => OTHER_ERROR.to_string(),
+    };
+    AppError::SignInDeclined { user, error, description: description.filter(|d| !d.trim().is_empty()) }
 }
 
 #[post("/logout")]
 async fn logout(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse, AppError> {
     state.workflows.signed_out(&signed.user).await?;
+    let hint = session::id_token(&signed.session);
     // Deletes the server-side session: the old cookie is worth nothing from now on.
     signed.session.purge();
-    Ok(redirect("/?signed_out=1"))
+    // Then the session at the identity provider, when it offers a way to end it; it
+    // sends the browser back to the signed-out page.
+    Ok(match state.workflows.end_session_url(hint.as_ref()).await {
+        Some(url) => redirect(&url),
+        None => redirect("/?signed_out=1"),
+    })
 }
 
 #[get("/no-access")]

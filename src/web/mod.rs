@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod new_customer;
 pub mod pages;
 pub mod session;
+pub mod sign_in_renewal;
 
 use actix_web::{HttpResponse, get, web};
 use std::sync::Arc;

@@ -1,5 +1,7 @@
-//! Pages never show what Partner Center wrote: an error page and a refused submission
-//! show Partner Center's code and a sentence of the portal's.
+//! Pages never show what Partner Center or the identity provider wrote: an error page and
+//! a refused submission show Partner Center's code and a sentence of the portal's; the
+//! identity provider's `error_description` appears only quoted, after the portal's own
+//! sentence, escaped and shortened.
 
 use mca_portal::sandbox::{Faults, Refusal};
 use reqwest::StatusCode;
@@ -73,4 +75,35 @@ async fn a_submission_waiting_for_another_attempt_shows_no_upstream_text() {
     assert!(shows_submission(&page, "pending"), "a 503 is tried again later");
     assert!(!page.contains(MARKER), "the reason shown is the portal's");
     assert!(page.contains("not answering"), "in the portal's words");
+}
+
+#[tokio::test]
+async fn the_identity_providers_description_is_only_quoted_after_the_portals_sentence() {
+    let app = spawn_app().await;
+    let b = app.new_browser();
+    let description = format!("<script>alert(1)</script>{MARKER} {}", "x".repeat(400));
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", "server_error")
+        .append_pair("error_description", &description)
+        .append_pair("state", "s")
+        .finish();
+    let (status, html) = b.get_html(&format!("/auth/callback?{query}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let sentence = html.find("could not complete the sign-in").expect("the portal's own sentence");
+    let quote = html.find("<q class=\"upstream-detail\">").expect("the description, quoted");
+    assert!(sentence < quote, "the portal's sentence comes first");
+    let quoted = between(&html[quote..], ">", "</q>").unwrap();
+    assert!(quoted.contains(MARKER), "the description is quoted");
+    assert!(!html.contains("<script>alert"), "escaped");
+    assert!(unescape(quoted).chars().count() <= 201, "shortened: {}", quoted.len());
+    assert_eq!(html.matches(MARKER).count(), 1, "and nowhere else");
+}
+
+#[tokio::test]
+async fn an_unknown_error_code_of_the_identity_provider_is_not_shown_as_the_portals() {
+    let app = spawn_app().await;
+    let (status, html) = app.new_browser().get_html(&format!("/auth/callback?error=%3Cb%3E{MARKER}%3C%2Fb%3E")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!html.contains(MARKER), "a code that is not a standard one is the provider's text");
+    assert!(html.contains("refused the sign-in"), "the portal's sentence");
 }
