@@ -148,7 +148,13 @@ async fn callback(
         Err(e) => return Err(e.into()),
     };
     session::sign_in(&session, &signed_in).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(redirect(if signed_in.user.roles.is_empty() { "/no-access" } else { &pending.return_to }))
+    // Checked again on the way out: whatever carried the pending sign-in, only a path of
+    // the portal is ever sent.
+    let back = match signed_in.user.roles.is_empty() {
+        true => "/no-access".to_string(),
+        false => safe_return_to(Some(&pending.return_to)),
+    };
+    Ok(redirect(&back))
 }
 
 /// The error codes of OAuth 2.0 and OpenID Connect a sign-in may come back with, and what
