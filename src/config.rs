@@ -11,7 +11,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::domain::{PartnerType, ReattestationPolicy};
+use crate::domain::{PartnerType, ReattestationPolicy, parse_tenant_id};
 
 /// The file read when present in the working directory.
 pub const DEFAULT_CONFIG_FILE: &str = "mca-portal.toml";
@@ -186,10 +186,11 @@ impl Default for Settings {
             sales_agent_groups: Vec::new(),
             helpdesk_agent_groups: Vec::new(),
             global_admin_groups: Vec::new(),
-            admin_agent_app_roles: vec!["AdminAgent".into()],
-            sales_agent_app_roles: vec!["SalesAgent".into()],
-            helpdesk_agent_app_roles: vec!["HelpdeskAgent".into()],
-            global_admin_app_roles: vec!["GlobalAdmin".into()],
+            // Empty too: a real identity provider's app roles are named in the settings.
+            admin_agent_app_roles: Vec::new(),
+            sales_agent_app_roles: Vec::new(),
+            helpdesk_agent_app_roles: Vec::new(),
+            global_admin_app_roles: Vec::new(),
             partner_types: BTreeMap::new(),
             session_key: None,
             session_key_file: None,
@@ -314,6 +315,7 @@ impl Settings {
             }
             _ => {}
         }
+        self.check_sign_in()?;
         self.check_keys_and_rate_limits()?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres:")
@@ -389,6 +391,65 @@ impl Settings {
             return invalid(format!("trusted_proxy_header is not a header name: {h:?} (for example X-Forwarded-For)"));
         }
         Ok(())
+    }
+
+    /// What sign-in needs: a role mapping with a real identity provider, and a tenant id
+    /// that is one.
+    fn check_sign_in(&self) -> Result<(), ConfigError> {
+        if let Some(message) = self.missing_role_mapping() {
+            return Err(ConfigError::Invalid(message));
+        }
+        if let Some(t) = &self.tenant_id
+            && parse_tenant_id(t).is_none()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "tenant_id must be your partner organization's Microsoft Entra tenant id, a GUID such as 00000000-0000-0000-0000-000000000000, not {t:?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// With a real identity provider, which of its groups (or app roles) give each agent
+    /// role must be configured: nothing maps to a role by default (docs/architecture.md,
+    /// "Sign-in and roles"). The sentence names the keys to set.
+    fn missing_role_mapping(&self) -> Option<String> {
+        self.oidc_issuer.as_ref()?;
+        let (lists, keys, source) = match self.roles_from {
+            RolesFrom::Groups => (
+                [
+                    &self.admin_agent_groups,
+                    &self.sales_agent_groups,
+                    &self.helpdesk_agent_groups,
+                    &self.global_admin_groups,
+                ],
+                "admin_agent_groups, sales_agent_groups and helpdesk_agent_groups (and global_admin_groups if you wish)",
+                "the object ids of your Partner Center AdminAgents, SalesAgents and HelpdeskAgents groups in Microsoft Entra ID",
+            ),
+            RolesFrom::AppRoles => (
+                [
+                    &self.admin_agent_app_roles,
+                    &self.sales_agent_app_roles,
+                    &self.helpdesk_agent_app_roles,
+                    &self.global_admin_app_roles,
+                ],
+                "admin_agent_app_roles, sales_agent_app_roles and helpdesk_agent_app_roles (and global_admin_app_roles if you wish)",
+                "the values of the app roles your application registration gives Admin, Sales and Helpdesk agents",
+            ),
+        };
+        if lists.iter().any(|l| l.iter().any(|v| !v.trim().is_empty())) {
+            return None;
+        }
+        let other = match self.roles_from {
+            RolesFrom::Groups => {
+                "; or read roles from app roles with roles_from = \"app_roles\" and the *_app_roles keys"
+            }
+            RolesFrom::AppRoles => {
+                "; or read roles from groups with roles_from = \"groups\" and the *_agent_groups keys"
+            }
+        };
+        Some(format!(
+            "oidc_issuer is set, so the agent roles must be mapped explicitly (nothing gives a role by default with a real identity provider): set {keys} to {source}{other}"
+        ))
     }
 
     /// The key that seals stored data: `data_key`, else the key file in the working
@@ -504,6 +565,39 @@ mod tests {
         let s = Settings { oidc_issuer: Some("https://login.example/".into()), ..Default::default() };
         let e = s.check().unwrap_err().to_string();
         assert!(e.contains("partner_center_url"), "{e}");
+    }
+
+    fn real_provider() -> Settings {
+        Settings {
+            oidc_issuer: Some("https://login.example/v2.0".into()),
+            partner_center_url: Some("https://api.partnercenter.microsoft.com".into()),
+            oidc_client_secret: Some(SecretString::from("a-secret".to_string())),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_real_provider_needs_its_role_mapping_named() {
+        let e = real_provider().check().unwrap_err().to_string();
+        for key in ["admin_agent_groups", "sales_agent_groups", "helpdesk_agent_groups", "roles_from"] {
+            assert!(e.contains(key), "{key}: {e}");
+        }
+        let by_app_roles = Settings { roles_from: RolesFrom::AppRoles, ..real_provider() };
+        let e = by_app_roles.check().unwrap_err().to_string();
+        assert!(e.contains("admin_agent_app_roles") && e.contains("sales_agent_app_roles"), "{e}");
+        let mapped =
+            Settings { sales_agent_groups: vec!["0f0f0f0f-0000-4000-8000-000000000000".into()], ..real_provider() };
+        assert!(mapped.check().is_ok());
+        let blank = Settings { admin_agent_groups: vec![" ".into()], ..real_provider() };
+        assert!(blank.check().is_err(), "a blank group id maps nothing");
+    }
+
+    #[test]
+    fn tenant_id_must_be_a_tenant_id() {
+        let s = Settings { tenant_id: Some("default".into()), ..Default::default() };
+        assert!(s.check().unwrap_err().to_string().contains("tenant_id"));
+        let s = Settings { tenant_id: Some("c0a7050d-0000-4000-8000-000000000001".into()), ..Default::default() };
+        assert!(s.check().is_ok());
     }
 
     #[test]

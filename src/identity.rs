@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreProviderMetadata};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreIdToken, CoreIdTokenClaims};
 use openidconnect::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope,
-    TokenResponse, TokenUrl,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadataWithLogout,
+    RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -20,7 +20,7 @@ use tokio::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::domain::UserTokens;
+pub use crate::domain::{IdToken, UserTokens};
 
 type Client =
     CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
@@ -93,7 +93,7 @@ pub struct Oidc {
     redirect_uri: String,
     scopes: Vec<String>,
     http: reqwest::Client,
-    metadata: RwLock<Option<(Instant, CoreProviderMetadata)>>,
+    metadata: RwLock<Option<(Instant, ProviderMetadataWithLogout)>>,
     /// Scope of the application's own tokens, the token endpoint of each partner tenant
     /// (with `{tenant}` in it), and each tenant's token while it is good. The map's lock is
     /// held only to find a tenant's cell, never across a network call.
@@ -130,14 +130,14 @@ impl Oidc {
         })
     }
 
-    async fn metadata(&self) -> Result<CoreProviderMetadata, SignInError> {
+    async fn metadata(&self) -> Result<ProviderMetadataWithLogout, SignInError> {
         if let Some((at, m)) = self.metadata.read().await.as_ref()
             && at.elapsed() < METADATA_TTL
         {
             return Ok(m.clone());
         }
         let issuer = IssuerUrl::new(self.issuer.clone()).map_err(|e| SignInError::Config(e.to_string()))?;
-        let m = CoreProviderMetadata::discover_async(issuer, &self.http)
+        let m = ProviderMetadataWithLogout::discover_async(issuer, &self.http)
             .await
             .map_err(|e| SignInError::Discovery(format!("{e:#}")))?;
         *self.metadata.write().await = Some((Instant::now(), m.clone()));
@@ -184,9 +184,10 @@ impl Oidc {
     }
 
     /// Exchanges the code, verifies the ID token (signature, issuer, audience, expiry,
-    /// nonce) and returns who signed in with their delegated tokens.
+    /// nonce) and returns who signed in with their delegated tokens and the ID token (kept
+    /// as the hint for signing out at the provider).
     #[tracing::instrument(skip_all, err(level = "warn"))]
-    pub async fn finish(&self, pending: &PendingSignIn, code: String) -> Result<(Identity, UserTokens), SignInError> {
+    pub async fn finish(&self, pending: &PendingSignIn, code: String) -> Result<SignedIn, SignInError> {
         let client = self.client().await?;
         let response = client
             .exchange_code(AuthorizationCode::new(code))
@@ -197,42 +198,8 @@ impl Oidc {
             .map_err(|e| SignInError::Exchange(format!("{e:#}")))?;
         let id_token =
             response.id_token().ok_or_else(|| SignInError::IdToken("the answer carried no ID token".into()))?;
-        let verifier = client.id_token_verifier();
-        let claims = id_token
-            .claims(&verifier, &Nonce::new(pending.nonce.clone()))
-            .map_err(|e| SignInError::IdToken(e.to_string()))?;
-        // The signature is verified above; read the claims the core type does not model
-        // (oid, tid, groups, roles) from the same token's payload.
-        let raw = id_token.to_string();
-        let payload: Value = raw
-            .split('.')
-            .nth(1)
-            .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| SignInError::IdToken("unreadable payload".into()))?;
-        let strings = |v: &Value| -> Vec<String> {
-            v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default()
-        };
-        let name = claims
-            .name()
-            .and_then(|n| n.get(None))
-            .map(|n| n.to_string())
-            .or_else(|| claims.preferred_username().map(|u| u.to_string()))
-            .unwrap_or_else(|| claims.subject().to_string());
-        let email = claims
-            .email()
-            .map(|e| e.to_string())
-            .or_else(|| claims.preferred_username().map(|u| u.to_string()))
-            .unwrap_or_default();
-        let identity = Identity {
-            oid: payload["oid"].as_str().map(String::from).unwrap_or_else(|| claims.subject().to_string()),
-            tenant_id: payload["tid"].as_str().map(String::from),
-            name,
-            email,
-            groups: strings(&payload["groups"]),
-            app_roles: strings(&payload["roles"]),
-        };
-        Ok((identity, tokens_of(&response, None)))
+        let identity = identity_of(&client, id_token, Some(&pending.nonce))?;
+        Ok(SignedIn { identity, tokens: tokens_of(&response, None), id_token: IdToken::new(id_token.to_string()) })
     }
 
     /// The scope asked for the application's own token.
@@ -300,17 +267,36 @@ impl Oidc {
     /// `Ok(None)`: the tokens as they are will do.
     #[tracing::instrument(skip_all, fields(%force), err(level = "warn"))]
     pub async fn fresh(&self, tokens: &UserTokens, force: bool) -> Result<Option<UserTokens>, SignInError> {
-        if !force && tokens.good_for(TOKEN_MARGIN_SECONDS, chrono::Utc::now().timestamp()) {
+        Ok(self.renew(tokens, force, false).await?.map(|r| r.tokens))
+    }
+
+    /// The same rule for a signed-in session, which must also learn who the user is now:
+    /// a renewal verifies the ID token the provider sends with it (signature, issuer,
+    /// audience, expiry; a refresh has no nonce) and returns its identity, so that roles
+    /// are read again. `identity` is None when the answer carried no ID token.
+    #[tracing::instrument(skip_all, err(level = "warn"))]
+    pub async fn fresh_identity(&self, tokens: &UserTokens) -> Result<Option<Renewed>, SignInError> {
+        self.renew(tokens, false, true).await
+    }
+
+    /// Whether the tokens are due for renewal: less than two minutes left.
+    pub fn due(tokens: &UserTokens) -> bool {
+        !tokens.good_for(TOKEN_MARGIN_SECONDS, chrono::Utc::now().timestamp())
+    }
+
+    async fn renew(&self, tokens: &UserTokens, force: bool, verify: bool) -> Result<Option<Renewed>, SignInError> {
+        if !force && !Self::due(tokens) {
             return Ok(None);
         }
         let Some(rt) = tokens.refresh_token.as_deref() else {
             return Err(SignInError::Exchange("the sign-in has expired and can't be renewed".into()));
         };
-        self.refresh(rt).await.map(Some)
+        self.refresh(rt, verify).await.map(Some)
     }
 
-    /// A new access token from the refresh token.
-    async fn refresh(&self, refresh_token: &str) -> Result<UserTokens, SignInError> {
+    /// A new access token from the refresh token; with `verify`, the ID token that came
+    /// with it too.
+    async fn refresh(&self, refresh_token: &str, verify: bool) -> Result<Renewed, SignInError> {
         let client = self.client().await?;
         let rt = RefreshToken::new(refresh_token.to_string());
         let response = client
@@ -319,7 +305,107 @@ impl Oidc {
             .request_async(&self.http)
             .await
             .map_err(|e| SignInError::Exchange(format!("{e:#}")))?;
-        Ok(tokens_of(&response, Some(refresh_token)))
+        let verified = match response.id_token().filter(|_| verify) {
+            Some(t) => Some((identity_of(&client, t, None)?, IdToken::new(t.to_string()))),
+            None => None,
+        };
+        Ok(Renewed { tokens: tokens_of(&response, Some(refresh_token)), verified })
+    }
+
+    /// Where to send the browser to end the session at the provider too, when its
+    /// discovery document offers `end_session_endpoint` (OpenID Connect RP-Initiated
+    /// Logout): with the ID token as hint, the client id, and the address to come back
+    /// to. None when the provider offers no such endpoint, or one on another origin than
+    /// the issuer (the pages' `form-action` allows the issuer's origin only).
+    #[tracing::instrument(skip_all, err(level = "warn"))]
+    pub async fn end_session_url(
+        &self,
+        hint: Option<&IdToken>,
+        post_logout_redirect_uri: &str,
+    ) -> Result<Option<String>, SignInError> {
+        let metadata = self.metadata().await?;
+        let Some(endpoint) = metadata.additional_metadata().end_session_endpoint.as_ref() else {
+            return Ok(None);
+        };
+        let mut url = endpoint.url().clone();
+        if url.origin() != self.issuer_origin()? {
+            tracing::warn!(endpoint = %url, "end_session_endpoint is not on the issuer's origin; signing out here only");
+            return Ok(None);
+        }
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(h) = hint {
+                query.append_pair("id_token_hint", h.expose());
+            }
+            query.append_pair("client_id", &self.client_id);
+            query.append_pair("post_logout_redirect_uri", post_logout_redirect_uri);
+        }
+        Ok(Some(url.to_string()))
+    }
+
+    /// The origin of the issuer: the only other origin the portal's forms lead to.
+    pub fn issuer_origin(&self) -> Result<url::Origin, SignInError> {
+        url::Url::parse(&self.issuer).map(|u| u.origin()).map_err(|e| SignInError::Config(e.to_string()))
+    }
+}
+
+/// What a successful sign-in proved, with the tokens it gave.
+pub struct SignedIn {
+    pub identity: Identity,
+    pub tokens: UserTokens,
+    pub id_token: IdToken,
+}
+
+/// Renewed tokens, with the verified identity and ID token when the answer carried one.
+pub struct Renewed {
+    pub tokens: UserTokens,
+    pub verified: Option<(Identity, IdToken)>,
+}
+
+/// Verifies an ID token with the client's issuer, audience and keys, and the nonce when
+/// one was sent; reads who it names.
+fn identity_of(client: &Client, id_token: &CoreIdToken, nonce: Option<&str>) -> Result<Identity, SignInError> {
+    let verifier = client.id_token_verifier();
+    let claims = match nonce {
+        Some(n) => id_token.claims(&verifier, &Nonce::new(n.to_string())),
+        // A renewal's ID token carries no nonce of ours: nothing to compare.
+        None => id_token.claims(&verifier, |_: Option<&Nonce>| Ok(())),
+    }
+    .map_err(|e| SignInError::IdToken(e.to_string()))?;
+    // The signature is verified above; read the claims the core type does not model
+    // (oid, tid, groups, roles) from the same token's payload.
+    let payload: Value = id_token
+        .to_string()
+        .split('.')
+        .nth(1)
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| SignInError::IdToken("unreadable payload".into()))?;
+    Ok(identity_from(claims, &payload))
+}
+
+fn identity_from(claims: &CoreIdTokenClaims, payload: &Value) -> Identity {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default()
+    };
+    let name = claims
+        .name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.to_string())
+        .or_else(|| claims.preferred_username().map(|u| u.to_string()))
+        .unwrap_or_else(|| claims.subject().to_string());
+    let email = claims
+        .email()
+        .map(|e| e.to_string())
+        .or_else(|| claims.preferred_username().map(|u| u.to_string()))
+        .unwrap_or_default();
+    Identity {
+        oid: payload["oid"].as_str().map(String::from).unwrap_or_else(|| claims.subject().to_string()),
+        tenant_id: payload["tid"].as_str().map(String::from),
+        name,
+        email,
+        groups: strings(&payload["groups"]),
+        app_roles: strings(&payload["roles"]),
     }
 }
 

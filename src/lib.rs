@@ -35,6 +35,7 @@ mod debug_shows_no_secret {
                 expires_at: 1
             }
         ));
+        assert_hidden(format!("{:?}", crate::domain::IdToken::new(SECRET.into())));
         assert_hidden(format!(
             "{:?}",
             crate::identity::PendingSignIn {

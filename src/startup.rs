@@ -24,7 +24,7 @@ use crate::web::errors::AppError;
 use crate::web::rate_limit::{RateLimits, limit_rates};
 use crate::web::session::session_cookie_name;
 use crate::web::sign_in_cookie::SignInCookie;
-use crate::web::{AppState, middleware};
+use crate::web::{AppState, middleware, sign_in_renewal};
 use crate::workflows::Workflows;
 
 /// The sandbox's settings, from the portal's: its faults and how many customers it has.
@@ -38,25 +38,42 @@ pub fn sandbox_options(settings: &Settings) -> SandboxOptions {
             timeout_percent: settings.sandbox_timeout_percent,
             timeout_seconds: settings.sandbox_timeout_seconds,
             rate_limit_per_minute: settings.sandbox_rate_limit_per_minute,
+            ..sandbox::Faults::default()
         },
         extra_customers: settings.sandbox_extra_customers,
         ..SandboxOptions::default()
     }
 }
 
-/// With the built-in sandbox and no role mapping configured, the sandbox's groups map to
-/// the agent roles, so that its demo people sign in with their roles.
+/// With the built-in sandbox and no role mapping configured, the sandbox's groups and app
+/// roles map to the agent roles, so that its demo people sign in with their roles. With a
+/// real identity provider nothing is filled in: the settings must name its groups or app
+/// roles (`Settings::check` refuses to start otherwise).
 fn fill_sandbox_role_groups(settings: &mut Settings) {
+    if !settings.uses_sandbox() {
+        return;
+    }
     let none = settings.admin_agent_groups.is_empty()
         && settings.sales_agent_groups.is_empty()
         && settings.helpdesk_agent_groups.is_empty()
         && settings.global_admin_groups.is_empty();
-    if settings.uses_sandbox() && none {
+    if none {
         let g = sandbox::seed::role_groups();
         settings.admin_agent_groups = g.admin;
         settings.sales_agent_groups = g.sales;
         settings.helpdesk_agent_groups = g.helpdesk;
         settings.global_admin_groups = g.global_admin;
+    }
+    let no_app_roles = settings.admin_agent_app_roles.is_empty()
+        && settings.sales_agent_app_roles.is_empty()
+        && settings.helpdesk_agent_app_roles.is_empty()
+        && settings.global_admin_app_roles.is_empty();
+    if no_app_roles {
+        let r = sandbox::seed::role_app_roles();
+        settings.admin_agent_app_roles = r.admin;
+        settings.sales_agent_app_roles = r.sales;
+        settings.helpdesk_agent_app_roles = r.helpdesk;
+        settings.global_admin_app_roles = r.global_admin;
     }
 }
 
@@ -94,6 +111,7 @@ impl Application {
         sandbox_options: SandboxOptions,
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
+        settings.check()?;
         fill_sandbox_role_groups(&mut settings);
         if settings.public_url.is_none() {
             let ip = listener.local_addr()?.ip();
@@ -226,6 +244,7 @@ fn serve(
             .wrap(from_fn(middleware::csrf_guard))
             .wrap(from_fn(limit_rates))
             .wrap(from_fn(middleware::signed_in_frame))
+            .wrap(from_fn(sign_in_renewal::renew_sign_in_when_due))
             .wrap(sessions)
             .wrap(from_fn(no_cookie_for_ended_session))
             .wrap(from_fn(middleware::request_id_and_headers))

@@ -9,6 +9,7 @@ pub mod roles;
 pub mod rules;
 pub mod status;
 pub mod submission;
+pub mod tenant;
 pub mod tokens;
 pub mod user;
 
@@ -18,5 +19,6 @@ pub use roles::{AgentRole, AttestRefusal, PartnerType, Permissions, RoleSet};
 pub use rules::FieldError;
 pub use status::{EffectiveStatus, ReattestationPolicy, StatusVerdict};
 pub use submission::{AttestationRequest, IdempotencyKey, Request};
-pub use tokens::UserTokens;
+pub use tenant::parse_tenant_id;
+pub use tokens::{IdToken, UserTokens};
 pub use user::{Attester, PartnerUser};

@@ -28,3 +28,25 @@ impl std::fmt::Debug for UserTokens {
             .finish()
     }
 }
+
+/// An ID token as the identity provider signed it, kept (sealed, with the session) only
+/// to name the session when signing out at the provider. `Debug` does not show it.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct IdToken(String);
+
+impl IdToken {
+    pub fn new(token: String) -> IdToken {
+        IdToken(token)
+    }
+
+    /// The token itself, for the `id_token_hint` of a sign-out.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for IdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdToken([redacted])")
+    }
+}

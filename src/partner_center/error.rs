@@ -67,20 +67,15 @@ impl PcError {
         matches!(self, PcError::Api { status: 404, .. })
     }
 
-    /// What the agent reads: what happened and what to do next, never a token or a trace.
+    /// What the agent reads: what happened and what to do next, in the portal's words,
+    /// with Partner Center's code when it sent one. Never Partner Center's own text, nor
+    /// a token or a trace: those go to the log (`Display`).
     pub fn user_message(&self) -> String {
         match self {
-            PcError::Api { status: 403, code, message, .. } => format!(
-                "Partner Center refused this for your account{}: {message} Ask an Admin agent of your partner organization to check your role.",
-                code.as_deref().map(|c| format!(" (code {c})")).unwrap_or_default()
-            ),
             PcError::Api { status: 404, .. } => {
                 "Partner Center does not know this item (any more). Refresh the customer list.".to_string()
             }
-            PcError::Api { code, message, .. } => format!(
-                "Partner Center answered with an error{}: {message}",
-                code.as_deref().map(|c| format!(" (code {c})")).unwrap_or_default()
-            ),
+            PcError::Api { status, code, .. } => api_sentence(*status, code.as_deref()),
             PcError::Unauthorized { .. } => "Your Partner Center sign-in has expired. Sign in again.".to_string(),
             PcError::Throttled { retry_after, .. } => format!(
                 "Partner Center is limiting how many requests your organization may send. Try again in {}.",
@@ -98,5 +93,88 @@ impl PcError {
                 "Partner Center sent an answer the portal could not read. Try again; if it keeps happening, tell your administrator the request id below.".to_string()
             }
         }
+    }
+}
+
+/// Partner Center's error codes the portal knows, each with what the agent is told
+/// (docs/partner-center.md, "Error bodies").
+const KNOWN_CODES: [(&str, &str); 5] = [
+    (
+        "600061",
+        "Partner Center already has an attestation with exactly this contact (first name, last name, email and phone). Nothing new was recorded; to attest again, change one of the four details.",
+    ),
+    (
+        "600002",
+        "Partner Center refused the request as it was sent. Check the details, in particular that the agreement acceptance date is not later than today in UTC, and send it again.",
+    ),
+    (
+        "600051",
+        "Partner Center requires a phone number for customers in this country. Add the primary contact's phone number and send it again.",
+    ),
+    (
+        "600006",
+        "Partner Center says this is not allowed for your account or your partner organization. Ask an Admin agent of your partner organization to check your role.",
+    ),
+    (
+        "13605",
+        "Partner Center refused because the customer has no Microsoft Customer Agreement on record. Attest the customer's acceptance first.",
+    ),
+];
+
+/// The agent's sentence for a refusal with this HTTP status and code, and the code itself.
+fn api_sentence(status: u16, code: Option<&str>) -> String {
+    let known = code.and_then(|c| KNOWN_CODES.iter().find(|(k, _)| *k == c)).map(|(_, sentence)| *sentence);
+    let sentence = match (known, status) {
+        (Some(sentence), _) => sentence,
+        (None, 403) => {
+            "Partner Center refused this for your account. Ask an Admin agent of your partner organization to check your role."
+        }
+        (None, _) => {
+            "Partner Center refused this request. Nothing was changed. Check what you sent and try again; if it keeps happening, give your administrator the code and the request id."
+        }
+    };
+    match code {
+        Some(c) => format!("{sentence} (Partner Center code {c}.)"),
+        None => format!("{sentence} (HTTP status {status}.)"),
+    }
+}
+
+/// A code as Partner Center sends it is a number or a short name; anything else in its
+/// place is not shown.
+pub fn plausible_code(code: &str) -> bool {
+    (1..=40).contains(&code.len())
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: Option<&str>, message: &str) -> PcError {
+        PcError::Api {
+            status,
+            code: code.map(String::from),
+            message: message.into(),
+            error_name: None,
+            request_id: Uuid::nil(),
+            correlation_id: Uuid::nil(),
+        }
+    }
+
+    #[test]
+    fn the_agent_reads_the_code_and_the_portals_sentence_never_partner_centers_text() {
+        for (status, code) in
+            [(400, Some("600061")), (400, Some("999999")), (403, Some("600006")), (403, None), (400, None)]
+        {
+            let shown = api(status, code, "<b>upstream-marker</b>").user_message();
+            assert!(!shown.contains("upstream-marker"), "{shown}");
+            match code {
+                Some(c) => assert!(shown.contains(&format!("code {c}")), "{shown}"),
+                None => assert!(shown.contains(&status.to_string()), "{shown}"),
+            }
+        }
+        assert!(api(400, Some("600051"), "x").user_message().contains("phone number"));
+        assert!(plausible_code("600061") && plausible_code("InvalidCountry"));
+        assert!(!plausible_code("<script>") && !plausible_code("") && !plausible_code(&"1".repeat(41)));
     }
 }

@@ -548,7 +548,7 @@ fn decode<T: DeserializeOwned>(
 fn api_error(status: StatusCode, bytes: &[u8], request_id: Uuid, correlation_id: Uuid) -> PcError {
     let parsed: Option<ErrorWire> = serde_json::from_slice(bytes).ok();
     let (code, message, error_name) = match parsed {
-        Some(e) => (e.code_text(), e.text(), e.error_name.clone()),
+        Some(e) => (e.code_text().filter(|c| error::plausible_code(c)), e.text(), e.error_name.clone()),
         None => (None, String::from_utf8_lossy(bytes).chars().take(300).collect(), None),
     };
     PcError::Api { status: status.as_u16(), code, message, error_name, request_id, correlation_id }

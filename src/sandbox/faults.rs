@@ -28,6 +28,34 @@ pub struct Faults {
     /// (<https://learn.microsoft.com/partner-center/developer/api-throttling-guidance>) gives
     /// no per-minute figure, so this is a setting to try the portal with, not a fact.
     pub rate_limit_per_minute: u32,
+    /// An error answer given instead of carrying out the requests it matches.
+    pub refusal: Option<Refusal>,
+}
+
+/// An error answer of the API's, scripted by a test or a demo: every API request whose
+/// path contains `path_contains` (and whose method is `method`, when given) gets `status`
+/// with `body` (JSON when it starts with `{`, else HTML), whatever Partner Center's error
+/// bodies normally say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub path_contains: String,
+    pub method: Option<String>,
+    pub status: u16,
+    pub body: String,
+}
+
+impl Refusal {
+    fn matches(&self, req: &ServiceRequest) -> bool {
+        req.path().contains(&self.path_contains) && self.method.as_deref().is_none_or(|m| req.method().as_str() == m)
+    }
+
+    fn answer(&self) -> HttpResponse {
+        let content_type =
+            if self.body.trim_start().starts_with('{') { "application/json" } else { "text/html; charset=utf-8" };
+        HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST))
+            .content_type(content_type)
+            .body(self.body.clone())
+    }
 }
 
 #[derive(Default)]
@@ -71,6 +99,10 @@ pub(crate) async fn inject(
     };
     if !req.path().starts_with("/v1/") {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let refusal = state.faults().faults.refusal.clone().filter(|r| r.matches(&req));
+    if let Some(r) = refusal {
+        return Ok(req.into_response(r.answer()));
     }
     let tenant = tenant_of(&state, &req);
     let (latency, fate) = decide_fate(&state, &tenant);

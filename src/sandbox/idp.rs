@@ -40,7 +40,7 @@ fn random_token() -> String {
 }
 
 /// Only loopback redirect URIs are registered: the portal runs next to the sandbox.
-fn redirect_allowed(uri: &str) -> bool {
+pub(crate) fn redirect_allowed(uri: &str) -> bool {
     match url::Url::parse(uri) {
         Ok(u) => {
             matches!(u.scheme(), "http" | "https") && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
@@ -51,7 +51,7 @@ fn redirect_allowed(uri: &str) -> bool {
 
 async fn discovery(state: web::Data<SandboxState>) -> HttpResponse {
     let i = &state.issuer;
-    HttpResponse::Ok().json(json!({
+    let mut doc = json!({
         "issuer": i,
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
@@ -65,7 +65,11 @@ async fn discovery(state: web::Data<SandboxState>) -> HttpResponse {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "oid", "tid", "name", "preferred_username", "email", "groups", "roles"],
-    }))
+    });
+    if state.options.end_session {
+        doc["end_session_endpoint"] = json!(format!("{i}/logout"));
+    }
+    HttpResponse::Ok().json(doc)
 }
 
 async fn jwks(state: web::Data<SandboxState>) -> HttpResponse {
@@ -370,6 +374,12 @@ fn spoil_claims(claims: &mut Value, defect: Option<IdTokenDefect>, t: i64) {
         Some(IdTokenDefect::WrongNonce) => claims["nonce"] = json!("not-the-nonce-you-sent"),
         Some(IdTokenDefect::WrongAudience) => claims["aud"] = json!("some-other-application"),
         Some(IdTokenDefect::WrongIssuer) => claims["iss"] = json!("https://login.example.invalid/v2.0"),
+        Some(IdTokenDefect::MissingTenant) => {
+            if let Some(fields) = claims.as_object_mut() {
+                fields.remove("tid");
+            }
+        }
+        Some(IdTokenDefect::MalformedTenant) => claims["tid"] = json!("default"),
         Some(IdTokenDefect::Tampered) | None => {}
     }
 }
@@ -452,7 +462,7 @@ fn code_grant(state: &SandboxState, form: &HashMap<String, String>, client_id: &
     let Some(user) = state.user(&grant.user_oid) else {
         return Err(oauth_error(400, "invalid_grant", "Unknown user."));
     };
-    Ok(user_tokens(state, user, client_id, &grant.scope, grant.nonce.as_deref()))
+    Ok(user_tokens(state, &user, client_id, &grant.scope, grant.nonce.as_deref()))
 }
 
 /// A refresh token, once, from the client it was issued to.
@@ -466,7 +476,13 @@ fn refresh_grant(state: &SandboxState, form: &HashMap<String, String>, client_id
     let Some(user) = state.user(&grant.user_oid) else {
         return Err(oauth_error(400, "invalid_grant", "Unknown user."));
     };
-    Ok(user_tokens(state, user, client_id, &grant.scope, None))
+    let mut answer = user_tokens(state, &user, client_id, &grant.scope, None);
+    if !state.options.id_token_on_refresh
+        && let Some(fields) = answer.as_object_mut()
+    {
+        fields.remove("id_token");
+    }
+    Ok(answer)
 }
 
 /// An App-only token for the partner tenant `app_tenant`, for the `.default` scope only.

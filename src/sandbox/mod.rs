@@ -9,6 +9,7 @@
 
 mod api;
 mod api_write;
+mod end_session;
 mod enhanced;
 pub mod faults;
 mod idp;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 
-pub use faults::Faults;
+pub use faults::{Faults, Refusal};
 pub use state::{IdTokenDefect, RecordedRequest, SandboxOptions, SandboxState};
 
 /// The client id the sandbox registers when it is not told the portal's.
@@ -77,6 +78,7 @@ pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<
             .wrap(actix_web::middleware::from_fn(faults::inject))
             .wrap(actix_web::middleware::from_fn(state::record_request))
             .configure(idp::routes)
+            .configure(end_session::routes)
             .configure(api::routes)
             .configure(api_write::routes)
             .configure(api_write::create_routes)

@@ -29,7 +29,8 @@ pub const FABRIKAM_GROUPS: TenantGroups = TenantGroups {
     global_admin: "a0000000-0000-4000-8000-00000000fab4",
 };
 
-/// The group ids the portal maps to each role by default: the sandbox's.
+/// The group ids (or app-role values) of each role in the sandbox, which the portal maps
+/// to the agent roles when it runs on the sandbox and nothing else is configured.
 pub struct RoleGroups {
     pub admin: Vec<String>,
     pub sales: Vec<String>,
@@ -45,6 +46,19 @@ pub fn role_groups() -> RoleGroups {
         sales: both(|g| g.sales),
         helpdesk: both(|g| g.helpdesk),
         global_admin: both(|g| g.global_admin),
+    }
+}
+
+/// The app-role values the sandbox's ID tokens carry for each role (the `roles` claim),
+/// for a portal that reads roles from app roles.
+pub fn role_app_roles() -> RoleGroups {
+    use super::rules::AgentRole;
+    let value = |r: AgentRole| vec![r.claim().to_string()];
+    RoleGroups {
+        admin: value(AgentRole::Admin),
+        sales: value(AgentRole::Sales),
+        helpdesk: value(AgentRole::Helpdesk),
+        global_admin: value(AgentRole::GlobalAdmin),
     }
 }
 

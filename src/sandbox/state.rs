@@ -32,6 +32,10 @@ pub struct SandboxOptions {
     /// enhanced) even where the seed makes them an indirect reseller. The sandbox's own
     /// setting; it never reads the portal's.
     pub direct_bill_tenants: Vec<String>,
+    /// Whether discovery offers `end_session_endpoint` (RP-Initiated Logout).
+    pub end_session: bool,
+    /// Whether a refresh answer carries an ID token, as Entra ID's does.
+    pub id_token_on_refresh: bool,
 }
 
 impl std::fmt::Debug for SandboxOptions {
@@ -44,6 +48,8 @@ impl std::fmt::Debug for SandboxOptions {
             .field("extra_customers", &self.extra_customers)
             .field("link_base", &self.link_base)
             .field("direct_bill_tenants", &self.direct_bill_tenants)
+            .field("end_session", &self.end_session)
+            .field("id_token_on_refresh", &self.id_token_on_refresh)
             .finish()
     }
 }
@@ -58,6 +64,8 @@ impl Default for SandboxOptions {
             extra_customers: 0,
             link_base: None,
             direct_bill_tenants: Vec::new(),
+            end_session: true,
+            id_token_on_refresh: true,
         }
     }
 }
@@ -70,6 +78,10 @@ pub enum IdTokenDefect {
     WrongNonce,
     WrongAudience,
     WrongIssuer,
+    /// No `tid` claim, as some providers other than Entra ID send.
+    MissingTenant,
+    /// A `tid` that is not a tenant id.
+    MalformedTenant,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +118,10 @@ pub(crate) struct Data {
     pub codes: HashMap<String, CodeGrant>,
     pub refresh_tokens: HashMap<String, RefreshGrant>,
     pub next_defect: Option<IdTokenDefect>,
+    /// Group memberships changed since the seed, by user oid.
+    pub group_changes: HashMap<String, Vec<&'static str>>,
+    /// The users whose session was ended at the end-session endpoint, by oid, in order.
+    pub ended_sessions: Vec<String>,
     pub enhanced: HashMap<String, Enhanced>,
     /// Customers whose agreements the API refuses to give (503), for tests.
     pub unreadable: std::collections::HashSet<String>,
@@ -158,6 +174,8 @@ impl SandboxState {
                 codes: HashMap::new(),
                 refresh_tokens: HashMap::new(),
                 next_defect: None,
+                group_changes: HashMap::new(),
+                ended_sessions: Vec::new(),
                 enhanced: HashMap::new(),
                 unreadable: Default::default(),
                 requests: Vec::new(),
@@ -276,8 +294,29 @@ impl SandboxState {
         }
     }
 
-    pub(crate) fn user(&self, oid: &str) -> Option<&SeedUser> {
-        self.users.iter().find(|u| u.oid == oid)
+    /// A demo user as the directory knows them now (with any change of their groups).
+    pub(crate) fn user(&self, oid: &str) -> Option<SeedUser> {
+        let mut user = self.users.iter().find(|u| u.oid == oid)?.clone();
+        if let Some(groups) = self.data().group_changes.get(oid) {
+            user.groups = groups.clone();
+        }
+        Some(user)
+    }
+
+    /// Puts the demo user with this name in exactly these groups from now on, as an
+    /// administrator would in the directory: tokens issued later (renewals too) carry
+    /// them. False when there is no such user.
+    pub fn set_user_groups(&self, name: &str, groups: &[&'static str]) -> bool {
+        let Some(oid) = self.users.iter().find(|u| u.name == name).map(|u| u.oid) else {
+            return false;
+        };
+        self.data().group_changes.insert(oid.to_string(), groups.to_vec());
+        true
+    }
+
+    /// The users whose session at the identity provider was ended, by oid, oldest first.
+    pub fn ended_sessions(&self) -> Vec<String> {
+        self.data().ended_sessions.clone()
     }
 }
 

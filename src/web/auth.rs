@@ -15,20 +15,49 @@ use crate::workflows::{PendingSignIn, WorkflowError};
 /// How long a started sign-in may take before its state is no longer accepted.
 const SIGN_IN_WINDOW_SECONDS: i64 = 600;
 
-/// Only paths of this portal: never an absolute or scheme-relative address.
+/// Where a sign-in goes when no usable return address was given.
+const AFTER_SIGN_IN: &str = "/customers";
+
+/// A return address that is not longer than this is refused.
+const RETURN_TO_LIMIT: usize = 2048;
+
+/// The return address as a path of this portal, or `/customers`. Browsers drop tabs and
+/// line breaks from a `Location`, read `\` as `/` and resolve dot segments, so the
+/// address is read as a URL reference the way a browser would (joined onto a fixed base)
+/// and kept only when that stays on the base's origin, and only in the form that was
+/// checked (docs/architecture.md, "Sign-in and roles").
 fn safe_return_to(s: Option<&str>) -> String {
-    match s {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.contains('\\')
-                && !p.starts_with("/login")
-                && !p.starts_with("/auth/") =>
-        {
-            p.to_string()
-        }
-        _ => "/customers".to_string(),
+    s.and_then(portal_path).unwrap_or_else(|| AFTER_SIGN_IN.to_string())
+}
+
+fn portal_path(raw: &str) -> Option<String> {
+    // Visible ASCII only: no controls, spaces or look-alike letters; a path the portal
+    // links to is always written this way.
+    let plain = raw.bytes().all(|b| b.is_ascii_graphic()) && raw.len() <= RETURN_TO_LIMIT;
+    if !plain || !raw.starts_with('/') || raw.starts_with("//") || raw.contains('\\') {
+        return None;
     }
+    // Encoded slashes, backslashes and controls, which some servers and browsers decode.
+    let decoded = url::form_urlencoded::parse(format!("p={}", raw.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())?;
+    let lower = raw.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || decoded.chars().any(|c| c.is_control() || c == '\\') {
+        return None;
+    }
+    let base = url::Url::parse("https://portal.invalid/").ok()?;
+    let joined = base.join(raw).ok()?;
+    if joined.origin() != base.origin() || !joined.username().is_empty() || joined.password().is_some() {
+        return None;
+    }
+    let path = joined.path();
+    if path.starts_with("//") || path == "/login" || path.starts_with("/login/") || path.starts_with("/auth/") {
+        return None;
+    }
+    Some(match joined.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -103,19 +132,7 @@ async fn finish_callback(
     q: CallbackQuery,
 ) -> Result<HttpResponse, AppError> {
     if let Some(error) = q.error {
-        if error == "access_denied" {
-            return Err(AppError::SignIn {
-                user: "You cancelled the sign-in, so you are not signed in.".into(),
-                detail: error,
-            });
-        }
-        return Err(AppError::SignIn {
-            user: format!(
-                "The sign-in was not completed: {}",
-                q.error_description.as_deref().filter(|d| !d.is_empty()).unwrap_or(&error)
-            ),
-            detail: error,
-        });
+        return Err(declined(error, q.error_description));
     }
     let Some(pending) = pending else {
         return Err(AppError::SignIn {
@@ -139,7 +156,7 @@ async fn finish_callback(
             detail: "no code".into(),
         });
     };
-    let (user, tokens) = match state.workflows.finish_sign_in(&pending, code).await {
+    let signed_in = match state.workflows.finish_sign_in(&pending, code).await {
         Ok(signed_in) => signed_in,
         Err(WorkflowError::IdentityProvider(e)) => {
             return Err(AppError::SignIn {
@@ -149,16 +166,60 @@ async fn finish_callback(
         }
         Err(e) => return Err(e.into()),
     };
-    session::sign_in(session, &user, &tokens).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(redirect(if user.roles.is_empty() { "/no-access" } else { &pending.return_to }))
+    session::sign_in(session, &signed_in).map_err(|e| AppError::Internal(e.into()))?;
+    // Checked again on the way out: whatever carried the pending sign-in, only a path of
+    // the portal is ever sent.
+    let back = match signed_in.user.roles.is_empty() {
+        true => "/no-access".to_string(),
+        false => safe_return_to(Some(&pending.return_to)),
+    };
+    Ok(redirect(&back))
+}
+
+/// The error codes of OAuth 2.0 and OpenID Connect a sign-in may come back with, and what
+/// the portal tells the user of each.
+const PROVIDER_ERRORS: [(&str, &str); 8] = [
+    (
+        "access_denied",
+        "You cancelled the sign-in, or the sign-in service refused it, so you are not signed in. Sign in again to continue.",
+    ),
+    ("login_required", NEEDS_STEPS),
+    ("interaction_required", NEEDS_STEPS),
+    ("consent_required", NEEDS_STEPS),
+    ("account_selection_required", NEEDS_STEPS),
+    ("server_error", TRY_LATER),
+    ("temporarily_unavailable", TRY_LATER),
+    (
+        "invalid_scope",
+        "The sign-in service refused the access the portal asks for, so you are not signed in. Tell your administrator: the portal's oidc_scopes setting and the application's registration do not agree.",
+    ),
+];
+const NEEDS_STEPS: &str = "The sign-in service needs you to sign in or approve the portal's access first, so you are not signed in. Sign in again and follow its steps.";
+const TRY_LATER: &str = "The sign-in service could not complete the sign-in just now, so you are not signed in. Try again in a minute; if it keeps failing, tell your administrator.";
+const OTHER_ERROR: &str = "The sign-in service refused the sign-in, so you are not signed in. Try again; if it keeps failing, tell your administrator the request id below.";
+
+/// The portal's sentence for an error the identity provider answered a sign-in with. A
+/// standard code is named; the provider's own words only ever follow, quoted.
+fn declined(error: String, description: Option<String>) -> AppError {
+    let user = match PROVIDER_ERRORS.iter().find(|(code, _)| *code == error) {
+        Some((code, sentence)) => format!("{sentence} (Error code: {code}.)"),
+        None => OTHER_ERROR.to_string(),
+    };
+    AppError::SignInDeclined { user, error, description: description.filter(|d| !d.trim().is_empty()) }
 }
 
 #[post("/logout")]
 async fn logout(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse, AppError> {
     state.workflows.signed_out(&signed.user).await?;
+    let hint = session::id_token(&signed.session);
     // Deletes the server-side session: the old cookie is worth nothing from now on.
     signed.session.purge();
-    Ok(redirect("/?signed_out=1"))
+    // Then the session at the identity provider, when it offers a way to end it; it
+    // sends the browser back to the signed-out page.
+    Ok(match state.workflows.end_session_url(hint.as_ref()).await {
+        Some(url) => redirect(&url),
+        None => redirect("/?signed_out=1"),
+    })
 }
 
 #[get("/no-access")]
@@ -180,8 +241,32 @@ mod tests {
     #[test]
     fn return_to_stays_on_the_portal() {
         assert_eq!(safe_return_to(Some("/customers/1?x=2")), "/customers/1?x=2");
-        for bad in ["https://evil.example/", "//evil.example", "/\\evil", "/login", "/auth/callback", ""] {
-            assert_eq!(safe_return_to(Some(bad)), "/customers", "{bad}");
+        assert_eq!(safe_return_to(Some("/customers?q=a%20b&status=attested")), "/customers?q=a%20b&status=attested");
+        assert_eq!(safe_return_to(Some("/customers/./1")), "/customers/1", "the checked form is the one kept");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil",
+            "\\/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/%09/evil.example",
+            "/%2f%2fevil.example",
+            "/%2F%2Fevil.example",
+            "/%5cevil.example",
+            "/.//evil.example",
+            "/./\\evil.example",
+            "https:evil.example",
+            "/ /evil",
+            "/\u{3000}/evil",
+            "/login",
+            "/login?return_to=/x",
+            "/auth/callback",
+            "/x/../login",
+            "",
+            "customers",
+        ] {
+            assert_eq!(safe_return_to(Some(bad)), "/customers", "{bad:?}");
         }
         assert_eq!(safe_return_to(None), "/customers");
     }

@@ -8,7 +8,7 @@ use askama::Template;
 use super::pages::{ErrorPage, Layout, NoAccessPage};
 use crate::store::StoreError;
 use crate::workflows::PcError;
-use crate::workflows::WorkflowError;
+use crate::workflows::{SignInRefusal, WorkflowError};
 
 tokio::task_local! {
     /// The id of the request being served; set by the request-id middleware.
@@ -41,6 +41,10 @@ pub enum AppError {
     /// The sign-in could not be completed; the text is for the user.
     #[error("sign-in failed: {user} ({detail})")]
     SignIn { user: String, detail: String },
+    /// The identity provider answered the sign-in with an error: the page says what the
+    /// portal makes of its code, and shows its description only quoted, after that.
+    #[error("the identity provider answered the sign-in with {error}: {description:?}")]
+    SignInDeclined { user: String, error: String, description: Option<String> },
     #[error(transparent)]
     Upstream(#[from] PcError),
     #[error(transparent)]
@@ -59,6 +63,23 @@ impl From<WorkflowError> for AppError {
                 user: "The sign-in service could not be reached or did not accept the sign-in. Try again in a minute; if it keeps failing, tell your administrator.".into(),
                 detail: e.to_string(),
             },
+            WorkflowError::SignInRefused(refusal) => AppError::SignIn {
+                user: refusal_sentence(&refusal).into(),
+                detail: refusal.to_string(),
+            },
+        }
+    }
+}
+
+/// What a user is told when the identity provider vouched for them but the portal can't
+/// serve them, with what to pass on to the administrator.
+fn refusal_sentence(refusal: &SignInRefusal) -> &'static str {
+    match refusal {
+        SignInRefusal::NoTenant(_) => {
+            "You were not signed in: your sign-in did not say which partner organization (Microsoft Entra tenant) you belong to, and the portal keeps each organization's customers apart, so it will not guess. Tell your administrator: the identity provider sent an ID token without a usable tid claim (a tenant id); either make the provider send it, or set tenant_id in the portal's settings to your organization's tenant id."
+        }
+        SignInRefusal::OtherTenant { .. } => {
+            "You were not signed in: you signed in with an account of another organization than the one this portal serves. Sign in with your account of the partner organization; if you believe this portal should serve your organization, tell your administrator (the portal's tenant_id setting names the one organization it serves)."
         }
     }
 }
@@ -80,7 +101,9 @@ impl AppError {
                 "The form you sent did not come from this portal or belongs to an earlier session. Nothing was changed. Go back, reload the page and send it again.".into(),
                 Some(("Start page", "/".into())),
             ),
-            AppError::SignIn { user, .. } => ("Sign-in not completed", user.clone(), Some(("Sign in again", "/login".into()))),
+            AppError::SignIn { user, .. } | AppError::SignInDeclined { user, .. } => {
+                ("Sign-in not completed", user.clone(), Some(("Sign in again", "/login".into())))
+            }
             AppError::TooManyRequests { retry_after_seconds } => (
                 "Too many requests",
                 format!(
@@ -105,7 +128,9 @@ impl ResponseError for AppError {
             AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             AppError::NoAgentRole { .. } | AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::BadRequest(_) | AppError::SignIn { .. } => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::SignIn { .. } | AppError::SignInDeclined { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Upstream(PcError::Unauthorized { .. }) => StatusCode::SEE_OTHER,
             AppError::Upstream(PcError::Api { status: 403, .. }) => StatusCode::FORBIDDEN,
@@ -124,7 +149,7 @@ impl ResponseError for AppError {
             AppError::Store(_) | AppError::Internal(_) => {
                 tracing::error!(%request_id, error = %self, "request failed")
             }
-            AppError::Upstream(_) | AppError::SignIn { .. } => {
+            AppError::Upstream(_) | AppError::SignIn { .. } | AppError::SignInDeclined { .. } => {
                 tracing::warn!(%request_id, error = %self, "request failed")
             }
             _ => tracing::info!(%request_id, error = %self, "request refused"),
@@ -161,6 +186,10 @@ impl ResponseError for AppError {
                 AppError::Upstream(e) => e.request_id().map(|r| r.to_string()),
                 _ => None,
             },
+            quoted_detail: match self {
+                AppError::SignInDeclined { description, .. } => description.as_deref().and_then(quotable),
+                _ => None,
+            },
             action,
         };
         let mut res = html(status, page.render());
@@ -169,6 +198,29 @@ impl ResponseError for AppError {
         }
         res
     }
+}
+
+/// The most of an upstream text a page quotes.
+const QUOTE_LIMIT: usize = 200;
+
+/// An upstream description as a page may quote it: one line of visible characters,
+/// shortened; askama escapes what is left. None when nothing visible remains.
+fn quotable(text: &str) -> Option<String> {
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if line.is_empty() {
+        return None;
+    }
+    let mut quoted: String = line.chars().take(QUOTE_LIMIT).collect();
+    if line.chars().count() > QUOTE_LIMIT {
+        quoted.push('…');
+    }
+    Some(quoted)
 }
 
 fn sign_in_redirect(return_to: &str) -> HttpResponse {

@@ -27,7 +27,14 @@ pub async fn request_id_and_headers(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let https = req.app_data::<web::Data<AppState>>().map(|s| s.settings.is_https()).unwrap_or(false);
+    let state = req.app_data::<web::Data<AppState>>();
+    let https = state.map(|s| s.settings.is_https()).unwrap_or(false);
+    // Sign out posts to the portal, which may send the browser on to the identity
+    // provider to end its session there: browsers hold that redirect to `form-action`.
+    let form_action = match state.and_then(|s| s.workflows.identity_provider_origin()) {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_string(),
+    };
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
     // Handler and extractor errors become pages inside the scope, so that they carry the
@@ -46,7 +53,9 @@ pub async fn request_id_and_headers(
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        &format!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+        ),
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");

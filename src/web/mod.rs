@@ -13,6 +13,7 @@ pub mod pages;
 pub mod rate_limit;
 pub mod session;
 pub mod sign_in_cookie;
+pub mod sign_in_renewal;
 
 use actix_web::{HttpResponse, get, web};
 use std::sync::Arc;

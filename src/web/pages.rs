@@ -86,6 +86,8 @@ pub struct ErrorPage {
     pub request_id: String,
     pub upstream_code: Option<String>,
     pub upstream_request_id: Option<String>,
+    /// Text of the identity provider, quoted after the portal's own sentence.
+    pub quoted_detail: Option<String>,
     pub action: Option<(&'static str, String)>,
 }
 

@@ -13,10 +13,12 @@ use super::extractors::Signed;
 pub use crate::domain::PartnerUser as SignedInUser;
 pub use crate::domain::UserTokens;
 use crate::workflows::refresh::Started;
+use crate::workflows::{IdToken, SignInState, WorkflowError};
 
 const USER: &str = "user";
 const TOKENS: &str = "tokens";
 const CSRF: &str = "csrf";
+const ID_TOKEN: &str = "id_token";
 const FLASH: &str = "flash";
 
 /// The session cookie's name: with the `__Host-` prefix over https (Secure, Path=/, no
@@ -44,18 +46,27 @@ pub fn tokens(s: &Session) -> Option<UserTokens> {
     get(s, TOKENS)
 }
 
-pub fn set_tokens(s: &Session, t: &UserTokens) -> Result<(), actix_session::SessionInsertError> {
-    s.insert(TOKENS, t)
-}
-
 /// Starts the signed-in session: a new session id, so a session fixed before sign-in is
 /// worth nothing after it.
-pub fn sign_in(s: &Session, user: &SignedInUser, tokens: &UserTokens) -> Result<(), actix_session::SessionInsertError> {
+pub fn sign_in(s: &Session, signed_in: &SignInState) -> Result<(), actix_session::SessionInsertError> {
     s.renew();
-    s.insert(USER, user)?;
-    s.insert(TOKENS, tokens)?;
+    keep(s, signed_in)?;
     s.insert(CSRF, random_token())?;
     Ok(())
+}
+
+/// Keeps who is signed in, their tokens and their ID token (the session is sealed as a
+/// whole in the store).
+fn keep(s: &Session, signed_in: &SignInState) -> Result<(), actix_session::SessionInsertError> {
+    s.insert(USER, &signed_in.user)?;
+    s.insert(TOKENS, &signed_in.tokens)?;
+    s.insert(ID_TOKEN, &signed_in.id_token)
+}
+
+/// The ID token of the sign-in (renewed with the tokens), the hint for signing out at the
+/// identity provider.
+pub fn id_token(s: &Session) -> Option<IdToken> {
+    get(s, ID_TOKEN)
 }
 
 /// The synchronizer token of this session, created on first use.
@@ -88,18 +99,33 @@ pub fn take_flash(s: &Session) -> Option<String> {
 /// The signed-in user's delegated tokens, renewed (and kept in the session) when they
 /// are about to expire; a sign-in that can't be renewed asks to sign in again.
 pub async fn fresh_tokens(state: &AppState, signed: &Signed) -> Result<UserTokens, AppError> {
-    let sign_in_again = || AppError::SignInRequired { return_to: "/customers".into() };
-    let tokens = tokens(&signed.session).ok_or_else(sign_in_again)?;
-    match state.workflows.fresh_tokens(&tokens).await {
+    renew_sign_in(state, &signed.session, &signed.user, "/customers").await
+}
+
+/// Renews the session's tokens when they are due, and with them the user: their roles and
+/// partner type as the identity provider and Partner Center say now. When that can't be
+/// done (the refresh is refused, or brings no ID token to read the roles from), the
+/// session ends and the user is asked to sign in again, coming back to `return_to`.
+pub async fn renew_sign_in(
+    state: &AppState,
+    s: &Session,
+    user: &SignedInUser,
+    return_to: &str,
+) -> Result<UserTokens, AppError> {
+    let sign_in_again = || AppError::SignInRequired { return_to: return_to.to_string() };
+    let tokens = tokens(s).ok_or_else(sign_in_again)?;
+    match state.workflows.renew_sign_in(user, &tokens).await {
         Ok(None) => Ok(tokens),
-        Ok(Some(fresh)) => {
-            set_tokens(&signed.session, &fresh).map_err(|e| AppError::Internal(e.into()))?;
-            Ok(fresh)
+        Ok(Some(renewed)) => {
+            keep(s, &renewed).map_err(|e| AppError::Internal(e.into()))?;
+            Ok(renewed.tokens)
         }
-        Err(e) => {
-            tracing::info!(error = %e, "token renewal failed; asking to sign in again");
+        Err(WorkflowError::SignInRequired(why)) => {
+            tracing::info!(%why, "the sign-in could not be renewed; asking to sign in again");
+            s.purge();
             Err(sign_in_again())
         }
+        Err(e) => Err(e.into()),
     }
 }
 

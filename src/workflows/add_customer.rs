@@ -168,14 +168,16 @@ impl Workflows {
     async fn review_address(&self, token: &str, address: &Address) -> AddressReview {
         match self.pc.validate_address(token, address, Uuid::new_v4()).await {
             Ok(check) if !check.suggestions.is_empty() => {
+                tracing::debug!(status = %check.status, message = ?check.message, "address validation suggests");
                 let message =
-                    check.message.unwrap_or_else(|| "Partner Center suggests a slightly different address.".into());
+                    "Partner Center found the address with small differences and suggests the one below.".into();
                 let suggestion = check.suggestions.into_iter().next().expect("not empty");
                 AddressReview::Suggest { suggestion, message }
             }
-            Ok(check) if !check.verified() => AddressReview::NotFound(
-                check.message.unwrap_or_else(|| "Partner Center could not find this address.".into()),
-            ),
+            Ok(check) if !check.verified() => {
+                tracing::debug!(status = %check.status, message = ?check.message, "address validation did not verify");
+                AddressReview::NotFound(address_sentence(&check.status).into())
+            }
             Ok(_) => AddressReview::Verified,
             Err(e) => AddressReview::Unchecked(format!(
                 "The address could not be checked now ({}); Partner Center checks it when the customer is created.",
@@ -286,4 +288,16 @@ fn invitation_for(
         new_customer: true,
     });
     Some(GeneratedInvitation { email, audit_note: "accept at the enhanced attestation's acceptance link".into() })
+}
+
+/// What the agent reads of an address Partner Center did not verify, by its status
+/// (docs/partner-center.md, "Address validation"); Partner Center's own message is logged.
+fn address_sentence(status: &str) -> &'static str {
+    match status {
+        "StreetPartial" => "Partner Center found the street but not the house or building number.",
+        "PremisesPartial" => "Partner Center found the building but not the whole address (a suite or unit, perhaps).",
+        "Multiple" => "Partner Center found several addresses that match this one.",
+        "InteractionRequired" => "Partner Center could not confirm this address as typed.",
+        _ => "Partner Center could not find this address.",
+    }
 }

@@ -11,19 +11,21 @@ pub mod customers;
 pub mod delivery;
 mod kept_tokens;
 pub mod refresh;
+mod renewals;
 pub mod sign_in;
 mod submit;
 
 use std::sync::Arc;
 
 use crate::config::Settings;
-use crate::domain::{PartnerUser, UserTokens};
+use crate::domain::PartnerUser;
 use crate::identity::{Oidc, SignInError};
 use crate::partner_center::{PartnerCenter, TemplateCache};
 use crate::store::{AuditEntry, Store, StoreError};
 
 // What the layers above read of the client and the identity provider: their values and
 // errors, never the clients themselves.
+pub use crate::domain::IdToken;
 pub use crate::identity::PendingSignIn;
 pub use crate::partner_center::{PcError, RelatedPartner, SuggestedAddress};
 pub use add_customer::{AddCustomerOutcome, AddressReview, DomainCheck, NewCustomerDraft, ReviewOutcome};
@@ -31,6 +33,7 @@ pub use attest::AttestOutcome;
 pub use delivery::{Attempt, Delivery, Outcome};
 pub use kept_tokens::SendNowOutcome;
 pub use refresh::{RefreshOutcome, RefreshProgress, RefreshTracker};
+pub use sign_in::{SignInRefusal, SignInState};
 pub use submit::Submitted;
 
 /// Why a use case could not be carried out.
@@ -46,6 +49,9 @@ pub enum WorkflowError {
     /// The identity provider could not be reached, or refused what it was sent.
     #[error(transparent)]
     IdentityProvider(#[from] SignInError),
+    /// The identity provider vouched for the user, but the portal can't serve them.
+    #[error(transparent)]
+    SignInRefused(#[from] SignInRefusal),
 }
 
 pub type WorkflowResult<T> = Result<T, WorkflowError>;
@@ -61,6 +67,8 @@ pub struct Workflows {
     pub delivery: Arc<Delivery>,
     /// Refreshes of all customers under way, one per partner, with their progress.
     pub refreshes: RefreshTracker,
+    /// Renewals of sessions' sign-ins, shared by concurrent requests of one session.
+    renewals: renewals::Renewals,
     /// Each indirect provider's indirect resellers, read at most every ten minutes. A
     /// plain mutex: it guards the map only, never a call to Partner Center.
     resellers: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<RelatedPartner>)>>,
@@ -78,15 +86,9 @@ impl Workflows {
             templates,
             delivery,
             refreshes: RefreshTracker::default(),
+            renewals: Default::default(),
             resellers: Default::default(),
         }
-    }
-
-    /// The user's delegated tokens, renewed when they are about to expire. `Ok(None)`:
-    /// they will do as they are.
-    #[tracing::instrument(skip_all, err(level = "warn"))]
-    pub async fn fresh_tokens(&self, tokens: &UserTokens) -> WorkflowResult<Option<UserTokens>> {
-        self.oidc.fresh(tokens, false).await.map_err(|e| WorkflowError::SignInRequired(e.to_string()))
     }
 }
 

@@ -102,3 +102,37 @@ async fn the_sandbox_runs_alone_and_says_how_to_use_it() {
     assert_eq!(discovery.status(), reqwest::StatusCode::OK);
     child.kill().await.unwrap();
 }
+
+/// `mca-portal serve` (or `migrate`) against a real identity provider and Partner Center,
+/// with a client secret but no role mapping of its own.
+fn with_a_real_provider(dir: &std::path::Path, command: &str) -> tokio::process::Command {
+    let mut c = serve_on_free_ports(dir);
+    c.arg(command)
+        .env("MCA_OIDC_ISSUER", "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000001/v2.0")
+        .env("MCA_PARTNER_CENTER_URL", "https://api.partnercenter.microsoft.com")
+        .env("MCA_OIDC_CLIENT_SECRET", "a-secret-only-for-this-test");
+    c
+}
+
+#[tokio::test]
+async fn a_real_identity_provider_needs_its_role_mapping_set_before_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = with_a_real_provider(dir.path(), "serve").output().await.unwrap();
+    assert!(!out.status.success(), "start-up is refused");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for key in ["admin_agent_groups", "sales_agent_groups", "helpdesk_agent_groups", "roles_from"] {
+        assert!(stderr.contains(key), "the sentence names {key}: {stderr}");
+    }
+    let out = with_a_real_provider(dir.path(), "serve").env("MCA_ROLES_FROM", "app_roles").output().await.unwrap();
+    assert!(!out.status.success(), "app roles are not mapped by default either");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for key in ["admin_agent_app_roles", "sales_agent_app_roles", "helpdesk_agent_app_roles"] {
+        assert!(stderr.contains(key), "the sentence names {key}: {stderr}");
+    }
+    let out = with_a_real_provider(dir.path(), "migrate")
+        .env("MCA_SALES_AGENT_GROUPS", "[\"3f2c0f4e-0000-4000-8000-000000000042\"]")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "mapped: {}", String::from_utf8_lossy(&out.stderr));
+}

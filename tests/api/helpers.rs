@@ -522,7 +522,13 @@ impl Browser {
 
     /// Starts a sign-in and returns the sandbox's sign-in page (URL and HTML).
     pub async fn start_sign_in(&self) -> (String, String) {
-        let r = self.get("/login").await;
+        self.start_sign_in_at("/login").await
+    }
+
+    /// Starts a sign-in at this address of the portal (`/login` with a query, say) and
+    /// returns the sandbox's sign-in page (URL and HTML).
+    pub async fn start_sign_in_at(&self, login: &str) -> (String, String) {
+        let r = self.get(login).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "/login redirects to the identity provider");
         let authorize = location(&r);
         let page = self.client.get(&authorize).send().await.expect("authorize page");
@@ -555,7 +561,13 @@ impl Browser {
 
     /// The whole sign-in; returns the portal's answer to the callback.
     pub async fn sign_in_as(&self, who: &str) -> reqwest::Response {
-        let (authorize, html) = self.start_sign_in().await;
+        self.sign_in_from("/login", who).await
+    }
+
+    /// The whole sign-in, started at this address of the portal; returns the portal's
+    /// answer to the callback.
+    pub async fn sign_in_from(&self, login: &str, who: &str) -> reqwest::Response {
+        let (authorize, html) = self.start_sign_in_at(login).await;
         let callback = self.choose_user(&authorize, &html, who).await;
         self.client.get(&callback).send().await.expect("callback")
     }

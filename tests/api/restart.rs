@@ -179,6 +179,7 @@ async fn two_instances_sharing_one_postgres_deliver_each_submission_once() {
         oidc_issuer: Some(format!("{}/idp/v2.0", a.sandbox_url)),
         oidc_client_secret: Some(secrecy::SecretString::from(SANDBOX_CLIENT_SECRET.to_string())),
         partner_center_url: Some(a.sandbox_url.clone()),
+        sales_agent_groups: mca_portal::sandbox::seed::role_groups().sales, // a real issuer needs one
         delivery_poll_ms: 50,
         delivery_lease_seconds: 30,
         data_key: Some(secrecy::SecretString::from(TEST_DATA_KEY.to_string())),

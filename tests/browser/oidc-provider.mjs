@@ -18,6 +18,8 @@ const provider = new Provider(issuer, {
     client_id: clientId,
     client_secret: clientSecret,
     redirect_uris: [redirectUri],
+    // Sign out comes back to the portal's signed-out page, on the callback's origin.
+    post_logout_redirect_uris: [new URL('/?signed_out=1', redirectUri).href],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',

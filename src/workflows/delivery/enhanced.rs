@@ -47,8 +47,9 @@ impl Delivery {
         let app_token = match self.oidc.app_token(&sub.tenant_id).await {
             Ok(t) => t,
             Err(e) => {
-                let outcome = Outcome::RetryLater { reason: format!("no application token: {e}") };
-                return Step::ended_with(outcome, &tokens);
+                tracing::warn!(error = %e, "no application token for the enhanced attestation");
+                let reason = "The portal's own Partner Center token could not be obtained; it tries again.".to_string();
+                return Step::ended_with(Outcome::RetryLater { reason }, &tokens);
             }
         };
         let Some(attestation_id) = &sub.attestation_id else {

@@ -119,7 +119,11 @@ impl Delivery {
         match self.oidc.fresh(&tokens, force).await {
             Ok(Some(t)) => Ok(Tokens { current: t, renewed: true }),
             Ok(None) => Ok(Tokens { current: tokens, renewed: false }),
-            Err(e) => Err(format!("the sign-in it was submitted with could not be renewed ({e})")),
+            Err(e) => {
+                // The identity provider's words go to the log; the page gets the portal's.
+                tracing::warn!(error = %e, "the submitter's tokens could not be renewed");
+                Err("the sign-in it was submitted with could not be renewed".to_string())
+            }
         }
     }
 }

@@ -74,14 +74,15 @@ pub struct Attempt {
 }
 
 /// Errors that may pass are retried later; refusals are final, with Partner Center's
-/// words and code.
+/// code and the portal's sentence for it (Partner Center's own words go to the log only).
 pub(super) fn retry_or_fail(e: PcError) -> Outcome {
+    tracing::warn!(error = %e, "Partner Center did not take the submission");
     match &e {
         PcError::Throttled { .. } | PcError::Unavailable { .. } | PcError::Transport(_) | PcError::Decode { .. } => {
-            Outcome::RetryLater { reason: e.to_string() }
+            Outcome::RetryLater { reason: e.user_message() }
         }
         PcError::Api { status, .. } if *status >= 500 || *status == 408 => {
-            Outcome::RetryLater { reason: e.to_string() }
+            Outcome::RetryLater { reason: e.user_message() }
         }
         PcError::Unauthorized { .. } => Outcome::failed(
             "Partner Center no longer accepts the sign-in this was submitted with. Sign in and send it again.",
@@ -93,13 +94,13 @@ pub(super) fn retry_or_fail(e: PcError) -> Outcome {
 }
 
 /// The agent's sentence for a refusal. 600002 has a second meaning besides the date, so
-/// the date sentence is chosen only when Partner Center's text is about the date.
+/// the date sentence is chosen only when Partner Center's text is about the date; the
+/// text itself is not shown.
 fn refusal(code: Option<&str>, message: &str, e: &PcError) -> String {
     match code {
-        Some("600002") if message.to_ascii_lowercase().contains("date") => format!(
-            "Partner Center refused the agreement acceptance date as later than today in UTC ({message}). Correct the date and send it again."
-        ),
-        Some("600051") => "Partner Center requires a phone number for customers in this country. Add the primary contact's phone number and send it again.".into(),
+        Some("600002") if message.to_ascii_lowercase().contains("date") => {
+            "Partner Center refused the agreement acceptance date as later than today in UTC. Correct the date and send it again. (Partner Center code 600002.)".into()
+        }
         _ => e.user_message(),
     }
 }
