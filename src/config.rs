@@ -70,6 +70,9 @@ pub struct Settings {
     /// sandbox's.
     pub app_token_endpoint: Option<String>,
 
+    /// Which groups (object ids) or app roles give each agent role. Empty by default:
+    /// with the built-in sandbox, startup fills in the sandbox's groups and app roles; a
+    /// real identity provider's must be named in the settings.
     pub roles_from: RolesFrom,
     pub admin_agent_groups: Vec<String>,
     pub sales_agent_groups: Vec<String>,
@@ -181,12 +184,10 @@ impl Default for Settings {
             partner_center_app_scope: "https://api.partnercenter.microsoft.com/.default".into(),
             app_token_endpoint: None,
             roles_from: RolesFrom::Groups,
-            // Empty: with the built-in sandbox, startup fills in the sandbox's groups.
             admin_agent_groups: Vec::new(),
             sales_agent_groups: Vec::new(),
             helpdesk_agent_groups: Vec::new(),
             global_admin_groups: Vec::new(),
-            // Empty too: a real identity provider's app roles are named in the settings.
             admin_agent_app_roles: Vec::new(),
             sales_agent_app_roles: Vec::new(),
             helpdesk_agent_app_roles: Vec::new(),

@@ -93,92 +93,57 @@ async fn filter_by_status_with_counts() {
     assert!(html.contains("value=\"o\""));
 }
 
+/// A seed customer's account page as it must read: company, status key, "Customer
+/// acceptance through Microsoft", a piece of the reason, and how many attestation rows.
+struct AccountCase(&'static str, &'static str, &'static str, &'static str, usize);
+
+const ACCOUNT_CASES: [AccountCase; 8] = [
+    AccountCase(
+        "Alpine Ski House",
+        "accepted_directly",
+        "Provided",
+        "accepted the Microsoft Customer Agreement in the Microsoft 365 admin center",
+        0,
+    ),
+    AccountCase("Coho Winery", "accepted_directly", "Provided", "Microsoft 365 admin center", 1),
+    AccountCase("Adatum Corporation", "attested", "Not provided", "on or after 2023-04-01", 1),
+    AccountCase("Blue Yonder Airlines", "attested", "Not provided", "dated 2023-04-01, on or after 2023-04-01", 1),
+    AccountCase("A. Datum Labs", "reattestation_required", "Not provided", "before 2023-04-01", 1),
+    AccountCase("Best For You Organics", "attested", "Not provided", "on or after 2023-04-01", 3),
+    AccountCase(
+        "Datum Diagnostics",
+        "reattestation_required",
+        "Not provided",
+        "dated 2023-03-31, before 2023-04-01",
+        2,
+    ),
+    AccountCase("Bellows College", "not_confirmed", "Not provided", "No acceptance is on record", 0),
+];
+
+async fn assert_account_page(app: &TestApp, b: &Browser, c: &AccountCase) {
+    let AccountCase(company, status_key, direct, reason, attestations) = *c;
+    let (status, html) = b.get_html(&format!("/customers/{}", app.customer_id(company))).await;
+    assert_eq!(status, StatusCode::OK, "{company}");
+    assert!(html.contains(&format!("<h1>{company}</h1>")), "{company}");
+    assert_eq!(customer_status(&html), status_key, "{company}: {status_key}");
+    assert!(html.contains(&format!("<strong>{direct}</strong>")), "{company}: {direct}");
+    assert!(html.contains("Customer acceptance through Microsoft"));
+    assert!(html.contains(reason), "{company}: reason {reason}");
+    assert_eq!(html.matches("<th scope=\"row\">").count(), attestations, "{company}: attestation rows");
+    if status_key == "reattestation_required" {
+        for a in ["new purchases", "quantity increases or decreases", "term or billing plan changes", "upgrades"] {
+            assert!(html.contains(a), "{company}: blocked action {a}");
+        }
+    }
+    assert!(html.contains("Billing email"), "{company}: company details from Partner Center");
+}
+
 #[tokio::test]
 async fn the_account_page_shows_each_status_with_its_reason() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
-    struct Case {
-        company: &'static str,
-        /// The status key.
-        status: &'static str,
-        direct: &'static str,
-        reason: &'static str,
-        attestations: usize,
-    }
-    for c in [
-        Case {
-            company: "Alpine Ski House",
-            status: "accepted_directly",
-            direct: "Provided",
-            reason: "accepted the Microsoft Customer Agreement in the Microsoft 365 admin center",
-            attestations: 0,
-        },
-        Case {
-            company: "Coho Winery",
-            status: "accepted_directly",
-            direct: "Provided",
-            reason: "Microsoft 365 admin center",
-            attestations: 1,
-        },
-        Case {
-            company: "Adatum Corporation",
-            status: "attested",
-            direct: "Not provided",
-            reason: "on or after 2023-04-01",
-            attestations: 1,
-        },
-        Case {
-            company: "Blue Yonder Airlines",
-            status: "attested",
-            direct: "Not provided",
-            reason: "dated 2023-04-01, on or after 2023-04-01",
-            attestations: 1,
-        },
-        Case {
-            company: "A. Datum Labs",
-            status: "reattestation_required",
-            direct: "Not provided",
-            reason: "before 2023-04-01",
-            attestations: 1,
-        },
-        Case {
-            company: "Best For You Organics",
-            status: "attested",
-            direct: "Not provided",
-            reason: "on or after 2023-04-01",
-            attestations: 3,
-        },
-        Case {
-            company: "Datum Diagnostics",
-            status: "reattestation_required",
-            direct: "Not provided",
-            reason: "dated 2023-03-31, before 2023-04-01",
-            attestations: 2,
-        },
-        Case {
-            company: "Bellows College",
-            status: "not_confirmed",
-            direct: "Not provided",
-            reason: "No acceptance is on record",
-            attestations: 0,
-        },
-    ] {
-        let id = app.customer_id(c.company);
-        let (status, html) = b.get_html(&format!("/customers/{id}")).await;
-        assert_eq!(status, StatusCode::OK, "{}", c.company);
-        assert!(html.contains(&format!("<h1>{}</h1>", c.company)), "{}", c.company);
-        assert_eq!(customer_status(&html), c.status, "{}: {}", c.company, c.status);
-        assert!(html.contains(&format!("<strong>{}</strong>", c.direct)), "{}: {}", c.company, c.direct);
-        assert!(html.contains("Customer acceptance through Microsoft"));
-        assert!(html.contains(c.reason), "{}: reason {}", c.company, c.reason);
-        let table_rows = html.matches("<th scope=\"row\">").count();
-        assert_eq!(table_rows, c.attestations, "{}: attestation rows", c.company);
-        if c.status == "reattestation_required" {
-            for a in ["new purchases", "quantity increases or decreases", "term or billing plan changes", "upgrades"] {
-                assert!(html.contains(a), "{}: blocked action {a}", c.company);
-            }
-        }
-        assert!(html.contains("Billing email"), "{}: company details from Partner Center", c.company);
+    for c in &ACCOUNT_CASES {
+        assert_account_page(&app, &b, c).await;
     }
     // Several attestations with different contacts: each contact and its date is listed.
     let id = app.customer_id("Best For You Organics");

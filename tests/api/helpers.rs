@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mca_portal::config::{DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID, Settings};
+use mca_portal::domain::{AcceptanceDate, AttestationRequest, Contact, Request, UserTokens};
 use mca_portal::sandbox::seed::{self, SeedCustomer};
 use mca_portal::sandbox::{CLIENT_SECRET as SANDBOX_CLIENT_SECRET, RecordedRequest, SandboxOptions, SandboxState};
 use mca_portal::startup::Application;
-use mca_portal::store::Store;
+use mca_portal::store::{Created, NewSubmission, Store};
 use reqwest::StatusCode;
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -793,6 +794,66 @@ pub async fn user_tokens(sandbox_url: &str, who: &str) -> serde_json::Value {
     let r = token_request(sandbox_url, &code_grant(&code, PKCE_VERIFIER), SANDBOX_CLIENT_SECRET).await;
     assert_eq!(r.status(), StatusCode::OK, "the code is exchanged for tokens");
     r.json().await.expect("tokens")
+}
+
+// ---- More instances and a filled queue -----------------------------------------------
+
+/// Settings of another portal on `app`'s database and sandbox, configured as a deployment
+/// with a real identity provider is (issuer, secret and role groups named).
+pub fn another_instance_settings(app: &TestApp) -> Settings {
+    let groups = seed::role_groups();
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: app._db.url.clone(),
+        oidc_issuer: Some(format!("{}/idp/v2.0", app.sandbox_url)),
+        oidc_client_secret: Some(secrecy::SecretString::from(SANDBOX_CLIENT_SECRET.to_string())),
+        partner_center_url: Some(app.sandbox_url.clone()),
+        admin_agent_groups: groups.admin,
+        sales_agent_groups: groups.sales,
+        helpdesk_agent_groups: groups.helpdesk,
+        global_admin_groups: groups.global_admin,
+        data_key: Some(secrecy::SecretString::from(TEST_DATA_KEY.to_string())),
+        ..Settings::default()
+    }
+}
+
+/// Starts a portal with these settings and no sandbox of its own; returns its address.
+pub async fn start_instance(settings: Settings) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind another instance");
+    let portal = Application::build_on(settings, listener, None, SandboxOptions::default()).await.expect("build");
+    let address = format!("http://127.0.0.1:{}", portal.port());
+    tokio::spawn(portal.run_until_stopped());
+    address
+}
+
+/// Puts an attestation of `contact` (dated 2025-03-03) for `customer_id` straight into
+/// Contoso's queue, with these tokens; returns the submission's id.
+pub async fn queue_attestation(
+    store: &Store,
+    key: &str,
+    customer_id: &str,
+    contact: Contact,
+    tokens: &UserTokens,
+) -> String {
+    let today = chrono::Utc::now().date_naive();
+    let date = AcceptanceDate::parse("2025-03-03", today).expect("a past date");
+    let request = Request::Attest(AttestationRequest { contact, date });
+    let created = store
+        .submission_create(&NewSubmission {
+            tenant_id: seed::CONTOSO_TENANT,
+            idempotency_key: key,
+            customer_id: Some(customer_id),
+            request: &request,
+            created_by_oid: "tester",
+            created_by_name: "Tester",
+            tokens,
+            tokens_kept_until: chrono::Utc::now() + chrono::Duration::hours(12),
+        })
+        .await
+        .expect("stored");
+    match created {
+        Created::New(s) | Created::Existing(s) => s.id,
+    }
 }
 
 // ---- The portal as a process ---------------------------------------------------------

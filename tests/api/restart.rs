@@ -4,6 +4,8 @@
 
 use std::process::Stdio;
 
+use mca_portal::config::Settings;
+use mca_portal::domain::{Contact, UserTokens};
 use mca_portal::sandbox::CLIENT_SECRET as SANDBOX_CLIENT_SECRET;
 use mca_portal::sandbox::seed;
 use mca_portal::store::Store;
@@ -157,12 +159,6 @@ async fn the_temporary_password_is_in_no_table_and_no_log_line() {
 
 #[tokio::test]
 async fn two_instances_sharing_one_postgres_deliver_each_submission_once() {
-    use mca_portal::config::Settings;
-    use mca_portal::domain::{AcceptanceDate, AttestationRequest, Contact, Request};
-    use mca_portal::sandbox::SandboxOptions;
-    use mca_portal::startup::Application;
-    use mca_portal::store::NewSubmission;
-
     let Some(a) = spawn_app_with(Db::Postgres, |s, sandbox| {
         s.delivery_poll_ms = 50;
         s.delivery_lease_seconds = 30;
@@ -173,61 +169,17 @@ async fn two_instances_sharing_one_postgres_deliver_each_submission_once() {
         return;
     };
     // A second instance on the same database, talking to the same Partner Center.
-    let b_settings = Settings {
-        bind: "127.0.0.1:0".into(),
-        database_url: a._db.url.clone(),
-        oidc_issuer: Some(format!("{}/idp/v2.0", a.sandbox_url)),
-        oidc_client_secret: Some(secrecy::SecretString::from(SANDBOX_CLIENT_SECRET.to_string())),
-        partner_center_url: Some(a.sandbox_url.clone()),
-        sales_agent_groups: mca_portal::sandbox::seed::role_groups().sales, // a real issuer needs one
-        delivery_poll_ms: 50,
-        delivery_lease_seconds: 30,
-        data_key: Some(secrecy::SecretString::from(TEST_DATA_KEY.to_string())),
-        ..Settings::default()
-    };
-    let b = Application::build_on(
-        b_settings,
-        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
-        None,
-        SandboxOptions::default(),
-    )
-    .await
-    .unwrap();
-    tokio::spawn(b.run_until_stopped());
-
+    start_instance(Settings { delivery_poll_ms: 50, delivery_lease_seconds: 30, ..another_instance_settings(&a) })
+        .await;
     let token = user_tokens(&a.sandbox_url, SAM_SALES).await["access_token"].as_str().unwrap().to_string();
-    let tokens = mca_portal::identity::UserTokens {
-        access_token: token,
-        refresh_token: None,
-        expires_at: chrono::Utc::now().timestamp() + 3600,
-    };
+    let tokens =
+        UserTokens { access_token: token, refresh_token: None, expires_at: chrono::Utc::now().timestamp() + 3600 };
     let ids = contoso_customer_ids();
     let total = 40;
     for i in 0..total {
-        let today = chrono::Utc::now().date_naive();
-        let request = Request::Attest(AttestationRequest {
-            contact: Contact::parse(
-                "Shared",
-                &format!("Person {i}"),
-                &format!("shared.{i}@contoso-shared.example"),
-                "",
-            )
-            .unwrap(),
-            date: AcceptanceDate::parse("2025-03-03", today).unwrap(),
-        });
-        a.store
-            .submission_create(&NewSubmission {
-                tenant_id: seed::CONTOSO_TENANT,
-                idempotency_key: &format!("shared-{i}"),
-                customer_id: Some(&ids[i % ids.len()]),
-                request: &request,
-                created_by_oid: "tester",
-                created_by_name: "Tester",
-                tokens: &tokens,
-                tokens_kept_until: chrono::Utc::now() + chrono::Duration::hours(1),
-            })
-            .await
-            .unwrap();
+        let email = format!("shared.{i}@contoso-shared.example");
+        let person = Contact::parse("Shared", &format!("Person {i}"), &email, "").unwrap();
+        queue_attestation(&a.store, &format!("shared-{i}"), &ids[i % ids.len()], person, &tokens).await;
     }
     a.wait_until_delivered(total).await;
     a.assert_each_attested_once(&ids, total, "shared");

@@ -3,12 +3,10 @@
 //! data key, after which the portal reads them with the new key alone.
 
 use mca_portal::config::Settings;
-use mca_portal::domain::{AcceptanceDate, AttestationRequest, Contact, Request, UserTokens};
-use mca_portal::sandbox::seed::{self, CONTOSO_TENANT};
-use mca_portal::sandbox::{CLIENT_SECRET as SANDBOX_CLIENT_SECRET, SandboxOptions};
-use mca_portal::startup::Application;
+use mca_portal::domain::{Contact, UserTokens};
+use mca_portal::sandbox::seed::CONTOSO_TENANT;
+use mca_portal::store::Store;
 use mca_portal::store::sealing::Sealer;
-use mca_portal::store::{NewSubmission, Store};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use sqlx::Row;
@@ -20,33 +18,13 @@ const SESSION_KEY: &str = "a-session-key-shared-by-both-portals-of-this-test-012
 
 /// Stores a queued attestation of Fourth Coffee with these tokens; returns its id.
 async fn queue_submission(store: &Store, key: &str, access_token: &str) -> String {
-    let today = chrono::Utc::now().date_naive();
-    let request = Request::Attest(AttestationRequest {
-        contact: Contact::parse("Tania", "Carr", "tania@fourthcoffee.example", "").unwrap(),
-        date: AcceptanceDate::parse("2025-03-03", today).unwrap(),
-    });
+    let tania = Contact::parse("Tania", "Carr", "tania@fourthcoffee.example", "").unwrap();
     let tokens = UserTokens {
         access_token: access_token.into(),
         refresh_token: Some(format!("refresh-of-{access_token}")),
         expires_at: chrono::Utc::now().timestamp() + 3600,
     };
-    let created = store
-        .submission_create(&NewSubmission {
-            tenant_id: CONTOSO_TENANT,
-            idempotency_key: key,
-            customer_id: Some(&seed_customer("Fourth Coffee").id),
-            request: &request,
-            created_by_oid: "tester",
-            created_by_name: "Tester",
-            tokens: &tokens,
-            tokens_kept_until: chrono::Utc::now() + chrono::Duration::hours(12),
-        })
-        .await
-        .unwrap();
-    match created {
-        mca_portal::store::Created::New(s) => s.id,
-        mca_portal::store::Created::Existing(s) => s.id,
-    }
+    queue_attestation(store, key, &seed_customer("Fourth Coffee").id, tania, &tokens).await
 }
 
 async fn tokens_of(store: &Store, id: &str) -> Option<UserTokens> {
@@ -110,26 +88,12 @@ async fn tokens_copied_into_another_submission_do_not_open() {
 
 /// A second portal on the same database and the same sandbox, with only the new data key.
 async fn portal_with_only_the_new_key(app: &TestApp) -> String {
-    let groups = seed::role_groups();
-    let settings = Settings {
-        bind: "127.0.0.1:0".into(),
-        database_url: app._db.url.clone(),
-        oidc_issuer: Some(format!("{}/idp/v2.0", app.sandbox_url)),
-        oidc_client_secret: Some(SecretString::from(SANDBOX_CLIENT_SECRET.to_string())),
-        partner_center_url: Some(app.sandbox_url.clone()),
-        admin_agent_groups: groups.admin,
-        sales_agent_groups: groups.sales,
-        helpdesk_agent_groups: groups.helpdesk,
-        global_admin_groups: groups.global_admin,
+    start_instance(Settings {
         session_key: Some(SecretString::from(SESSION_KEY.to_string())),
         data_key: Some(SecretString::from(NEW_DATA_KEY.to_string())),
-        ..Settings::default()
-    };
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let portal = Application::build_on(settings, listener, None, SandboxOptions::default()).await.unwrap();
-    let address = format!("http://127.0.0.1:{}", portal.port());
-    tokio::spawn(portal.run_until_stopped());
-    address
+        ..another_instance_settings(app)
+    })
+    .await
 }
 
 #[tokio::test]
