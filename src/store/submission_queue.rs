@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
-use super::submissions::{COLUMNS, Submission, SubmissionState, TokenColumn};
+use super::submissions::{COLUMNS, Submission, SubmissionState};
 use super::{Store, StoreResult, timestamp};
 use crate::domain::UserTokens;
 
@@ -94,17 +94,32 @@ impl Store {
         error: &str,
         tokens: Option<&UserTokens>,
     ) -> StoreResult<bool> {
+        self.submission_release(id, owner, next, Some(error), tokens).await
+    }
+
+    /// Gives a leased submission back to the queue, due at `next`: after a failed attempt
+    /// (`error`, counted) or while it waits (no error, not counted). Only the lease holder.
+    async fn submission_release(
+        &self,
+        id: &str,
+        owner: &str,
+        next: DateTime<Utc>,
+        error: Option<&str>,
+        tokens: Option<&UserTokens>,
+    ) -> StoreResult<bool> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE submissions SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3, \
+            "UPDATE submissions SET {counted}next_attempt_at = $1, last_error = $2, lease_owner = NULL, lease_until = NULL, updated_at = $3, \
              {renewed} WHERE id = $7 AND lease_owner = $8 AND state = 'queued'",
+            counted = if error.is_some() { "attempts = attempts + 1, " } else { "" },
             renewed = renewed_tokens(4)
         ));
+        let (access, refresh) = self.sealed_tokens(id, tokens);
         let done = sqlx::query(sql)
             .bind(timestamp(next))
             .bind(error)
             .bind(timestamp(Utc::now()))
-            .bind(tokens.map(|t| self.seal_token(id, TokenColumn::Access, &t.access_token)))
-            .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.seal_token(id, TokenColumn::Refresh, r)))
+            .bind(access)
+            .bind(refresh)
             .bind(tokens.map(|t| t.expires_at))
             .bind(id)
             .bind(owner)
@@ -181,22 +196,7 @@ impl Store {
         next: DateTime<Utc>,
         tokens: Option<&UserTokens>,
     ) -> StoreResult<bool> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE submissions SET next_attempt_at = $1, last_error = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $2, \
-             {renewed} WHERE id = $6 AND lease_owner = $7 AND state = 'queued'",
-            renewed = renewed_tokens(3)
-        ));
-        let done = sqlx::query(sql)
-            .bind(timestamp(next))
-            .bind(timestamp(Utc::now()))
-            .bind(tokens.map(|t| self.seal_token(id, TokenColumn::Access, &t.access_token)))
-            .bind(tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.seal_token(id, TokenColumn::Refresh, r)))
-            .bind(tokens.map(|t| t.expires_at))
-            .bind(id)
-            .bind(owner)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+        self.submission_release(id, owner, next, None, tokens).await
     }
 
     /// Makes a customer's queued submissions due now (Refresh), returning their ids.

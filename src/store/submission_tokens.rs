@@ -7,7 +7,7 @@
 use chrono::Utc;
 use sqlx::Row;
 
-use super::submissions::{COLUMNS, Submission, TokenColumn, TokenHolder};
+use super::submissions::{COLUMNS, Submission, TokenHolder};
 use super::{Store, StoreResult, timestamp};
 use crate::domain::UserTokens;
 
@@ -100,10 +100,11 @@ impl Store {
              access_token = $2, refresh_token = $3, token_expires_at = $4, tokens_user_oid = $5, tokens_user_name = $6, tokens_kept_until = $7 \
              WHERE tenant_id = $8 AND id = $9 AND state = 'needs_sign_in' RETURNING {COLUMNS}"
         ));
+        let (access, refresh) = self.sealed_tokens(id, Some(tokens));
         let row = sqlx::query(sql)
             .bind(timestamp(Utc::now()))
-            .bind(self.seal_token(id, TokenColumn::Access, &tokens.access_token))
-            .bind(tokens.refresh_token.as_deref().map(|r| self.seal_token(id, TokenColumn::Refresh, r)))
+            .bind(access)
+            .bind(refresh)
             .bind(tokens.expires_at)
             .bind(&holder.oid)
             .bind(&holder.name)

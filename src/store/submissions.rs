@@ -204,6 +204,14 @@ impl Store {
     }
 
     /// A token sealed for its submission and column.
+    /// Both tokens sealed for submission `id`, ready to bind; None for what is absent.
+    pub(super) fn sealed_tokens(&self, id: &str, tokens: Option<&UserTokens>) -> (Option<String>, Option<String>) {
+        let access = tokens.map(|t| self.seal_token(id, TokenColumn::Access, &t.access_token));
+        let refresh =
+            tokens.and_then(|t| t.refresh_token.as_deref()).map(|r| self.seal_token(id, TokenColumn::Refresh, r));
+        (access, refresh)
+    }
+
     pub(super) fn seal_token(&self, id: &str, column: TokenColumn, token: &str) -> String {
         self.sealer().seal(Purpose::Tokens, &column.row(id), token)
     }
@@ -216,6 +224,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(tenant_id = n.tenant_id), err)]
     pub async fn submission_create(&self, n: &NewSubmission<'_>) -> StoreResult<Created> {
         let id = uuid::Uuid::new_v4().to_string();
+        let (access, refresh) = self.sealed_tokens(&id, Some(n.tokens));
         let now = timestamp(Utc::now());
         let payload = serde_json::to_string(n.request).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
@@ -237,8 +246,8 @@ impl Store {
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(n.created_by_oid)
         .bind(n.created_by_name)
-        .bind(self.seal_token(&id, TokenColumn::Access, &n.tokens.access_token))
-        .bind(n.tokens.refresh_token.as_deref().map(|r| self.seal_token(&id, TokenColumn::Refresh, r)))
+        .bind(access)
+        .bind(refresh)
         .bind(n.tokens.expires_at)
         .bind(timestamp(n.tokens_kept_until))
         .execute(self.pool())
