@@ -58,7 +58,9 @@ pub struct Settings {
     pub oidc_client_secret_file: Option<PathBuf>,
     /// Scopes asked for at sign-in; the Partner Center one gives the delegated token.
     pub oidc_scopes: Vec<String>,
-    /// The partner's own Entra ID tenant (for App-only tokens).
+    /// The one partner tenant this deployment serves, when it serves only one: sign-ins
+    /// from other tenants are refused, and it stands in for a missing `tid` claim.
+    /// Unset: each sign-in's own `tid` (which must then be a tenant id).
     pub tenant_id: Option<String>,
     /// Partner Center API base. Unset: the built-in sandbox.
     pub partner_center_url: Option<String>,
