@@ -1,5 +1,6 @@
-//! Customers: the list with search, status filter and paging; the customer account page
-//! with its Microsoft Customer Agreement section; Refresh; the agreement document link.
+//! Customers: the list with search, status filter and paging, and the new customers not
+//! created yet; the customer account page with its Microsoft Customer Agreement section;
+//! Refresh; Send now; the agreement document link.
 
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -7,7 +8,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::errors::{AppError, page, redirect};
 use super::extractors::{Agent, Attester, Signed};
-use super::pages::{CustomerAccountPage, CustomersPage, PagerLink, SubmissionView};
+use super::pages::{CustomerAccountPage, CustomersPage, NewCustomerRow, PagerLink, SubmissionView};
 use super::session;
 use crate::domain::invitation;
 use crate::domain::{EffectiveStatus, is_customer_id};
@@ -50,6 +51,41 @@ fn customers_count(n: i64) -> String {
     if n == 1 { "1 customer".into() } else { format!("{n} customers") }
 }
 
+/// The search as typed, without control characters, trimmed, at most 100 characters.
+fn search_text(typed: Option<&str>) -> String {
+    let printable: String = typed.unwrap_or("").chars().filter(|c| !c.is_control()).collect();
+    printable.trim().chars().take(100).collect()
+}
+
+/// How many new customers not created yet the Customers page lists, newest first.
+const NEW_CUSTOMERS_LISTED: i64 = 20;
+
+/// The new customers not created yet that the Customers page lists, and how many more
+/// there are.
+async fn new_customers_not_created(state: &AppState, signed: &Signed) -> Result<(Vec<NewCustomerRow>, i64), AppError> {
+    let found = state.store.new_customers_not_created(&signed.user.tenant_id, NEW_CUSTOMERS_LISTED).await?;
+    let attester = signed.user.permissions().can_attest;
+    let rows: Vec<_> = found.newest.iter().filter_map(|s| new_customer_row(s, attester)).collect();
+    let more = found.total - i64::try_from(found.newest.len()).unwrap_or(i64::MAX);
+    Ok((rows, more.max(0)))
+}
+
+/// A new customer not created yet, as the list shows it; `attester` for those who may
+/// send one that waits for a sign-in.
+fn new_customer_row(s: &Submission, attester: bool) -> Option<NewCustomerRow> {
+    let customer = s.request.new_customer()?;
+    Some(NewCustomerRow {
+        state: state_in_words(s.state),
+        company_name: customer.company_name.as_str().to_string(),
+        domain: customer.domain_prefix.domain(),
+        by: s.created_by_name.clone(),
+        saved: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        detail: submission_detail(s, attester),
+        send_now_href: (s.state == SubmissionState::NeedsSignIn && attester)
+            .then(|| format!("/customers/new/submissions/{}/send", s.id)),
+    })
+}
+
 #[get("/customers")]
 async fn list(
     state: web::Data<AppState>,
@@ -58,16 +94,7 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     session::read_if_never_read(&state, &signed).await?;
     let tenant = &signed.user.tenant_id;
-    let search: String =
-        q.q.as_deref()
-            .unwrap_or("")
-            .chars()
-            .filter(|c| !c.is_control())
-            .collect::<String>()
-            .trim()
-            .chars()
-            .take(100)
-            .collect();
+    let search = search_text(q.q.as_deref());
     let status_text = q.status.as_deref().unwrap_or("").trim().to_ascii_lowercase();
     let status = EffectiveStatus::parse(&status_text);
     let unknown_status = (!status_text.is_empty() && status.is_none()).then(|| q.status.clone().unwrap_or_default());
@@ -88,6 +115,7 @@ async fn list(
     let last_shown = first_shown + list.items.len() as i64 - if list.total == 0 { 0 } else { 1 };
     let progress = Some(state.workflows.refreshes.get(tenant)).filter(|p| p.running || p.error.is_some());
     let not_read = counts.iter().find(|c| c.status == EffectiveStatus::NotRead).map(|c| c.count).unwrap_or(0);
+    let (new_customers, new_customers_more) = new_customers_not_created(&state, &signed).await?;
     let view = CustomersPage {
         layout: signed.layout("Customers"),
         not_read,
@@ -106,6 +134,8 @@ async fn list(
         search,
         synced_at,
         list,
+        new_customers,
+        new_customers_more,
     };
     Ok(page(&view))
 }
@@ -146,6 +176,16 @@ async fn refresh_list(
     Ok(redirect(&list_href(&search, status, page)))
 }
 
+/// A submission's state as pages show it.
+fn state_in_words(state: SubmissionState) -> &'static str {
+    match state {
+        SubmissionState::Queued => "Pending",
+        SubmissionState::Delivered => "Sent",
+        SubmissionState::Failed => "Failed",
+        SubmissionState::NeedsSignIn => "Needs sign-in",
+    }
+}
+
 /// One of the portal's own submissions for this customer, as the account page lists it.
 /// The acceptance link of an enhanced attestation lets whoever holds it accept for the
 /// customer: only attesters (Admin and Sales agents of a partner that may attest) see it.
@@ -155,12 +195,7 @@ fn submission_view(s: &Submission, record: &CustomerRecord, signed: &Signed) -> 
     let can_attest = signed.user.permissions().can_attest;
     let waiting = s.acceptance_link.as_deref().filter(|_| s.state == SubmissionState::Queued && can_attest);
     SubmissionView {
-        state: match s.state {
-            SubmissionState::Queued => "Pending",
-            SubmissionState::Delivered => "Sent",
-            SubmissionState::Failed => "Failed",
-            SubmissionState::NeedsSignIn => "Needs sign-in",
-        },
+        state: state_in_words(s.state),
         what: if s.request.new_customer().is_some() { "New customer" } else { "Attestation" },
         saved: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         contact: format!("{} {} <{}>{phone}", c.first_name, c.last_name, c.email),

@@ -128,6 +128,24 @@ pub struct CustomersPage {
     pub pages: Vec<PagerLink>,
     pub first_shown: i64,
     pub last_shown: i64,
+    /// The newest new customers not created yet (none: the section is not shown).
+    pub new_customers: Vec<NewCustomerRow>,
+    /// How many more there are than those shown.
+    pub new_customers_more: i64,
+}
+
+/// A new customer not created yet, as the Customers page lists it.
+pub struct NewCustomerRow {
+    /// "Pending", "Needs sign-in" or "Failed".
+    pub state: &'static str,
+    pub company_name: String,
+    pub domain: String,
+    pub by: String,
+    pub saved: String,
+    /// Where it stands, in a sentence: the portal's reason for a failed one.
+    pub detail: Option<String>,
+    /// The address of Send now, for one that waits for a sign-in (attesters only).
+    pub send_now_href: Option<String>,
 }
 
 impl CustomersPage {

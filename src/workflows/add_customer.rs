@@ -214,7 +214,7 @@ impl Workflows {
     }
 
     /// The outcome of the first attempt, with the invitation for a customer just created.
-    async fn after_first_attempt(
+    pub(super) async fn after_first_attempt(
         &self,
         user: &PartnerUser,
         request: &Request,

@@ -1,14 +1,17 @@
 //! The delegated tokens queued submissions keep, which must not outlive the sign-in they
 //! came from: removed when their user signs out and when that session's absolute lifetime
-//! ends; and Send now, which gives a submission left waiting for a sign-in the tokens of
-//! the attester who sends it. docs/architecture.md, "Tokens kept with a submission".
+//! ends; and Send now, which gives a submission left waiting for a sign-in (an attestation,
+//! or a new customer not created yet) the tokens of the attester who sends it.
+//! docs/architecture.md, "Tokens kept with a submission".
 
 use chrono::{DateTime, Utc};
 
-use super::delivery::Outcome;
+use super::add_customer::AddCustomerOutcome;
+use super::delivery::{Attempt, Outcome};
 use super::{WorkflowResult, Workflows, audit_of};
+use crate::domain::new_customer::NewCustomer;
 use crate::domain::{Attester, PartnerUser, UserTokens};
-use crate::store::{AuditEntry, SubmissionState, TokenHolder};
+use crate::store::{AuditEntry, Submission, SubmissionState, TokenHolder};
 
 /// What became of a Send now.
 #[derive(Debug)]
@@ -19,6 +22,29 @@ pub enum SendNowOutcome {
     /// Handed over with the attester's sign-in: what the first attempt came to, or None
     /// when it goes on in the background.
     Sent(Option<Outcome>),
+}
+
+/// What became of a Send now of a new customer not created yet. (Made once per request
+/// and matched at once: the size of its variants does not matter.)
+#[allow(clippy::large_enum_variant)]
+pub enum NewCustomerSendNow {
+    /// The partner has no new customer submission with this id.
+    NotFound,
+    /// It did not wait for a sign-in (someone sent it meanwhile): nothing was done.
+    NotWaiting,
+    /// Handed over with the attester's sign-in: the new customer, and what Add customer
+    /// answers for it (the admin's sign-in details, when it was created now).
+    Sent { customer: Box<NewCustomer>, outcome: AddCustomerOutcome },
+}
+
+/// What `send_waiting` found and did (made once per request: the size of its variants
+/// does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Sending {
+    NotFound,
+    NotWaiting,
+    /// Sent, with the first attempt's result (None when it goes on in the background).
+    Sent(Submission, Option<Attempt>),
 }
 
 impl Workflows {
@@ -56,8 +82,7 @@ impl Workflows {
     }
 
     /// Send now: a submission of this customer waiting for a sign-in is sent with the
-    /// attester's tokens (kept no longer than the attester's session), recorded in the
-    /// audit log as sent by them.
+    /// attester's tokens (see `send_waiting`).
     #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id, %customer_id, %submission_id), err(level = "warn"))]
     pub async fn send_now(
         &self,
@@ -66,21 +91,60 @@ impl Workflows {
         customer_id: &str,
         submission_id: &str,
     ) -> WorkflowResult<SendNowOutcome> {
+        let of_customer = |s: &Submission| s.customer_id.as_deref() == Some(customer_id);
+        Ok(match self.send_waiting(who, tokens, submission_id, of_customer).await? {
+            Sending::NotFound | Sending::NotWaiting => SendNowOutcome::NotWaiting,
+            Sending::Sent(_, attempt) => SendNowOutcome::Sent(attempt.map(|a| a.outcome)),
+        })
+    }
+
+    /// Send now of a new customer not created yet: it is sent with the attester's tokens,
+    /// and the answer is the one Add customer gives (the admin's sign-in details when it
+    /// is created now).
+    #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id, %submission_id), err(level = "warn"))]
+    pub async fn send_new_customer_now(
+        &self,
+        who: &Attester,
+        tokens: &UserTokens,
+        submission_id: &str,
+    ) -> WorkflowResult<NewCustomerSendNow> {
+        let new_customer = |s: &Submission| s.request.new_customer().is_some();
+        let (sub, attempt) = match self.send_waiting(who, tokens, submission_id, new_customer).await? {
+            Sending::NotFound => return Ok(NewCustomerSendNow::NotFound),
+            Sending::NotWaiting => return Ok(NewCustomerSendNow::NotWaiting),
+            Sending::Sent(sub, attempt) => (sub, attempt),
+        };
+        let customer = sub.request.new_customer().cloned().map(Box::new).expect("a new customer's submission");
+        let outcome = match attempt {
+            None => AddCustomerOutcome::Saved,
+            Some(attempt) => self.after_first_attempt(who.user(), &sub.request, attempt).await?,
+        };
+        Ok(NewCustomerSendNow::Sent { customer, outcome })
+    }
+
+    /// The partner's submission `submission_id`, when `belongs` says it is one of those
+    /// asked for and it waits for a sign-in, is sent with the attester's tokens (kept no
+    /// longer than the attester's session), recorded in the audit log as sent by them;
+    /// then its first attempt runs, within the wait.
+    async fn send_waiting(
+        &self,
+        who: &Attester,
+        tokens: &UserTokens,
+        submission_id: &str,
+        belongs: impl Fn(&Submission) -> bool,
+    ) -> WorkflowResult<Sending> {
         let user = who.user();
-        let waiting = self
-            .store
-            .submission_get(&user.tenant_id, submission_id)
-            .await?
-            .filter(|s| s.state == SubmissionState::NeedsSignIn && s.customer_id.as_deref() == Some(customer_id));
-        if waiting.is_none() {
-            return Ok(SendNowOutcome::NotWaiting);
+        match self.store.submission_get(&user.tenant_id, submission_id).await? {
+            Some(s) if belongs(&s) && s.state == SubmissionState::NeedsSignIn => {}
+            Some(s) if belongs(&s) => return Ok(Sending::NotWaiting),
+            _ => return Ok(Sending::NotFound),
         }
         let holder = TokenHolder { oid: user.oid.clone(), name: user.name.clone(), kept_until: self.session_end(user) };
         let Some(sub) = self.store.submission_send_with(&user.tenant_id, submission_id, tokens, &holder).await? else {
-            return Ok(SendNowOutcome::NotWaiting);
+            return Ok(Sending::NotWaiting);
         };
         let entry = AuditEntry {
-            customer_id: Some(customer_id.to_string()),
+            customer_id: sub.customer_id.clone(),
             detail: Some(format!(
                 "{} sent with the sign-in of {}; saved {} by {}",
                 sub.request.describe(),
@@ -93,9 +157,11 @@ impl Workflows {
             ..audit_of(user, "send_now", "queued")
         };
         self.store.audit(&entry).await?;
-        self.store.customer_recompute_status(&user.tenant_id, customer_id, &self.settings.policy()).await?;
+        if let Some(customer_id) = &sub.customer_id {
+            self.store.customer_recompute_status(&user.tenant_id, customer_id, &self.settings.policy()).await?;
+        }
         let wait = std::time::Duration::from_secs(self.settings.deliver_wait_seconds);
         let attempt = self.delivery.deliver_now(&user.tenant_id, submission_id, wait).await?;
-        Ok(SendNowOutcome::Sent(attempt.map(|a| a.outcome)))
+        Ok(Sending::Sent(sub, attempt))
     }
 }

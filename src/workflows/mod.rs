@@ -27,11 +27,11 @@ use crate::store::{AuditEntry, Store, StoreError};
 // errors, never the clients themselves.
 pub use crate::domain::IdToken;
 pub use crate::identity::PendingSignIn;
-pub use crate::partner_center::{PcError, RelatedPartner, SuggestedAddress};
+pub use crate::partner_center::{CreatedCustomer, PcError, RelatedPartner, SuggestedAddress};
 pub use add_customer::{AddCustomerOutcome, AddressReview, DomainCheck, NewCustomerDraft, ReviewOutcome};
 pub use attest::AttestOutcome;
 pub use delivery::{Attempt, Delivery, Outcome};
-pub use kept_tokens::SendNowOutcome;
+pub use kept_tokens::{NewCustomerSendNow, SendNowOutcome};
 pub use refresh::{RefreshOutcome, RefreshProgress, RefreshTracker};
 pub use sign_in::{SignInRefusal, SignInState};
 pub use submit::Submitted;

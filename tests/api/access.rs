@@ -114,6 +114,8 @@ async fn every_post_route_answers_every_role_as_designed() {
     let refresh_one = format!("/customers/{id}/refresh");
     // Send now of a submission that waits for no sign-in: attesters are told so.
     let send_now = format!("/customers/{id}/submissions/{}/send", uuid::Uuid::new_v4());
+    // Send now of a new customer the partner does not have: attesters find nothing.
+    let send_new = format!("/customers/new/submissions/{}/send", uuid::Uuid::new_v4());
     for who in [Who::NoRole, Who::Helpdesk, Who::Sales, Who::Admin] {
         let b = browser_for(&app, who).await;
         let token_page = if who == Who::NoRole { "/no-access" } else { "/customers" };
@@ -129,6 +131,10 @@ async fn every_post_route_answers_every_role_as_designed() {
         let expected =
             if matches!(who, Who::Sales | Who::Admin) { StatusCode::SEE_OTHER } else { StatusCode::FORBIDDEN };
         assert_eq!(r.status(), expected, "{who:?} POST {send_now}");
+        let r = b.post_with_token_of(token_page, &send_new).await;
+        let expected =
+            if matches!(who, Who::Sales | Who::Admin) { StatusCode::NOT_FOUND } else { StatusCode::FORBIDDEN };
+        assert_eq!(r.status(), expected, "{who:?} POST {send_new}");
         let r = b.post_with_token_of(token_page, "/logout").await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{who:?} POST /logout");
     }

@@ -12,6 +12,7 @@ fn post_routes(app: &TestApp) -> Vec<String> {
         format!("/customers/{id}/refresh"),
         format!("/customers/{id}/agreement"),
         format!("/customers/{id}/submissions/{}/send", uuid::Uuid::new_v4()),
+        format!("/customers/new/submissions/{}/send", uuid::Uuid::new_v4()),
     ]
 }
 

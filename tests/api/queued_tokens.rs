@@ -1,7 +1,8 @@
 //! Tokens do not outlive their session: signing out removes the delegated tokens kept with
 //! the user's queued submissions; such a submission then waits as "Needs sign-in", and any
 //! attester of the partner sends it with their own sign-in (docs/architecture.md, "Tokens
-//! kept with a submission").
+//! kept with a submission"). A new customer left waiting so has no page yet: the Customers
+//! page lists it, with Send now (docs/architecture.md, "New customers not created yet").
 
 use mca_portal::sandbox::{Faults, seed};
 use mca_portal::store::{Submission, SubmissionState};
@@ -101,4 +102,115 @@ async fn an_enhanced_attestation_waits_for_the_customer_without_tokens_then_for_
     let (status, _) = alex.post_page_form(&page, &format!("/customers/{id}/submissions/{}/send", waiting.id)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     app.wait_until("Partner Center has it", async || app.attestations_by(&id, EMAIL) == 1).await;
+}
+
+/// The domain prefix of the new customer Sam leaves waiting.
+const NEW_PREFIX: &str = "tailwindsignout";
+
+/// Contoso's new customers not created yet, newest first.
+async fn not_created(app: &TestApp) -> Vec<Submission> {
+    app.store.new_customers_not_created(seed::CONTOSO_TENANT, 20).await.unwrap().newest
+}
+
+/// Sam adds a new customer while Partner Center fails, so that it stays queued, then signs
+/// out; returns the submission once it waits for a sign-in.
+async fn new_customer_queued_when_sam_signs_out(app: &TestApp) -> Submission {
+    let sam = app.signed_in(SAM_SALES).await;
+    let _ = sam.get_html("/customers").await; // the list read once while Partner Center still answers
+    let (status, review) = sam.review_new_customer(&CustomerFields::tailwind(NEW_PREFIX, "attest", &today_utc())).await;
+    assert!(status == StatusCode::OK && review.contains("<h1>Review</h1>"), "{review}");
+    app.sandbox.set_faults(Faults { error_percent: 100, ..Faults::default() });
+    let (status, saved) = sam.submit_new_customer(&review).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(saved.contains("Saved — it will be sent to Partner Center automatically."), "{saved}");
+    let r = sam.post_with_token_of("/customers", "/logout").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.wait_until("the new customer waits for a sign-in", async || {
+        not_created(app).await.first().is_some_and(|s| s.state == SubmissionState::NeedsSignIn)
+    })
+    .await;
+    let waiting = not_created(app).await.remove(0);
+    assert!(waiting.tokens.is_none() && waiting.customer_id.is_none(), "no tokens, no customer yet");
+    waiting
+}
+
+/// How many customers with this domain Partner Center lists for the partner of `who`.
+async fn customers_in_partner_center(app: &TestApp, who: &str, domain: &str) -> usize {
+    let token = user_tokens(&app.sandbox_url, who).await["access_token"].as_str().unwrap().to_string();
+    let url = format!("{}/v1/customers?size=500", app.sandbox_url);
+    let page: serde_json::Value =
+        reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let items = page["items"].as_array().expect("a page of customers");
+    items.iter().filter(|c| c["companyProfile"]["domain"] == domain).count()
+}
+
+#[tokio::test]
+async fn a_new_customer_left_waiting_by_a_sign_out_is_listed_and_an_attester_sends_it_now() {
+    let app = spawn_app_with(Db::Sqlite, |s, _| {
+        impatient(s);
+        s.deliver_wait_seconds = 10;
+    })
+    .await
+    .unwrap();
+    let (alex, hana) = (app.signed_in(ALEX_ADMIN).await, app.signed_in(HANA_HELPDESK).await);
+    let waiting = new_customer_queued_when_sam_signs_out(&app).await;
+    let send_now = format!("/customers/new/submissions/{}/send", waiting.id);
+    let (_, helpdesk_list) = hana.get_html("/customers").await;
+    assert!(helpdesk_list.contains("New customers not created yet"), "{helpdesk_list}");
+    assert_eq!(submission_states(&helpdesk_list), ["needs sign-in"], "listed to every agent, with its state");
+    assert!(helpdesk_list.contains(&format!("({NEW_PREFIX}.onmicrosoft.com); saved")), "{helpdesk_list}");
+    assert!(helpdesk_list.contains("by Sam Sales") && helpdesk_list.contains("An Admin or Sales agent"));
+    assert!(!helpdesk_list.contains(&send_now), "but Send now is offered to attesters only");
+    let r = hana.post_form(&send_now, &[("csrf_token", &csrf_of(&helpdesk_list))]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the role is checked on the server");
+    let (_, list) = alex.get_html("/customers").await;
+    assert!(list.contains(&escaped("Tailwind Traders & Co")) && list.contains("Choose Send now"), "{list}");
+    app.sandbox.set_faults(Faults::default());
+    let (status, done) = alex.post_page_form(&list, &send_now).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert!(done.contains(&escaped("Tailwind Traders & Co was added")), "Add customer's confirmation: {done}");
+    assert_eq!(code_shown(&done, "sign-in-name"), format!("admin@{NEW_PREFIX}.onmicrosoft.com"));
+    assert!(code_shown(&done, "temporary-password").len() >= 8, "the admin's password, shown this once");
+    let id = between(&done, "href=\"/customers/", "\"").expect("a link to the new customer").to_string();
+    let alex_oid = seed::users().into_iter().find(|u| u.name == ALEX_ADMIN).unwrap().oid;
+    let recorded = app.sandbox.attestations_of(&id);
+    assert!(matches!(&recorded[..], [(e, _, Some(by))] if e == "tania@tailwind.example" && by == alex_oid));
+    let domain = format!("{NEW_PREFIX}.onmicrosoft.com");
+    assert_eq!(customers_in_partner_center(&app, ALEX_ADMIN, &domain).await, 1, "created exactly once");
+    let (_, after) = alex.get_html(&format!("/customers?q={NEW_PREFIX}")).await;
+    assert!(after.contains("of 1 customer.") && !after.contains("New customers not created yet"), "{after}");
+    let log = app.store.audit_recent(seed::CONTOSO_TENANT, 100).await.unwrap();
+    let sent = log.iter().find(|e| e.entry.action == "send_now").expect("Send now is in the audit log");
+    assert_eq!((sent.entry.actor_name.as_deref(), sent.entry.outcome.as_str()), (Some(ALEX_ADMIN), "queued"));
+    // A second press, from the page as it was: nothing is sent again.
+    let r = alex.post_form(&send_now, &[("csrf_token", &csrf_of(&list))]).await;
+    assert_eq!((r.status(), location(&r)), (StatusCode::SEE_OTHER, "/customers".to_string()));
+    assert!(alex.get_html("/customers").await.1.contains("no longer waits for a sign-in"));
+    assert_eq!(customers_in_partner_center(&app, ALEX_ADMIN, &domain).await, 1);
+}
+
+#[tokio::test]
+async fn another_partners_attester_can_not_send_a_new_customer_waiting_for_a_sign_in() {
+    // Fabrikam IT as a direct-bill partner: Fiona is an attester, of her own partner only.
+    let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
+        impatient(s);
+        s.partner_types.insert(seed::FABRIKAM_TENANT.to_string(), mca_portal::domain::PartnerType::DirectBill);
+        sandbox.direct_bill_tenants = vec![seed::FABRIKAM_TENANT.to_string()];
+    })
+    .await
+    .unwrap();
+    let fiona = app.signed_in(FIONA_FABRIKAM).await;
+    let waiting = new_customer_queued_when_sam_signs_out(&app).await;
+    app.sandbox.set_faults(Faults::default());
+    let (_, list) = fiona.get_html("/customers").await;
+    assert!(list.contains("href=\"/customers/new\""), "Fiona may add customers of her own");
+    assert!(!list.contains("New customers not created yet") && !list.contains(&waiting.id), "{list}");
+    let send_now = format!("/customers/new/submissions/{}/send", waiting.id);
+    let r = fiona.post_form(&send_now, &[("csrf_token", &csrf_of(&list))]).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "not a submission of her partner");
+    let still = not_created(&app).await.remove(0);
+    assert_eq!((still.id, still.state), (waiting.id, SubmissionState::NeedsSignIn), "it still waits");
+    assert!(still.tokens.is_none(), "without Fiona's tokens");
+    let domain = format!("{NEW_PREFIX}.onmicrosoft.com");
+    assert_eq!(customers_in_partner_center(&app, SAM_SALES, &domain).await, 0, "nothing was created");
 }

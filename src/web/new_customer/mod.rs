@@ -5,6 +5,7 @@
 
 mod form;
 mod pages;
+mod send_now;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
@@ -16,11 +17,12 @@ use super::AppState;
 use super::errors::{AppError, html};
 use super::extractors::{Attester, Signed};
 use super::session;
+use crate::domain::invitation::Invitation;
 use crate::domain::new_customer::{COUNTRIES, CULTURES, DomainPrefix, NewCustomer};
 use crate::domain::{FieldError, IdempotencyKey};
 use crate::store::{Submission, SubmissionState};
 use crate::workflows::{AddCustomerOutcome, AddressReview, DomainCheck, Outcome, ReviewOutcome};
-use crate::workflows::{RelatedPartner, SuggestedAddress};
+use crate::workflows::{CreatedCustomer, RelatedPartner, SuggestedAddress};
 use form::NewCustomerForm;
 use pages::{DonePage, NewCustomerPage, ReviewPage};
 
@@ -203,25 +205,71 @@ fn already_message(s: &Submission) -> String {
     }
 }
 
+/// What the confirmation says of the new customer: as the form was typed, or as a
+/// submission sent later with Send now was stored.
+struct Summary {
+    company_name: String,
+    contact_email: String,
+    attested: bool,
+}
+
+impl Summary {
+    fn of_form(form: &NewCustomerForm) -> Summary {
+        Summary {
+            company_name: form.company_name.trim().to_string(),
+            contact_email: form.email.trim().to_string(),
+            attested: form.attesting(),
+        }
+    }
+
+    fn of_customer(customer: &NewCustomer) -> Summary {
+        Summary {
+            company_name: customer.company_name.as_str().to_string(),
+            contact_email: customer.contact.email.as_str().to_string(),
+            attested: customer.attests(),
+        }
+    }
+}
+
 /// The confirmation when nothing was created in this request: saved, or sent before.
-fn saved_page(
-    signed: &Signed,
-    form: &NewCustomerForm,
-    already: Option<String>,
-    customer_id: Option<String>,
-) -> HttpResponse {
+fn saved_page(signed: &Signed, summary: Summary, already: Option<String>, customer_id: Option<String>) -> HttpResponse {
     let page = DonePage {
         layout: signed.layout("Add customer"),
-        company_name: form.company_name.clone(),
+        company_name: summary.company_name,
         customer_id,
         sign_in_name: None,
         password: None,
-        attested: form.attesting(),
-        contact_email: form.email.clone(),
+        attested: summary.attested,
+        contact_email: summary.contact_email,
         attestation_note: None,
         invitation: None,
         saved_only: true,
         already,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+/// The confirmation of a customer created in this request, with its admin's sign-in
+/// details (shown this once) and the invitation email when the customer must act.
+fn created_page(
+    signed: &Signed,
+    summary: Summary,
+    created: &CreatedCustomer,
+    outcome: &Outcome,
+    invitation: Option<Invitation>,
+) -> HttpResponse {
+    let page = DonePage {
+        layout: signed.layout("Customer added"),
+        customer_id: Some(created.customer.id.clone()),
+        sign_in_name: Some(created.user_name.clone()),
+        password: Some(created.password.expose_secret().to_string()).filter(|p| !p.is_empty()),
+        attestation_note: attestation_note(outcome, summary.attested),
+        company_name: summary.company_name,
+        attested: summary.attested,
+        contact_email: summary.contact_email,
+        invitation,
+        saved_only: false,
+        already: None,
     };
     html(StatusCode::OK, page.render())
 }
@@ -260,15 +308,17 @@ async fn submit(
     Ok(match outcome {
         AddCustomerOutcome::AlreadySubmitted(s) => {
             let id = s.customer_id.clone();
-            saved_page(&signed, &form, Some(already_message(&s)), id)
+            saved_page(&signed, Summary::of_form(&form), Some(already_message(&s)), id)
         }
         AddCustomerOutcome::Invalid(errors) => {
             let resellers = resellers_of(&state, &signed).await;
             let notes = Notes { errors, ..Notes::default() };
             form_page(&signed, form, resellers, notes, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        AddCustomerOutcome::Saved => saved_page(&signed, &form, None, None),
-        AddCustomerOutcome::NotCreatedYet { customer_id } => saved_page(&signed, &form, None, customer_id),
+        AddCustomerOutcome::Saved => saved_page(&signed, Summary::of_form(&form), None, None),
+        AddCustomerOutcome::NotCreatedYet { customer_id } => {
+            saved_page(&signed, Summary::of_form(&form), None, customer_id)
+        }
         AddCustomerOutcome::Refused(reason) => {
             // Refused before the customer existed: the form again, everything kept, with
             // Partner Center's reason and a new key for the corrected submission.
@@ -278,24 +328,16 @@ async fn submit(
             form_page(&signed, form, resellers, notes, StatusCode::UNPROCESSABLE_ENTITY)
         }
         AddCustomerOutcome::Created { created, outcome, invitation } => {
-            let page = DonePage {
-                layout: signed.layout("Customer added"),
-                company_name: form.company_name.trim().to_string(),
-                customer_id: Some(created.customer.id.clone()),
-                sign_in_name: Some(created.user_name.clone()),
-                password: Some(created.password.expose_secret().to_string()).filter(|p| !p.is_empty()),
-                attested: form.attesting(),
-                contact_email: form.email.trim().to_string(),
-                attestation_note: attestation_note(&outcome, form.attesting()),
-                invitation,
-                saved_only: false,
-                already: None,
-            };
-            html(StatusCode::OK, page.render())
+            created_page(&signed, Summary::of_form(&form), &created, &outcome, invitation)
         }
     })
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(new_form).service(domain_check).service(review).service(update).service(submit);
+    cfg.service(new_form)
+        .service(domain_check)
+        .service(review)
+        .service(update)
+        .service(submit)
+        .service(send_now::send_now);
 }
