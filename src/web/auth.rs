@@ -18,8 +18,9 @@ const SIGN_IN_WINDOW_SECONDS: i64 = 600;
 /// Where a sign-in goes when no usable return address was given.
 const AFTER_SIGN_IN: &str = "/customers";
 
-/// A return address that is not longer than this is refused.
-const RETURN_TO_LIMIT: usize = 2048;
+/// A return address longer than this is not kept (it must fit in the sign-in cookie,
+/// which allows the same length).
+const RETURN_TO_LIMIT: usize = 1024;
 
 /// The return address as a path of this portal, or `/customers`. Browsers drop tabs and
 /// line breaks from a `Location`, read `\` as `/` and resolve dot segments, so the
@@ -131,19 +132,18 @@ async fn finish_callback(
     pending: Option<PendingSignIn>,
     q: CallbackQuery,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(error) = q.error {
-        return Err(declined(error, q.error_description));
-    }
     let Some(pending) = pending else {
         return Err(AppError::SignIn {
             user: "This sign-in answer does not belong to a sign-in started in this browser, or it was already used. Start again.".into(),
             detail: "no sign-in cookie, or it did not open".into(),
         });
     };
-    let state_ok = q.state.as_deref().is_some_and(|s| {
-        s.len() == pending.state.len()
-            && s.as_bytes().iter().zip(pending.state.as_bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
-    });
+    let state_ok = q.state.as_deref().is_some_and(|s| same_secret(s, &pending.state));
+    // An error is shown as the identity provider's only when it answers this browser's
+    // sign-in: otherwise anyone could put words on the portal's page with a link.
+    if let Some(error) = q.error.filter(|_| state_ok) {
+        return Err(declined(error, q.error_description));
+    }
     if !state_ok || chrono::Utc::now().timestamp() - pending.started_at > SIGN_IN_WINDOW_SECONDS {
         return Err(AppError::SignIn {
             user: "The sign-in answer did not match the sign-in started here, or it took too long. Nothing was changed. Start again.".into(),
@@ -205,8 +205,20 @@ fn declined(error: String, description: Option<String>) -> AppError {
         Some((code, sentence)) => format!("{sentence} (Error code: {code}.)"),
         None => OTHER_ERROR.to_string(),
     };
-    AppError::SignInDeclined { user, error, description: description.filter(|d| !d.trim().is_empty()) }
+    // Bounded: both come from the address bar, and they go to the log.
+    let error: String = error.chars().take(ERROR_CODE_LIMIT).collect();
+    let description = description.filter(|d| !d.trim().is_empty()).map(|d| d.chars().take(DESCRIPTION_LIMIT).collect());
+    AppError::SignInDeclined { user, error, description }
 }
+
+/// Compares two secrets in time that does not depend on where they differ.
+fn same_secret(given: &str, kept: &str) -> bool {
+    given.len() == kept.len() && given.bytes().zip(kept.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+}
+
+/// How much of an `error` and an `error_description` from the address bar is kept.
+const ERROR_CODE_LIMIT: usize = 64;
+const DESCRIPTION_LIMIT: usize = 400;
 
 #[post("/logout")]
 async fn logout(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse, AppError> {
@@ -269,5 +281,13 @@ mod tests {
             assert_eq!(safe_return_to(Some(bad)), "/customers", "{bad:?}");
         }
         assert_eq!(safe_return_to(None), "/customers");
+    }
+
+    #[test]
+    fn an_error_from_the_address_bar_reaches_the_log_escaped_and_bounded() {
+        let forged = format!("x\n2026-12-02T13:50:00Z  INFO forged\u{1b}[31m{}", "e".repeat(5000));
+        let logged = declined(forged, Some(format!("two\r\nlines{}", "d".repeat(5000)))).to_string();
+        assert!(!logged.contains('\n') && !logged.contains('\r') && !logged.contains('\u{1b}'), "{logged}");
+        assert!(logged.len() < 1000, "bounded: {} bytes", logged.len());
     }
 }

@@ -39,11 +39,12 @@ pub enum AppError {
     #[error("too many requests; retry after {retry_after_seconds} s")]
     TooManyRequests { retry_after_seconds: u64 },
     /// The sign-in could not be completed; the text is for the user.
-    #[error("sign-in failed: {user} ({detail})")]
+    #[error("sign-in failed: {user} ({detail:?})")]
     SignIn { user: String, detail: String },
     /// The identity provider answered the sign-in with an error: the page says what the
-    /// portal makes of its code, and shows its description only quoted, after that.
-    #[error("the identity provider answered the sign-in with {error}: {description:?}")]
+    /// portal makes of its code, and shows its description only quoted, after that. Both
+    /// come from the address bar, so the log gets them escaped (`:?`), never raw.
+    #[error("the identity provider answered the sign-in with {error:?}: {description:?}")]
     SignInDeclined { user: String, error: String, description: Option<String> },
     #[error(transparent)]
     Upstream(#[from] PcError),

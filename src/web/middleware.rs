@@ -17,6 +17,13 @@ use super::pages::Layout;
 use super::session;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The path as the router matches it, with percent-encoding undone (`/%6cogin` is
+/// `/login`). Every middleware that treats some paths differently decides on this, never
+/// on the raw path, or an encoded letter would walk around it.
+pub fn routed_path(req: &ServiceRequest) -> &str {
+    req.match_info().as_str()
+}
 pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -101,7 +108,7 @@ pub async fn csrf_guard(
     }
     let session = req.get_session();
     let expected = session::expected_csrf(&session);
-    if req.path() == "/logout" && session::user(&session).is_none() {
+    if routed_path(&req) == "/logout" && session::user(&session).is_none() {
         // Signing out of a session that has already ended (another tab, a timeout) is
         // harmless: say so instead of calling the form expired.
         let res = HttpResponse::SeeOther().insert_header((header::LOCATION, "/?signed_out=1")).finish();

@@ -20,6 +20,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
 use super::errors::AppError;
+use super::middleware::routed_path;
 use super::session;
 use crate::config::Settings;
 
@@ -98,7 +99,7 @@ impl RateLimits {
 
     /// Counts the request where it counts; the longest wait when one limit refuses it.
     fn check(&self, req: &ServiceRequest) -> Option<Duration> {
-        let sign_in = matches!(req.path(), "/login" | "/auth/callback");
+        let sign_in = matches!(routed_path(req), "/login" | "/auth/callback");
         let post = req.method() == Method::POST;
         if !sign_in && !post {
             return None;

@@ -11,6 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
 
 use super::AppState;
+use super::middleware::routed_path;
 use super::session;
 
 /// Paths that need no current roles: files every page loads, health checks, and signing
@@ -36,7 +37,7 @@ pub async fn renew_sign_in_when_due(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let session = req.get_session();
-    let signed_in = session::user(&session).filter(|_| needs_current_roles(req.path()));
+    let signed_in = session::user(&session).filter(|_| needs_current_roles(routed_path(&req)));
     if let (Some(state), Some(user)) = (state, signed_in) {
         let back = return_to(&req);
         if let Err(e) = session::renew_sign_in(&state, &session, &user, &back).await {

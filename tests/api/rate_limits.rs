@@ -37,8 +37,11 @@ async fn sign_in_starts_over_the_limit_get_429_with_retry_after_and_a_page_sayin
         assert_eq!(app.new_browser().get("/login").await.status(), StatusCode::SEE_OTHER);
     }
     refused_for_now(app.new_browser().get("/login").await).await;
-    // Callbacks count in the same limit.
+    // Callbacks count in the same limit, and so do both when a letter is percent-encoded
+    // (the router decodes it and reaches the same handler).
     refused_for_now(app.new_browser().get("/auth/callback?code=x&state=y").await).await;
+    refused_for_now(app.new_browser().get("/%6cogin").await).await;
+    refused_for_now(app.new_browser().get("/auth/%63allback?code=x&state=y").await).await;
     // Pages that are not sign-in and not POSTs are not limited.
     assert_eq!(app.new_browser().get("/").await.status(), StatusCode::OK);
 }

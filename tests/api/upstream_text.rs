@@ -77,16 +77,31 @@ async fn a_submission_waiting_for_another_attempt_shows_no_upstream_text() {
     assert!(page.contains("not answering"), "in the portal's words");
 }
 
+/// Starts a sign-in in this browser; returns the `state` the identity provider must echo.
+async fn started_sign_in(b: &Browser) -> String {
+    let to = location(&b.get("/login").await);
+    let url = url::Url::parse(&to).expect("the provider's address");
+    url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).expect("a state")
+}
+
+/// The callback address of an error answer with this code, description and state.
+fn error_answer(error: &str, description: &str, state: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", error)
+        .append_pair("error_description", description)
+        .append_pair("state", state)
+        .finish();
+    format!("/auth/callback?{query}")
+}
+
 #[tokio::test]
 async fn the_identity_providers_description_is_only_quoted_after_the_portals_sentence() {
     let app = spawn_app().await;
     let b = app.new_browser();
     let description = format!("<script>alert(1)</script>{MARKER} {}", "x".repeat(400));
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("error", "server_error")
-        .append_pair("error_description", &description)
-        .append_pair("state", "s")
-        .finish();
+    let state = started_sign_in(&b).await;
+    let query = error_answer("server_error", &description, &state);
+    let query = query.trim_start_matches("/auth/callback?");
     let (status, html) = b.get_html(&format!("/auth/callback?{query}")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let sentence = html.find("could not complete the sign-in").expect("the portal's own sentence");
@@ -102,8 +117,27 @@ async fn the_identity_providers_description_is_only_quoted_after_the_portals_sen
 #[tokio::test]
 async fn an_unknown_error_code_of_the_identity_provider_is_not_shown_as_the_portals() {
     let app = spawn_app().await;
-    let (status, html) = app.new_browser().get_html(&format!("/auth/callback?error=%3Cb%3E{MARKER}%3C%2Fb%3E")).await;
+    let b = app.new_browser();
+    let state = started_sign_in(&b).await;
+    let (status, html) = b.get_html(&error_answer(&format!("<b>{MARKER}</b>"), "", &state)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(!html.contains(MARKER), "a code that is not a standard one is the provider's text");
     assert!(html.contains("refused the sign-in"), "the portal's sentence");
+}
+
+#[tokio::test]
+async fn a_link_to_the_callback_can_not_put_words_on_the_portals_page() {
+    let app = spawn_app().await;
+    let said = format!("Your account is locked, call {MARKER}");
+    // Without a sign-in started in this browser, and with one whose state does not match.
+    let stranger = app.new_browser();
+    let (status, html) = stranger.get_html(&error_answer("access_denied", &said, "guessed")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!html.contains(MARKER), "no sign-in of this browser: the description is not shown");
+    assert!(html.contains("does not belong to a sign-in started in this browser"), "{html}");
+    let b = app.new_browser();
+    started_sign_in(&b).await;
+    let (_, html) = b.get_html(&error_answer("access_denied", &said, "another-state")).await;
+    assert!(!html.contains(MARKER), "a state that is not this sign-in's: not shown either");
+    assert!(html.contains("did not match the sign-in started here"), "{html}");
 }
