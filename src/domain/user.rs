@@ -18,6 +18,10 @@ pub struct PartnerUser {
     pub partner_name: String,
     /// Unix seconds; the absolute session lifetime counts from here.
     pub signed_in_at: i64,
+    /// How many times the user had signed out of the portal when this sign-in began: a
+    /// larger count later means this sign-in's requests outlived a sign-out.
+    #[serde(default)]
+    pub sign_outs_before: i64,
 }
 
 impl PartnerUser {
@@ -59,6 +63,7 @@ mod tests {
             partner_type,
             partner_name: "Contoso".into(),
             signed_in_at: 0,
+            sign_outs_before: 0,
         }
     }
 

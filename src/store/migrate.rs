@@ -37,6 +37,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "submission_token_keeping",
         step: Step::Sql(include_str!("../../migrations/0005_submission_token_keeping.sql")),
     },
+    Migration {
+        version: 6,
+        name: "partner_user_sign_out",
+        step: Step::Sql(include_str!("../../migrations/0006_partner_user_sign_out.sql")),
+    },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.

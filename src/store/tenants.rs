@@ -33,6 +33,31 @@ impl Store {
         Ok(())
     }
 
+    /// Counts one more sign-out of the user.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %oid), err)]
+    pub async fn partner_user_signed_out(&self, tenant_id: &str, oid: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE partner_users SET sign_outs = sign_outs + 1 WHERE tenant_id = $1 AND oid = $2")
+            .bind(tenant_id)
+            .bind(oid)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// How many times the user has signed out (0 for a user not seen).
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %oid), err)]
+    pub async fn partner_user_sign_outs(&self, tenant_id: &str, oid: &str) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT sign_outs FROM partner_users WHERE tenant_id = $1 AND oid = $2")
+            .bind(tenant_id)
+            .bind(oid)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get(0)?,
+            None => 0,
+        })
+    }
+
     /// The name of a partner user of this tenant, when they have signed in here.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %oid), err)]
     pub async fn partner_user_name(&self, tenant_id: &str, oid: &str) -> StoreResult<Option<String>> {

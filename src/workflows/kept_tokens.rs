@@ -61,6 +61,19 @@ impl Workflows {
         self.recompute_statuses(&touched).await
     }
 
+    /// A request still under way when its user signed out may store a submission after the
+    /// sign-out removed the user's tokens: if the user has signed out since this sign-in
+    /// began, the user's queued tokens go again (this one's too, which then waits for a
+    /// sign-in). True when they went.
+    pub(super) async fn forget_tokens_if_signed_out(&self, user: &PartnerUser) -> WorkflowResult<bool> {
+        let sign_outs = self.store.partner_user_sign_outs(&user.tenant_id, &user.oid).await?;
+        if sign_outs <= user.sign_outs_before {
+            return Ok(false);
+        }
+        self.forget_tokens_of(user).await?;
+        Ok(true)
+    }
+
     /// Removes the tokens kept past the end of the session they came from; the session
     /// sweeper runs it.
     #[tracing::instrument(skip_all, err(level = "warn"))]
@@ -159,6 +172,9 @@ impl Workflows {
         self.store.audit(&entry).await?;
         if let Some(customer_id) = &sub.customer_id {
             self.store.customer_recompute_status(&user.tenant_id, customer_id, &self.settings.policy()).await?;
+        }
+        if self.forget_tokens_if_signed_out(user).await? {
+            return Ok(Sending::Sent(sub, None));
         }
         let wait = std::time::Duration::from_secs(self.settings.deliver_wait_seconds);
         let attempt = self.delivery.deliver_now(&user.tenant_id, submission_id, wait).await?;

@@ -105,8 +105,13 @@ impl Workflows {
             partner_type,
             partner_name,
             signed_in_at: chrono::Utc::now().timestamp(),
+            sign_outs_before: 0,
         };
         self.store.partner_user_seen(&user.tenant_id, &user.oid, &user.name, &user.email).await?;
+        let user = PartnerUser {
+            sign_outs_before: self.store.partner_user_sign_outs(&user.tenant_id, &user.oid).await?,
+            ..user
+        };
         let entry =
             AuditEntry { detail: Some(format!("roles: {}", user.roles.label())), ..audit_of(&user, "sign_in", "ok") };
         self.store.audit(&entry).await?;
@@ -226,6 +231,9 @@ impl Workflows {
     /// submissions: they do not outlive the sign-in they came from.
     pub async fn signed_out(&self, user: &PartnerUser) -> WorkflowResult<()> {
         self.store.audit(&audit_of(user, "sign_out", "ok")).await?;
+        // First the count, then the tokens: a submission stored meanwhile is either seen
+        // here or sees the count (`forget_tokens_if_signed_out`).
+        self.store.partner_user_signed_out(&user.tenant_id, &user.oid).await?;
         self.forget_tokens_of(user).await
     }
 

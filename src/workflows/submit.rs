@@ -77,6 +77,10 @@ impl Workflows {
         if let Some(id) = customer_id {
             self.store.customer_recompute_status(&user.tenant_id, id, &self.settings.policy()).await?;
         }
+        if self.forget_tokens_if_signed_out(user).await? {
+            let now = self.store.submission_get(&user.tenant_id, &submission.id).await?;
+            return Ok(Submitted::Stored { submission: now.unwrap_or(submission), attempt: None });
+        }
         let wait = Duration::from_secs(self.settings.deliver_wait_seconds);
         let attempt = self.delivery.deliver_now(&user.tenant_id, &submission.id, wait).await?;
         Ok(Submitted::Stored { submission, attempt })

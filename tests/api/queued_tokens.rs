@@ -214,3 +214,48 @@ async fn another_partners_attester_can_not_send_a_new_customer_waiting_for_a_sig
     let domain = format!("{NEW_PREFIX}.onmicrosoft.com");
     assert_eq!(customers_in_partner_center(&app, SAM_SALES, &domain).await, 0, "nothing was created");
 }
+
+/// Sam's Edit agreement is posted while the partner's customers are still being read for
+/// the first time (slow Partner Center), and Sam signs out before it is stored.
+async fn attest_while_signing_out(app: &TestApp, customer_id: &str) -> reqwest::Response {
+    let sam = app.signed_in(SAM_SALES).await;
+    let csrf = sam.token_of("/no/such/page").await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let hidden = [("csrf_token".to_string(), csrf.clone()), ("idempotency_key".to_string(), key)];
+    let today = today_utc();
+    let posted = async { sam.post_agreement(customer_id, &hidden, &tania(EMAIL, &today)).await };
+    let signing_out = async {
+        app.wait_until("the first read of the customers is under way", async || {
+            app.sandbox.requests().iter().any(|r| r.path_and_query.starts_with("/v1/customers"))
+        })
+        .await;
+        let r = sam.post_form("/logout", &[("csrf_token", &csrf)]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "signed out while the form waits");
+    };
+    tokio::join!(posted, signing_out).0
+}
+
+#[tokio::test]
+async fn a_submission_stored_by_a_request_under_way_at_sign_out_keeps_no_tokens() {
+    let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
+        s.refresh_wait_seconds = 60;
+        sandbox.faults = Faults { latency_ms: 300, ..Faults::default() };
+    })
+    .await
+    .unwrap();
+    let id = app.customer_id("Northwind Health");
+    let r = attest_while_signing_out(&app, &id).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the form is still stored");
+    let sub = the_submission(&app, &id).await;
+    assert_eq!(sub.state, SubmissionState::NeedsSignIn, "it waits for a sign-in instead of using Sam's");
+    assert!(sub.tokens.is_none() && sub.token_holder.is_none(), "no tokens are kept after Sam signed out");
+    let stored: Option<String> = sqlx::query_scalar("SELECT access_token FROM submissions WHERE id = $1")
+        .bind(&sub.id)
+        .fetch_one(&app.database().await)
+        .await
+        .unwrap();
+    assert!(stored.is_none(), "not even sealed");
+    app.sandbox.set_faults(Faults::default());
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await; // a delivery worker round
+    assert!(app.attestation_posts().is_empty(), "Partner Center never got it with Sam's sign-in");
+}

@@ -12,7 +12,20 @@ on_both_databases!(
     a_full_read_of_the_customers_is_marked,
     a_partner_user_is_remembered_by_name_in_their_tenant,
     an_attestation_names_the_partner_user_who_signed_in,
+    sign_outs_are_counted_per_user_and_kept_when_they_sign_in_again,
 );
+
+async fn sign_outs_are_counted_per_user_and_kept_when_they_sign_in_again(s: &Store) {
+    assert_eq!(s.partner_user_sign_outs("t1", "oid-sam").await.unwrap(), 0, "a user never seen");
+    s.partner_user_seen("t1", "oid-sam", "Sam Sales", "sam@contoso.example").await.unwrap();
+    s.partner_user_seen("t1", "oid-alex", "Alex Admin", "alex@contoso.example").await.unwrap();
+    s.partner_user_signed_out("t1", "oid-sam").await.unwrap();
+    s.partner_user_signed_out("t1", "oid-sam").await.unwrap();
+    s.partner_user_seen("t1", "oid-sam", "Sam Sales", "sam@contoso.example").await.unwrap();
+    assert_eq!(s.partner_user_sign_outs("t1", "oid-sam").await.unwrap(), 2, "a new sign-in keeps the count");
+    assert_eq!(s.partner_user_sign_outs("t1", "oid-alex").await.unwrap(), 0, "per user");
+    assert_eq!(s.partner_user_sign_outs("t2", "oid-sam").await.unwrap(), 0, "per tenant");
+}
 
 async fn a_tenant_is_added_then_updated(s: &Store) {
     assert!(s.tenant_get("t1").await.unwrap().is_none());
