@@ -131,6 +131,10 @@ pub struct Settings {
     pub sandbox_rate_limit_per_minute: u32,
     /// More generated customers in the sandbox, to try a large portfolio.
     pub sandbox_extra_customers: usize,
+    /// Sandbox partner tenants that are direct-bill partners too (the sandbox's own rule
+    /// then lets them attest, also in enhanced mode), to try a reseller that also bills
+    /// directly; give the portal the same in `partner_types`.
+    pub sandbox_direct_bill_tenants: Vec<String>,
 
     pub http_timeout_seconds: u64,
     pub http_max_retries: u32,
@@ -217,6 +221,7 @@ impl Default for Settings {
             sandbox_timeout_seconds: 60,
             sandbox_rate_limit_per_minute: 0,
             sandbox_extra_customers: 0,
+            sandbox_direct_bill_tenants: Vec::new(),
             http_timeout_seconds: 30,
             http_max_retries: 4,
             customers_page_size: 25,

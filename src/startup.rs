@@ -27,7 +27,8 @@ use crate::web::sign_in_cookie::SignInCookie;
 use crate::web::{AppState, middleware, sign_in_renewal};
 use crate::workflows::Workflows;
 
-/// The sandbox's settings, from the portal's: its faults and how many customers it has.
+/// The sandbox's settings, from the portal's: its faults, how many customers it has and
+/// which of its partners also bill directly.
 pub fn sandbox_options(settings: &Settings) -> SandboxOptions {
     SandboxOptions {
         client_id: settings.oidc_client_id.clone(),
@@ -41,6 +42,7 @@ pub fn sandbox_options(settings: &Settings) -> SandboxOptions {
             ..sandbox::Faults::default()
         },
         extra_customers: settings.sandbox_extra_customers,
+        direct_bill_tenants: settings.sandbox_direct_bill_tenants.clone(),
         ..SandboxOptions::default()
     }
 }
@@ -253,4 +255,23 @@ fn serve(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_gets_its_faults_customers_and_direct_bill_partners_from_the_settings() {
+        let settings = Settings {
+            sandbox_error_percent: 30,
+            sandbox_extra_customers: 7,
+            sandbox_direct_bill_tenants: vec!["fab01ca7-0000-4000-8000-000000000002".into()],
+            ..Settings::default()
+        };
+        let options = sandbox_options(&settings);
+        assert_eq!(options.faults.error_percent, 30);
+        assert_eq!(options.extra_customers, 7);
+        assert_eq!(options.direct_bill_tenants, settings.sandbox_direct_bill_tenants);
+    }
 }
