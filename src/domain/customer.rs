@@ -51,6 +51,10 @@ pub struct CustomerSummary {
     pub company_name: String,
     pub domain: String,
     pub status: super::EffectiveStatus,
+    /// Partner Center's "Customer acceptance through Microsoft": `None` when not read.
+    pub accepted_directly: Option<bool>,
+    /// When the customer was created with the portal's Add customer.
+    pub added_here_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Customer ids are GUIDs: anything else cannot be a customer of this portal (and is

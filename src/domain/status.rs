@@ -46,7 +46,8 @@ impl EffectiveStatus {
     /// What a person reads. Statuses are always shown as words, never by colour alone.
     pub fn label(self) -> &'static str {
         match self {
-            EffectiveStatus::AcceptedDirectly => "Accepted directly",
+            // Partner Center's own words for it beside ours (docs/architecture.md).
+            EffectiveStatus::AcceptedDirectly => "Accepted directly (Provided)",
             EffectiveStatus::Attested => "Attested",
             EffectiveStatus::Pending => "Pending",
             EffectiveStatus::Failed => "Failed",
@@ -83,15 +84,6 @@ impl Default for ReattestationPolicy {
 /// The actions a customer who must re-attest is blocked from (docs/architecture.md).
 pub const BLOCKED_ACTIONS: [&str; 4] =
     ["new purchases", "quantity increases or decreases", "term or billing plan changes", "upgrades"];
-
-/// "a, b, c and d".
-pub fn join_with_and(items: &[&str]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.to_string(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
 
 impl StatusVerdict {
     /// For a customer Partner Center listed but whose agreements it did not give.
@@ -173,10 +165,8 @@ impl StatusInputs {
             return StatusVerdict {
                 status: EffectiveStatus::ReattestationRequired,
                 reason: format!(
-                    "The latest partner attestation is dated {latest}, before {}, and the customer has not accepted directly. Since {} the customer is blocked from {}.",
-                    policy.cutoff,
-                    policy.enforced_from,
-                    join_with_and(&BLOCKED_ACTIONS)
+                    "The latest partner attestation is dated {latest}, before {}, and the customer has not accepted directly. Since {} Partner Center blocks this customer's purchases and subscription changes until it is attested again.",
+                    policy.cutoff, policy.enforced_from,
                 ),
                 blocked_actions: BLOCKED_ACTIONS.to_vec(),
             };
@@ -236,7 +226,8 @@ mod tests {
         assert_eq!(v.status, EffectiveStatus::ReattestationRequired);
         assert_eq!(v.blocked_actions.len(), 4);
         assert!(v.reason.contains("2023-03-31"));
-        assert!(v.reason.contains("term or billing plan changes and upgrades."), "{}", v.reason);
+        // The blocked actions are listed once, by the page, from `blocked_actions`.
+        assert!(!v.reason.contains("term or billing plan changes"), "{}", v.reason);
     }
 
     #[test]

@@ -308,6 +308,33 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// Marks a customer as created with the portal's Add customer, at `at`.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
+    pub async fn customer_mark_added_here(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE customers SET added_here_at = $1 WHERE tenant_id = $2 AND customer_id = $3")
+            .bind(timestamp(at))
+            .bind(tenant_id)
+            .bind(customer_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Whether any customer of the tenant is stored.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
+    pub async fn customers_any(&self, tenant_id: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT customer_id FROM customers WHERE tenant_id = $1 LIMIT 1")
+            .bind(tenant_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// One page of a tenant's customers by company name. `page` is 1-based.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %page), err)]
     pub async fn customer_list(
@@ -332,9 +359,10 @@ impl Store {
         let last_page = ((total + page_size - 1) / page_size).max(1);
         let page = page.clamp(1, last_page);
         let rows = sqlx::query(
-            "SELECT customer_id, company_name, domain, status FROM customers \
-             WHERE tenant_id = $1 AND ($2 = '%%' OR search_text LIKE $2 ESCAPE '\\') AND ($3 = '' OR status = $3) \
-             ORDER BY company_name, customer_id LIMIT $4 OFFSET $5",
+            "SELECT c.customer_id, c.company_name, c.domain, c.status, c.added_here_at, d.is_signed FROM customers c \
+             LEFT JOIN direct_acceptance d ON d.tenant_id = c.tenant_id AND d.customer_id = c.customer_id \
+             WHERE c.tenant_id = $1 AND ($2 = '%%' OR c.search_text LIKE $2 ESCAPE '\\') AND ($3 = '' OR c.status = $3) \
+             ORDER BY c.company_name, c.customer_id LIMIT $4 OFFSET $5",
         )
         .bind(tenant_id)
         .bind(&pattern)
@@ -351,6 +379,12 @@ impl Store {
                     company_name: r.try_get("company_name")?,
                     domain: r.try_get("domain")?,
                     status: status_of(&r.try_get::<String, _>("status")?)?,
+                    accepted_directly: r.try_get::<Option<i64>, _>("is_signed")?.map(|s| s != 0),
+                    added_here_at: r
+                        .try_get::<Option<String>, _>("added_here_at")?
+                        .as_deref()
+                        .map(parse_timestamp)
+                        .transpose()?,
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;

@@ -3,15 +3,16 @@
 //! Refresh; Send now; the agreement document link.
 
 use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::AppState;
 use super::errors::{AppError, page, redirect};
 use super::extractors::{Agent, Attester, Signed};
-use super::pages::{CustomerAccountPage, CustomersPage, NewCustomerRow, PagerLink, SubmissionView};
+use super::pages::{CustomerAccountPage, CustomerRow, CustomersPage, NewCustomerRow, PagerLink, SubmissionView};
 use super::session;
 use crate::domain::invitation;
-use crate::domain::{EffectiveStatus, is_customer_id};
+use crate::domain::{CustomerSummary, EffectiveStatus, is_customer_id};
 use crate::store::{CustomerFilter, CustomerRecord, Submission, SubmissionState};
 use crate::workflows::refresh::Started;
 use crate::workflows::{Outcome, SendNowOutcome};
@@ -86,6 +87,24 @@ fn new_customer_row(s: &Submission, attester: bool) -> Option<NewCustomerRow> {
     })
 }
 
+/// A customer as the list shows it; `synced` is the time of the last complete read of
+/// the list, after which a customer added with Add customer is marked as added here.
+fn customer_row(c: &CustomerSummary, synced: Option<DateTime<Utc>>) -> CustomerRow {
+    let added_here = c.added_here_at.filter(|added| synced.is_none_or(|read| *added >= read));
+    CustomerRow {
+        id: c.id.clone(),
+        company_name: c.company_name.clone(),
+        domain: c.domain.clone(),
+        status: c.status,
+        acceptance: match c.accepted_directly {
+            Some(true) => "Provided",
+            Some(false) => "Not provided",
+            None => "Not read yet",
+        },
+        added_here: added_here.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+    }
+}
+
 #[get("/customers")]
 async fn list(
     state: web::Data<AppState>,
@@ -103,12 +122,9 @@ async fn list(
     let list =
         state.store.customer_list(tenant, &filter, requested_page, state.settings.customers_page_size as i64).await?;
     let counts = state.store.customer_status_counts(tenant, &search).await?;
-    let synced_at = state
-        .store
-        .tenant_get(tenant)
-        .await?
-        .and_then(|t| t.customers_synced_at)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+    let synced = state.store.tenant_get(tenant).await?.and_then(|t| t.customers_synced_at);
+    let synced_at = synced.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+    let rows = list.items.iter().map(|c| customer_row(c, synced)).collect();
     let pages = list.pages();
     let current = list.page;
     let first_shown = if list.total == 0 { 0 } else { (current - 1) * list.page_size + 1 };
@@ -118,6 +134,8 @@ async fn list(
     let (new_customers, new_customers_more) = new_customers_not_created(&state, &signed).await?;
     let view = CustomersPage {
         layout: signed.layout("Customers"),
+        rows,
+        cutoff: state.settings.reattestation_cutoff.to_string(),
         not_read,
         progress,
         total_customers: counts.iter().map(|c| c.count).sum(),

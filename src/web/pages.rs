@@ -110,6 +110,10 @@ pub struct PagerLink {
 pub struct CustomersPage {
     pub layout: Layout,
     pub list: CustomerPage,
+    /// The rows of `list`, as the table shows them.
+    pub rows: Vec<CustomerRow>,
+    /// The re-attestation cutoff, for the legend of the statuses.
+    pub cutoff: String,
     pub search: String,
     pub status_options: Vec<StatusOption>,
     pub status_filter: Option<EffectiveStatus>,
@@ -132,6 +136,19 @@ pub struct CustomersPage {
     pub new_customers: Vec<NewCustomerRow>,
     /// How many more there are than those shown.
     pub new_customers_more: i64,
+}
+
+/// A row of the customer list.
+pub struct CustomerRow {
+    pub id: String,
+    pub company_name: String,
+    pub domain: String,
+    pub status: EffectiveStatus,
+    /// Partner Center's "Customer acceptance through Microsoft": "Provided", "Not
+    /// provided" or "Not read yet".
+    pub acceptance: &'static str,
+    /// When it was added with Add customer, for one added after the last complete read.
+    pub added_here: Option<String>,
 }
 
 /// A new customer not created yet, as the Customers page lists it.

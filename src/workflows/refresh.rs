@@ -118,10 +118,12 @@ async fn settle(
             }
         }
     }
+    // Only a complete read moves the time the list says it was read: a customer not read
+    // keeps what was read before, and one added here since stays marked as added here.
     if outcome.failed.is_empty() {
         store.customers_forget_unseen(caller.tenant_id, started).await?;
+        store.tenant_mark_synced(caller.tenant_id, started).await?;
     }
-    store.tenant_mark_synced(caller.tenant_id, Utc::now()).await?;
     tracing::info!(customers = total, failed = outcome.failed.len(), "customer refresh done");
     Ok(outcome)
 }
@@ -231,11 +233,15 @@ pub enum Started {
 
 impl Workflows {
     /// Whether the partner's customers have never been read (and no read is under way).
+    /// A read that could not read every customer stored the others: it counts as a read.
     #[tracing::instrument(skip_all, fields(%tenant_id), err(level = "warn"))]
     pub async fn never_read(&self, tenant_id: &str) -> WorkflowResult<bool> {
         let tenant = self.store.tenant_get(tenant_id).await?;
         let synced = tenant.as_ref().is_some_and(|t| t.customers_synced_at.is_some());
-        Ok(!synced && !self.refreshes.get(tenant_id).running)
+        if synced || self.refreshes.get(tenant_id).running {
+            return Ok(false);
+        }
+        Ok(!self.store.customers_any(tenant_id).await?)
     }
 
     /// Starts reading every customer in the background and waits up to `wait` for it.

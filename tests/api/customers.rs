@@ -69,7 +69,7 @@ async fn filter_by_status_with_counts() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
     for (key, label, count) in [
-        ("accepted_directly", "Accepted directly", 6),
+        ("accepted_directly", "Accepted directly (Provided)", 6),
         ("attested", "Attested", 13),
         ("reattestation_required", "Re-attestation required", 10),
         ("not_confirmed", "Not confirmed", 7),
@@ -129,7 +129,7 @@ async fn assert_account_page(app: &TestApp, b: &Browser, c: &AccountCase) {
     assert!(html.contains(&format!("<strong>{direct}</strong>")), "{company}: {direct}");
     assert!(html.contains("Customer acceptance through Microsoft"));
     assert!(html.contains(reason), "{company}: reason {reason}");
-    assert_eq!(html.matches("<th scope=\"row\">").count(), attestations, "{company}: attestation rows");
+    assert_eq!(html.matches("<th scope=\"row\"").count(), attestations, "{company}: attestation rows");
     if status_key == "reattestation_required" {
         for a in ["new purchases", "quantity increases or decreases", "term or billing plan changes", "upgrades"] {
             assert!(html.contains(a), "{company}: blocked action {a}");
@@ -183,7 +183,7 @@ async fn refresh_rereads_partner_center() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, html) = b.get_html("/customers").await;
     assert!(html.contains("Read again from Partner Center at ") && html.contains(": 36 customers."));
-    assert!(html.contains(">Accepted directly (8)</option>"));
+    assert!(html.contains(">Accepted directly (Provided) (8)</option>"));
     assert!(html.contains(">Not confirmed (5)</option>"));
 }
 
@@ -374,4 +374,118 @@ async fn a_long_first_read_shows_its_progress_and_fills_the_list() {
     assert!(!html.contains("<progress"), "no progress bar once done");
     let lists = app.sandbox.requests().iter().filter(|r| r.path_and_query.starts_with("/v1/customers?size=")).count();
     assert_eq!(lists, 3, "one read of the list (three pages of 100), not two");
+}
+
+/// The company's row of the customer list, as markup.
+fn row_of(html: &str, company: &str) -> String {
+    let marker = format!("data-company=\"{}\"", escaped(company));
+    let row = html.split("<tr data-customer=\"").find(|r| r.contains(&marker));
+    row.unwrap_or_else(|| panic!("{company} is listed")).split("</tr>").next().unwrap_or_default().to_string()
+}
+
+/// Pretends the last complete read of Contoso's list was long ago.
+async fn last_complete_read_long_ago(app: &TestApp) {
+    sqlx::query("UPDATE partner_tenants SET customers_synced_at = $1 WHERE tenant_id = $2")
+        .bind("2025-01-02T03:04:05.000000Z")
+        .bind(seed::CONTOSO_TENANT)
+        .execute(&app.database().await)
+        .await
+        .expect("set the time of the last read");
+}
+
+#[tokio::test]
+async fn the_read_time_is_the_last_complete_read_and_customers_added_since_are_marked() {
+    let app = spawn_app_with(Db::Sqlite, |s, _| s.http_max_retries = 0).await.unwrap();
+    let b = app.signed_in(SAM_SALES).await;
+    let (_, html) = b.get_html("/customers").await;
+    assert!(html.contains("Read from Partner Center "), "the first read was complete");
+    last_complete_read_long_ago(&app).await;
+    let fields = CustomerFields::tailwind("addedhere", "admin_center", "").without("accepted");
+    let done = b.add_customer(&fields).await;
+    let id = between(&done, "href=\"/customers/", "\"").expect("a link to the new customer").to_string();
+    // A refresh that could not read one customer is not a complete read.
+    let unreadable = app.customer_id("Graphic Design Institute");
+    app.sandbox.set_unreadable(&unreadable, true);
+    assert_eq!(b.post_with_token_of("/customers", "/customers/refresh").await.status(), StatusCode::SEE_OTHER);
+    let (_, html) = b.get_html("/customers?q=tailwind").await;
+    assert!(html.contains("could not be read"), "the refresh was partial");
+    assert!(html.contains("Read from Partner Center 2025-01-02 03:04 UTC"), "the time of the last complete read");
+    let row = row_of(&html, "Tailwind Traders & Co");
+    assert!(row.starts_with(&id), "{row}");
+    assert!(row.contains("data-added-here") && row.contains("Added here "), "marked as added here: {row}");
+    let (_, all) = b.get_html("/customers").await;
+    assert!(!row_of(&all, "Northwind Traders").contains("Added here"), "only customers added here");
+    // A complete read takes the new customer in like any other.
+    app.sandbox.set_unreadable(&unreadable, false);
+    assert_eq!(b.post_with_token_of("/customers", "/customers/refresh").await.status(), StatusCode::SEE_OTHER);
+    let (_, html) = b.get_html("/customers?q=tailwind").await;
+    assert!(!html.contains("2025-01-02 03:04"), "a complete read moves the time");
+    assert!(html.contains("Read from Partner Center "));
+    assert!(!row_of(&html, "Tailwind Traders & Co").contains("Added here"), "no longer marked once read");
+}
+
+#[tokio::test]
+async fn the_list_shows_customer_acceptance_through_microsoft_per_customer() {
+    let app = spawn_app_with(Db::Sqlite, |s, _| s.http_max_retries = 0).await.unwrap();
+    app.sandbox.set_unreadable(&app.customer_id("Graphic Design Institute"), true);
+    let b = app.signed_in(HANA_HELPDESK).await;
+    let (_, page1) = b.get_html("/customers").await;
+    let (_, page2) = b.get_html("/customers?page=2").await;
+    let both = format!("{page1}{page2}");
+    assert!(page1.contains("<th scope=\"col\">Customer acceptance through Microsoft</th>"), "a column");
+    for (company, acceptance) in [
+        ("Alpine Ski House", "Provided"),
+        ("Coho Winery", "Provided"),
+        ("Adatum Corporation", "Not provided"),
+        ("Bellows College", "Not provided"),
+        ("Graphic Design Institute", "Not read yet"),
+    ] {
+        let row = row_of(&both, company);
+        assert!(row.contains(&format!("data-acceptance=\"{acceptance}\">{acceptance}</td>")), "{company}: {row}");
+    }
+    let alpine = row_of(&both, "Alpine Ski House");
+    assert!(alpine.contains("Accepted directly (Provided)"), "Partner Center's word beside ours: {alpine}");
+    assert!(page1.contains(">Accepted directly (Provided) (6)</option>"), "in the filter too");
+}
+
+#[tokio::test]
+async fn every_status_is_explained_once_on_the_list_and_blocked_actions_once_on_the_account() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let (_, html) = b.get_html("/customers?status=attested").await;
+    assert_eq!(html.matches("id=\"status-legend\"").count(), 1, "one legend");
+    assert!(html.contains("href=\"#status-legend\""), "the filter points to it");
+    let legend = between(&html, "id=\"status-legend\"", "</section>").expect("the legend");
+    for label in
+        ["Accepted directly (Provided)", "Attested", "Re-attestation required", "Pending", "Failed", "Not confirmed"]
+    {
+        assert_eq!(legend.matches(&format!("> {label}</span>")).count(), 1, "{label} explained once");
+    }
+    assert_eq!(legend.matches("> Not read yet</span>").count(), 1, "Not read yet explained");
+    for what_to_do in ["Refresh list", "Send now", "Correct and send again", "<strong>Edit</strong>", "Added here"] {
+        assert!(legend.contains(what_to_do), "the legend says what to do: {what_to_do}");
+    }
+    let account = b.customer_page(&app.customer_id("A. Datum Labs")).await;
+    assert_eq!(customer_status(&account), "reattestation_required");
+    for blocked in ["new purchases", "quantity increases or decreases", "term or billing plan changes", "upgrades"] {
+        assert_eq!(account.matches(blocked).count(), 1, "{blocked} is listed once");
+    }
+}
+
+#[tokio::test]
+async fn every_cell_of_the_wide_tables_carries_its_label_for_a_phone() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let account = b.customer_page(&app.customer_id("Best For You Organics")).await;
+    let table = between(&account, "<table class=\"attestations stacking\">", "</table>").expect("the attestations");
+    let body = between(table, "<tbody>", "</tbody>").expect("rows");
+    assert_eq!(body.matches("<tr>").count(), 3);
+    assert_eq!(body.matches("<td").count(), 12);
+    assert_eq!(body.matches("<td data-label=\"").count(), 12, "every value with its label");
+    assert_eq!(body.matches("<th scope=\"row\" data-label=\"Person who accepted\">").count(), 3);
+    let (_, list) = b.get_html("/customers").await;
+    let row = row_of(&list, "Alpine Ski House");
+    assert_eq!(row.matches("<td").count(), row.matches("<td data-label=\"").count(), "{row}");
+    let css = b.get("/static/app.css").await.text().await.unwrap();
+    assert!(css.contains("table.stacking [data-label]::before { content: attr(data-label);"), "labels shown");
 }

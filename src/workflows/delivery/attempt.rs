@@ -222,6 +222,8 @@ impl Delivery {
         self.store.submission_set_customer(&sub.id, &self.owner, &created.customer.id).await?;
         let verdict = StatusInputs { accepted_directly: Some(false), pending: attests, ..Default::default() }
             .verdict(&self.policy);
-        self.store.customer_save(&sub.tenant_id, &created.customer, Some(false), &[], &verdict, Utc::now()).await
+        let now = Utc::now();
+        self.store.customer_save(&sub.tenant_id, &created.customer, Some(false), &[], &verdict, now).await?;
+        self.store.customer_mark_added_here(&sub.tenant_id, &created.customer.id, now).await
     }
 }
