@@ -212,7 +212,8 @@ async fn helpdesk_no_role_and_reseller_users_are_refused_on_the_server() {
         (
             FIONA_FABRIKAM,
             &fabrikam,
-            "Indirect resellers can't attest on behalf of their customers. Work with your indirect provider to complete attestation.",
+            // The provider is named as Partner Center's relationships call names it.
+            "Indirect resellers can't attest on behalf of their customers. Work with Contoso Distribution, your indirect provider, to complete attestation.",
         ),
         (FIONA_FABRIKAM, &contoso, "Indirect resellers can't attest"),
     ] {
@@ -244,7 +245,7 @@ async fn helpdesk_no_role_and_reseller_users_are_refused_on_the_server() {
     let fiona = app.signed_in(FIONA_FABRIKAM).await;
     let html = fiona.customer_page(&fabrikam).await;
     assert!(!html.contains("/agreement/edit"));
-    assert!(html.contains("Work with your indirect provider"));
+    assert!(html.contains("Work with Contoso Distribution, your indirect provider, to complete attestation."));
     assert!(app.partner_center_posts().is_empty(), "nothing reached Partner Center");
 }
 
