@@ -1,5 +1,6 @@
 // The portal's one small script. Every page works without it; with it, the domain name
-// is checked as the agent leaves the field, and Copy buttons copy their text.
+// is checked as the agent leaves the field, Copy buttons copy their text and Use these details
+// fills a form in.
 'use strict';
 
 document.addEventListener('DOMContentLoaded', () => {
@@ -55,6 +56,22 @@ document.addEventListener('DOMContentLoaded', () => {
       const body = document.getElementById(link.dataset.body);
       if (!subject || !body) return;
       link.href = `mailto:${encodeURIComponent(link.dataset.mailto)}?subject=${encodeURIComponent(subject.value)}&body=${encodeURIComponent(body.value)}`;
+    });
+  });
+
+  // "Use these details" on Edit agreement fills the person in without reloading the page
+  // (the link reloads the form filled when the script does not run).
+  document.querySelectorAll('a[data-use-details]').forEach((link) => {
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      ['first_name', 'last_name', 'email', 'phone'].forEach((name) => {
+        const input = document.getElementById(name);
+        if (input) input.value = link.getAttribute(`data-${name}`) || '';
+      });
+      const status = document.getElementById('use-details-status');
+      if (status) status.textContent = 'Filled in from the latest attestation. Change what is no longer current: the same four details again would be refused.';
+      const first = document.getElementById('first_name');
+      if (first) first.focus();
     });
   });
 

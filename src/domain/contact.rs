@@ -163,6 +163,29 @@ pub fn same_four_details(a: [&str; 4], b: [&str; 4]) -> bool {
 /// The sentence that explains the 600061 rule to the agent.
 pub const DUPLICATE_CONTACT_MESSAGE: &str = "Partner Center already has an attestation with exactly this first name, last name, email address and phone number, and keeps only one per person. To record a new attestation, at least one of the four must differ: enter the person who accepted this time, with their current email address and phone number.";
 
+/// What to do when the four details typed are those of an attestation Partner Center
+/// holds: one error for each of the four fields, the explanation on the first.
+pub fn same_four_details_errors() -> Vec<FieldError> {
+    let also = |field: &'static str, what: &str| {
+        FieldError::new(
+            field,
+            format!("The {what} is the same as in that attestation; change it if it is not current."),
+        )
+    };
+    let first = format!(
+        "{DUPLICATE_CONTACT_MESSAGE} If the same person accepted again and all four are still current, Partner Center can't record it a second time: the customer can accept directly in the Microsoft 365 admin center instead."
+    );
+    vec![
+        FieldError::new("first_name", first),
+        also("last_name", "last name"),
+        also("email", "email address"),
+        FieldError::new(
+            "phone",
+            "The phone number is the same as in that attestation; two empty phone numbers count as the same.",
+        ),
+    ]
+}
+
 /// The day the customer accepted: a calendar date, never after today in UTC (Partner
 /// Center compares with UTC, so an agent east of UTC would otherwise be refused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -196,7 +219,7 @@ impl AcceptanceDate {
         if t.is_empty() {
             return Err(FieldError::new(
                 Self::FIELD,
-                format!("Enter the agreement acceptance date, like {today_utc}."),
+                format!("Enter the agreement acceptance date as year-month-day, like {today_utc}."),
             ));
         }
         let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") else {
@@ -209,7 +232,7 @@ impl AcceptanceDate {
             return Err(FieldError::new(
                 Self::FIELD,
                 format!(
-                    "The agreement acceptance date can't be after today. Today is {today_utc} in UTC, which Partner Center goes by."
+                    "The agreement acceptance date can't be after today. Today is {today_utc} (year-month-day) in UTC, which Partner Center goes by."
                 ),
             ));
         }
@@ -246,7 +269,7 @@ mod tests {
         assert_eq!(AcceptanceDate::parse("2026-11-29", today()).unwrap().wire(), "2026-11-29T00:00:00Z");
         let e = AcceptanceDate::parse("2026-11-30", today()).unwrap_err();
         assert_eq!(e.field, "date_agreed");
-        assert!(e.message.contains("Today is 2026-11-29 in UTC"), "{}", e.message);
+        assert!(e.message.contains("Today is 2026-11-29 (year-month-day) in UTC"), "{}", e.message);
         assert!(AcceptanceDate::parse("2026-02-30", today()).unwrap_err().message.contains("not a calendar date"));
         assert!(AcceptanceDate::parse("", today()).unwrap_err().message.contains("Enter"));
         assert!(AcceptanceDate::parse("0226-01-01", today()).unwrap_err().message.contains("check the year"));

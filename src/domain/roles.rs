@@ -84,8 +84,20 @@ impl PartnerType {
     }
 }
 
-/// The sentence for every refused attestation by an indirect reseller.
+/// The sentence for every refused attestation by an indirect reseller whose indirect
+/// provider is not known by name.
 pub const INDIRECT_RESELLER_REFUSAL: &str = "Indirect resellers can't attest on behalf of their customers. Work with your indirect provider to complete attestation.";
+
+/// The sentence for every refused attestation by an indirect reseller, naming its
+/// indirect provider as Partner Center's relationships named it.
+pub fn indirect_reseller_refusal(provider: Option<&str>) -> String {
+    match provider.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => format!(
+            "Indirect resellers can't attest on behalf of their customers. Work with {p}, your indirect provider, to complete attestation."
+        ),
+        None => INDIRECT_RESELLER_REFUSAL.to_string(),
+    }
+}
 
 /// Why someone may not attest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,12 +109,14 @@ pub enum AttestRefusal {
 }
 
 impl AttestRefusal {
-    pub fn message(self) -> &'static str {
+    /// What to tell the user; `provider`: the indirect provider of an indirect reseller.
+    pub fn message(self, provider: Option<&str>) -> String {
         match self {
             AttestRefusal::NotAdminOrSales => {
                 "Only Admin agents and Sales agents can do this. Ask an Admin agent of your organization if you need it."
+                    .into()
             }
-            AttestRefusal::IndirectReseller => INDIRECT_RESELLER_REFUSAL,
+            AttestRefusal::IndirectReseller => indirect_reseller_refusal(provider),
         }
     }
 }
@@ -162,7 +176,11 @@ mod tests {
     fn the_refusal_says_why() {
         let reseller = may_attest(&RoleSet::new([AgentRole::Admin]), PartnerType::IndirectReseller);
         assert_eq!(reseller, Err(AttestRefusal::IndirectReseller));
-        assert_eq!(reseller.unwrap_err().message(), INDIRECT_RESELLER_REFUSAL);
+        assert_eq!(reseller.unwrap_err().message(None), INDIRECT_RESELLER_REFUSAL);
+        assert_eq!(
+            reseller.unwrap_err().message(Some("Contoso Distribution")),
+            "Indirect resellers can't attest on behalf of their customers. Work with Contoso Distribution, your indirect provider, to complete attestation."
+        );
         let helpdesk = may_attest(&RoleSet::new([AgentRole::Helpdesk]), PartnerType::IndirectReseller);
         assert_eq!(helpdesk, Err(AttestRefusal::NotAdminOrSales), "the role is checked first");
     }

@@ -16,6 +16,9 @@ pub struct PartnerUser {
     pub roles: RoleSet,
     pub partner_type: PartnerType,
     pub partner_name: String,
+    /// An indirect reseller's indirect provider, by name, when Partner Center named it.
+    #[serde(default)]
+    pub provider_name: Option<String>,
     /// Unix seconds; the absolute session lifetime counts from here.
     pub signed_in_at: i64,
     /// How many times the user had signed out of the portal when this sign-in began: a
@@ -62,6 +65,7 @@ mod tests {
             roles: RoleSet::new(roles.iter().copied()),
             partner_type,
             partner_name: "Contoso".into(),
+            provider_name: None,
             signed_in_at: 0,
             sign_outs_before: 0,
         }

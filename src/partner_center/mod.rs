@@ -435,17 +435,20 @@ impl PartnerCenter {
             .collect())
     }
 
-    /// A non-empty `IsIndirectResellerOf` answer means the caller is an indirect reseller;
-    /// a non-empty `IsIndirectCloudSolutionProviderOf` one, an indirect provider.
+    /// A non-empty `IsIndirectResellerOf` answer means the caller is an indirect reseller
+    /// (its items are the reseller's indirect providers, returned by name); a non-empty
+    /// `IsIndirectCloudSolutionProviderOf` one, an indirect provider.
     #[tracing::instrument(skip_all, fields(%correlation_id), err(level = "warn"))]
-    pub async fn partner_type(&self, token: &str, correlation_id: Uuid) -> Result<PartnerType, PcError> {
-        if !self.relationships(token, "IsIndirectResellerOf", correlation_id).await?.is_empty() {
-            return Ok(PartnerType::IndirectReseller);
+    pub async fn partner_type(&self, token: &str, correlation_id: Uuid) -> Result<(PartnerType, Vec<String>), PcError> {
+        let providers = self.relationships(token, "IsIndirectResellerOf", correlation_id).await?;
+        if !providers.is_empty() {
+            let names = providers.into_iter().map(|p| p.name.trim().to_string()).filter(|n| !n.is_empty()).collect();
+            return Ok((PartnerType::IndirectReseller, names));
         }
         if !self.relationships(token, "IsIndirectCloudSolutionProviderOf", correlation_id).await?.is_empty() {
-            return Ok(PartnerType::IndirectProvider);
+            return Ok((PartnerType::IndirectProvider, Vec::new()));
         }
-        Ok(PartnerType::DirectBill)
+        Ok((PartnerType::DirectBill, Vec::new()))
     }
 
     /// The indirect resellers of an indirect provider.

@@ -47,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "customers_added_here",
         step: Step::Sql(include_str!("../../migrations/0007_customers_added_here.sql")),
     },
+    Migration {
+        version: 8,
+        name: "partner_tenant_provider",
+        step: Step::Sql(include_str!("../../migrations/0008_partner_tenant_provider.sql")),
+    },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.

@@ -12,6 +12,7 @@ mod submission_queue;
 mod submission_tokens;
 mod submissions;
 mod submissions_legacy;
+mod tenant_providers;
 mod tenants;
 
 pub use audit::{AuditEntry, AuditRecord};

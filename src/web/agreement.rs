@@ -12,9 +12,11 @@ use super::errors::{AppError, html, redirect};
 use super::extractors::{Attester, Signed};
 use super::pages::Layout;
 use super::session;
-use crate::domain::contact::DUPLICATE_CONTACT_MESSAGE;
+use crate::domain::contact::same_four_details_errors;
 use crate::domain::rules::field;
-use crate::domain::{AcceptanceDate, AttestationRequest, Contact, FieldError, IdempotencyKey, is_customer_id};
+use crate::domain::{
+    AcceptanceDate, Attestation, AttestationRequest, Contact, FieldError, IdempotencyKey, is_customer_id,
+};
 use crate::store::{CustomerRecord, Submission, SubmissionState};
 use crate::workflows::{AttestOutcome, Outcome};
 
@@ -70,6 +72,8 @@ pub struct EditAgreementPage {
     pub enhanced: bool,
     /// Something of ours is already on its way for this customer.
     pub pending: bool,
+    /// The latest attestation Partner Center listed, shown beside the form for reference.
+    pub latest: Option<Attestation>,
 }
 
 impl EditAgreementPage {
@@ -118,6 +122,7 @@ async fn render(
         errors: shown.errors,
         refused: shown.refused,
         today_utc: today_utc().to_string(),
+        latest: record.attestations.first().cloned(),
     };
     Ok(html(shown.status, page.render()))
 }
@@ -126,6 +131,22 @@ async fn render(
 struct EditQuery {
     /// A failed submission to correct.
     from: Option<String>,
+    /// `latest`: the form filled with the latest attestation's person (the **Use these
+    /// details** link, for browsers without the script).
+    #[serde(rename = "use")]
+    use_details: Option<String>,
+}
+
+/// The form filled with an attestation's person; the date stays the agent's to give.
+fn form_with_person_of(a: &Attestation, key: String) -> AgreementForm {
+    AgreementForm {
+        first_name: a.first_name.clone(),
+        last_name: a.last_name.clone(),
+        email: a.email.clone(),
+        phone: a.phone.clone().unwrap_or_default(),
+        date_agreed: String::new(),
+        idempotency_key: key,
+    }
 }
 
 /// The form filled from a submission: its contact and date, as stored.
@@ -160,28 +181,41 @@ async fn edit(
         None => None,
     };
     let mut refused = None;
+    let latest = record.attestations.first().filter(|_| q.use_details.as_deref() == Some("latest"));
     if let Some(s) = corrected {
         form = form_of(&s, form.idempotency_key);
         refused = s.last_error.filter(|_| s.state == SubmissionState::Failed);
-    } else if let Some(latest) = record.attestations.first() {
-        // Pre-filled from the latest attestation's contact; the date is the agent's to give.
-        form.first_name = latest.first_name.clone();
-        form.last_name = latest.last_name.clone();
-        form.email = latest.email.clone();
-        form.phone = latest.phone.clone().unwrap_or_default();
+    } else if let Some(latest) = latest {
+        form = form_with_person_of(latest, form.idempotency_key);
     }
+    // Otherwise the form starts empty: the latest person is shown beside it, since the same
+    // four details again would be refused (docs/partner-center.md, 600061).
     render(&state, &signed, &record, Shown { form, errors: Vec::new(), refused, status: StatusCode::OK }).await
 }
 
-/// The flash message that tells what became of a submission.
-fn outcome_message(outcome: Option<&Outcome>, email: &str) -> String {
+/// Who Microsoft emails after a partner attestation: the customer's primary contact as
+/// Partner Center holds it (the billing profile, whose email the account page shows), who
+/// need not be the person just attested.
+fn primary_contact_of(record: &CustomerRecord) -> Option<String> {
+    let b = record.customer.billing.as_ref()?;
+    let email = b.email.as_deref().filter(|e| !e.trim().is_empty())?;
+    let name: Vec<&str> = [b.first_name.as_deref(), b.last_name.as_deref()].into_iter().flatten().collect();
+    Some(if name.is_empty() { email.to_string() } else { format!("{}, {email}", name.join(" ")) })
+}
+
+/// The flash message that tells what became of a submission. `attested` is the email of
+/// the person the agent entered; `record` the customer as read from Partner Center.
+fn outcome_message(outcome: Option<&Outcome>, attested: &str, record: &CustomerRecord) -> String {
     match outcome {
         Some(Outcome::Waiting { .. }) => format!(
-            "The customer's acceptance link is ready. Copy it below and send it to {email}: the customer accepts the Microsoft Customer Agreement there, and the customer shows Pending until then."
+            "The customer's acceptance link is ready. Copy it below and send it to {attested}: the customer accepts the Microsoft Customer Agreement there, and the customer shows Pending until then."
         ),
-        Some(Outcome::Delivered) => format!(
-            "Partner Center recorded the attestation. Microsoft emails the customer's primary contact ({email}) within 30 minutes."
-        ),
+        Some(Outcome::Delivered) => match primary_contact_of(record) {
+            Some(contact) => format!(
+                "Partner Center recorded the attestation. Within 30 minutes Microsoft emails the customer's primary contact as Partner Center holds it: {contact} (the billing email under Account info)."
+            ),
+            None => "Partner Center recorded the attestation. Within 30 minutes Microsoft emails the customer's primary contact as Partner Center holds it; Refresh shows its billing email under Account info.".into(),
+        },
         _ => "Saved — it will be sent to Partner Center automatically. The customer shows Pending until Partner Center has it.".into(),
     }
 }
@@ -245,7 +279,7 @@ async fn respond(
     let message = match outcome {
         AttestOutcome::AlreadySubmitted(s) => message_for_existing(&s),
         AttestOutcome::SameContact => {
-            let errors = vec![FieldError::new("first_name", DUPLICATE_CONTACT_MESSAGE)];
+            let errors = same_four_details_errors();
             return render(state, signed, record, again(form, errors, None)).await;
         }
         AttestOutcome::Stored(attempt) => match attempt.map(|a| a.outcome) {
@@ -255,7 +289,7 @@ async fn respond(
                 let form = AgreementForm { idempotency_key: session::random_token(), ..form };
                 return render(state, signed, record, again(form, Vec::new(), Some(reason))).await;
             }
-            outcome => outcome_message(outcome.as_ref(), email),
+            outcome => outcome_message(outcome.as_ref(), email, record),
         },
     };
     session::set_flash(&signed.session, &message);

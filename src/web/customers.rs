@@ -305,7 +305,7 @@ async fn account(
         layout: signed.layout(&record.customer.company_name),
         submissions,
         reseller_note: (signed.user.partner_type == crate::domain::PartnerType::IndirectReseller)
-            .then_some(crate::domain::roles::INDIRECT_RESELLER_REFUSAL),
+            .then(|| crate::domain::roles::indirect_reseller_refusal(signed.user.provider_name.as_deref())),
         cutoff: state.settings.reattestation_cutoff.to_string(),
         relationship: record.customer.relationship.as_deref().map(relationship_label),
         read_at: record.read_at.format("%Y-%m-%d %H:%M UTC").to_string(),

@@ -89,7 +89,7 @@ fn attester(req: &HttpRequest) -> Result<Attester, AppError> {
     match signed.user.attester() {
         Ok(proof) => Ok(Attester { signed, proof }),
         Err(refusal @ (AttestRefusal::NotAdminOrSales | AttestRefusal::IndirectReseller)) => {
-            Err(AppError::Forbidden(refusal.message().into()))
+            Err(AppError::Forbidden(refusal.message(signed.user.provider_name.as_deref())))
         }
     }
 }

@@ -209,7 +209,7 @@ pub struct SubmissionView {
 pub struct CustomerAccountPage {
     pub layout: Layout,
     pub submissions: Vec<SubmissionView>,
-    pub reseller_note: Option<&'static str>,
+    pub reseller_note: Option<String>,
     pub record: CustomerRecord,
     pub blocked_actions: Vec<&'static str>,
     pub cutoff: String,

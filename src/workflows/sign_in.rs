@@ -7,7 +7,7 @@ use super::{WorkflowError, WorkflowResult, Workflows, audit_of};
 use crate::config::{RolesFrom, Settings};
 use crate::domain::{AgentRole, IdToken, PartnerType, PartnerUser, RoleSet, UserTokens, parse_tenant_id};
 use crate::identity::{Identity, Oidc, PendingSignIn};
-use crate::store::AuditEntry;
+use crate::store::{AuditEntry, TenantRecord};
 
 /// Partner Center roles from the ID token, by configuration (a Global admin counts as
 /// Admin agent).
@@ -94,16 +94,16 @@ impl Workflows {
         let (identity, tokens) = (signed_in.identity, signed_in.tokens);
         let tenant_id = tenant_of(&identity, &self.settings)?;
         let roles = map_roles(&identity, &self.settings);
-        let (partner_type, partner_name) =
-            self.partner_of(&tenant_id, &roles, &tokens.access_token, PARTNER_TYPE_AT_SIGN_IN).await?;
+        let partner = self.partner_of(&tenant_id, &roles, &tokens.access_token, PARTNER_TYPE_AT_SIGN_IN).await?;
         let user = PartnerUser {
             oid: identity.oid,
             name: identity.name,
             email: identity.email,
             tenant_id,
             roles,
-            partner_type,
-            partner_name,
+            partner_type: partner.partner_type,
+            partner_name: partner.name,
+            provider_name: partner.provider,
             signed_in_at: chrono::Utc::now().timestamp(),
             sign_outs_before: 0,
         };
@@ -162,13 +162,14 @@ impl Workflows {
             return Err(WorkflowError::SignInRequired("the renewal's ID token names another user or tenant".into()));
         }
         let roles = map_roles(&identity, &self.settings);
-        let (partner_type, partner_name) = self.partner_now(user, &roles, &renewed.tokens.access_token).await?;
+        let partner = self.partner_now(user, &roles, &renewed.tokens.access_token).await?;
         let now = PartnerUser {
             name: identity.name,
             email: identity.email,
             roles,
-            partner_type,
-            partner_name,
+            partner_type: partner.partner_type,
+            partner_name: partner.name,
+            provider_name: partner.provider,
             ..user.clone()
         };
         self.audit_role_change(user, &now).await?;
@@ -177,16 +178,15 @@ impl Workflows {
 
     /// The partner's type and name read again from Partner Center, or the session's when
     /// Partner Center does not answer.
-    async fn partner_now(
-        &self,
-        user: &PartnerUser,
-        roles: &RoleSet,
-        token: &str,
-    ) -> WorkflowResult<(PartnerType, String)> {
+    async fn partner_now(&self, user: &PartnerUser, roles: &RoleSet, token: &str) -> WorkflowResult<PartnerFacts> {
         match self.partner_of(&user.tenant_id, roles, token, chrono::TimeDelta::zero()).await {
             Err(WorkflowError::Upstream(e)) => {
                 tracing::warn!(error = %e, "partner type could not be read again; keeping the session's");
-                Ok((user.partner_type, user.partner_name.clone()))
+                Ok(PartnerFacts {
+                    partner_type: user.partner_type,
+                    name: user.partner_name.clone(),
+                    provider: user.provider_name.clone(),
+                })
             }
             read => read,
         }
@@ -245,32 +245,47 @@ impl Workflows {
         roles: &RoleSet,
         token: &str,
         max_age: chrono::TimeDelta,
-    ) -> WorkflowResult<(PartnerType, String)> {
+    ) -> WorkflowResult<PartnerFacts> {
         let stored = self.store.tenant_get(tenant_id).await?;
         let override_type = self.settings.partner_types.get(tenant_id).copied();
         if roles.is_empty() {
             // Partner Center answers nothing to a user without an agent role.
-            return Ok(match stored {
-                Some(t) => (override_type.unwrap_or(t.partner_type), t.name),
-                None => (override_type.unwrap_or(PartnerType::IndirectReseller), tenant_id.to_string()),
-            });
+            return match stored {
+                Some(t) => self.stored_partner(t, override_type).await,
+                None => Ok(PartnerFacts {
+                    partner_type: override_type.unwrap_or(PartnerType::IndirectReseller),
+                    name: tenant_id.to_string(),
+                    provider: None,
+                }),
+            };
         }
         if let Some(t) = &stored
             && chrono::Utc::now() - t.type_checked_at < max_age
         {
-            return Ok((override_type.unwrap_or(t.partner_type), t.name.clone()));
+            return self.stored_partner(t.clone(), override_type).await;
         }
         match (self.look_up_partner(tenant_id, override_type, token).await, stored) {
-            (Ok((pt, name)), _) => {
-                self.store.tenant_upsert(tenant_id, &name, pt).await?;
-                Ok((pt, name))
+            (Ok(read), _) => {
+                self.store.tenant_upsert(tenant_id, &read.name, read.partner_type).await?;
+                self.store.tenant_provider_set(tenant_id, read.provider.as_deref()).await?;
+                Ok(read)
             }
             (Err(e), Some(t)) => {
                 tracing::warn!(error = %e, "partner type lookup failed; using what was read before");
-                Ok((override_type.unwrap_or(t.partner_type), t.name))
+                self.stored_partner(t, override_type).await
             }
             (Err(e), None) => Err(WorkflowError::Upstream(e)),
         }
+    }
+
+    /// The partner as read before, with the setting's partner type when there is one.
+    async fn stored_partner(
+        &self,
+        t: TenantRecord,
+        override_type: Option<PartnerType>,
+    ) -> WorkflowResult<PartnerFacts> {
+        let provider = self.store.tenant_provider(&t.tenant_id).await?;
+        Ok(PartnerFacts { partner_type: override_type.unwrap_or(t.partner_type), name: t.name, provider })
     }
 
     async fn look_up_partner(
@@ -278,15 +293,25 @@ impl Workflows {
         tenant_id: &str,
         override_type: Option<PartnerType>,
         token: &str,
-    ) -> Result<(PartnerType, String), crate::partner_center::PcError> {
+    ) -> Result<PartnerFacts, crate::partner_center::PcError> {
         let correlation = Uuid::new_v4();
-        let pt = match override_type {
-            Some(t) => t,
+        let (partner_type, providers) = match override_type {
+            Some(t) => (t, Vec::new()),
             None => self.pc.partner_type(token, correlation).await?,
         };
         let name = self.pc.organization_name(token, correlation).await?.unwrap_or_else(|| tenant_id.to_string());
-        Ok((pt, name))
+        // A reseller of several indirect providers is told all of their names.
+        let provider = (!providers.is_empty()).then(|| providers.join(" or "));
+        Ok(PartnerFacts { partner_type, name, provider })
     }
+}
+
+/// The partner organization of a signed-in user, as Partner Center describes it.
+struct PartnerFacts {
+    partner_type: PartnerType,
+    name: String,
+    /// An indirect reseller's indirect provider, by name, when Partner Center named it.
+    provider: Option<String>,
 }
 
 #[cfg(test)]

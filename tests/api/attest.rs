@@ -18,25 +18,29 @@ async fn a_sales_agent_records_a_new_attestation() {
     assert!(html.contains(&format!("/customers/{id}/agreement/edit")), "the account page offers Edit");
     let (status, form, _) = b.open_edit_agreement(&id).await;
     assert_eq!(status, StatusCode::OK);
-    for label in [
-        "First name",
-        "Last name",
-        "Email address",
-        "Phone number (optional)",
-        "Agreement acceptance date",
-        "Save and continue",
-    ] {
+    for label in
+        ["First name", "Last name", "Email address", PHONE_LABEL, "Agreement acceptance date", "Save and continue"]
+    {
         assert!(form.contains(label), "{label}");
     }
-    assert!(form.contains(&format!("today is {} in UTC", today_utc())), "the form says which day is today in UTC");
+    assert!(
+        form.contains(&format!("today is {} (year-month-day) in UTC", today_utc())),
+        "the form says which day is today in UTC"
+    );
     let before = app.sandbox.attestations_of(&id).len();
     let today = today_utc();
     let r = b.edit_agreement(&id, &tania("tania.carr@adatumlabs.example", &today)).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), format!("/customers/{id}"));
     let html = b.customer_page(&id).await;
-    assert!(html.contains("Partner Center recorded the attestation"), "the outcome is said");
-    assert!(html.contains("within 30 minutes"), "and that Microsoft emails the primary contact");
+    let flash = between(&html, "class=\"flash\"", "</div>").expect("a message after attesting");
+    assert!(flash.contains("Partner Center recorded the attestation"), "the outcome is said: {flash}");
+    assert!(flash.contains("Within 30 minutes"), "and that Microsoft emails the primary contact: {flash}");
+    // Who is emailed is the customer's primary contact as Partner Center holds it, with the
+    // address the page shows, not the person just attested.
+    let shown = between(&html, "<dt>Billing email</dt><dd>", "</dd>").expect("the page shows the billing email");
+    assert!(flash.contains(shown), "the banner names {shown}: {flash}");
+    assert!(!flash.contains("tania.carr@adatumlabs.example"), "not the person attested: {flash}");
     assert_eq!(customer_status(&html), "attested", "the status follows at once");
     assert!(html.contains("tania.carr@adatumlabs.example"));
     let row = attestation_row(&html, "tania.carr@adatumlabs.example");
@@ -59,15 +63,58 @@ async fn a_sales_agent_records_a_new_attestation() {
     }
 }
 
+/// The phone label of both forms, Edit agreement and Add customer.
+const PHONE_LABEL: &str = "Phone number (optional in most countries)";
+
+/// The value of the input `name` in a form page.
+fn input_value(html: &str, name: &str) -> String {
+    let tag = between(html, &format!("name=\"{name}\""), ">").unwrap_or_else(|| panic!("no input {name}"));
+    between(tag, "value=\"", "\"").map(unescape).unwrap_or_default()
+}
+
 #[tokio::test]
-async fn the_form_is_pre_filled_from_the_latest_attestation() {
+async fn the_form_starts_empty_with_the_latest_person_beside_it_to_use() {
     let app = spawn_app().await;
     let b = app.signed_in(ALEX_ADMIN).await;
     let sc = seed_customer("Best For You Organics");
-    let latest = sc.agreements.iter().max_by_key(|a| a.date_agreed).unwrap();
+    let latest = &sc.agreements.iter().max_by_key(|a| a.date_agreed).unwrap().contact;
     let (_, html, _) = b.open_edit_agreement(&sc.id).await;
-    assert!(html.contains(&format!("value=\"{}\"", latest.contact.first_name)));
-    assert!(html.contains(&format!("value=\"{}\"", escaped(&latest.contact.email))));
+    for field in ["first_name", "last_name", "email", "phone", "date_agreed"] {
+        assert_eq!(input_value(&html, field), "", "{field} starts empty");
+    }
+    let rule = html.find("refuses a second attestation with exactly the same").expect("the rule is said");
+    assert!(rule < html.find("name=\"first_name\"").unwrap(), "before the agent types");
+    let reference = between(&html, "Latest attestation, for reference", "</aside>").expect("the latest person");
+    assert!(reference.contains(&escaped(&latest.email)) && reference.contains(&escaped(&latest.first_name)));
+    // Without the script, Use these details is a link that reloads the form filled.
+    let link = format!("/customers/{}/agreement/edit?use=latest", sc.id);
+    assert!(reference.contains(&format!("href=\"{link}\"")) && reference.contains("Use these details"));
+    assert!(reference.contains(&format!("data-email=\"{}\"", escaped(&latest.email))), "and data for the script");
+    let (status, filled) = b.get_html(&link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(input_value(&filled, "first_name"), latest.first_name);
+    assert_eq!(input_value(&filled, "last_name"), latest.last_name);
+    assert_eq!(input_value(&filled, "email"), latest.email);
+    assert_eq!(input_value(&filled, "phone"), latest.phone.clone().unwrap_or_default());
+    assert_eq!(input_value(&filled, "date_agreed"), "", "the date is the agent's to give");
+}
+
+#[tokio::test]
+async fn both_forms_label_the_phone_alike_and_say_how_dates_are_written() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("Bellows College");
+    let (_, edit, _) = b.open_edit_agreement(&id).await;
+    let (_, add) = b.get_html("/customers/new").await;
+    for (form, html) in [("Edit agreement", &edit), ("Add customer", &add)] {
+        assert!(html.contains(&format!(">{PHONE_LABEL}</label>")), "{form}: the phone label");
+        let hint = between(html, "id=\"date_agreed-hint\"", "</p>").expect("a date hint");
+        assert!(hint.contains(&format!("{} (year-month-day)", today_utc())), "{form}: {hint}");
+    }
+    let r = b.edit_agreement(&id, &tania("tania@bellows.example", "")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!("as year-month-day, like {}", today_utc())), "the error says the format");
 }
 
 /// The Edit agreement form as typed: first name, last name, email, phone, date.
@@ -159,6 +206,13 @@ async fn the_same_contact_again_is_explained_before_anything_is_sent() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("at least one of the four must differ"), "the 600061 rule is explained");
+    assert!(html.contains("Microsoft 365 admin center"), "and what to do when all four are still current");
+    for field in ["first_name", "last_name", "email", "phone"] {
+        let input = between(&html, &format!("name=\"{field}\""), ">").unwrap();
+        assert!(input.contains("aria-invalid=\"true\""), "{field} is marked");
+        assert!(html.contains(&format!("id=\"{field}-error\"")), "{field} says why");
+    }
+    assert!(!between(&html, "name=\"date_agreed\"", ">").unwrap().contains("aria-invalid"), "the date is not");
     assert!(app.partner_center_posts().is_empty(), "nothing was sent");
     // A different phone number makes it a new attestation.
     let other = AgreementInput { phone: "+1 425 555 0000", ..input };
@@ -212,7 +266,8 @@ async fn helpdesk_no_role_and_reseller_users_are_refused_on_the_server() {
         (
             FIONA_FABRIKAM,
             &fabrikam,
-            "Indirect resellers can't attest on behalf of their customers. Work with your indirect provider to complete attestation.",
+            // The provider is named as Partner Center's relationships call names it.
+            "Indirect resellers can't attest on behalf of their customers. Work with Contoso Distribution, your indirect provider, to complete attestation.",
         ),
         (FIONA_FABRIKAM, &contoso, "Indirect resellers can't attest"),
     ] {
@@ -244,7 +299,7 @@ async fn helpdesk_no_role_and_reseller_users_are_refused_on_the_server() {
     let fiona = app.signed_in(FIONA_FABRIKAM).await;
     let html = fiona.customer_page(&fabrikam).await;
     assert!(!html.contains("/agreement/edit"));
-    assert!(html.contains("Work with your indirect provider"));
+    assert!(html.contains("Work with Contoso Distribution, your indirect provider, to complete attestation."));
     assert!(app.partner_center_posts().is_empty(), "nothing reached Partner Center");
 }
 

@@ -114,10 +114,17 @@ try {
   await page.getByRole('link', { name: 'Edit', exact: true }).click();
   await page.waitForURL(/\/agreement\/edit$/);
   await checkAccessibility(page, 'edit agreement');
+  // The form starts empty; Use these details fills in the latest person without a reload.
+  expect(await page.getByLabel('First name').inputValue() === '', 'Edit agreement starts empty');
+  const useDetails = page.getByRole('link', { name: 'Use these details' });
+  const latestFirstName = await useDetails.getAttribute('data-first_name');
+  await useDetails.click();
+  expect(/\/agreement\/edit$/.test(page.url()), 'Use these details fills the form in place');
+  expect(await page.getByLabel('First name').inputValue() === latestFirstName, 'the latest person is filled in');
   await page.getByLabel('First name').fill('Tania');
   await page.getByLabel('Last name').fill('Carr');
   await page.getByLabel('Email address').fill('tania.carr@adatumlabs.example');
-  await page.getByLabel('Phone number (optional)').fill('+1 425 555 0199');
+  await page.getByLabel('Phone number (optional in most countries)').fill('+1 425 555 0199');
   const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
   await page.getByLabel('Agreement acceptance date').fill(tomorrow);
   await page.getByRole('button', { name: 'Save and continue' }).click();
