@@ -42,6 +42,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "partner_user_sign_out",
         step: Step::Sql(include_str!("../../migrations/0006_partner_user_sign_out.sql")),
     },
+    Migration {
+        version: 7,
+        name: "customers_by_lower_name",
+        step: Step::Sql(include_str!("../../migrations/0007_customers_by_lower_name.sql")),
+    },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.
