@@ -54,6 +54,11 @@ function expect(condition, message) {
 // wide as the fields above it.
 async function checkConfirmationOnAPhone(page) {
   await page.setViewportSize({ width: 390, height: 844 });
+  // The box grows on the resize event; wait until it has (or give up after 5 s).
+  await page.waitForFunction(() => {
+    const body = document.getElementById('invitation-body');
+    return body.scrollHeight - body.clientHeight <= 2;
+  }, null, { timeout: 5000 }).catch(() => {});
   const m = await page.evaluate(() => {
     const pieces = [...document.querySelectorAll('#sign-in-name span')];
     const body = document.getElementById('invitation-body');
