@@ -229,6 +229,10 @@ try {
   await page.locator('#domain_prefix-message').filter({ hasText: 'is taken' }).waitFor();
   const domainMessages = await page.locator('.field:has(#domain_prefix)').getByText(/adatum\.onmicrosoft\.com is taken/).count();
   expect(domainMessages === 1, `the domain field shows one message, not ${domainMessages}`);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const formOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(formOverflow <= 1, `Add customer at 390px is ${formOverflow}px wider than the screen`);
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/signed_out=1/);
