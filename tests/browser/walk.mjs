@@ -171,6 +171,13 @@ try {
       await checkAccessibility(page, 'add customer with errors');
       await page.screenshot({ path: path.join(outDir, 'add-customer-errors.png'), fullPage: true });
     }
+    if (choice === 'attest') {
+      // The country says whether a registration number is required, and gives the language.
+      await page.getByLabel('Country/region').selectOption('BR');
+      expect(await page.getByLabel('Organization registration number (required in Brazil)').count() === 1, 'the label follows the country');
+      expect(await page.locator('#culture-default').textContent() === 'As the country/region: Portuguese (Brazil)', 'the language follows the country');
+      await page.getByLabel('Country/region').selectOption('US');
+    }
     await page.getByLabel('Company name').fill(`Browser Walk ${choice}`);
     await page.getByLabel('Domain name').fill(`walk${choice.replace('_', '')}${stamp}`);
     await page.getByLabel('First name').fill('Tania');
