@@ -8,20 +8,61 @@ document.addEventListener('DOMContentLoaded', () => {
   const summary = document.querySelector('.error-summary');
   if (summary) summary.focus();
 
+  // Copy buttons: the text of `data-copy`, after "Subject: …" when `data-copy-subject`
+  // names the subject field; the answer goes to `data-copy-status` (or #copy-status).
   document.querySelectorAll('[data-copy]').forEach((button) => {
     button.addEventListener('click', async () => {
       const source = document.getElementById(button.dataset.copy);
-      const status = document.getElementById('copy-status');
+      const subject = button.dataset.copySubject && document.getElementById(button.dataset.copySubject);
+      const status = document.getElementById(button.dataset.copyStatus || 'copy-status');
+      const text = source.value !== undefined ? source.value : source.textContent;
       try {
-        await navigator.clipboard.writeText(source.value || source.textContent);
+        await navigator.clipboard.writeText(subject ? `Subject: ${subject.value}\n\n${text}` : text);
         if (status) status.textContent = 'Copied.';
       } catch (e) {
         source.focus();
-        source.select();
+        if (source.select) source.select();
+        else window.getSelection().selectAllChildren(source);
         if (status) status.textContent = 'Press Ctrl+C (or Cmd+C) to copy the selected text.';
       }
     });
   });
+
+  // A text box marked data-grow shows its whole text as it is edited.
+  document.querySelectorAll('textarea[data-grow]').forEach((box) => {
+    const grow = () => {
+      box.style.height = 'auto';
+      box.style.height = `${box.scrollHeight + 4}px`;
+    };
+    box.addEventListener('input', grow);
+    window.addEventListener('resize', grow);
+    grow();
+  });
+
+  // Add customer: the acceptance date is there only for "The customer has accepted".
+  const acceptance = document.getElementById('acceptance');
+  if (acceptance) {
+    const attest = document.getElementById('agreement_attest');
+    const show = () => {
+      acceptance.hidden = !attest.checked;
+      acceptance.querySelectorAll('input').forEach((i) => { i.disabled = !attest.checked; });
+    };
+    document.querySelectorAll('input[name="agreement"]').forEach((r) => r.addEventListener('change', show));
+    show();
+  }
+
+  // Add customer: the country says whether a registration number is required, and gives
+  // its language unless the agent chose one.
+  const country = document.getElementById('country');
+  const regLabel = document.querySelector('label[for="registration_number"]');
+  const languageDefault = document.getElementById('culture-default');
+  if (country && regLabel && languageDefault) {
+    country.addEventListener('change', () => {
+      const chosen = country.options[country.selectedIndex];
+      regLabel.textContent = `Organization registration number (${chosen.dataset.registration} in ${chosen.textContent})`;
+      languageDefault.textContent = `As the country/region: ${chosen.dataset.language}`;
+    });
+  }
 
   // The progress of a refresh of all customers, until it is done; then the page reloads.
   const box = document.querySelector('[data-progress-url]');
@@ -75,19 +116,28 @@ document.addEventListener('DOMContentLoaded', () => {
     });
   });
 
+  // The domain's one message (#…-message): the server's after Next: Review, replaced by
+  // this check's answer as the agent leaves the field.
   document.querySelectorAll('[data-domain-check]').forEach((input) => {
-    const status = document.getElementById(`${input.id}-status`);
+    const message = document.getElementById(`${input.id}-message`);
+    const say = (text, wrong) => {
+      message.textContent = text;
+      message.className = wrong ? 'field-error' : 'hint';
+      if (wrong) input.setAttribute('aria-invalid', 'true');
+      else input.removeAttribute('aria-invalid');
+      input.closest('.field').classList.toggle('invalid', wrong);
+    };
     input.addEventListener('blur', async () => {
       const prefix = input.value.trim();
-      if (!prefix || !status) return;
-      status.textContent = 'Checking…';
+      if (!prefix || !message) return;
+      message.textContent = 'Checking…';
       try {
         const url = `${input.dataset.domainCheck}?prefix=${encodeURIComponent(prefix)}`;
         const answer = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
         const result = await answer.json();
-        status.textContent = result.message;
+        say(result.message, result.available === false);
       } catch (e) {
-        status.textContent = 'The domain could not be checked now; it is checked again when you continue.';
+        say('The domain could not be checked now; it is checked again when you continue.', false);
       }
     });
   });

@@ -97,8 +97,42 @@ pub fn country_name(code: &str) -> Option<&'static str> {
     COUNTRIES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
 
+/// Countries whose language is offered under another country's culture.
+const LANGUAGE_OF_COUNTRY: [(&str, &str); 17] = [
+    ("AT", "de-DE"),
+    ("CH", "de-DE"),
+    ("BE", "nl-NL"),
+    ("AR", "es-ES"),
+    ("CL", "es-ES"),
+    ("MX", "es-ES"),
+    ("VE", "es-ES"),
+    ("PT", "pt-BR"),
+    ("IE", "en-GB"),
+    ("AU", "en-GB"),
+    ("NZ", "en-GB"),
+    ("IN", "en-GB"),
+    ("SG", "en-GB"),
+    ("ZA", "en-GB"),
+    ("IL", "en-US"),
+    ("CA", "en-US"),
+    ("KZ", "en-US"),
+];
+
+/// The language a customer in `country` gets when the agent does not choose one: the
+/// country's own culture where one is offered, else the nearest offered, else English.
+pub fn default_culture(country: &str) -> &'static str {
+    let own = CULTURES.iter().find(|c| c.0.rsplit('-').next() == Some(country)).map(|c| c.0);
+    let near = || LANGUAGE_OF_COUNTRY.iter().find(|(c, _)| *c == country).map(|(_, culture)| *culture);
+    own.or_else(near).unwrap_or("en-US")
+}
+
+/// The offered countries that need an organization registration number, by name.
+pub fn registration_number_country_names() -> Vec<&'static str> {
+    COUNTRIES.iter().filter(|(code, _)| needs_registration_number(code)).map(|(_, name)| *name).collect()
+}
+
 /// The fields of Add customer in the order the form shows them.
-pub const FIELD_ORDER: [&str; 18] = [
+pub const FIELD_ORDER: [&str; 17] = [
     "company_name",
     "domain_prefix",
     "first_name",
@@ -115,7 +149,6 @@ pub const FIELD_ORDER: [&str; 18] = [
     "culture",
     "associated_partner_id",
     "agreement",
-    "accepted",
     "date_agreed",
 ];
 
@@ -269,29 +302,12 @@ pub enum AgreementChoice {
 }
 
 impl AgreementChoice {
-    /// The choice as the form gives it: `attest` (with the confirmation ticked and a date
-    /// not after today in UTC) or `admin_center`.
-    pub fn parse(
-        choice: &str,
-        accepted: bool,
-        date: &str,
-        today_utc: chrono::NaiveDate,
-    ) -> Result<Self, Vec<FieldError>> {
+    /// The choice as the form gives it: `attest` (the customer has accepted, on a date
+    /// not after today in UTC) or `admin_center`. The date belongs to the first choice
+    /// only: with the second it is ignored, whatever was sent.
+    pub fn parse(choice: &str, date: &str, today_utc: chrono::NaiveDate) -> Result<Self, Vec<FieldError>> {
         match choice {
-            "attest" => {
-                let mut errors = Vec::new();
-                if !accepted {
-                    errors.push(FieldError::new(
-                        "accepted",
-                        "Confirm that the customer has accepted the Microsoft Customer Agreement, or choose that the customer will be asked to accept it in the Microsoft 365 admin center.",
-                    ));
-                }
-                let date = AcceptanceDate::parse(date, today_utc).map_err(|e| errors.push(e)).ok();
-                match date {
-                    Some(d) if errors.is_empty() => Ok(AgreementChoice::Attest(d)),
-                    _ => Err(errors),
-                }
-            }
+            "attest" => AcceptanceDate::parse(date, today_utc).map(AgreementChoice::Attest).map_err(|e| vec![e]),
             "admin_center" => Ok(AgreementChoice::AdminCenter),
             _ => Err(vec![FieldError::new(
                 "agreement",
@@ -406,19 +422,28 @@ mod tests {
     }
 
     #[test]
-    fn the_agreement_choice_needs_the_confirmation_and_a_date() {
-        assert!(matches!(
-            AgreementChoice::parse("attest", true, "2026-11-29", today()),
-            Ok(AgreementChoice::Attest(_))
-        ));
-        assert_eq!(AgreementChoice::parse("admin_center", false, "", today()), Ok(AgreementChoice::AdminCenter));
-        let fields: Vec<_> = AgreementChoice::parse("attest", false, "2026-11-30", today())
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
-        assert_eq!(fields, ["accepted", "date_agreed"]);
-        assert_eq!(AgreementChoice::parse("", false, "", today()).unwrap_err()[0].field, "agreement");
+    fn the_agreement_choice_takes_a_date_only_when_attesting() {
+        assert!(matches!(AgreementChoice::parse("attest", "2026-11-29", today()), Ok(AgreementChoice::Attest(_))));
+        assert_eq!(AgreementChoice::parse("admin_center", "", today()), Ok(AgreementChoice::AdminCenter));
+        assert_eq!(
+            AgreementChoice::parse("admin_center", "2999-01-01", today()),
+            Ok(AgreementChoice::AdminCenter),
+            "a date sent with the other choice is ignored"
+        );
+        let fields: Vec<_> =
+            AgreementChoice::parse("attest", "2026-11-30", today()).unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["date_agreed"]);
+        assert_eq!(AgreementChoice::parse("", "", today()).unwrap_err()[0].field, "agreement");
+    }
+
+    #[test]
+    fn the_language_follows_the_country() {
+        assert_eq!(default_culture("BR"), "pt-BR");
+        assert_eq!(default_culture("AT"), "de-DE");
+        assert_eq!(default_culture("MX"), "es-ES");
+        assert_eq!(default_culture("IE"), "en-GB");
+        assert_eq!(default_culture("KR"), "en-US");
+        assert!(CULTURES.iter().any(|c| c.0 == default_culture("CH")));
     }
 
     #[test]

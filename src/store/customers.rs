@@ -210,6 +210,25 @@ fn status_of(key: &str) -> StoreResult<EffectiveStatus> {
     EffectiveStatus::parse(key).ok_or_else(|| StoreError::Corrupt(format!("status {key:?}")))
 }
 
+/// A tenant's customers of one name in any letter case; `lower(company_name)` as the
+/// index `customers_by_lower_name` has it, so that the lookup reads that index's range.
+const NAMED_SQL: &str = "SELECT c.customer_id, c.company_name, c.domain, c.status, c.added_here_at, d.is_signed \
+     FROM customers c LEFT JOIN direct_acceptance d ON d.tenant_id = c.tenant_id AND d.customer_id = c.customer_id \
+     WHERE c.tenant_id = $1 AND lower(c.company_name) = lower($2) LIMIT $3";
+
+/// A row of `customer_id, company_name, domain, status, added_here_at, is_signed` (the
+/// last from `direct_acceptance`, when read) as a list shows it.
+fn summary_of(r: &AnyRow) -> StoreResult<CustomerSummary> {
+    Ok(CustomerSummary {
+        id: r.try_get("customer_id")?,
+        company_name: r.try_get("company_name")?,
+        domain: r.try_get("domain")?,
+        status: status_of(&r.try_get::<String, _>("status")?)?,
+        accepted_directly: r.try_get::<Option<i64>, _>("is_signed")?.map(|s| s != 0),
+        added_here_at: r.try_get::<Option<String>, _>("added_here_at")?.as_deref().map(parse_timestamp).transpose()?,
+    })
+}
+
 impl Store {
     /// Saves what Partner Center said of one customer, replacing what was read before.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, customer_id = %customer.id), err)]
@@ -371,24 +390,16 @@ impl Store {
         .bind((page - 1) * page_size)
         .fetch_all(self.pool())
         .await?;
-        let items = rows
-            .iter()
-            .map(|r| {
-                Ok(CustomerSummary {
-                    id: r.try_get("customer_id")?,
-                    company_name: r.try_get("company_name")?,
-                    domain: r.try_get("domain")?,
-                    status: status_of(&r.try_get::<String, _>("status")?)?,
-                    accepted_directly: r.try_get::<Option<i64>, _>("is_signed")?.map(|s| s != 0),
-                    added_here_at: r
-                        .try_get::<Option<String>, _>("added_here_at")?
-                        .as_deref()
-                        .map(parse_timestamp)
-                        .transpose()?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
+        let items = rows.iter().map(summary_of).collect::<StoreResult<Vec<_>>>()?;
         Ok(CustomerPage { items, total, page, page_size })
+    }
+
+    /// A tenant's customers whose company name is `name` in any letter case (at most
+    /// `limit`), read through the index `customers_by_lower_name`.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
+    pub async fn customers_named(&self, tenant_id: &str, name: &str, limit: i64) -> StoreResult<Vec<CustomerSummary>> {
+        let rows = sqlx::query(NAMED_SQL).bind(tenant_id).bind(name.trim()).bind(limit).fetch_all(self.pool()).await?;
+        rows.iter().map(summary_of).collect()
     }
 
     /// How many customers match `search` in each status.
@@ -490,12 +501,24 @@ fn attestation_of(r: &AnyRow) -> StoreResult<Attestation> {
 
 #[cfg(test)]
 mod tests {
-    use super::contains_pattern;
+    use super::{NAMED_SQL, Row, Store, contains_pattern};
 
     #[test]
     fn like_patterns_take_wildcards_literally() {
         assert_eq!(contains_pattern(" Con "), "%con%");
         assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
         assert_eq!(contains_pattern("Liberty\u{2019}s\u{0}"), "%liberty's%");
+    }
+
+    #[tokio::test]
+    async fn the_same_name_lookup_reads_an_index_range_never_the_whole_table() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("plan.db").display())).await.expect("store");
+        let sql = sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {NAMED_SQL}"));
+        let rows = sqlx::query(sql).bind("t1").bind("Contoso").bind(5).fetch_all(store.pool()).await.expect("explain");
+        let plan =
+            rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect::<Vec<_>>().join("\n");
+        assert!(plan.contains("USING INDEX customers_by_lower_name (tenant_id=? AND <expr>=?)"), "{plan}");
+        assert!(!plan.contains("SCAN customers"), "{plan}");
     }
 }

@@ -52,6 +52,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "partner_tenant_provider",
         step: Step::Sql(include_str!("../../migrations/0008_partner_tenant_provider.sql")),
     },
+    Migration {
+        version: 9,
+        name: "customers_by_lower_name",
+        step: Step::Sql(include_str!("../../migrations/0009_customers_by_lower_name.sql")),
+    },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.

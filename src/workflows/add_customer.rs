@@ -9,7 +9,9 @@ use super::submit::{AuditNote, Submitted};
 use super::{WorkflowResult, Workflows, audit_of};
 use crate::domain::invitation::{self, AcceptanceLinkInvitation, AdminCenterInvitation, Invitation};
 use crate::domain::new_customer::{Address, DomainPrefix, FIELD_ORDER, NewCustomer};
-use crate::domain::{Attester, FieldError, IdempotencyKey, PartnerType, PartnerUser, Request, UserTokens};
+use crate::domain::{
+    Attester, CustomerSummary, FieldError, IdempotencyKey, PartnerType, PartnerUser, Request, UserTokens,
+};
 use crate::partner_center::{CreatedCustomer, RelatedPartner, SuggestedAddress};
 use crate::store::{AuditEntry, Submission};
 
@@ -41,8 +43,10 @@ pub enum ReviewOutcome {
     /// The form has mistakes (some only Partner Center could tell).
     Invalid(Vec<FieldError>),
     /// Valid; the address, when it was checked (a typed address the agent chose to keep,
-    /// or one taken from a suggestion, is not checked again).
-    Valid { customer: NewCustomer, address: Option<AddressReview> },
+    /// or one taken from a suggestion, is not checked again), and the partner's customers
+    /// that already have this company name (a warning, not a refusal: two organizations
+    /// may share a name).
+    Valid { customer: NewCustomer, address: Option<AddressReview>, same_name: Vec<CustomerSummary> },
 }
 
 /// Whether a domain prefix is free, in words.
@@ -160,7 +164,8 @@ impl Workflows {
             true => None,
             false => Some(self.review_address(token, &customer.address).await),
         };
-        Ok(ReviewOutcome::Valid { customer, address })
+        let same_name = self.store.customers_named(&who.user().tenant_id, customer.company_name.as_str(), 5).await?;
+        Ok(ReviewOutcome::Valid { customer, address, same_name })
     }
 
     /// Partner Center's address validation of the typed address.

@@ -60,7 +60,7 @@ async fn a_sales_agent_adds_a_customer_with_an_attestation() {
 async fn a_customer_who_will_accept_in_the_admin_center_gets_the_invitation_email() {
     let app = spawn_app().await;
     let b = app.signed_in(ALEX_ADMIN).await;
-    let fields = CustomerFields::tailwind("wingtipnew", "admin_center", "").without("accepted");
+    let fields = CustomerFields::tailwind("wingtipnew", "admin_center", "");
     let (status, page) = b.review_new_customer(&fields).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(
@@ -78,7 +78,7 @@ async fn a_customer_who_will_accept_in_the_admin_center_gets_the_invitation_emai
         "ready to copy or open in email"
     );
     let password = code_shown(&done, "temporary-password");
-    let body = between(&done, "<textarea id=\"invitation-body\" rows=\"16\">", "</textarea>").expect("the email");
+    let body = between(&done, "data-grow>", "</textarea>").expect("the email");
     assert!(!body.contains(&password), "the password is not in the email");
     let id = between(&done, "href=\"/customers/", "\"").expect("a link to the new customer");
     assert!(app.sandbox.attestations_of(id).is_empty(), "no attestation was sent");
@@ -91,13 +91,17 @@ async fn update_on_the_review_page_brings_back_every_value() {
     let app = spawn_app().await;
     let b = app.signed_in(SAM_SALES).await;
     let (_, page) = b.review_new_customer(&CustomerFields::tailwind("updateme", "attest", "2025-01-02")).await;
-    let (status, back) = b.post_page_form(&page, "/customers/new/update").await;
+    let (status, back) = b.post_page_form(&page, "/customers/new/update#agreement").await;
     assert_eq!(status, StatusCode::OK);
     for v in ["updateme", "Tania", "Carr", "tania@tailwind.example", "2025-01-02", "98052"] {
         assert!(back.contains(&format!("value=\"{}\"", escaped(v))), "{v} is kept");
     }
     assert!(back.contains(&format!("value=\"{}\"", escaped("Tailwind Traders & Co"))));
-    assert!(back.contains("id=\"accepted\" name=\"accepted\" value=\"yes\" checked"));
+    assert!(
+        back.contains(
+            "id=\"agreement_attest\" name=\"agreement\" value=\"attest\" aria-controls=\"acceptance\" checked"
+        )
+    );
 }
 
 #[tokio::test]
@@ -106,17 +110,10 @@ async fn wrong_values_are_explained_and_kept() {
     let b = app.signed_in(SAM_SALES).await;
     let fields = CustomerFields::tailwind("bad prefix!", "attest", &tomorrow_utc())
         .set("email", "not-an-email")
-        .set("company_name", "")
-        .without("accepted");
+        .set("company_name", "");
     let (status, page) = b.review_new_customer(&fields).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    for m in [
-        "Enter the company name.",
-        "only letters a–z and digits",
-        "needs an @",
-        "can't be after today",
-        "Confirm that the customer has accepted",
-    ] {
+    for m in ["Enter the company name.", "only letters a–z and digits", "needs an @", "can't be after today"] {
         assert!(page.contains(&escaped(m)) || page.contains(m), "{m}");
     }
     assert!(page.contains("value=\"bad prefix!\"") && page.contains("value=\"not-an-email\""), "values kept");
@@ -248,4 +245,173 @@ async fn helpdesk_no_role_and_resellers_cannot_add_customers() {
         }
     }
     assert!(app.partner_center_posts().is_empty());
+}
+
+/// The Update form of a Review page: where it goes and what its button says.
+fn update_control(review: &str) -> &str {
+    let form = between(review, "<form method=\"post\" action=\"/customers/new/update#agreement\"", "</form>")
+        .expect("Update returns to the Customer agreement section");
+    &form[form.find("<button").expect("a button")..]
+}
+
+#[tokio::test]
+async fn the_agreement_is_one_choice_and_the_date_belongs_to_attesting() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let (_, form) = b.get_html("/customers/new").await;
+    assert!(form.contains(
+        "<label for=\"agreement_attest\">The customer has accepted the Microsoft Customer Agreement</label>"
+    ));
+    assert!(!form.contains("name=\"accepted\""), "no second box to tick");
+    let acceptance = between(&form, "<div class=\"nested\" id=\"acceptance\">", "agreement_admin_center").unwrap();
+    assert!(acceptance.contains("id=\"date_agreed\""), "the date is revealed by the attest choice");
+    let no_date = CustomerFields::tailwind("attestnodate", "attest", "").without("date_agreed");
+    let (status, page) = b.review_new_customer(&no_date).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "attesting needs the date");
+    assert!(page.contains("href=\"#date_agreed\""), "{page}");
+    // The other choice with a date that would be refused: the server ignores the date.
+    let fields = CustomerFields::tailwind("admincenterdate", "admin_center", "2999-01-01");
+    let (status, review) = b.review_new_customer(&fields).await;
+    assert_eq!(status, StatusCode::OK, "{review}");
+    assert!(!review.contains("2999-01-01") && !review.contains("Agreement acceptance date"), "no date on Review");
+    assert!(form_fields(&review, "/customers/new/submit").contains(&("date_agreed".into(), String::new())));
+    let (_, back) = b.post_page_form(&review, "/customers/new/update#agreement").await;
+    assert!(back.contains("value=\"admin_center\" checked") && !back.contains("2999-01-01"));
+    // The same sent straight to Submit (no Review in between) attests nothing.
+    let token = csrf_of(&back);
+    let direct = fields.set("csrf_token", &token).set("idempotency_key", "admin-center-with-a-date");
+    let (status, done) = b.post_html("/customers/new/submit", &direct.pairs()).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert!(done.contains("Invitation email"), "{done}");
+    assert!(app.attestation_posts().is_empty(), "no attestation was sent");
+}
+
+#[tokio::test]
+async fn review_shows_the_contact_and_reseller_as_fields_with_one_update() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let attest = CustomerFields::tailwind("reviewattest", "attest", "2025-01-01")
+        .set("associated_partner_id", seed::FABRIKAM_TENANT);
+    let (_, attesting) = b.review_new_customer(&attest).await;
+    let (_, admin_center) = b.review_new_customer(&CustomerFields::tailwind("reviewac", "admin_center", "")).await;
+    for review in [&attesting, &admin_center] {
+        assert!(review.contains("<h3 id=\"primary-contact\">Primary contact</h3>"), "{review}");
+        for (label, value) in
+            [("Name", "Tania Carr"), ("Email address", "tania@tailwind.example"), ("Phone number", "+1 425 555 0100")]
+        {
+            assert!(review.contains(&format!("<dt>{label}</dt><dd>{value}</dd>")), "{label}");
+        }
+    }
+    assert!(!admin_center.contains("to send to Tania Carr (tania@tailwind.example)"), "not inside a sentence");
+    assert!(attesting.contains("<dt>Indirect reseller</dt><dd>Fabrikam IT</dd>"));
+    assert!(!admin_center.contains("Indirect reseller"), "none was picked");
+    assert_eq!(update_control(&attesting), update_control(&admin_center), "one label for Update");
+    let (_, form) = b.get_html("/customers/new").await;
+    assert!(form.contains("<h2 id=\"agreement\">Customer agreement</h2>"), "the anchor Update returns to");
+}
+
+#[tokio::test]
+async fn the_confirmation_offers_copies_and_keeps_the_sign_in_name_whole() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let done = b.add_customer(&CustomerFields::tailwind("confirmcopy", "admin_center", "")).await;
+    assert!(
+        done.contains(
+            "<span>admin</span><wbr><span>@confirmcopy</span><wbr><span>.onmicrosoft</span><wbr><span>.com</span>"
+        ),
+        "the name breaks only before @ and dots"
+    );
+    assert_eq!(code_shown(&done, "sign-in-name"), "admin@confirmcopy.onmicrosoft.com", "copied as one text");
+    assert!(
+        done.contains("data-copy=\"sign-in-name\" data-copy-status=\"credentials-status\">Copy sign-in name</button>")
+    );
+    assert!(
+        done.contains(
+            "data-copy=\"temporary-password\" data-copy-status=\"credentials-status\">Copy password</button>"
+        )
+    );
+    assert!(
+        done.contains(
+            "data-copy=\"invitation-body\" data-copy-subject=\"invitation-subject\">Copy to clipboard</button>"
+        ),
+        "Copy to clipboard takes the subject too"
+    );
+    let body = between(&done, "data-grow>", "</textarea>").expect("the email");
+    let rows: usize = between(&done, "<textarea id=\"invitation-body\" rows=\"", "\"").unwrap().parse().unwrap();
+    assert!(rows > body.lines().count(), "{rows} rows show all {} lines", body.lines().count());
+    assert!(between(&done, "<div class=\"email-fields\">", "</textarea>").unwrap().contains("invitation-to"));
+    assert!(done.contains("<p class=\"actions\"><a class=\"button\" href=\"/customers/"), "spaced actions");
+    assert!(done.contains("<script src=\"/static/app.js\" defer></script>"), "the Copy buttons work");
+    let css = b.get("/static/app.css").await.text().await.unwrap();
+    assert!(css.contains(".sign-in-name span { white-space: nowrap; }"));
+    assert!(css.contains(".email-fields input[type=text], .email-fields textarea { width: 100%;"));
+}
+
+#[tokio::test]
+async fn after_a_failed_submit_the_domain_field_has_one_message() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let (status, page) = b.review_new_customer(&CustomerFields::tailwind("adatum", "attest", "2025-01-01")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let taken = "adatum.onmicrosoft.com is taken. Choose another domain prefix.";
+    assert_eq!(page.matches(taken).count(), 2, "once in the summary, once at the field");
+    let message = between(&page, "id=\"domain_prefix-message\" role=\"status\" aria-live=\"polite\">", "</p>").unwrap();
+    assert!(message.contains(taken), "the field's one message is where the live check answers");
+    assert!(!page.contains("domain_prefix-status") && !page.contains("domain_prefix-error"), "no second slot");
+    let js = b.get("/static/app.js").await.text().await.unwrap();
+    assert!(js.contains("document.getElementById(`${input.id}-message`)"), "the check writes into that one message");
+}
+
+#[tokio::test]
+async fn the_registration_number_says_when_it_is_required_and_the_language_follows_the_country() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let (_, form) = b.get_html("/customers/new").await;
+    assert!(form.contains(">Organization registration number (optional in United States)</label>"));
+    assert!(form.contains("Required for customers in Brazil, Hungary, India,"), "the countries are named");
+    assert!(form.contains(
+        "<option value=\"\" id=\"culture-default\" selected>As the country/region: English (United States)</option>"
+    ));
+    assert!(
+        form.contains("<option value=\"BR\" data-language=\"Portuguese (Brazil)\" data-registration=\"required\">")
+    );
+    let brazil = CustomerFields::tailwind("brazillabel", "attest", "2025-01-01").set("country", "BR").set("state", "");
+    let (_, page) = b.review_new_customer(&brazil.set("culture", "")).await;
+    assert!(page.contains(">Organization registration number (required in Brazil)</label>"));
+    assert!(page.contains("As the country/region: Portuguese (Brazil)</option>"));
+    // Not chosen: the country's language, on Review and in what is sent.
+    let germany = CustomerFields::tailwind("germanylang", "attest", "2025-01-01").set("country", "DE").set("state", "");
+    let (_, review) = b.review_new_customer(&germany.clone().set("culture", "")).await;
+    assert!(review.contains("<dt>Language</dt><dd>German (Germany)</dd>"), "{review}");
+    let (_, chosen) = b.review_new_customer(&germany.set("culture", "en-GB")).await;
+    assert!(chosen.contains("<dt>Language</dt><dd>English (United Kingdom)</dd>"), "a chosen language stays");
+    let (_, done) = b.submit_new_customer(&review).await;
+    let id = between(&done, "href=\"/customers/", "\"").expect("a link to the new customer");
+    let account = b.customer_page(id).await;
+    assert!(account.contains("<dt>Language and culture</dt><dd>de-DE</dd>"), "created in German: {account}");
+}
+
+#[tokio::test]
+async fn a_company_name_the_partner_already_has_is_a_warning_on_review() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let existing = app.customer_id("Adatum Corporation");
+    b.get_html("/customers").await; // the first visit reads the customers from Partner Center
+    let store = app.store.clone();
+    app.wait_until("the customers are read", async || {
+        !store.customers_named(seed::CONTOSO_TENANT, "Adatum Corporation", 1).await.unwrap().is_empty()
+    })
+    .await;
+    let fields =
+        CustomerFields::tailwind("adatumagain", "attest", "2025-01-01").set("company_name", "ADATUM corporation");
+    let (status, review) = b.review_new_customer(&fields).await;
+    assert_eq!(status, StatusCode::OK, "a warning, not a refusal");
+    assert!(
+        review.contains("<h1>Review</h1>") && review.contains("You already have a customer named ADATUM corporation.")
+    );
+    assert!(review.contains(&format!("<a href=\"/customers/{existing}\">Adatum Corporation</a>")), "{review}");
+    let done = b.add_customer(&fields).await;
+    assert!(done.contains("was added"), "it can still be added");
+    let (_, other) = b.review_new_customer(&CustomerFields::tailwind("uniquename", "attest", "2025-01-01")).await;
+    assert!(!other.contains("You already have a customer named"));
 }

@@ -45,7 +45,7 @@ async fn a_person_signs_in_and_opens_a_customer_in_chromium() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "browser walk failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("browser walk passed"));
-    for shot in ["sign-in.png", "customers.png", "customer.png"] {
+    for shot in ["sign-in.png", "customers.png", "customer.png", "add-customer-done-phone.png"] {
         let meta = std::fs::metadata(shots.join(shot)).unwrap_or_else(|_| panic!("{shot} saved"));
         assert!(meta.len() > 10_000, "{shot} is a real screenshot");
     }

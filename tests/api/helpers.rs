@@ -310,11 +310,27 @@ pub fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&html[i..j])
 }
 
-/// What a page shows in `<code id="{id}">` (the new customer's sign-in details).
+/// The text a page shows in `<code id="{id}" …>` (the new customer's sign-in details),
+/// without the markup inside it.
 pub fn code_shown(html: &str, id: &str) -> String {
-    between(html, &format!("<code id=\"{id}\">"), "</code>")
-        .unwrap_or_else(|| panic!("the page shows {id}"))
-        .to_string()
+    let start = html.find(&format!("<code id=\"{id}\"")).unwrap_or_else(|| panic!("the page shows {id}"));
+    let inner = between(&html[start..], ">", "</code>").expect("the code element ends");
+    text_of(inner)
+}
+
+/// Text without its tags.
+pub fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `name="…" value="…"` pairs of hidden inputs, in order.
@@ -697,7 +713,6 @@ impl CustomerFields {
             ("culture", "en-US"),
             ("registration_number", ""),
             ("agreement", agreement),
-            ("accepted", "yes"),
             ("date_agreed", date),
         ])
     }

@@ -27,6 +27,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
     '--disable-component-update', '--disable-sync', '--no-first-run'],
   viewport: { width: 1280, height: 900 },
 });
+await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
 const failures = [];
 
 async function checkAccessibility(page, name) {
@@ -46,6 +47,38 @@ async function checkAccessibility(page, name) {
 
 function expect(condition, message) {
   if (!condition) failures.push(message);
+}
+
+// The Add customer confirmation on a 390 px phone: the sign-in name breaks only between
+// its pieces, nothing runs off the side, the email body shows all its text and is as
+// wide as the fields above it.
+async function checkConfirmationOnAPhone(page) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  // The box grows on the resize event; wait until it has (or give up after 5 s).
+  await page.waitForFunction(() => {
+    const body = document.getElementById('invitation-body');
+    return body.scrollHeight - body.clientHeight <= 2;
+  }, null, { timeout: 5000 }).catch(() => {});
+  const m = await page.evaluate(() => {
+    const pieces = [...document.querySelectorAll('#sign-in-name span')];
+    const body = document.getElementById('invitation-body');
+    return {
+      pieces: pieces.length,
+      split: pieces.filter((p) => p.getClientRects().length !== 1).map((p) => p.textContent),
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+      hiddenText: body.scrollHeight - body.clientHeight,
+      widths: ['invitation-to', 'invitation-subject', 'invitation-body'].map((id) => Math.round(document.getElementById(id).getBoundingClientRect().width)),
+      gap: document.querySelector('a[href="/customers/new"]').getBoundingClientRect().left
+        - document.querySelector('a.button[href^="/customers/"]').getBoundingClientRect().right,
+    };
+  });
+  expect(m.pieces >= 3 && m.split.length === 0, `the sign-in name breaks mid-word at 390px: ${m.split}`);
+  expect(m.overflow <= 1, `the confirmation at 390px is ${m.overflow}px wider than the screen`);
+  expect(m.hiddenText <= 2, `the email body hides ${m.hiddenText}px of its text`);
+  expect(new Set(m.widths).size === 1, `To, Subject and Body have one width, not ${m.widths}`);
+  expect(m.gap >= 8 || m.gap < 0, `Open the customer and Add another customer are ${m.gap}px apart`);
+  await page.screenshot({ path: path.join(outDir, 'add-customer-done-phone.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
 }
 
 try {
@@ -156,6 +189,13 @@ try {
       await checkAccessibility(page, 'add customer with errors');
       await page.screenshot({ path: path.join(outDir, 'add-customer-errors.png'), fullPage: true });
     }
+    if (choice === 'attest') {
+      // The country says whether a registration number is required, and gives the language.
+      await page.getByLabel('Country/region').selectOption('BR');
+      expect(await page.getByLabel('Organization registration number (required in Brazil)').count() === 1, 'the label follows the country');
+      expect(await page.locator('#culture-default').textContent() === 'As the country/region: Portuguese (Brazil)', 'the language follows the country');
+      await page.getByLabel('Country/region').selectOption('US');
+    }
     await page.getByLabel('Company name').fill(`Browser Walk ${choice}`);
     await page.getByLabel('Domain name').fill(`walk${choice.replace('_', '')}${stamp}`);
     await page.getByLabel('First name').fill('Tania');
@@ -166,10 +206,14 @@ try {
     await page.getByLabel('State or region (optional)').fill('WA');
     await page.getByLabel('Postal code').fill('98052');
     if (choice === 'attest') {
-      await page.getByLabel('Attest now that the customer has accepted it').check();
       await page.getByLabel('The customer has accepted the Microsoft Customer Agreement').check();
       await page.getByLabel('Agreement acceptance date').fill(today);
     } else {
+      await page.getByLabel('Customer will be asked to accept the Microsoft Customer Agreement in Microsoft 365 Admin Center').check();
+      const date = page.locator('#date_agreed');
+      expect(!(await date.isVisible()) && await date.isDisabled(), 'the admin-center choice hides and disables the acceptance date');
+      await page.getByLabel('The customer has accepted the Microsoft Customer Agreement').check();
+      expect(await date.isVisible() && await date.isEnabled(), 'the attest choice reveals the acceptance date');
       await page.getByLabel('Customer will be asked to accept the Microsoft Customer Agreement in Microsoft 365 Admin Center').check();
     }
     await page.getByRole('button', { name: 'Next: Review' }).click();
@@ -185,11 +229,35 @@ try {
       expect(await page.getByRole('heading', { name: 'Invitation email' }).count() === 1, 'the invitation email');
       expect((await page.getByLabel('Body').inputValue()).includes('https://admin.microsoft.com/AdminPortal/Home?ref=/BillingAccounts/agreement'), 'the admin center link');
       await page.getByRole('button', { name: 'Copy to clipboard' }).click();
-      await page.locator('#copy-status').filter({ hasText: /Copied|Ctrl\+C/ }).waitFor();
+      await page.locator('#copy-status').filter({ hasText: 'Copied.' }).waitFor();
+      const copied = await page.evaluate(() => navigator.clipboard.readText());
+      const subject = await page.getByLabel('Subject').inputValue();
+      expect(copied.startsWith(`Subject: ${subject}\n\n`) && copied.includes('admin.microsoft.com'), `Copy to clipboard copies subject and body, not ${copied.slice(0, 80)}`);
+      await page.getByRole('button', { name: 'Copy sign-in name' }).click();
+      await page.locator('#credentials-status').filter({ hasText: 'Copied.' }).waitFor();
+      const name = await page.evaluate(() => navigator.clipboard.readText());
+      expect(/^admin@walkadmincenter[0-9a-z]+\.onmicrosoft\.com$/.test(name), `Copy sign-in name copies it, not ${name}`);
+      await checkConfirmationOnAPhone(page);
     }
     await checkAccessibility(page, `customer added (${choice})`);
     await page.screenshot({ path: path.join(outDir, `add-customer-done-${choice}.png`), fullPage: true });
   }
+
+  // After a failed Next: Review, the domain field has one message, also once the agent
+  // leaves the field again (the live check replaces the server's).
+  await page.goto(`${base}/customers/new`);
+  await page.getByLabel('Domain name').fill('adatum');
+  await page.getByRole('button', { name: 'Next: Review' }).click();
+  await page.locator('.error-summary').waitFor();
+  await page.getByLabel('Domain name').focus();
+  await page.getByLabel('First name').focus();
+  await page.locator('#domain_prefix-message').filter({ hasText: 'is taken' }).waitFor();
+  const domainMessages = await page.locator('.field:has(#domain_prefix)').getByText(/adatum\.onmicrosoft\.com is taken/).count();
+  expect(domainMessages === 1, `the domain field shows one message, not ${domainMessages}`);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const formOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(formOverflow <= 1, `Add customer at 390px is ${formOverflow}px wider than the screen`);
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/signed_out=1/);

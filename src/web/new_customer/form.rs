@@ -5,9 +5,15 @@ use serde::Deserialize;
 use validator::Validate;
 
 use crate::domain::new_customer::{
-    AgreementChoice, CountryCode, DomainPrefix, FIELD_ORDER, NewCustomer, NewCustomerText, PartnerId, optional,
+    AgreementChoice, CountryCode, DomainPrefix, FIELD_ORDER, NewCustomer, NewCustomerText, PartnerId, default_culture,
+    optional,
 };
 use crate::domain::rules::field;
+
+/// A language the agent chose, or none (empty): then it follows the country.
+fn chosen_culture(text: &str) -> Result<(), validator::ValidationError> {
+    if text.trim().is_empty() { Ok(()) } else { field::culture(text) }
+}
 use crate::domain::{Contact, FieldError};
 use crate::workflows::NewCustomerDraft;
 
@@ -39,15 +45,15 @@ pub struct NewCustomerForm {
     pub state: String,
     #[validate(custom(function = "field::postal_code"))]
     pub postal_code: String,
-    #[validate(custom(function = "field::culture"))]
+    /// Empty while the agent has not chosen: the language then follows the country.
+    #[validate(custom(function = "chosen_culture"))]
     pub culture: String,
     #[validate(custom(function = "field::registration_number"))]
     pub registration_number: String,
     /// One of the provider's indirect resellers, or empty: the workflow checks which.
     pub associated_partner_id: String,
-    /// "attest" or "admin_center"; with the confirmation and the date, the domain's.
+    /// "attest" or "admin_center"; with the date (of "attest" only), the domain's.
     pub agreement: String,
-    pub accepted: Option<String>,
     pub date_agreed: String,
     /// "", "typed" or "suggested": the answer to an address suggestion.
     pub address_choice: String,
@@ -62,6 +68,22 @@ pub struct NewCustomerForm {
 impl NewCustomerForm {
     pub fn attesting(&self) -> bool {
         self.agreement == "attest"
+    }
+
+    /// The acceptance date belongs to the attest choice only: with the other one it is
+    /// dropped, so that it travels no further and Review never shows it.
+    pub fn drop_unused_date(&mut self) {
+        if !self.attesting() {
+            self.date_agreed.clear();
+        }
+    }
+
+    /// The language: the one chosen, or the country's when none was.
+    pub fn culture_or_default(&self) -> &str {
+        match self.culture.trim() {
+            "" => default_culture(self.country.trim()),
+            chosen => chosen,
+        }
     }
 
     /// Takes the suggested address the agent chose.
@@ -92,9 +114,7 @@ impl TryFrom<&NewCustomerForm> for NewCustomer {
     fn try_from(f: &NewCustomerForm) -> Result<Self, Vec<FieldError>> {
         let mut errors = f.validate().err().map(|e| FieldError::from_validation(&e)).unwrap_or_default();
         let today = chrono::Utc::now().date_naive();
-        let agreement = AgreementChoice::parse(&f.agreement, f.accepted.is_some(), &f.date_agreed, today)
-            .map_err(|e| errors.extend(e))
-            .ok();
+        let agreement = AgreementChoice::parse(&f.agreement, &f.date_agreed, today).map_err(|e| errors.extend(e)).ok();
         let reseller = optional(&f.associated_partner_id, |t| PartnerId::parse("associated_partner_id", t))
             .map_err(|e| errors.push(e))
             .ok()
@@ -131,7 +151,7 @@ fn assemble(
         city: &f.city,
         state: &f.state,
         postal_code: &f.postal_code,
-        culture: &f.culture,
+        culture: f.culture_or_default(),
         registration_number: &f.registration_number,
     };
     NewCustomer::assemble(&text, contact, agreement, reseller)
@@ -155,7 +175,6 @@ mod tests {
             postal_code: "98052".into(),
             culture: "en-US".into(),
             agreement: "attest".into(),
-            accepted: Some("yes".into()),
             date_agreed: chrono::Utc::now().date_naive().to_string(),
             ..Default::default()
         }
@@ -171,9 +190,10 @@ mod tests {
         assert_eq!(c.domain_prefix.domain(), "contosoltd.onmicrosoft.com");
         assert_eq!(c.culture.language(), "en");
         assert!(c.attests());
-        let ac =
-            NewCustomerForm { agreement: "admin_center".into(), accepted: None, date_agreed: String::new(), ..form() };
+        let ac = NewCustomerForm { agreement: "admin_center".into(), date_agreed: "2999-01-01".into(), ..form() };
         assert_eq!(NewCustomer::try_from(&ac).unwrap().agreement, AgreementChoice::AdminCenter);
+        let unchosen = NewCustomerForm { culture: String::new(), country: "DE".into(), state: String::new(), ..form() };
+        assert_eq!(NewCustomer::try_from(&unchosen).unwrap().culture.as_str(), "de-DE", "the country's language");
     }
 
     #[test]
@@ -184,14 +204,10 @@ mod tests {
             email: "x".into(),
             country: "XX".into(),
             state: "Washington".into(),
-            accepted: None,
             date_agreed: "2999-01-01".into(),
             ..form()
         };
-        assert_eq!(
-            fields(&bad),
-            ["company_name", "domain_prefix", "email", "country", "state", "accepted", "date_agreed"]
-        );
+        assert_eq!(fields(&bad), ["company_name", "domain_prefix", "email", "country", "state", "date_agreed"]);
     }
 
     #[test]

@@ -18,8 +18,8 @@ use super::errors::{AppError, html};
 use super::extractors::{Attester, Signed};
 use super::session;
 use crate::domain::invitation::Invitation;
-use crate::domain::new_customer::{COUNTRIES, CULTURES, DomainPrefix, NewCustomer};
-use crate::domain::{FieldError, IdempotencyKey};
+use crate::domain::new_customer::{CULTURES, DomainPrefix, NewCustomer};
+use crate::domain::{CustomerSummary, FieldError, IdempotencyKey};
 use crate::store::{Submission, SubmissionState};
 use crate::workflows::{AddCustomerOutcome, AddressReview, DomainCheck, Outcome, ReviewOutcome};
 use crate::workflows::{CreatedCustomer, RelatedPartner, SuggestedAddress};
@@ -61,7 +61,7 @@ fn form_page(
         address_message: notes.address_message,
         refused: notes.refused,
         today_utc: today_utc().to_string(),
-        countries: &COUNTRIES,
+        countries: pages::country_options(),
         cultures: &CULTURES,
     };
     html(status, page.render())
@@ -74,7 +74,6 @@ async fn new_form(state: web::Data<AppState>, attester: Attester) -> HttpRespons
     let form = NewCustomerForm {
         idempotency_key: session::random_token(),
         country: "US".into(),
-        culture: "en-US".into(),
         agreement: "attest".into(),
         ..Default::default()
     };
@@ -127,6 +126,7 @@ async fn review(
     let Attester { signed, proof } = attester;
     let mut form = form.into_inner();
     form.apply_suggestion();
+    form.drop_unused_date();
     let token = session::access_token(&state, &signed).await?;
     let answered = !form.address_choice.is_empty();
     let outcome = state.workflows.review_new_customer(&proof, &token, form.draft(), answered).await?;
@@ -141,12 +141,12 @@ fn reviewed(
     resellers: Vec<RelatedPartner>,
     outcome: ReviewOutcome,
 ) -> HttpResponse {
-    let (customer, address) = match outcome {
+    let (customer, address, same_name) = match outcome {
         ReviewOutcome::Invalid(errors) => {
             let notes = Notes { errors, ..Notes::default() };
             return form_page(signed, form, resellers, notes, StatusCode::UNPROCESSABLE_ENTITY);
         }
-        ReviewOutcome::Valid { customer, address } => (customer, address),
+        ReviewOutcome::Valid { customer, address, same_name } => (customer, address, same_name),
     };
     let note = match address {
         Some(AddressReview::Suggest { suggestion, message }) => {
@@ -163,7 +163,14 @@ fn reviewed(
         Some(AddressReview::Unchecked(note)) => Some(note),
         Some(AddressReview::Verified) | None => None,
     };
-    review_page(signed, form, &customer, &resellers, note)
+    review_page(signed, form, &customer, &resellers, ReviewNotes { address: note, same_name })
+}
+
+/// What Review says besides the values: an address that could not be checked, and the
+/// customers that already have this name.
+struct ReviewNotes {
+    address: Option<String>,
+    same_name: Vec<CustomerSummary>,
 }
 
 fn review_page(
@@ -171,19 +178,20 @@ fn review_page(
     form: NewCustomerForm,
     customer: &NewCustomer,
     resellers: &[RelatedPartner],
-    address_note: Option<String>,
+    notes: ReviewNotes,
 ) -> HttpResponse {
-    let reseller_name = customer
-        .associated_partner_id
-        .as_ref()
-        .and_then(|id| resellers.iter().find(|r| r.id == id.as_str()).map(|r| r.name.clone()));
+    // The reseller by name, or by its id when the names could not be read now.
+    let reseller = customer.associated_partner_id.as_ref().map(|id| {
+        resellers.iter().find(|r| r.id == id.as_str()).map(|r| r.name.clone()).unwrap_or_else(|| id.to_string())
+    });
     let page = ReviewPage {
         layout: signed.layout("Review — Add customer"),
         domain: customer.domain_prefix.domain(),
         country_name: customer.address.country.name().to_string(),
         culture_name: customer.culture.name().to_string(),
-        reseller_name,
-        address_note,
+        reseller,
+        address_note: notes.address,
+        same_name: notes.same_name,
         form,
     };
     html(StatusCode::OK, page.render())
@@ -299,7 +307,8 @@ async fn submit(
     form: web::Form<NewCustomerForm>,
 ) -> Result<HttpResponse, AppError> {
     let Attester { signed, proof } = attester;
-    let form = form.into_inner();
+    let mut form = form.into_inner();
+    form.drop_unused_date();
     let key = IdempotencyKey::parse(&form.idempotency_key).ok_or_else(|| {
         AppError::BadRequest("The form is missing its submission key. Open Add customer again.".into())
     })?;

@@ -18,6 +18,7 @@ on_both_databases!(
     search_finds_name_or_domain_in_any_case_and_wildcards_literally,
     the_status_filter_and_the_counts_follow_the_search,
     customers_a_full_read_no_longer_lists_are_forgotten,
+    a_company_name_is_found_in_any_case_within_the_tenant,
 );
 
 /// Alpha & Sons, with billing details in Zürich.
@@ -148,4 +149,14 @@ async fn customers_a_full_read_no_longer_lists_are_forgotten(s: &Store) {
     assert!(s.customer_get("t1", "c2").await.unwrap().is_none());
     assert!(s.customer_get("t1", "c1").await.unwrap().is_some());
     assert!(s.customer_get("t2", "c9").await.unwrap().is_some(), "another tenant's rows are untouched");
+}
+
+async fn a_company_name_is_found_in_any_case_within_the_tenant(s: &Store) {
+    three_customers_and_another_tenants(s).await;
+    save(s, "t2", &customer("c8", "Gamma", "gamma2.onmicrosoft.com"), false, &[]).await;
+    let named = s.customers_named("t1", " GAMMA ", 5).await.unwrap();
+    assert_eq!(named.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c3"], "t1's only, in any case");
+    assert_eq!(named[0].domain, "gamma.onmicrosoft.com");
+    assert!(s.customers_named("t1", "Gamm", 5).await.unwrap().is_empty(), "the whole name, not a part");
+    assert!(s.customers_named("t1", "Gamma%", 5).await.unwrap().is_empty());
 }

@@ -30,7 +30,7 @@ fn new_customer(company: &str) -> Request {
     };
     let contact = Contact::parse("Tania", "Carr", "tania@example.com", "").unwrap();
     let today = Utc::now().date_naive();
-    let agreement = AgreementChoice::parse("attest", true, "2025-03-03", today).unwrap();
+    let agreement = AgreementChoice::parse("attest", "2025-03-03", today).unwrap();
     Request::CreateCustomer(Box::new(NewCustomer::assemble(&text, contact, agreement, None).unwrap()))
 }
 
