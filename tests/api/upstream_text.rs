@@ -71,10 +71,12 @@ async fn a_submission_waiting_for_another_attempt_shows_no_upstream_text() {
     let body = format!("<html><pre>{MARKER}</pre></html>");
     refuse(&app, Some("POST"), &format!("/v1/customers/{id}/agreements"), 503, body);
     b.post_agreement(&id, &hidden, &tania("tania@fourthcoffee.example", &today_utc())).await;
+    // The first attempt may still be under way when Save answers (the wait is a second).
+    app.wait_until("the attempt's reason is shown", async || b.customer_page(&id).await.contains("not answering"))
+        .await;
     let page = b.customer_page(&id).await;
     assert!(shows_submission(&page, "pending"), "a 503 is tried again later");
     assert!(!page.contains(MARKER), "the reason shown is the portal's");
-    assert!(page.contains("not answering"), "in the portal's words");
 }
 
 /// Starts a sign-in in this browser; returns the `state` the identity provider must echo.
