@@ -104,8 +104,8 @@ fn enhanced_mode(state: &AppState) -> bool {
 }
 
 /// The attestation the form asks for. In enhanced mode no date is asked for and one posted
-/// is ignored: the day the customer accepts is the agreement's, and today's date only
-/// stands in until Partner Center says which day that was.
+/// is ignored: the day the customer accepts is the agreement's, and today's date
+/// stands in only if Partner Center's date of the acceptance is unusable.
 fn request_of(form: &AgreementForm, enhanced: bool) -> Result<AttestationRequest, Vec<FieldError>> {
     if enhanced {
         AttestationRequest::try_from(&AgreementForm { date_agreed: today_utc().to_string(), ..form.clone() })

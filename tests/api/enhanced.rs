@@ -1,15 +1,31 @@
-//! The enhanced attestation: the same forms, an acceptance link for the customer, and the
-//! agreement created once the customer has accepted there.
+//! The enhanced attestation, the portal's default: the forms ask for the signatory, an
+//! acceptance link for the customer, and the agreement created once the customer has
+//! accepted there.
 
-use mca_portal::config::AttestationMode;
+use mca_portal::config::{AttestationMode, Settings};
 use mca_portal::domain::PartnerType;
 use mca_portal::sandbox::seed;
 use reqwest::StatusCode;
 
 use crate::helpers::*;
 
+/// A portal in the default mode (the test helper otherwise sets `confirm`).
 async fn enhanced_app() -> TestApp {
-    spawn_app_with(Db::Sqlite, |s, _| s.attestation_mode = AttestationMode::Enhanced).await.unwrap()
+    spawn_app_with(Db::Sqlite, |s, _| s.attestation_mode = Settings::default().attestation_mode).await.unwrap()
+}
+
+#[tokio::test]
+async fn enhanced_is_the_default_and_confirm_stays_a_setting() {
+    assert_eq!(Settings::default().attestation_mode, AttestationMode::Enhanced);
+    let app = enhanced_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("A. Datum Labs");
+    let (_, form, _) = b.open_edit_agreement(&id).await;
+    assert!(form.contains("Signatory") && !form.contains("name=\"date_agreed\""), "the default asks for the signatory");
+    let confirm = spawn_app_with(Db::Sqlite, |s, _| s.attestation_mode = AttestationMode::Confirm).await.unwrap();
+    let b = confirm.signed_in(SAM_SALES).await;
+    let (_, form, _) = b.open_edit_agreement(&id).await;
+    assert!(form.contains("name=\"date_agreed\""), "confirm mode asks for the acceptance date");
 }
 
 /// Enhanced mode where Fabrikam IT, an indirect reseller of the sandbox's seed, is a

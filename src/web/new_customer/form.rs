@@ -118,8 +118,8 @@ impl NewCustomerForm {
     }
 
     /// The form parsed, for the Add customer use case.
-    /// In enhanced mode today's date stands in until Partner Center says which day the
-    /// customer accepted.
+    /// In enhanced mode today's date stands in; the customer's acceptance dates the
+    /// agreement (docs/partner-center.md, "Enhanced attestation").
     pub fn draft(&self) -> NewCustomerDraft {
         let parsed = if self.accepts_at_link() {
             let today = chrono::Utc::now().date_naive().to_string();
