@@ -151,7 +151,7 @@ pub struct Settings {
     pub delivery_concurrency: usize,
     /// How long a page waits for a refresh of all customers before it shows the progress.
     pub refresh_wait_seconds: u64,
-    /// `confirm` or `enhanced`.
+    /// `enhanced` (the default) or `confirm`.
     pub attestation_mode: AttestationMode,
     /// How often an enhanced attestation is checked for the customer's acceptance.
     pub acceptance_check_seconds: u64,
@@ -230,7 +230,9 @@ impl Default for Settings {
             delivery_lease_seconds: 300,
             delivery_concurrency: 4,
             refresh_wait_seconds: 10,
-            attestation_mode: AttestationMode::Confirm,
+            // Partner Center's way to attest since January 5, 2026; `confirm` stays a setting
+            // for tenants where the older call still works (docs/partner-center.md).
+            attestation_mode: AttestationMode::Enhanced,
             acceptance_check_seconds: 60,
         }
     }

@@ -97,6 +97,23 @@ fn today_utc() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
+/// Whether attestations go through the enhanced flow, where the customer's acceptance at
+/// the link dates the agreement (docs/partner-center.md, "Enhanced attestation").
+fn enhanced_mode(state: &AppState) -> bool {
+    state.settings.attestation_mode == crate::config::AttestationMode::Enhanced
+}
+
+/// The attestation the form asks for. In enhanced mode no date is asked for and one posted
+/// is ignored: the day the customer accepts is the agreement's, and today's date
+/// stands in only if Partner Center's date of the acceptance is unusable.
+fn request_of(form: &AgreementForm, enhanced: bool) -> Result<AttestationRequest, Vec<FieldError>> {
+    if enhanced {
+        AttestationRequest::try_from(&AgreementForm { date_agreed: today_utc().to_string(), ..form.clone() })
+    } else {
+        AttestationRequest::try_from(form)
+    }
+}
+
 /// The Edit agreement page with what was typed, the mistakes and Partner Center's refusal.
 struct Shown {
     form: AgreementForm,
@@ -113,7 +130,7 @@ async fn render(
 ) -> Result<HttpResponse, AppError> {
     let pending = state.store.submission_status(&signed.user.tenant_id, &record.customer.id).await?.pending;
     let page = EditAgreementPage {
-        enhanced: state.settings.attestation_mode == crate::config::AttestationMode::Enhanced,
+        enhanced: enhanced_mode(state),
         pending,
         layout: signed.layout(&format!("Edit agreement — {}", record.customer.company_name)),
         customer_id: record.customer.id.clone(),
@@ -208,7 +225,7 @@ fn primary_contact_of(record: &CustomerRecord) -> Option<String> {
 fn outcome_message(outcome: Option<&Outcome>, attested: &str, record: &CustomerRecord) -> String {
     match outcome {
         Some(Outcome::Waiting { .. }) => format!(
-            "The customer's acceptance link is ready. Copy it below and send it to {attested}: the customer accepts the Microsoft Customer Agreement there, and the customer shows Pending until then."
+            "The customer's acceptance link is ready below. Send it to {attested} with the email ready to copy, or, if you already hold the customer's acceptance, choose Open the acceptance page now. The customer shows Pending, waiting for the customer to accept, until the agreement is accepted there."
         ),
         Some(Outcome::Delivered) => match primary_contact_of(record) {
             Some(contact) => format!(
@@ -248,11 +265,15 @@ async fn submit(
 ) -> Result<HttpResponse, AppError> {
     let Attester { signed, proof } = attester;
     let record = customer_of(&state, &signed, &id).await?;
-    let form = form.into_inner();
+    let mut form = form.into_inner();
+    let enhanced = enhanced_mode(&state);
+    if enhanced {
+        form.date_agreed.clear();
+    }
     let key = IdempotencyKey::parse(&form.idempotency_key).ok_or_else(|| {
         AppError::BadRequest("The form is missing its submission key. Open Edit again from the customer's page.".into())
     })?;
-    let request = match AttestationRequest::try_from(&form) {
+    let request = match request_of(&form, enhanced) {
         Ok(r) => r,
         Err(errors) => {
             let shown = Shown { form, errors, refused: None, status: StatusCode::UNPROCESSABLE_ENTITY };

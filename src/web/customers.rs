@@ -218,6 +218,7 @@ fn submission_view(s: &Submission, record: &CustomerRecord, signed: &Signed) -> 
         saved: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         contact: format!("{} {} <{}>{phone}", c.first_name, c.last_name, c.email),
         date_agreed: s.request.date().map(|d| d.date().to_string()).unwrap_or_default(),
+        at_link: s.attestation_id.is_some(),
         by: s.created_by_name.clone(),
         detail: submission_detail(s, can_attest),
         correct_href: (s.state == SubmissionState::Failed && can_attest)
@@ -310,6 +311,7 @@ async fn account(
         relationship: record.customer.relationship.as_deref().map(relationship_label),
         read_at: record.read_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         today_utc: chrono::Utc::now().date_naive().to_string(),
+        enhanced: state.settings.attestation_mode == crate::config::AttestationMode::Enhanced,
         blocked_actions,
         record,
     };

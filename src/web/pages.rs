@@ -192,6 +192,8 @@ pub struct SubmissionView {
     pub saved: String,
     pub contact: String,
     pub date_agreed: String,
+    /// An enhanced attestation: the customer's acceptance at the link dates the agreement.
+    pub at_link: bool,
     pub by: String,
     pub detail: Option<String>,
     /// The address to correct and send again, for a failed one.
@@ -216,4 +218,6 @@ pub struct CustomerAccountPage {
     pub relationship: Option<String>,
     pub read_at: String,
     pub today_utc: String,
+    /// Edit makes an enhanced attestation: the customer accepts at a link.
+    pub enhanced: bool,
 }

@@ -1,15 +1,31 @@
-//! The enhanced attestation: the same forms, an acceptance link for the customer, and the
-//! agreement created once the customer has accepted there.
+//! The enhanced attestation, the portal's default: the forms ask for the signatory, an
+//! acceptance link for the customer, and the agreement created once the customer has
+//! accepted there.
 
-use mca_portal::config::AttestationMode;
+use mca_portal::config::{AttestationMode, Settings};
 use mca_portal::domain::PartnerType;
 use mca_portal::sandbox::seed;
 use reqwest::StatusCode;
 
 use crate::helpers::*;
 
+/// A portal in the default mode (the test helper otherwise sets `confirm`).
 async fn enhanced_app() -> TestApp {
-    spawn_app_with(Db::Sqlite, |s, _| s.attestation_mode = AttestationMode::Enhanced).await.unwrap()
+    spawn_app_with(Db::Sqlite, |s, _| s.attestation_mode = Settings::default().attestation_mode).await.unwrap()
+}
+
+#[tokio::test]
+async fn enhanced_is_the_default_and_confirm_stays_a_setting() {
+    assert_eq!(Settings::default().attestation_mode, AttestationMode::Enhanced);
+    let app = enhanced_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("A. Datum Labs");
+    let (_, form, _) = b.open_edit_agreement(&id).await;
+    assert!(form.contains("Signatory") && !form.contains("name=\"date_agreed\""), "the default asks for the signatory");
+    let confirm = spawn_app_with(Db::Sqlite, |s, _| s.attestation_mode = AttestationMode::Confirm).await.unwrap();
+    let b = confirm.signed_in(SAM_SALES).await;
+    let (_, form, _) = b.open_edit_agreement(&id).await;
+    assert!(form.contains("name=\"date_agreed\""), "confirm mode asks for the acceptance date");
 }
 
 /// Enhanced mode where Fabrikam IT, an indirect reseller of the sandbox's seed, is a
@@ -31,13 +47,39 @@ fn link_in(html: &str) -> String {
     unescape(between(field, "value=\"", "\"").expect("the link"))
 }
 
+/// The "Open the acceptance page now" link of a page: where it goes, and that it opens a
+/// new tab.
+fn open_now_link_in(html: &str) -> (String, bool) {
+    let before = html.split(">Open the acceptance page now<").next().expect("the page");
+    let tag = before.rsplit("<a ").next().expect("an <a> before the words");
+    let href = unescape(between(tag, "href=\"", "\"").expect("its address"));
+    (href, tag.contains("target=\"_blank\"") && tag.contains("rel=\"noopener\""))
+}
+
+#[tokio::test]
+async fn edit_agreement_asks_for_the_signatory_and_no_date() {
+    let app = enhanced_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let id = app.customer_id("A. Datum Labs");
+    let (status, form, _) = b.open_edit_agreement(&id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("Signatory: the person who will accept the agreement"), "{form}");
+    assert!(!form.contains("name=\"date_agreed\""), "no acceptance date is asked for");
+    assert!(form.contains("Open the acceptance page now"), "the form says what comes next");
+    // A date posted anyway (a later one, refused in confirm mode) is ignored.
+    let r = b.edit_agreement(&id, &tania("tania@adatumlabs.example", "2999-01-01")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "accepted without a date of the agent's");
+    let page = b.customer_page(&id).await;
+    assert!(!page.contains("2999-01-01"), "the posted date went nowhere");
+    assert!(page.contains("to accept at the acceptance link"), "the submission says how it is dated");
+}
+
 #[tokio::test]
 async fn edit_agreement_sends_a_link_and_attests_once_the_customer_accepts() {
     let app = enhanced_app().await;
     let b = app.signed_in(SAM_SALES).await;
     let id = app.customer_id("A. Datum Labs");
-    let today = today_utc();
-    let r = b.edit_agreement(&id, &AgreementInput { phone: "", ..tania("tania@adatumlabs.example", &today) }).await;
+    let r = b.edit_agreement(&id, &AgreementInput { phone: "", ..tania("tania@adatumlabs.example", "") }).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let page = b.customer_page(&id).await;
     assert!(page.contains("acceptance link is ready"), "the agent is told");
@@ -49,6 +91,7 @@ async fn edit_agreement_sends_a_link_and_attests_once_the_customer_accepts() {
     );
     let link = link_in(&page);
     assert!(link.starts_with(&format!("{}/accept/", app.sandbox_url)), "{link}");
+    assert_eq!(open_now_link_in(&page), (link.clone(), true), "or opened now, in a new tab");
     let reqs = app.sandbox.requests();
     assert!(reqs.iter().any(|r| r.method == "POST" && r.path_and_query == "/v1/attestations/enhanced"));
     assert_eq!(app.attestations_by(&id, "tania@adatumlabs.example"), 0, "no agreement before the customer accepts");
@@ -90,13 +133,51 @@ async fn add_customer_in_enhanced_mode_gives_the_acceptance_link() {
             ("postal_code", "RG1 1AA"),
             ("culture", "en-GB"),
             ("agreement", "attest"),
-            ("accepted", "yes"),
-            ("date_agreed", &today_utc()),
         ]))
         .await;
     assert!(done.contains("was added"));
-    assert!(done.contains("Send the customer the acceptance link"));
-    assert!(done.contains(&format!("{}/accept/", app.sandbox_url)));
+    assert!(done.contains("acceptance link is ready"), "{done}");
+    let (link, new_tab) = open_now_link_in(&done);
+    assert!(link.starts_with(&format!("{}/accept/", app.sandbox_url)) && new_tab, "{link}");
+    assert!(done.contains("Copy to clipboard") && done.contains(&link), "and the email that carries it");
+    // The customer's page says it waits, and the link works there as on the confirmation.
+    let id = between(&done, "<a class=\"button\" href=\"/customers/", "\"").expect("Open the customer").to_string();
+    let page = b.customer_page(&id).await;
+    assert!(page.contains("Waiting for the customer to accept"), "{page}");
+    assert_eq!(link_in(&page), link);
+    let customer = reqwest::Client::new();
+    assert_eq!(customer.post(&link).send().await.unwrap().status(), StatusCode::OK);
+    let r = b.post_with_token_of(&format!("/customers/{id}"), &format!("/customers/{id}/refresh")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(customer_status(&b.customer_page(&id).await), "attested", "attested once accepted");
+}
+
+#[tokio::test]
+async fn add_customer_in_enhanced_mode_asks_for_no_date_and_review_says_what_follows() {
+    let app = enhanced_app().await;
+    let b = app.signed_in(ALEX_ADMIN).await;
+    let form = b.get_html("/customers/new").await.1;
+    assert!(form.contains("at a link from Partner Center"), "{form}");
+    assert!(!form.contains("name=\"date_agreed\""), "no acceptance date is asked for");
+    let fields = CustomerFields::new(&[
+        ("company_name", "Signatory Example Ltd"),
+        ("domain_prefix", "signatoryexample"),
+        ("first_name", "Ravi"),
+        ("last_name", "Shah"),
+        ("email", "ravi@signatory.example"),
+        ("phone", ""),
+        ("country", "GB"),
+        ("address_line1", "10 High Street"),
+        ("city", "Reading"),
+        ("postal_code", "RG1 1AA"),
+        ("culture", "en-GB"),
+        ("agreement", "attest"),
+        ("date_agreed", "2999-01-01"),
+    ]);
+    let (status, review) = b.review_new_customer(&fields).await;
+    assert_eq!(status, StatusCode::OK, "a posted date is ignored, not refused: {review}");
+    assert!(review.contains("Signatory: the person who accepts"), "{review}");
+    assert!(!review.contains("2999-01-01"), "Review shows no date");
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mca_portal::config::{DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID, Settings};
+use mca_portal::config::{AttestationMode, DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID, Settings};
 use mca_portal::domain::{AcceptanceDate, AttestationRequest, Contact, Request, UserTokens};
 use mca_portal::sandbox::seed::{self, SeedCustomer};
 use mca_portal::sandbox::{CLIENT_SECRET as SANDBOX_CLIENT_SECRET, RecordedRequest, SandboxOptions, SandboxState};
@@ -149,6 +149,9 @@ pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Settings, &mut S
         sandbox_bind: "127.0.0.1:0".into(),
         database_url: db.url.clone(),
         data_key: Some(secrecy::SecretString::from(TEST_DATA_KEY.to_string())),
+        // Most stories record an attestation at once; the enhanced default has its own
+        // module (enhanced.rs), which sets it back.
+        attestation_mode: AttestationMode::Confirm,
         ..Settings::default()
     };
     let mut options = SandboxOptions::default();
@@ -828,6 +831,8 @@ pub fn another_instance_settings(app: &TestApp) -> Settings {
         helpdesk_agent_groups: groups.helpdesk,
         global_admin_groups: groups.global_admin,
         data_key: Some(secrecy::SecretString::from(TEST_DATA_KEY.to_string())),
+        // As spawn_app_with: the instances it runs beside attest at once.
+        attestation_mode: AttestationMode::Confirm,
         ..Settings::default()
     }
 }

@@ -19,8 +19,8 @@ async fn address_of(portal: &mut Child) -> String {
     line_starting(portal, "Open ").await.trim_end_matches(" in your browser.").to_string()
 }
 
-/// A portal in `dir` that talks to the sandbox process as to Microsoft, delivering every
-/// 200 ms with leases of 3 s; returns it and its address.
+/// A portal in `dir` that talks to the sandbox process as to Microsoft, in confirm mode,
+/// delivering every 200 ms with leases of 3 s; returns it and its address.
 async fn start_portal(dir: &std::path::Path, sandbox: &str) -> (Child, String) {
     let mut child = portal_command(dir)
         .env("MCA_BIND", "127.0.0.1:0")
@@ -33,6 +33,8 @@ async fn start_portal(dir: &std::path::Path, sandbox: &str) -> (Child, String) {
         .env("MCA_DELIVER_WAIT_SECONDS", "0")
         .env("MCA_DELIVERY_LEASE_SECONDS", "3")
         .env("MCA_DELIVERY_POLL_MS", "200")
+        // Each submission is delivered at once, not after a customer's acceptance.
+        .env("MCA_ATTESTATION_MODE", "confirm")
         .spawn()
         .expect("start the portal");
     let address = address_of(&mut child).await;

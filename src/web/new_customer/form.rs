@@ -63,6 +63,10 @@ pub struct NewCustomerForm {
     pub suggested_state: String,
     pub suggested_postal_code: String,
     pub idempotency_key: String,
+    /// Set by the server from its settings, never posted: the enhanced attestation, where
+    /// the customer accepts at a link and no acceptance date is asked for.
+    #[serde(skip)]
+    pub enhanced: bool,
 }
 
 impl NewCustomerForm {
@@ -76,6 +80,21 @@ impl NewCustomerForm {
         if !self.attesting() {
             self.date_agreed.clear();
         }
+    }
+
+    /// Takes the portal's attestation mode. In enhanced mode a posted acceptance date is
+    /// ignored: the day the customer accepts at the link is the agreement's.
+    pub fn in_mode(mut self, enhanced: bool) -> Self {
+        self.enhanced = enhanced;
+        if enhanced {
+            self.date_agreed.clear();
+        }
+        self
+    }
+
+    /// The customer accepts at the link of an enhanced attestation.
+    pub fn accepts_at_link(&self) -> bool {
+        self.enhanced && self.attesting()
     }
 
     /// The language: the one chosen, or the country's when none was.
@@ -99,11 +118,16 @@ impl NewCustomerForm {
     }
 
     /// The form parsed, for the Add customer use case.
+    /// In enhanced mode today's date stands in; the customer's acceptance dates the
+    /// agreement (docs/partner-center.md, "Enhanced attestation").
     pub fn draft(&self) -> NewCustomerDraft {
-        NewCustomerDraft {
-            parsed: NewCustomer::try_from(self),
-            prefix: DomainPrefix::parse(DomainPrefix::FIELD, &self.domain_prefix).ok(),
-        }
+        let parsed = if self.accepts_at_link() {
+            let today = chrono::Utc::now().date_naive().to_string();
+            NewCustomer::try_from(&NewCustomerForm { date_agreed: today, ..self.clone() })
+        } else {
+            NewCustomer::try_from(self)
+        };
+        NewCustomerDraft { parsed, prefix: DomainPrefix::parse(DomainPrefix::FIELD, &self.domain_prefix).ok() }
     }
 }
 
@@ -208,6 +232,17 @@ mod tests {
             ..form()
         };
         assert_eq!(fields(&bad), ["company_name", "domain_prefix", "email", "country", "state", "date_agreed"]);
+    }
+
+    #[test]
+    fn in_enhanced_mode_a_posted_date_is_ignored_and_today_stands_in() {
+        let posted = NewCustomerForm { date_agreed: "2999-01-01".into(), ..form() }.in_mode(true);
+        assert!(posted.date_agreed.is_empty() && posted.accepts_at_link());
+        let today = chrono::Utc::now().date_naive();
+        let parsed = posted.draft().parsed.expect("no date asked for, none refused");
+        assert_eq!(parsed.agreement.date().map(|d| d.date()), Some(today));
+        let confirm = NewCustomerForm { date_agreed: "2999-01-01".into(), ..form() }.in_mode(false);
+        assert!(confirm.draft().parsed.is_err(), "confirm mode still checks the date");
     }
 
     #[test]

@@ -30,6 +30,11 @@ fn today_utc() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
+/// Whether attestations go through the enhanced flow (the customer accepts at a link).
+fn enhanced_mode(state: &AppState) -> bool {
+    state.settings.attestation_mode == crate::config::AttestationMode::Enhanced
+}
+
 /// The indirect resellers to offer (an indirect provider's); none when they can't be read.
 async fn resellers_of(state: &AppState, signed: &Signed) -> Vec<RelatedPartner> {
     let token = session::access_token(state, signed).await.ok();
@@ -76,7 +81,8 @@ async fn new_form(state: web::Data<AppState>, attester: Attester) -> HttpRespons
         country: "US".into(),
         agreement: "attest".into(),
         ..Default::default()
-    };
+    }
+    .in_mode(enhanced_mode(&state));
     form_page(&signed, form, resellers, Notes::default(), StatusCode::OK)
 }
 
@@ -124,7 +130,7 @@ async fn review(
     form: web::Form<NewCustomerForm>,
 ) -> Result<HttpResponse, AppError> {
     let Attester { signed, proof } = attester;
-    let mut form = form.into_inner();
+    let mut form = form.into_inner().in_mode(enhanced_mode(&state));
     form.apply_suggestion();
     form.drop_unused_date();
     let token = session::access_token(&state, &signed).await?;
@@ -201,7 +207,8 @@ fn review_page(
 #[post("/customers/new/update")]
 async fn update(state: web::Data<AppState>, attester: Attester, form: web::Form<NewCustomerForm>) -> HttpResponse {
     let resellers = resellers_of(&state, &attester.signed).await;
-    form_page(&attester.signed, form.into_inner(), resellers, Notes::default(), StatusCode::OK)
+    let form = form.into_inner().in_mode(enhanced_mode(&state));
+    form_page(&attester.signed, form, resellers, Notes::default(), StatusCode::OK)
 }
 
 fn already_message(s: &Submission) -> String {
@@ -219,6 +226,8 @@ struct Summary {
     company_name: String,
     contact_email: String,
     attested: bool,
+    /// The customer accepts at the link of an enhanced attestation.
+    at_link: bool,
 }
 
 impl Summary {
@@ -227,14 +236,16 @@ impl Summary {
             company_name: form.company_name.trim().to_string(),
             contact_email: form.email.trim().to_string(),
             attested: form.attesting(),
+            at_link: form.accepts_at_link(),
         }
     }
 
-    fn of_customer(customer: &NewCustomer) -> Summary {
+    fn of_customer(customer: &NewCustomer, enhanced: bool) -> Summary {
         Summary {
             company_name: customer.company_name.as_str().to_string(),
             contact_email: customer.contact.email.as_str().to_string(),
             attested: customer.attests(),
+            at_link: enhanced && customer.attests(),
         }
     }
 }
@@ -248,6 +259,8 @@ fn saved_page(signed: &Signed, summary: Summary, already: Option<String>, custom
         sign_in_name: None,
         password: None,
         attested: summary.attested,
+        at_link: summary.at_link,
+        acceptance_link: None,
         contact_email: summary.contact_email,
         attestation_note: None,
         invitation: None,
@@ -272,8 +285,13 @@ fn created_page(
         sign_in_name: Some(created.user_name.clone()),
         password: Some(created.password.expose_secret().to_string()).filter(|p| !p.is_empty()),
         attestation_note: attestation_note(outcome, summary.attested),
+        acceptance_link: match outcome {
+            Outcome::Waiting { link, .. } => Some(link.clone()),
+            _ => None,
+        },
         company_name: summary.company_name,
         attested: summary.attested,
+        at_link: summary.at_link,
         contact_email: summary.contact_email,
         invitation,
         saved_only: false,
@@ -287,7 +305,7 @@ fn attestation_note(outcome: &Outcome, attesting: bool) -> Option<String> {
     match (outcome, attesting) {
         (_, false) | (Outcome::Delivered, true) => None,
         (Outcome::Waiting { .. }, true) => Some(
-            "Send the customer the acceptance link in the email below: they accept the Microsoft Customer Agreement there, without signing in. The customer shows Pending until then."
+            "The customer's acceptance link is ready. Send it to the signatory with the email below, or, if you already hold the customer's acceptance, choose Open the acceptance page now. The customer shows Pending, waiting for the customer to accept, until it is accepted there."
                 .into(),
         ),
         (Outcome::Failed { reason, .. }, true) => {
@@ -307,7 +325,7 @@ async fn submit(
     form: web::Form<NewCustomerForm>,
 ) -> Result<HttpResponse, AppError> {
     let Attester { signed, proof } = attester;
-    let mut form = form.into_inner();
+    let mut form = form.into_inner().in_mode(enhanced_mode(&state));
     form.drop_unused_date();
     let key = IdempotencyKey::parse(&form.idempotency_key).ok_or_else(|| {
         AppError::BadRequest("The form is missing its submission key. Open Add customer again.".into())

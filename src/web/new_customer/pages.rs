@@ -103,6 +103,10 @@ pub struct DonePage {
     pub sign_in_name: Option<String>,
     pub password: Option<String>,
     pub attested: bool,
+    /// The customer accepts at the link of an enhanced attestation.
+    pub at_link: bool,
+    /// That link, when Partner Center made it within the wait.
+    pub acceptance_link: Option<String>,
     pub contact_email: String,
     /// What became of the attestation, when it did not simply succeed.
     pub attestation_note: Option<String>,

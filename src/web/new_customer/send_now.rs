@@ -34,7 +34,8 @@ pub(super) async fn send_now(
         }
         NewCustomerSendNow::Sent { customer, outcome } => (customer, outcome),
     };
-    let summary = Summary::of_customer(&customer);
+    let enhanced = state.settings.attestation_mode == crate::config::AttestationMode::Enhanced;
+    let summary = Summary::of_customer(&customer, enhanced);
     let refused = |reason: &str| {
         let message = format!(
             "{} was sent with your sign-in, and Partner Center refused it: {reason} Choose Add customer to enter it again, corrected.",
