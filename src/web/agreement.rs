@@ -220,6 +220,18 @@ fn primary_contact_of(record: &CustomerRecord) -> Option<String> {
     Some(if name.is_empty() { email.to_string() } else { format!("{}, {email}", name.join(" ")) })
 }
 
+/// What the background worker made of a submission when it took the first attempt
+/// before this request could (both look for it at once): a link waiting for the customer,
+/// or the attestation recorded; None while nothing is settled.
+async fn worker_outcome(state: &AppState, signed: &Signed, key: &str) -> Result<Option<Outcome>, AppError> {
+    let stored = state.store.submission_by_key(&signed.user.tenant_id, key).await?;
+    Ok(stored.and_then(|s| match (s.state, s.acceptance_link) {
+        (SubmissionState::Delivered, _) => Some(Outcome::Delivered),
+        (SubmissionState::Queued, Some(link)) => Some(Outcome::Waiting { link, link_created: false }),
+        _ => None,
+    }))
+}
+
 /// The flash message that tells what became of a submission. `attested` is the email of
 /// the person the agent entered; `record` the customer as read from Partner Center.
 fn outcome_message(outcome: Option<&Outcome>, attested: &str, record: &CustomerRecord) -> String {
@@ -310,7 +322,11 @@ async fn respond(
                 let form = AgreementForm { idempotency_key: session::random_token(), ..form };
                 return render(state, signed, record, again(form, Vec::new(), Some(reason))).await;
             }
-            outcome => outcome_message(outcome.as_ref(), email, record),
+            Some(outcome) => outcome_message(Some(&outcome), email, record),
+            None => {
+                let meanwhile = worker_outcome(state, signed, &form.idempotency_key).await?;
+                outcome_message(meanwhile.as_ref(), email, record)
+            }
         },
     };
     session::set_flash(&signed.session, &message);
