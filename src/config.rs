@@ -151,7 +151,8 @@ pub struct Settings {
     pub delivery_concurrency: usize,
     /// How long a page waits for a refresh of all customers before it shows the progress.
     pub refresh_wait_seconds: u64,
-    /// `enhanced` (the default) or `confirm`.
+    /// `enhanced` (the default: Partner Center's way to attest since January 5, 2026) or
+    /// `confirm`, for tenants where the older call still works (docs/partner-center.md).
     pub attestation_mode: AttestationMode,
     /// How often an enhanced attestation is checked for the customer's acceptance.
     pub acceptance_check_seconds: u64,
@@ -175,7 +176,6 @@ const DEFAULT_OIDC_SCOPES: [&str; 5] =
 
 impl Default for Settings {
     fn default() -> Self {
-        let policy = ReattestationPolicy::default();
         Settings {
             bind: "127.0.0.1:8080".into(),
             public_url: None,
@@ -211,8 +211,8 @@ impl Default for Settings {
             rate_limit_posts_per_minute: 1200,
             rate_limit_session_posts_per_minute: 300,
             trusted_proxy_header: None,
-            reattestation_cutoff: policy.cutoff,
-            reattestation_enforced_from: policy.enforced_from,
+            reattestation_cutoff: ReattestationPolicy::default().cutoff,
+            reattestation_enforced_from: ReattestationPolicy::default().enforced_from,
             sandbox_bind: "127.0.0.1:8081".into(),
             sandbox_latency_ms: 0,
             sandbox_error_percent: 0,
@@ -230,8 +230,6 @@ impl Default for Settings {
             delivery_lease_seconds: 300,
             delivery_concurrency: 4,
             refresh_wait_seconds: 10,
-            // Partner Center's way to attest since January 5, 2026; `confirm` stays a setting
-            // for tenants where the older call still works (docs/partner-center.md).
             attestation_mode: AttestationMode::Enhanced,
             acceptance_check_seconds: 60,
         }
