@@ -140,6 +140,9 @@ pub struct Permissions {
     pub can_read_customers: bool,
     pub can_attest: bool,
     pub can_admin: bool,
+    /// Admin and Sales agents write invitation emails, also those of an indirect reseller
+    /// (which can't attest, but can ask its customers to accept directly).
+    pub can_invite: bool,
 }
 
 impl Permissions {
@@ -148,6 +151,7 @@ impl Permissions {
             can_read_customers: !roles.is_empty(),
             can_attest: may_attest(roles, partner_type).is_ok(),
             can_admin: roles.contains(AgentRole::Admin),
+            can_invite: roles.contains(AgentRole::Admin) || roles.contains(AgentRole::Sales),
         }
     }
 }

@@ -57,6 +57,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "customers_by_lower_name",
         step: Step::Sql(include_str!("../../migrations/0009_customers_by_lower_name.sql")),
     },
+    Migration {
+        version: 10,
+        name: "invitations",
+        step: Step::Sql(include_str!("../../migrations/0010_invitations.sql")),
+    },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.

@@ -3,6 +3,8 @@
 
 mod audit;
 mod customers;
+mod invitation_templates;
+mod invitations;
 mod key_rotation;
 mod migrate;
 mod new_customers_not_created;
@@ -17,6 +19,10 @@ mod tenants;
 
 pub use audit::{AuditEntry, AuditRecord};
 pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
+pub use invitation_templates::TemplateRecord;
+pub use invitations::{
+    InvitationAction, InvitationFilter, InvitationRecord, InvitationStateFilter, NewInvitation, company_key,
+};
 pub use key_rotation::Resealed;
 pub use new_customers_not_created::NewCustomersNotCreated;
 pub use sessions::{DbSessionStore, noting_ended_session};

@@ -9,9 +9,10 @@ use serde::Deserialize;
 use super::AppState;
 use super::errors::{AppError, page, redirect};
 use super::extractors::{Agent, Attester, Signed};
-use super::pages::{CustomerAccountPage, CustomerRow, CustomersPage, NewCustomerRow, PagerLink, SubmissionView};
+use super::pages::{
+    CustomerAccountPage, CustomerRow, CustomersPage, LatestInvitation, NewCustomerRow, PagerLink, SubmissionView,
+};
 use super::session;
-use crate::domain::invitation;
 use crate::domain::{CustomerSummary, EffectiveStatus, is_customer_id};
 use crate::store::{CustomerFilter, CustomerRecord, Submission, SubmissionState};
 use crate::workflows::refresh::Started;
@@ -225,17 +226,6 @@ fn submission_view(s: &Submission, record: &CustomerRecord, signed: &Signed) -> 
             .then(|| format!("/customers/{}/agreement/edit?from={}", record.customer.id, s.id)),
         send_now_href: (s.state == SubmissionState::NeedsSignIn && can_attest)
             .then(|| format!("/customers/{}/submissions/{}/send", record.customer.id, s.id)),
-        invitation: waiting.map(|link| {
-            invitation::acceptance_link(&invitation::AcceptanceLinkInvitation {
-                contact_first_name: c.first_name.as_str(),
-                contact_email: c.email.as_str(),
-                company_name: &record.customer.company_name,
-                link,
-                partner_name: &signed.user.partner_name,
-                agent_name: &signed.user.name,
-                new_customer: s.request.new_customer().is_some(),
-            })
-        }),
         acceptance_link: waiting.map(String::from).unwrap_or_default(),
         key: s.id.clone(),
     }
@@ -302,7 +292,10 @@ async fn account(
     };
     let stored = state.store.submissions_for_customer(&signed.user.tenant_id, &id, 10).await?;
     let submissions = stored.iter().map(|s| submission_view(s, &record, &signed)).collect();
+    let latest = state.workflows.latest_invitation(&signed.user, &id).await?;
     let view = CustomerAccountPage {
+        latest_invitation: latest.as_ref().map(LatestInvitation::of),
+        can_invite_to_accept: signed.user.permissions().can_invite && record.accepted_directly != Some(true),
         layout: signed.layout(&record.customer.company_name),
         submissions,
         reseller_note: (signed.user.partner_type == crate::domain::PartnerType::IndirectReseller)

@@ -7,6 +7,7 @@ pub mod ended_session;
 pub mod errors;
 pub mod extractors;
 pub mod health;
+pub mod invitations;
 pub mod middleware;
 pub mod new_customer;
 pub mod pages;
@@ -74,5 +75,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(new_customer::routes)
         .configure(customers::routes)
         .configure(agreement::routes)
+        .configure(invitations::routes)
         .default_service(web::to(not_found));
 }

@@ -200,8 +200,7 @@ pub struct SubmissionView {
     pub correct_href: Option<String>,
     /// The address of Send now, for one that waits for a sign-in (attesters only).
     pub send_now_href: Option<String>,
-    /// Enhanced attestation waiting for the customer: the email with the link.
-    pub invitation: Option<crate::domain::invitation::Invitation>,
+    /// Enhanced attestation waiting for the customer (attesters only): its link.
     pub acceptance_link: String,
     pub key: String,
 }
@@ -220,4 +219,21 @@ pub struct CustomerAccountPage {
     pub today_utc: String,
     /// Edit makes an enhanced attestation: the customer accepts at a link.
     pub enhanced: bool,
+    pub latest_invitation: Option<LatestInvitation>,
+    /// Invite to accept the MCA: an inviter, for a customer who has not accepted directly.
+    pub can_invite_to_accept: bool,
+}
+
+/// The customer's newest invitation, on its page.
+pub struct LatestInvitation {
+    pub id: String,
+    pub state_key: &'static str,
+    pub state: String,
+}
+
+impl LatestInvitation {
+    pub fn of(r: &crate::store::InvitationRecord) -> Self {
+        let (state_key, state) = super::invitations::pages::state_of(r);
+        LatestInvitation { id: r.invitation.id.clone(), state_key, state }
+    }
 }

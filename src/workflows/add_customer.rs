@@ -5,15 +5,16 @@
 use uuid::Uuid;
 
 use super::delivery::{Attempt, Outcome};
+use super::invitations::{InvitationSpec, MadeInvitation, values_for};
 use super::submit::{AuditNote, Submitted};
-use super::{WorkflowResult, Workflows, audit_of};
-use crate::domain::invitation::{self, AcceptanceLinkInvitation, AdminCenterInvitation, Invitation};
+use super::{WorkflowResult, Workflows};
+use crate::domain::invitation::{self, InvitationKind};
 use crate::domain::new_customer::{Address, DomainPrefix, FIELD_ORDER, NewCustomer};
 use crate::domain::{
     Attester, CustomerSummary, FieldError, IdempotencyKey, PartnerType, PartnerUser, Request, UserTokens,
 };
 use crate::partner_center::{CreatedCustomer, RelatedPartner, SuggestedAddress};
-use crate::store::{AuditEntry, Submission};
+use crate::store::Submission;
 
 /// The form as parsed, and its domain prefix when that much is valid (so that a taken
 /// domain is reported together with the other mistakes).
@@ -72,7 +73,7 @@ pub enum AddCustomerOutcome {
     NotCreatedYet { customer_id: Option<String> },
     /// Created in this attempt: the admin's sign-in details (shown once), what became of
     /// the attestation, and the invitation email when the customer must act.
-    Created { created: CreatedCustomer, outcome: Outcome, invitation: Option<Invitation> },
+    Created { created: CreatedCustomer, outcome: Outcome, invitation: Option<MadeInvitation> },
 }
 
 impl Workflows {
@@ -214,7 +215,9 @@ impl Workflows {
         match self.submit(user, tokens, key, None, &request, note).await? {
             Submitted::Already(s) => Ok(AddCustomerOutcome::AlreadySubmitted(s)),
             Submitted::Stored { attempt: None, .. } => Ok(AddCustomerOutcome::Saved),
-            Submitted::Stored { attempt: Some(attempt), .. } => self.after_first_attempt(user, &request, attempt).await,
+            Submitted::Stored { submission, attempt: Some(attempt) } => {
+                self.after_first_attempt(user, &request, &submission.id, attempt).await
+            }
         }
     }
 
@@ -223,6 +226,7 @@ impl Workflows {
         &self,
         user: &PartnerUser,
         request: &Request,
+        submission_id: &str,
         attempt: Attempt,
     ) -> WorkflowResult<AddCustomerOutcome> {
         let Some(created) = attempt.created else {
@@ -232,16 +236,13 @@ impl Workflows {
             });
         };
         let customer = request.new_customer().expect("an Add customer submission");
-        let invitation = invitation_for(user, customer, &created, &attempt.outcome);
-        if let Some(i) = &invitation {
-            let entry = AuditEntry {
-                customer_id: Some(created.customer.id.clone()),
-                detail: Some(i.audit_note.clone()),
-                ..audit_of(user, "invitation_generated", "ok")
-            };
-            self.store.audit(&entry).await?;
-        }
-        let invitation = invitation.map(|i| i.email);
+        let invitation = match invitation_for(user, customer, &created, &attempt.outcome, submission_id) {
+            Some(spec) => {
+                use secrecy::ExposeSecret;
+                Some(self.make_invitation(user, spec, Some(created.password.expose_secret())).await?)
+            }
+            None => None,
+        };
         Ok(AddCustomerOutcome::Created { created, outcome: attempt.outcome, invitation })
     }
 }
@@ -255,44 +256,38 @@ fn audit_detail(c: &NewCustomer) -> String {
     format!("{} ({}); {how}", c.company_name.as_str(), c.domain_prefix.domain())
 }
 
-struct GeneratedInvitation {
-    email: Invitation,
-    audit_note: String,
-}
-
 /// The email the customer needs: for the admin-center choice, where to accept and how to
-/// sign in; for an enhanced attestation waiting for them, the acceptance link.
+/// sign in (with the temporary password, on screen only); for an enhanced attestation
+/// waiting for them, the acceptance link.
 fn invitation_for(
     user: &PartnerUser,
     c: &NewCustomer,
     created: &CreatedCustomer,
     outcome: &Outcome,
-) -> Option<GeneratedInvitation> {
+    submission_id: &str,
+) -> Option<InvitationSpec> {
+    use secrecy::ExposeSecret;
     let contact = &c.contact;
-    if !c.attests() {
-        let email = invitation::admin_center(&AdminCenterInvitation {
-            contact_first_name: contact.first_name.as_str(),
-            contact_email: contact.email.as_str(),
-            company_name: c.company_name.as_str(),
-            sign_in_name: Some(&created.user_name),
-            partner_name: &user.partner_name,
-            agent_name: &user.name,
-        });
-        let audit_note =
-            format!("accept in the Microsoft 365 admin center: {}", invitation::ADMIN_CENTER_AGREEMENT_LINK);
-        return Some(GeneratedInvitation { email, audit_note });
+    let (kind, link) = match (c.attests(), outcome) {
+        (false, _) => (InvitationKind::AdminCenter, invitation::ADMIN_CENTER_AGREEMENT_LINK.to_string()),
+        (true, Outcome::Waiting { link, .. }) => (InvitationKind::AcceptanceLink, link.clone()),
+        (true, _) => return None,
+    };
+    let company = c.company_name.as_str();
+    let mut values = values_for(user, company, contact.first_name.as_str(), contact.last_name.as_str(), &link);
+    if kind == InvitationKind::AdminCenter {
+        values.sign_in = invitation::sign_in_line(Some(&created.user_name), Some(created.password.expose_secret()));
     }
-    let Outcome::Waiting { link, .. } = outcome else { return None };
-    let email = invitation::acceptance_link(&AcceptanceLinkInvitation {
-        contact_first_name: contact.first_name.as_str(),
-        contact_email: contact.email.as_str(),
-        company_name: c.company_name.as_str(),
-        link,
-        partner_name: &user.partner_name,
-        agent_name: &user.name,
-        new_customer: true,
-    });
-    Some(GeneratedInvitation { email, audit_note: "accept at the enhanced attestation's acceptance link".into() })
+    Some(InvitationSpec {
+        kind,
+        customer_id: Some(created.customer.id.clone()),
+        company_name: company.to_string(),
+        to: contact.email.as_str().to_string(),
+        values,
+        language: c.culture.language().to_string(),
+        submission_id: (kind == InvitationKind::AcceptanceLink).then(|| submission_id.to_string()),
+        with_partner: None,
+    })
 }
 
 /// What the agent reads of an address Partner Center did not verify, by its status

@@ -130,7 +130,7 @@ impl Workflows {
         let customer = sub.request.new_customer().cloned().map(Box::new).expect("a new customer's submission");
         let outcome = match attempt {
             None => AddCustomerOutcome::Saved,
-            Some(attempt) => self.after_first_attempt(who.user(), &sub.request, attempt).await?,
+            Some(attempt) => self.after_first_attempt(who.user(), &sub.request, &sub.id, attempt).await?,
         };
         Ok(NewCustomerSendNow::Sent { customer, outcome })
     }

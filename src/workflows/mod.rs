@@ -9,6 +9,7 @@ pub mod add_customer;
 pub mod attest;
 pub mod customers;
 pub mod delivery;
+pub mod invitations;
 mod kept_tokens;
 pub mod refresh;
 mod renewals;
@@ -31,6 +32,7 @@ pub use crate::partner_center::{CreatedCustomer, PcError, RelatedPartner, Sugges
 pub use add_customer::{AddCustomerOutcome, AddressReview, DomainCheck, NewCustomerDraft, ReviewOutcome};
 pub use attest::AttestOutcome;
 pub use delivery::{Attempt, Delivery, Outcome};
+pub use invitations::{InviteRefusal, MadeInvitation};
 pub use kept_tokens::{NewCustomerSendNow, SendNowOutcome};
 pub use refresh::{RefreshOutcome, RefreshProgress, RefreshTracker};
 pub use sign_in::{SignInRefusal, SignInState};
@@ -89,6 +91,13 @@ impl Workflows {
             renewals: Default::default(),
             resellers: Default::default(),
         }
+    }
+}
+
+impl Workflows {
+    /// Whether invitations can be sent from the portal (SMTP is configured).
+    pub fn can_send_email(&self) -> bool {
+        false
     }
 }
 

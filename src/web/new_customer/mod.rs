@@ -17,10 +17,11 @@ use super::AppState;
 use super::errors::{AppError, html};
 use super::extractors::{Attester, Signed};
 use super::session;
-use crate::domain::invitation::Invitation;
 use crate::domain::new_customer::{CULTURES, DomainPrefix, NewCustomer};
 use crate::domain::{CustomerSummary, FieldError, IdempotencyKey};
 use crate::store::{Submission, SubmissionState};
+use crate::web::invitations::InvitationEditor;
+use crate::workflows::MadeInvitation;
 use crate::workflows::{AddCustomerOutcome, AddressReview, DomainCheck, Outcome, ReviewOutcome};
 use crate::workflows::{CreatedCustomer, RelatedPartner, SuggestedAddress};
 use form::NewCustomerForm;
@@ -277,8 +278,15 @@ fn created_page(
     summary: Summary,
     created: &CreatedCustomer,
     outcome: &Outcome,
-    invitation: Option<Invitation>,
+    invitation: Option<MadeInvitation>,
+    can_send: bool,
 ) -> HttpResponse {
+    let invitation = invitation.map(|m| {
+        let mut ed =
+            InvitationEditor::of(&m.record.invitation.id, &m.record.invitation.link, &m.on_screen, true, can_send);
+        ed.password = Some(created.password.expose_secret().to_string()).filter(|p| !p.is_empty());
+        ed
+    });
     let page = DonePage {
         layout: signed.layout("Customer added"),
         customer_id: Some(created.customer.id.clone()),
@@ -354,9 +362,14 @@ async fn submit(
             let notes = Notes { refused: Some(reason), ..Notes::default() };
             form_page(&signed, form, resellers, notes, StatusCode::UNPROCESSABLE_ENTITY)
         }
-        AddCustomerOutcome::Created { created, outcome, invitation } => {
-            created_page(&signed, Summary::of_form(&form), &created, &outcome, invitation)
-        }
+        AddCustomerOutcome::Created { created, outcome, invitation } => created_page(
+            &signed,
+            Summary::of_form(&form),
+            &created,
+            &outcome,
+            invitation,
+            state.workflows.can_send_email(),
+        ),
     })
 }
 

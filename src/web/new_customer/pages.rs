@@ -3,11 +3,11 @@
 use askama::Template;
 
 use super::form::NewCustomerForm;
-use crate::domain::invitation::Invitation;
 use crate::domain::new_customer::{
     COUNTRIES, CULTURES, country_name, default_culture, needs_registration_number, registration_number_country_names,
 };
 use crate::domain::{CustomerSummary, FieldError};
+use crate::web::invitations::InvitationEditor;
 use crate::web::pages::Layout;
 use crate::workflows::{RelatedPartner, SuggestedAddress};
 
@@ -110,7 +110,8 @@ pub struct DonePage {
     pub contact_email: String,
     /// What became of the attestation, when it did not simply succeed.
     pub attestation_note: Option<String>,
-    pub invitation: Option<Invitation>,
+    /// The invitation email, made and kept as the customer was created.
+    pub invitation: Option<InvitationEditor>,
     pub saved_only: bool,
     pub already: Option<String>,
 }
@@ -118,12 +119,6 @@ pub struct DonePage {
 impl DonePage {
     pub fn sign_in_parts(&self) -> Vec<&str> {
         breakable_parts(self.sign_in_name.as_deref().unwrap_or(""))
-    }
-
-    /// Rows enough for the whole body as it comes (lines of up to 70 characters wrap),
-    /// so that it is shown whole without a script; static/app.js grows it as it is edited.
-    pub fn body_rows(&self, invitation: &Invitation) -> usize {
-        invitation.body.lines().map(|l| l.chars().count().div_ceil(70).max(1)).sum::<usize>() + 1
     }
 }
 

@@ -46,7 +46,7 @@ pub(super) async fn send_now(
     };
     Ok(match outcome {
         AddCustomerOutcome::Created { created, outcome, invitation } => {
-            created_page(&signed, summary, &created, &outcome, invitation)
+            created_page(&signed, summary, &created, &outcome, invitation, state.workflows.can_send_email())
         }
         AddCustomerOutcome::Saved => saved_page(&signed, summary, None, None),
         AddCustomerOutcome::NotCreatedYet { customer_id } => saved_page(&signed, summary, None, customer_id),

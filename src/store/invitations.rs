@@ -1,0 +1,389 @@
+//! Invitation emails the portal generated, and what became of them (docs/invitations.md).
+//! The kind is stored as `InvitationKind::as_str`; the text never holds a password.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
+use crate::domain::invitation::InvitationKind;
+
+/// An invitation to be kept.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub id: String,
+    pub tenant_id: String,
+    pub kind: InvitationKind,
+    pub customer_id: Option<String>,
+    pub company_name: String,
+    pub recipient: String,
+    pub link: String,
+    pub subject: String,
+    pub body: String,
+    pub language: String,
+    pub submission_id: Option<String>,
+    pub with_partner_id: Option<String>,
+    pub with_partner_name: Option<String>,
+    pub created_by_oid: String,
+    pub created_by_name: String,
+}
+
+/// An invitation as read back.
+#[derive(Debug, Clone)]
+pub struct InvitationRecord {
+    pub invitation: NewInvitation,
+    pub created_at: DateTime<Utc>,
+    pub copied_at: Option<DateTime<Utc>>,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub send_failure: Option<String>,
+    pub reference_note: String,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_customer_id: Option<String>,
+}
+
+/// What the agent did with an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationAction {
+    Copied,
+    Opened,
+    Sent,
+}
+
+/// The list's filters; None or empty: any.
+#[derive(Debug, Clone, Default)]
+pub struct InvitationFilter {
+    pub kind: Option<InvitationKind>,
+    pub creator_oid: Option<String>,
+    /// A customer id, or words of the company name.
+    pub customer: Option<String>,
+    pub state: Option<InvitationStateFilter>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStateFilter {
+    /// Not accepted yet.
+    Waiting,
+    Accepted,
+    /// Not copied, opened or sent yet.
+    NotUsed,
+    Sent,
+}
+
+/// The key a company name is matched on: lower case, single spaces.
+pub fn company_key(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+const COLUMNS: &str = "id, tenant_id, kind, customer_id, company_name, recipient, link, subject, body, language, \
+     submission_id, with_partner_id, with_partner_name, created_by_oid, created_by_name, created_at, copied_at, \
+     opened_at, sent_at, send_failure, reference_note, accepted_at, accepted_customer_id";
+
+fn time(r: &AnyRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    r.try_get::<Option<String>, _>(column)?.map(|t| parse_timestamp(&t)).transpose()
+}
+
+fn record(r: &AnyRow) -> StoreResult<InvitationRecord> {
+    let kind: String = r.try_get("kind")?;
+    let invitation = NewInvitation {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        kind: InvitationKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("invitation kind {kind:?}")))?,
+        customer_id: r.try_get("customer_id")?,
+        company_name: r.try_get("company_name")?,
+        recipient: r.try_get("recipient")?,
+        link: r.try_get("link")?,
+        subject: r.try_get("subject")?,
+        body: r.try_get("body")?,
+        language: r.try_get("language")?,
+        submission_id: r.try_get("submission_id")?,
+        with_partner_id: r.try_get("with_partner_id")?,
+        with_partner_name: r.try_get("with_partner_name")?,
+        created_by_oid: r.try_get("created_by_oid")?,
+        created_by_name: r.try_get("created_by_name")?,
+    };
+    Ok(InvitationRecord {
+        invitation,
+        created_at: parse_timestamp(&r.try_get::<String, _>("created_at")?)?,
+        copied_at: time(r, "copied_at")?,
+        opened_at: time(r, "opened_at")?,
+        sent_at: time(r, "sent_at")?,
+        send_failure: r.try_get("send_failure")?,
+        reference_note: r.try_get("reference_note")?,
+        accepted_at: time(r, "accepted_at")?,
+        accepted_customer_id: r.try_get("accepted_customer_id")?,
+    })
+}
+
+impl Store {
+    #[tracing::instrument(level = "debug", skip_all, fields(tenant_id = %i.tenant_id, id = %i.id), err)]
+    pub async fn invitation_insert(&self, i: &NewInvitation, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO invitations (id, tenant_id, kind, customer_id, company_name, company_key, recipient, link, subject, body, \
+             language, submission_id, with_partner_id, with_partner_name, created_by_oid, created_by_name, created_at, reference_note) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '')",
+        )
+        .bind(&i.id)
+        .bind(&i.tenant_id)
+        .bind(i.kind.as_str())
+        .bind(i.customer_id.clone())
+        .bind(&i.company_name)
+        .bind(company_key(&i.company_name))
+        .bind(&i.recipient)
+        .bind(&i.link)
+        .bind(&i.subject)
+        .bind(&i.body)
+        .bind(&i.language)
+        .bind(i.submission_id.clone())
+        .bind(i.with_partner_id.clone())
+        .bind(i.with_partner_name.clone())
+        .bind(&i.created_by_oid)
+        .bind(&i.created_by_name)
+        .bind(timestamp(at))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// One invitation of the tenant.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %id), err)]
+    pub async fn invitation_get(&self, tenant_id: &str, id: &str) -> StoreResult<Option<InvitationRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM invitations WHERE tenant_id = $1 AND id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id).bind(id).fetch_optional(self.pool()).await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// Keeps the text as the agent last had it: recipient, subject and body.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %id), err)]
+    pub async fn invitation_update_text(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        (to, subject, body): (&str, &str, &str),
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE invitations SET recipient = $1, subject = $2, body = $3 WHERE tenant_id = $4 AND id = $5",
+        )
+        .bind(to)
+        .bind(subject)
+        .bind(body)
+        .bind(tenant_id)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Records what the agent did with the invitation, at `at` (the latest time each).
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %id), err)]
+    pub async fn invitation_mark(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        action: InvitationAction,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let sql = match action {
+            InvitationAction::Copied => "UPDATE invitations SET copied_at = $1 WHERE tenant_id = $2 AND id = $3",
+            InvitationAction::Opened => "UPDATE invitations SET opened_at = $1 WHERE tenant_id = $2 AND id = $3",
+            InvitationAction::Sent => {
+                "UPDATE invitations SET sent_at = $1, send_failure = NULL WHERE tenant_id = $2 AND id = $3"
+            }
+        };
+        sqlx::query(sql).bind(timestamp(at)).bind(tenant_id).bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Records why a send failed; the text stays as it was.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %id), err)]
+    pub async fn invitation_send_failed(&self, tenant_id: &str, id: &str, why: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE invitations SET send_failure = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(why)
+            .bind(tenant_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %id), err)]
+    pub async fn invitation_note_set(&self, tenant_id: &str, id: &str, note: &str) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE invitations SET reference_note = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(note)
+            .bind(tenant_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// The customer's newest invitation.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
+    pub async fn invitation_latest_for(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+    ) -> StoreResult<Option<InvitationRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM invitations WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at DESC LIMIT 1"
+        );
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id).bind(customer_id).fetch_optional(self.pool()).await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// One page of the list, newest first, after the (created_at, id) of the last row of
+    /// the page before; each filter narrows an index range or is checked on the rows read.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
+    pub async fn invitations_page(
+        &self,
+        tenant_id: &str,
+        filter: &InvitationFilter,
+        after: Option<(DateTime<Utc>, String)>,
+        limit: i64,
+    ) -> StoreResult<Vec<InvitationRecord>> {
+        let mut clauses = vec!["tenant_id = $1".to_string()];
+        let mut binds: Vec<String> = vec![tenant_id.to_string()];
+        let bind = |clause: &str, value: String, binds: &mut Vec<String>| {
+            binds.push(value);
+            clause.replace('?', &format!("${}", binds.len()))
+        };
+        if let Some(k) = filter.kind {
+            clauses.push(bind("kind = ?", k.as_str().into(), &mut binds));
+        }
+        if let Some(oid) = filter.creator_oid.as_ref().filter(|o| !o.is_empty()) {
+            clauses.push(bind("created_by_oid = ?", oid.clone(), &mut binds));
+        }
+        if let Some(c) = filter.customer.as_ref().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+            let by_id = bind("customer_id = ?", c.to_string(), &mut binds);
+            let by_name =
+                bind("company_key LIKE ? ESCAPE '\\'", format!("%{}%", like_escaped(&company_key(c))), &mut binds);
+            clauses.push(format!("({by_id} OR {by_name})"));
+        }
+        if let Some(state) = filter.state {
+            clauses.push(state_clause(state).to_string());
+        }
+        if let Some((at, id)) = after {
+            let at_clause = bind("created_at < ?", timestamp(at), &mut binds);
+            let same = bind("created_at = ?", timestamp(at), &mut binds);
+            let id_clause = bind("id < ?", id, &mut binds);
+            clauses.push(format!("({at_clause} OR ({same} AND {id_clause}))"));
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM invitations WHERE {} ORDER BY created_at DESC, id DESC LIMIT {}",
+            clauses.join(" AND "),
+            limit.clamp(1, 500)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        q.fetch_all(self.pool()).await?.iter().map(record).collect()
+    }
+
+    /// Everyone who created an invitation in the tenant, by name, for the list's filter.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
+    pub async fn invitation_creators(&self, tenant_id: &str) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT created_by_oid, MAX(created_by_name) AS name FROM invitations WHERE tenant_id = $1 \
+             GROUP BY created_by_oid ORDER BY MAX(created_by_name)",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?))).collect()
+    }
+}
+
+impl Store {
+    /// Marks the customer's MCA invitations accepted: admin-center ones when the customer
+    /// has accepted directly, acceptance-link ones also when their attestation was
+    /// completed (the customer accepted at the link).
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
+    pub async fn invitations_note_mca_acceptance(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        accepted_directly: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let r = sqlx::query(
+            "UPDATE invitations SET accepted_at = $1, accepted_customer_id = customer_id \
+             WHERE tenant_id = $2 AND customer_id = $3 AND accepted_at IS NULL AND ( \
+               (kind IN ('admin_center', 'acceptance_link') AND $4 = 1) \
+               OR (kind = 'acceptance_link' AND EXISTS (SELECT 1 FROM submissions s \
+                   WHERE s.id = invitations.submission_id AND s.tenant_id = invitations.tenant_id AND s.state = 'delivered')))",
+        )
+        .bind(timestamp(at))
+        .bind(tenant_id)
+        .bind(customer_id)
+        .bind(i64::from(accepted_directly))
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Marks relationship invitations accepted whose company now is among the partner's
+    /// customers, matched by company name (lower case, single spaces). Returns how many.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
+    pub async fn invitations_match_relationships(&self, tenant_id: &str, at: DateTime<Utc>) -> StoreResult<u64> {
+        let waiting = sqlx::query(
+            "SELECT id, company_name, company_key FROM invitations \
+             WHERE tenant_id = $1 AND kind = 'relationship' AND accepted_at IS NULL",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut matched = 0;
+        for row in &waiting {
+            let (id, name, key): (String, String, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            let Some(customer_id) = self.customer_named(tenant_id, &name, &key).await? else { continue };
+            sqlx::query(
+                "UPDATE invitations SET accepted_at = $1, accepted_customer_id = $2, customer_id = $2 \
+                 WHERE tenant_id = $3 AND id = $4 AND accepted_at IS NULL",
+            )
+            .bind(timestamp(at))
+            .bind(&customer_id)
+            .bind(tenant_id)
+            .bind(&id)
+            .execute(self.pool())
+            .await?;
+            matched += 1;
+        }
+        Ok(matched)
+    }
+
+    /// A customer of the tenant whose company name has this key; the lookup reads the
+    /// `customers_by_lower_name` index, the key comparison (any letter case) is made here.
+    async fn customer_named(&self, tenant_id: &str, name: &str, key: &str) -> StoreResult<Option<String>> {
+        let rows = sqlx::query(
+            "SELECT customer_id, company_name FROM customers WHERE tenant_id = $1 AND lower(company_name) = lower($2)",
+        )
+        .bind(tenant_id)
+        .bind(name.split_whitespace().collect::<Vec<_>>().join(" "))
+        .fetch_all(self.pool())
+        .await?;
+        for r in &rows {
+            if company_key(&r.try_get::<String, _>(1)?) == key {
+                return Ok(Some(r.try_get(0)?));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn state_clause(state: InvitationStateFilter) -> &'static str {
+    match state {
+        InvitationStateFilter::Waiting => "accepted_at IS NULL",
+        InvitationStateFilter::Accepted => "accepted_at IS NOT NULL",
+        InvitationStateFilter::NotUsed => {
+            "copied_at IS NULL AND opened_at IS NULL AND sent_at IS NULL AND accepted_at IS NULL"
+        }
+        InvitationStateFilter::Sent => "sent_at IS NOT NULL",
+    }
+}
+
+/// `%`, `_` and the escape character itself, escaped for `LIKE … ESCAPE '\'`.
+fn like_escaped(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

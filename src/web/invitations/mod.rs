@@ -1,0 +1,335 @@
+//! Invitation emails: made from a customer's page (or Add customer's confirmation, or
+//! New relationship), edited, copied, opened in the mail program or sent, and listed
+//! with their state and reference note (docs/invitations.md).
+
+pub mod pages;
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::AppState;
+use super::errors::{AppError, page, redirect};
+use super::extractors::{Agent, Signed};
+use super::session;
+use crate::domain::invitation::{Invitation, InvitationKind};
+use crate::domain::is_customer_id;
+use crate::store::{InvitationAction, InvitationFilter, InvitationRecord, InvitationStateFilter};
+use crate::workflows::InviteRefusal;
+pub use pages::InvitationEditor;
+use pages::{Choice, InvitationPage, InvitationRow, InvitationsPage, state_of};
+
+/// How many invitations a page of the list shows.
+const PAGE_SIZE: i64 = 50;
+
+pub(crate) const NOT_AN_INVITER: &str =
+    "Only Admin agents and Sales agents create and change invitations; Helpdesk agents can read them.";
+
+/// Refuses, on the server, anyone who may not create or change invitations.
+fn inviter(Agent(signed): Agent) -> Result<Signed, AppError> {
+    if signed.user.permissions().can_invite { Ok(signed) } else { Err(AppError::Forbidden(NOT_AN_INVITER.into())) }
+}
+
+/// The editor of a stored invitation, as the signed-in user may use it.
+pub fn editor_of(state: &AppState, signed: &Signed, r: &InvitationRecord) -> InvitationEditor {
+    let i = &r.invitation;
+    let email = Invitation { to: i.recipient.clone(), subject: i.subject.clone(), body: i.body.clone() };
+    let can_edit = signed.user.permissions().can_invite;
+    let mut ed = InvitationEditor::of(&i.id, &i.link, &email, can_edit, can_edit && state.workflows.can_send_email());
+    ed.problem = r.send_failure.clone().map(|why| format!("The last try to send this email did not work: {why}"));
+    ed
+}
+
+fn invitation_page(signed: &Signed, record: InvitationRecord, ed: InvitationEditor) -> HttpResponse {
+    let (state_key, state) = state_of(&record);
+    let view = InvitationPage {
+        layout: signed.layout(&format!("Invitation for {}", record.invitation.company_name)),
+        kind_title: record.invitation.kind.title(),
+        state_key,
+        state,
+        ed,
+        created: record.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        record,
+    };
+    page(&view)
+}
+
+async fn found(state: &AppState, signed: &Signed, id: &str) -> Result<InvitationRecord, AppError> {
+    state.workflows.invitation(&signed.user, id).await?.ok_or(AppError::NotFound)
+}
+
+#[get("/invitations/{id}")]
+async fn show(
+    state: web::Data<AppState>,
+    Agent(signed): Agent,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let record = found(&state, &signed, &id).await?;
+    let ed = editor_of(&state, &signed, &record);
+    Ok(invitation_page(&signed, record, ed))
+}
+
+#[derive(Deserialize)]
+struct MakeForm {
+    kind: String,
+    submission: Option<String>,
+}
+
+/// "Invite to accept the MCA" and "Write the email with this link" on a customer's page.
+#[post("/customers/{id}/invitations")]
+async fn make(
+    state: web::Data<AppState>,
+    agent: Agent,
+    id: web::Path<String>,
+    form: web::Form<MakeForm>,
+) -> Result<HttpResponse, AppError> {
+    let signed = inviter(agent)?;
+    if !is_customer_id(&id) {
+        return Err(AppError::NotFound);
+    }
+    let made = match (InvitationKind::parse(&form.kind), form.submission.as_deref()) {
+        (Some(InvitationKind::AdminCenter), _) => state.workflows.invite_to_accept(&signed.user, &id).await?,
+        (Some(InvitationKind::AcceptanceLink), Some(submission)) => {
+            let proof = signed
+                .user
+                .attester()
+                .map_err(|r| AppError::Forbidden(r.message(signed.user.provider_name.as_deref())))?;
+            state.workflows.invite_at_acceptance_link(&proof, &id, submission).await?
+        }
+        _ => return Err(AppError::BadRequest("Choose which invitation to write.".into())),
+    };
+    match made {
+        Ok(m) => Ok(redirect(&format!("/invitations/{}", m.record.invitation.id))),
+        Err(InviteRefusal::NoSuchCustomer) => Err(AppError::NotFound),
+        Err(InviteRefusal::NotAllowed) => Err(AppError::Forbidden(NOT_AN_INVITER.into())),
+        Err(refusal) => {
+            session::set_flash(&signed.session, refusal.message());
+            Ok(redirect(&format!("/customers/{id}")))
+        }
+    }
+}
+
+/// The email as the agent has it on the page.
+#[derive(Deserialize)]
+struct TextForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+    /// Only from Add customer's confirmation: the password shown there, never stored.
+    temporary_password: Option<String>,
+    action: Option<String>,
+}
+
+impl TextForm {
+    /// Line breaks as `\n` (browsers send `\r\n` from a text box), the subject on one line.
+    fn email(&self) -> Invitation {
+        Invitation {
+            to: self.to.trim().to_string(),
+            subject: self.subject.replace(['\r', '\n'], " ").trim().to_string(),
+            body: self.body.replace("\r\n", "\n"),
+        }
+    }
+
+    /// A recipient that is empty or an email address; else the sentence that says so.
+    fn recipient_problem(&self) -> Option<String> {
+        let to = self.to.trim();
+        (!to.is_empty() && crate::domain::rules::email_address(to).is_err())
+            .then(|| format!("\"{to}\" is not an email address. Enter the address of the person the email is for, like name@example.com."))
+    }
+}
+
+/// Save changes: keeps the text and shows it again, with any warning.
+#[post("/invitations/{id}/save")]
+async fn save(
+    state: web::Data<AppState>,
+    agent: Agent,
+    id: web::Path<String>,
+    form: web::Form<TextForm>,
+) -> Result<HttpResponse, AppError> {
+    let signed = inviter(agent)?;
+    let record = found(&state, &signed, &id).await?;
+    let email = form.email();
+    if let Some(problem) = form.recipient_problem() {
+        let mut ed = InvitationEditor::of(&id, &record.invitation.link, &email, true, state.workflows.can_send_email());
+        ed.password = form.temporary_password.clone();
+        ed.problem = Some(problem);
+        return Ok(invitation_page(&signed, record, ed));
+    }
+    state.workflows.use_invitation(&signed.user, &id, &email, None, form.temporary_password.as_deref()).await?;
+    let missing = email.lacks_link(&record.invitation.link);
+    session::set_flash(
+        &signed.session,
+        if missing {
+            "Saved. The link is no longer in the text: put it back before you send the email."
+        } else {
+            "Saved."
+        },
+    );
+    Ok(redirect(&format!("/invitations/{id}")))
+}
+
+/// What the page's script reports: the email was copied or opened in the mail program.
+#[post("/invitations/{id}/used")]
+async fn used(
+    state: web::Data<AppState>,
+    agent: Agent,
+    id: web::Path<String>,
+    form: web::Form<TextForm>,
+) -> Result<HttpResponse, AppError> {
+    let signed = inviter(agent)?;
+    let action = match form.action.as_deref() {
+        Some("copied") => InvitationAction::Copied,
+        Some("opened") => InvitationAction::Opened,
+        _ => return Err(AppError::BadRequest("Say whether the email was copied or opened.".into())),
+    };
+    let email = form.email();
+    let pw = form.temporary_password.as_deref();
+    if !state.workflows.use_invitation(&signed.user, &id, &email, Some(action), pw).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    #[serde(default)]
+    note: String,
+    back: Option<String>,
+}
+
+/// The free reference note, changed later from the invitation's page or the list.
+#[post("/invitations/{id}/note")]
+async fn note(
+    state: web::Data<AppState>,
+    agent: Agent,
+    id: web::Path<String>,
+    form: web::Form<NoteForm>,
+) -> Result<HttpResponse, AppError> {
+    let signed = inviter(agent)?;
+    let note: String = form.note.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+    if note.chars().count() > 500 {
+        let record = found(&state, &signed, &id).await?;
+        let mut ed = editor_of(&state, &signed, &record);
+        ed.problem = Some("Keep the reference note to 500 characters or fewer; it was not saved.".into());
+        return Ok(invitation_page(&signed, record, ed));
+    }
+    if !state.workflows.set_invitation_note(&signed.user, &id, &note).await? {
+        return Err(AppError::NotFound);
+    }
+    session::set_flash(&signed.session, "Reference note saved.");
+    let back = match form.back.as_deref() {
+        Some(b) if b.starts_with("/invitations") && !b.starts_with("//") && !b.contains('\\') => b.to_string(),
+        _ => format!("/invitations/{id}"),
+    };
+    Ok(redirect(&back))
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    kind: Option<String>,
+    state: Option<String>,
+    by: Option<String>,
+    customer: Option<String>,
+    after: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> InvitationFilter {
+        InvitationFilter {
+            kind: self.kind.as_deref().and_then(InvitationKind::parse),
+            creator_oid: self.by.clone().filter(|b| !b.is_empty()),
+            customer: self.customer.as_ref().map(|c| c.trim().chars().take(100).collect()),
+            state: match self.state.as_deref() {
+                Some("waiting") => Some(InvitationStateFilter::Waiting),
+                Some("accepted") => Some(InvitationStateFilter::Accepted),
+                Some("not_used") => Some(InvitationStateFilter::NotUsed),
+                Some("sent") => Some(InvitationStateFilter::Sent),
+                _ => None,
+            },
+        }
+    }
+
+    /// `after` is `created_at|id` of the last row of the page before.
+    fn after(&self) -> Option<(DateTime<Utc>, String)> {
+        let (at, id) = self.after.as_deref()?.split_once('|')?;
+        Some((DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc), id.to_string()))
+    }
+
+    fn href(&self, after: Option<&InvitationRecord>) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("kind", &self.kind), ("state", &self.state), ("by", &self.by), ("customer", &self.customer)] {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                s.append_pair(k, v);
+            }
+        }
+        if let Some(r) = after {
+            s.append_pair("after", &format!("{}|{}", crate::store::timestamp(r.created_at), r.invitation.id));
+        }
+        let qs = s.finish();
+        if qs.is_empty() { "/invitations".into() } else { format!("/invitations?{qs}") }
+    }
+}
+
+fn choices(options: &[(&str, &str)], chosen: Option<&str>) -> Vec<Choice> {
+    options
+        .iter()
+        .map(|(value, label)| Choice {
+            value: value.to_string(),
+            label: label.to_string(),
+            selected: chosen == Some(*value),
+        })
+        .collect()
+}
+
+#[get("/invitations")]
+async fn list(
+    state: web::Data<AppState>,
+    Agent(signed): Agent,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let filter = q.filter();
+    let (mut found, creators) =
+        state.workflows.invitations_page(&signed.user, &filter, q.after(), PAGE_SIZE + 1).await?;
+    let more = found.len() as i64 > PAGE_SIZE;
+    found.truncate(PAGE_SIZE as usize);
+    let kinds: Vec<(&str, &str)> = InvitationKind::ALL.iter().map(|k| (k.as_str(), k.title())).collect();
+    let states = [
+        ("waiting", "Waiting for the customer"),
+        ("accepted", "Accepted"),
+        ("not_used", "Not copied, opened or sent"),
+        ("sent", "Sent"),
+    ];
+    let creator_options: Vec<(&str, &str)> = creators.iter().map(|(o, n)| (o.as_str(), n.as_str())).collect();
+    let view = InvitationsPage {
+        layout: signed.layout("Invitations"),
+        rows: found.iter().map(InvitationRow::of).collect(),
+        kinds: choices(&kinds, q.kind.as_deref()),
+        states: choices(&states, q.state.as_deref()),
+        creators: choices(&creator_options, q.by.as_deref()),
+        customer: filter.customer.clone().unwrap_or_default(),
+        filtered: filter.kind.is_some()
+            || filter.state.is_some()
+            || filter.creator_oid.is_some()
+            || filter.customer.as_deref().is_some_and(|c| !c.is_empty()),
+        first_page_href: q.after.is_some().then(|| ListQuery { after: None, ..clone_query(&q) }.href(None)),
+        next_href: more.then(|| q.href(found.last())),
+    };
+    Ok(page(&view))
+}
+
+fn clone_query(q: &ListQuery) -> ListQuery {
+    ListQuery {
+        kind: q.kind.clone(),
+        state: q.state.clone(),
+        by: q.by.clone(),
+        customer: q.customer.clone(),
+        after: q.after.clone(),
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list).service(show).service(make).service(save).service(used).service(note);
+}
