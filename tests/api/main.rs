@@ -17,6 +17,7 @@ mod external_idp;
 mod helpers;
 mod queued_tokens;
 mod rate_limits;
+mod relationship_requests;
 mod restart;
 mod return_to;
 mod roles_renewal;
