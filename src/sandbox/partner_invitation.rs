@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::api_write::domain_is_taken;
 use super::idp::html;
-use super::relationship_requests::{Invitation, parse_link};
+use super::relationship_requests::{ADMIN_CENTER, FRAGMENT, Invitation, parse_link};
 use super::seed::SeedCustomer;
 use super::state::SandboxState;
 
@@ -101,7 +101,7 @@ fn form_page(status: StatusCode, form: InvitationForm, errors: Vec<(&'static str
 async fn page(req: HttpRequest) -> HttpResponse {
     let query = req.query_string();
     let link = if url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "invType") {
-        format!("https://admin.microsoft.com/Adminportal/Home?{query}#/BillingAccounts/partner-invitation")
+        format!("{ADMIN_CENTER}?{query}#{FRAGMENT}")
     } else {
         String::new()
     };

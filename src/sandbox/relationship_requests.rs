@@ -15,9 +15,9 @@ use super::seed::{self, SeedTenant};
 use super::state::SandboxState;
 
 /// Where Microsoft's links lead: the Microsoft 365 admin center.
-const ADMIN_CENTER: &str = "https://admin.microsoft.com/Adminportal/Home";
+pub(crate) const ADMIN_CENTER: &str = "https://admin.microsoft.com/Adminportal/Home";
 /// The fragment that opens the invitation in the admin center.
-const FRAGMENT: &str = "/BillingAccounts/partner-invitation";
+pub(crate) const FRAGMENT: &str = "/BillingAccounts/partner-invitation";
 pub(crate) const RESELLER: &str = "ResellerRelationship";
 pub(crate) const INDIRECT_RESELLER: &str = "IndirectResellerRelationship";
 
