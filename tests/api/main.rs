@@ -18,6 +18,7 @@ mod helpers;
 mod invitations;
 mod queued_tokens;
 mod rate_limits;
+mod relationship_requests;
 mod restart;
 mod return_to;
 mod roles_renewal;
