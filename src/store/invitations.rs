@@ -345,7 +345,7 @@ impl Store {
     }
 
     /// Marks relationship invitations accepted whose company now is among the partner's
-    /// customers, matched by company name (lower case, single spaces). Returns how many.
+    /// customers, matched by company name in any letter case. Returns how many.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn invitations_match_relationships(&self, tenant_id: &str, at: DateTime<Utc>) -> StoreResult<u64> {
         let waiting = sqlx::query(

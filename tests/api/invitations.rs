@@ -291,3 +291,103 @@ async fn the_reference_note_and_the_filters_of_the_list() {
     let (_, not_used) = sam.get_html("/invitations?state=not_used").await;
     assert!(not_used.contains(&alexs));
 }
+
+/// Fills in New relationship and writes the invitation; the answer.
+async fn new_relationship(b: &Browser, partner_id: &str, company: &str) -> reqwest::Response {
+    let (status, form) = b.get_html("/invitations/new-relationship").await;
+    assert_eq!(status, StatusCode::OK, "{form}");
+    let token = csrf_of(&form);
+    let fields = [
+        ("csrf_token", token.as_str()),
+        ("company_name", company),
+        ("first_name", "Zoë"),
+        ("last_name", "Ångström"),
+        ("email", "zoe@northwind.example"),
+        ("language", "en"),
+        ("partner_id", partner_id),
+    ];
+    b.post_form("/invitations/new-relationship", &fields).await
+}
+
+#[tokio::test]
+async fn new_relationship_asks_partner_center_for_the_link_with_the_reseller_picked() {
+    let app = spawn_app().await;
+    let sam = app.signed_in(SAM_SALES).await;
+    let (_, customers) = sam.get_html("/customers").await;
+    assert!(customers.contains("href=\"/invitations/new-relationship\">New relationship</a>"));
+    let (_, form) = sam.get_html("/invitations/new-relationship").await;
+    assert!(form.contains("Fabrikam IT"), "Contoso's indirect resellers are offered");
+    let r = new_relationship(&sam, seed::FABRIKAM_TENANT, "Northwind Traders").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let asked = app.sandbox.requests();
+    let call = asked.iter().find(|q| q.path_and_query.starts_with("/v1/customers/relationshiprequests")).unwrap();
+    assert!(
+        call.path_and_query.contains(&format!("indirectResellerId={}", seed::FABRIKAM_TENANT)),
+        "{}",
+        call.path_and_query
+    );
+    let (_, html) = sam.get_html(&location(&r)).await;
+    let body = field(&html, "body");
+    assert!(
+        body.contains("https://admin.microsoft.com/Adminportal/Home?invType=IndirectResellerRelationship"),
+        "{body}"
+    );
+    assert!(body.contains("together with Fabrikam IT, your reseller") && body.contains("Northwind Traders"));
+    assert!(body.contains("Hello Zoë") && body.contains("does not give us administrative access"));
+    // A reseller that is not one of Contoso's is refused, everything typed kept.
+    let r = new_relationship(&sam, "00000000-0000-4000-8000-000000000bad", "Kept Company").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Choose one of your indirect resellers") && html.contains("value=\"Kept Company\""));
+}
+
+#[tokio::test]
+async fn an_indirect_reseller_invites_together_with_its_provider_and_the_state_follows_the_customer_list() {
+    let app = spawn_app().await;
+    let fiona = app.signed_in(FIONA_FABRIKAM).await;
+    let (_, form) = fiona.get_html("/invitations/new-relationship").await;
+    assert!(form.contains("Contoso Distribution") && form.contains("Choose your indirect provider"));
+    let r = new_relationship(&fiona, "", "Zephyr Kite Works").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "the provider must be picked");
+    let r = new_relationship(&fiona, seed::CONTOSO_TENANT, "Zephyr Kite Works").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let call = app
+        .sandbox
+        .requests()
+        .into_iter()
+        .filter(|q| q.path_and_query.starts_with("/v1/customers/relationshiprequests"))
+        .last()
+        .unwrap();
+    assert!(call.path_and_query.contains(&format!("indirectCloudSolutionProviderId={}", seed::CONTOSO_TENANT)));
+    let (_, html) = fiona.get_html(&location(&r)).await;
+    let inv = location(&r).trim_start_matches("/invitations/").to_string();
+    let link = unescape(between(&html, "<code class=\"link\">", "</code>").unwrap());
+    assert!(html.contains("data-invitation-state=\"waiting\""));
+    // The customer accepts on the sandbox's admin center page; the next refresh of the
+    // list finds the company among the reseller's customers.
+    app.sandbox.accept_relationship(&link, "Zephyr kite WORKS", "zephyrkiteworks").expect("accepted");
+    let r = fiona.post_with_token_of("/customers", "/customers/refresh").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    app.wait_until("the invitation is accepted", async || {
+        let (_, page) = fiona.get_html(&format!("/invitations/{inv}")).await;
+        page.contains("data-invitation-state=\"accepted\"")
+    })
+    .await;
+    let kept = app.store.invitation_get(seed::FABRIKAM_TENANT, &inv).await.unwrap().unwrap();
+    let customer = kept.accepted_customer_id.expect("matched to the new customer");
+    assert_eq!(kept.invitation.customer_id.as_deref(), Some(customer.as_str()));
+}
+
+#[tokio::test]
+async fn helpdesk_can_not_make_a_new_relationship() {
+    let app = spawn_app().await;
+    let hana = app.signed_in(HANA_HELPDESK).await;
+    assert_eq!(hana.get("/invitations/new-relationship").await.status(), StatusCode::FORBIDDEN);
+    let (_, page) = hana.get_html("/customers").await;
+    assert!(!page.contains("New relationship</a>"));
+    let r = hana
+        .post_form("/invitations/new-relationship", &[("csrf_token", &csrf_of(&page)), ("company_name", "X")])
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(!app.sandbox.requests().iter().any(|q| q.path_and_query.contains("relationshiprequests")));
+}
