@@ -28,5 +28,7 @@ mod security;
 mod sessions;
 mod sign_in_tenant;
 mod sign_out;
+mod smtp;
+mod smtp_server;
 mod store;
 mod upstream_text;
