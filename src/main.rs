@@ -78,6 +78,10 @@ async fn main() -> anyhow::Result<()> {
                     app.settings.oidc_issuer.as_deref().unwrap_or("-")
                 ),
             }
+            match app.email_description() {
+                Some(d) => println!("Email: invitations can be sent through {d}"),
+                None => println!("Email: not configured (invitations are copied or opened in the mail program)"),
+            }
             app.run_until_stopped().await?;
         }
         Command::Sandbox { bind } => {

@@ -87,6 +87,7 @@ pub struct Application {
     pub sandbox: Option<Sandbox>,
     pub store: Store,
     pub settings: Arc<Settings>,
+    email: Option<String>,
 }
 
 impl Application {
@@ -138,14 +139,20 @@ impl Application {
         let limits = web::Data::new(RateLimits::new(&settings));
         let cleaned = limits.clone();
         jobs::spawn_rate_limit_cleanup(move || cleaned.forget_idle());
+        let email = workflows.email_description();
         let state = web::Data::new(AppState { settings: settings.clone(), store: store.clone(), workflows });
         let server = serve(&settings, state, limits, store.clone(), listener)?;
         let public_url = settings.public_url();
-        Ok(Application { port, worker, server, public_url, sandbox, store, settings })
+        Ok(Application { port, worker, server, public_url, sandbox, store, settings, email })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Where invitations are sent (SMTP), for the start banner; None without SMTP.
+    pub fn email_description(&self) -> Option<&str> {
+        self.email.as_deref()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -197,7 +204,10 @@ fn workflows(settings: &Arc<Settings>, store: Store, sandbox: Option<&Sandbox>) 
         .with_app_token_endpoint(&app_token_endpoint);
     let retry = RetryPolicy { max_retries: settings.http_max_retries, ..RetryPolicy::default() };
     let pc = PartnerCenter::new(&pc_url, Duration::from_secs(settings.http_timeout_seconds), retry)?;
-    Ok(Workflows::new(settings.clone(), store, pc, Arc::new(oidc)))
+    // A wrong SMTP setting (an unreadable certificate file) stops the start, not the
+    // first Send.
+    let mailer = crate::mail::Mailer::from_settings(settings)?;
+    Ok(Workflows::new(settings.clone(), store, pc, Arc::new(oidc)).with_mailer(mailer))
 }
 
 /// The HTTP server: sessions in the database, the middlewares, the routes.

@@ -8,6 +8,7 @@ use chrono::Utc;
 use super::{WorkflowResult, Workflows, audit_of};
 use crate::domain::invitation::{self, Invitation, InvitationKind, Values, Wording};
 use crate::domain::{Attester, PartnerUser};
+use crate::mail::OutgoingEmail;
 use crate::store::{
     AuditEntry, CustomerRecord, InvitationAction, InvitationFilter, InvitationRecord, NewInvitation, SubmissionState,
 };
@@ -271,4 +272,86 @@ impl Workflows {
     ) -> WorkflowResult<Option<InvitationRecord>> {
         Ok(self.store.invitation_latest_for(&user.tenant_id, customer_id).await?)
     }
+}
+
+/// Why Send did not deliver an invitation; the text stays as the agent had it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendRefusal {
+    NotAllowed,
+    NotFound,
+    /// SMTP is not configured.
+    NoMailer,
+    /// The recipient is not an email address, or the link is gone: the sentence.
+    Invalid(String),
+    /// The mail server did not take it: the portal's sentence, and whether trying
+    /// again later may work.
+    Failed {
+        message: String,
+        retryable: bool,
+    },
+}
+
+impl Workflows {
+    /// Keeps the text, then sends it through SMTP from the agent (or the configured
+    /// sender, the agent as Reply-To). A new customer's temporary password is never sent
+    /// by email: the placeholder goes in its place (docs/invitations.md).
+    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %id), err(level = "warn"))]
+    pub async fn send_invitation(
+        &self,
+        user: &PartnerUser,
+        id: &str,
+        text: &Invitation,
+        password: Option<&str>,
+    ) -> WorkflowResult<Result<(), SendRefusal>> {
+        let Some(mailer) = &self.mailer else { return Ok(Err(SendRefusal::NoMailer)) };
+        if !user.permissions().can_invite {
+            return Ok(Err(SendRefusal::NotAllowed));
+        }
+        let Some(record) = self.store.invitation_get(&user.tenant_id, id).await? else {
+            return Ok(Err(SendRefusal::NotFound));
+        };
+        if let Some(why) = send_problem(text, &record.invitation.link) {
+            return Ok(Err(SendRefusal::Invalid(why)));
+        }
+        let kept = text.without_password(password);
+        self.store.invitation_update_text(&user.tenant_id, id, (&kept.to, &kept.subject, &kept.body)).await?;
+        let email = OutgoingEmail {
+            to: kept.to.clone(),
+            subject: kept.subject.clone(),
+            body: kept.body.clone(),
+            agent_name: user.name.clone(),
+            agent_email: user.email.clone(),
+        };
+        let sent = mailer.send(&email).await;
+        let outcome = if sent.is_ok() { "sent" } else { "failed" };
+        let entry = AuditEntry {
+            customer_id: record.invitation.customer_id.clone(),
+            detail: Some(format!("{} to {}", record.invitation.kind.title(), kept.to)),
+            ..audit_of(user, "invitation_sent", outcome)
+        };
+        self.store.audit(&entry).await?;
+        match sent {
+            Ok(()) => {
+                self.store.invitation_mark(&user.tenant_id, id, InvitationAction::Sent, Utc::now()).await?;
+                Ok(Ok(()))
+            }
+            Err(e) => {
+                let message = e.user_message();
+                self.store.invitation_send_failed(&user.tenant_id, id, &message).await?;
+                Ok(Err(SendRefusal::Failed { message, retryable: e.retryable() }))
+            }
+        }
+    }
+}
+
+/// What must be right before an email is sent: a recipient address, and the link.
+fn send_problem(text: &Invitation, link: &str) -> Option<String> {
+    if crate::domain::rules::email_address(text.to.trim()).is_err() {
+        return Some(
+            "Enter the email address of the person the invitation is for in To, like name@example.com.".into(),
+        );
+    }
+    text.lacks_link(link).then(|| {
+        format!("The link the customer needs is no longer in the text: put it back before you send the email ({link}).")
+    })
 }

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::domain::PartnerUser;
 use crate::identity::{Oidc, SignInError};
+use crate::mail::Mailer;
 use crate::partner_center::{PartnerCenter, TemplateCache};
 use crate::store::{AuditEntry, Store, StoreError};
 
@@ -29,11 +30,12 @@ use crate::store::{AuditEntry, Store, StoreError};
 // errors, never the clients themselves.
 pub use crate::domain::IdToken;
 pub use crate::identity::PendingSignIn;
+pub use crate::mail::MailError;
 pub use crate::partner_center::{CreatedCustomer, PcError, RelatedPartner, SuggestedAddress};
 pub use add_customer::{AddCustomerOutcome, AddressReview, DomainCheck, NewCustomerDraft, ReviewOutcome};
 pub use attest::AttestOutcome;
 pub use delivery::{Attempt, Delivery, Outcome};
-pub use invitations::{InviteRefusal, MadeInvitation};
+pub use invitations::{InviteRefusal, MadeInvitation, SendRefusal};
 pub use kept_tokens::{NewCustomerSendNow, SendNowOutcome};
 pub use refresh::{RefreshOutcome, RefreshProgress, RefreshTracker};
 pub use relationship_invitations::{PartnerChoice, RelationshipDraft, RelationshipRefusal};
@@ -76,6 +78,8 @@ pub struct Workflows {
     /// Each indirect provider's indirect resellers, read at most every ten minutes. A
     /// plain mutex: it guards the map only, never a call to Partner Center.
     resellers: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<RelatedPartner>)>>,
+    /// Sends invitations when SMTP is configured.
+    mailer: Option<Mailer>,
 }
 
 impl Workflows {
@@ -92,14 +96,26 @@ impl Workflows {
             refreshes: RefreshTracker::default(),
             renewals: Default::default(),
             resellers: Default::default(),
+            mailer: None,
         }
     }
 }
 
 impl Workflows {
+    /// Sends invitations through this mailer (SMTP configured), or none.
+    pub fn with_mailer(mut self, mailer: Option<Mailer>) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
     /// Whether invitations can be sent from the portal (SMTP is configured).
     pub fn can_send_email(&self) -> bool {
-        false
+        self.mailer.is_some()
+    }
+
+    /// Where email goes, for the start banner; None without SMTP.
+    pub fn email_description(&self) -> Option<String> {
+        self.mailer.as_ref().map(Mailer::description)
     }
 }
 

@@ -355,8 +355,7 @@ async fn an_indirect_reseller_invites_together_with_its_provider_and_the_state_f
         .sandbox
         .requests()
         .into_iter()
-        .filter(|q| q.path_and_query.starts_with("/v1/customers/relationshiprequests"))
-        .last()
+        .rfind(|q| q.path_and_query.starts_with("/v1/customers/relationshiprequests"))
         .unwrap();
     assert!(call.path_and_query.contains(&format!("indirectCloudSolutionProviderId={}", seed::CONTOSO_TENANT)));
     let (_, html) = fiona.get_html(&location(&r)).await;
@@ -390,4 +389,98 @@ async fn helpdesk_can_not_make_a_new_relationship() {
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(!app.sandbox.requests().iter().any(|q| q.path_and_query.contains("relationshiprequests")));
+}
+
+/// The portal sending through a real SMTP server on loopback (`tests/smtp`), from the
+/// configured sender with the agent as Reply-To.
+async fn app_sending_through(server: &crate::smtp_server::SmtpServer) -> TestApp {
+    let smtp = server.settings().smtp;
+    spawn_app_with(Db::Sqlite, |s, _| {
+        s.smtp = smtp;
+        s.smtp.smtp_sender = Some("Contoso invitations <invitations@contoso.example>".into());
+    })
+    .await
+    .expect("SQLite")
+}
+
+#[tokio::test]
+async fn send_delivers_the_edited_email_and_a_failure_keeps_the_text_for_another_try() {
+    use crate::smtp_server::{ServerOptions, SmtpServer, smtp_prerequisites};
+    let Some(dir) = smtp_prerequisites("the invitation Send test") else { return };
+    let options = ServerOptions { refuse_recipients: vec!["nobody@bellows.example".into()], ..Default::default() };
+    let mut server = SmtpServer::start(&dir, options).await;
+    let app = app_sending_through(&server).await;
+    let b = app.signed_in(SAM_SALES).await;
+    let (inv, html) = invite(&b, &app.customer_id("Bellows College"), "admin_center").await;
+    assert!(html.contains("formaction=\"/invitations/") && html.contains(">Send</button>"), "Send is offered");
+    let token = csrf_of(&html);
+    let body = format!("Hallo Zoë Ångström,\r\nbitte akzeptieren: {ADMIN_CENTER}\r\n\r\nGrüße aus Łódź\r\n");
+    let send = |to: &'static str| {
+        let body = body.clone();
+        let token = token.clone();
+        let b = &b;
+        let inv = inv.clone();
+        async move {
+            let form =
+                [("csrf_token", token.as_str()), ("to", to), ("subject", "Zoë, bitte: MCA"), ("body", body.as_str())];
+            b.post_form(&format!("/invitations/{inv}/send"), &form).await
+        }
+    };
+    // Refused by the server: the reason, the text kept, nothing marked as sent.
+    let r = send("nobody@bellows.example").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("The email was not sent"), "{}", text_of(&page));
+    assert_eq!(field(&page, "body"), body.replace("\r\n", "\n"));
+    assert_eq!(field(&page, "to"), "nobody@bellows.example");
+    assert!(server.received_nothing().await);
+    let kept = app.store.invitation_get(seed::CONTOSO_TENANT, &inv).await.unwrap().unwrap();
+    assert!(kept.sent_at.is_none() && kept.send_failure.is_some());
+    // Corrected and sent again: the server has it, intact.
+    let r = send("zoe@bellows.example").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let got = server.received().await;
+    assert_eq!(got.envelope.rcpt_to, ["zoe@bellows.example"]);
+    assert_eq!(got.subject.as_deref(), Some("Zoë, bitte: MCA"));
+    assert_eq!(
+        got.text.as_deref().map(|t| t.trim_end_matches('\n')),
+        Some(body.replace("\r\n", "\n").trim_end_matches('\n'))
+    );
+    assert_eq!(got.from[0].address, "invitations@contoso.example");
+    assert_eq!(got.reply_to[0].address, "sam.sales@contosodistribution.onmicrosoft.com", "answers go to the agent");
+    let (_, list) = b.get_html("/invitations?state=sent").await;
+    assert!(list.contains(&inv) && list.contains("sent on"));
+    let log = app.store.audit_recent(seed::CONTOSO_TENANT, 10).await.unwrap();
+    let sends: Vec<_> =
+        log.iter().filter(|e| e.entry.action == "invitation_sent").map(|e| e.entry.outcome.as_str()).collect();
+    assert_eq!(sends, ["sent", "failed"], "both tries are in the audit log, newest first");
+}
+
+#[tokio::test]
+async fn send_from_the_add_customer_confirmation_never_mails_the_password() {
+    use crate::smtp_server::{ServerOptions, SmtpServer, smtp_prerequisites};
+    let Some(dir) = smtp_prerequisites("the confirmation Send test") else { return };
+    let mut server = SmtpServer::start(&dir, ServerOptions::default()).await;
+    let app = app_sending_through(&server).await;
+    let b = app.signed_in(ALEX_ADMIN).await;
+    let (_, review) = b.review_new_customer(&CustomerFields::tailwind("sendpw", "admin_center", "")).await;
+    let (_, done) = b.submit_new_customer(&review).await;
+    let password = code_shown(&done, "temporary-password");
+    assert!(done.contains("the temporary password is never sent by email"));
+    let inv = between(&done, "action=\"/invitations/", "/save\"").unwrap();
+    let mut form = form_fields(&done, &format!("/invitations/{inv}/save"));
+    form.push(("to".into(), "tania@tailwind.example".into()));
+    form.push(("subject".into(), field(&done, "subject")));
+    form.push(("body".into(), field(&done, "body")));
+    let r = b
+        .post_form(
+            &format!("/invitations/{inv}/send"),
+            &form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let got = server.received().await;
+    let text = got.text.unwrap();
+    assert!(text.contains("Sign in as admin@sendpw.onmicrosoft.com") && !text.contains(&password), "{text}");
+    assert!(!got.raw.contains(&password));
 }

@@ -16,7 +16,7 @@ use super::session;
 use crate::domain::invitation::{Invitation, InvitationKind};
 use crate::domain::is_customer_id;
 use crate::store::{InvitationAction, InvitationFilter, InvitationRecord, InvitationStateFilter};
-use crate::workflows::InviteRefusal;
+use crate::workflows::{InviteRefusal, SendRefusal};
 pub use pages::InvitationEditor;
 use pages::{Choice, InvitationPage, InvitationRow, InvitationsPage, state_of};
 
@@ -194,6 +194,41 @@ async fn used(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Send: the email as the agent has it, through SMTP. On any failure the page comes back
+/// with the text as it was and the reason; Send may be pressed again.
+#[post("/invitations/{id}/send")]
+async fn send(
+    state: web::Data<AppState>,
+    agent: Agent,
+    id: web::Path<String>,
+    form: web::Form<TextForm>,
+) -> Result<HttpResponse, AppError> {
+    let signed = inviter(agent)?;
+    let email = form.email();
+    let pw = form.temporary_password.as_deref();
+    let problem = match state.workflows.send_invitation(&signed.user, &id, &email, pw).await? {
+        Ok(()) => {
+            session::set_flash(&signed.session, &format!("Sent to {}.", email.to));
+            return Ok(redirect(&format!("/invitations/{id}")));
+        }
+        Err(SendRefusal::NotFound) => return Err(AppError::NotFound),
+        Err(SendRefusal::NotAllowed) => return Err(AppError::Forbidden(NOT_AN_INVITER.into())),
+        Err(SendRefusal::NoMailer) => {
+            "Sending from the portal is not set up (no SMTP server is configured): copy the email or open it in your mail program instead.".to_string()
+        }
+        Err(SendRefusal::Invalid(why)) => why,
+        Err(SendRefusal::Failed { message, retryable }) => format!(
+            "The email was not sent: {message}{} Your text is kept below.",
+            if retryable { " You can press Send again." } else { "" }
+        ),
+    };
+    let record = found(&state, &signed, &id).await?;
+    let mut ed = InvitationEditor::of(&id, &record.invitation.link, &email, true, state.workflows.can_send_email());
+    ed.password = form.temporary_password.clone();
+    ed.problem = Some(problem);
+    Ok(invitation_page(&signed, record, ed))
+}
+
 #[derive(Deserialize)]
 struct NoteForm {
     #[serde(default)]
@@ -338,6 +373,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(show)
         .service(make)
         .service(save)
+        .service(send)
         .service(used)
         .service(note);
 }
