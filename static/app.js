@@ -137,7 +137,9 @@ document.addEventListener('DOMContentLoaded', () => {
     const check = () => {
       if (warning) warning.hidden = body.value.includes(form.dataset.link);
       if (link && tooLong) {
-        const fits = mailtoOf(link).length <= MAILTO_LIMIT;
+        const address = mailtoOf(link);
+        const fits = address.length <= MAILTO_LIMIT;
+        if (fits) link.href = address;
         link.hidden = !fits;
         tooLong.hidden = fits;
       }

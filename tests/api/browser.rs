@@ -45,7 +45,10 @@ async fn a_person_signs_in_and_opens_a_customer_in_chromium() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "browser walk failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("browser walk passed"));
-    for shot in ["sign-in.png", "customers.png", "customer.png", "add-customer-done-phone.png"] {
+    for page in ["new relationship", "invitation", "invitations", "invitations at 390px", "invitation to accept"] {
+        assert!(stdout.contains(&format!("axe {page}: 0 violations")), "{page} was checked with axe:\n{stdout}");
+    }
+    for shot in ["sign-in.png", "customers.png", "customer.png", "add-customer-done-phone.png", "invitation.png"] {
         let meta = std::fs::metadata(shots.join(shot)).unwrap_or_else(|_| panic!("{shot} saved"));
         assert!(meta.len() > 10_000, "{shot} is a real screenshot");
     }

@@ -81,6 +81,68 @@ async function checkConfirmationOnAPhone(page) {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
+// Invitations: New relationship from the Customers page, the invitation's page (Copy to
+// clipboard, the live link warning, Open in email following the edits), the list, and
+// Invite to accept the MCA from a customer's page; each checked with axe, also at 390 px.
+async function walkInvitations(page) {
+  await page.goto(`${base}/customers`);
+  await page.getByRole('link', { name: 'New relationship' }).click();
+  await page.waitForURL(/\/invitations\/new-relationship$/);
+  await checkAccessibility(page, 'new relationship');
+  await page.getByRole('button', { name: 'Write the invitation' }).click();
+  await page.locator('.error-summary').waitFor();
+  await checkAccessibility(page, 'new relationship with errors');
+  await page.getByLabel('Company name').fill('Walk Through Traders');
+  await page.getByLabel('First name').fill('Zoë');
+  await page.getByLabel('Last name').fill('Ångström');
+  await page.getByLabel('Email address').fill('zoe@walkthrough.example');
+  await page.getByLabel('The indirect reseller this relationship is for').selectOption({ label: 'Fabrikam IT' });
+  await page.getByRole('button', { name: 'Write the invitation' }).click();
+  await page.waitForURL(/\/invitations\/[0-9a-f-]+$/);
+  const body = page.getByLabel('Body');
+  expect((await body.inputValue()).includes('invType=IndirectResellerRelationship'), 'the relationship link from Partner Center');
+  await checkAccessibility(page, 'invitation');
+  await page.screenshot({ path: path.join(outDir, 'invitation.png'), fullPage: true });
+
+  await page.getByRole('button', { name: 'Copy to clipboard' }).click();
+  await page.locator('#copy-status').filter({ hasText: 'Copied.' }).waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  const subject = await page.getByLabel('Subject').inputValue();
+  expect(copied === `Subject: ${subject}\n\n${await body.inputValue()}`, `Copy to clipboard copies subject and body, not ${copied.slice(0, 80)}`);
+
+  // Changing the text: Open in email follows it; removing the link shows the warning.
+  const edited = (await body.inputValue()).replace('Hello Zoë', 'Dear Zoë');
+  await body.fill(edited);
+  const href = await page.getByRole('link', { name: 'Open in email' }).getAttribute('href');
+  const bodyParam = new URL(href).searchParams.get('body');
+  expect(bodyParam === edited, 'Open in email carries the edited body');
+  expect(await page.locator('#invitation-link-warning').isHidden(), 'no warning while the link is there');
+  await body.fill(edited.replace(/https:\/\/\S+/, 'LINK REMOVED'));
+  await page.locator('#invitation-link-warning').waitFor({ state: 'visible' });
+  await checkAccessibility(page, 'invitation with the link removed');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow <= 1, `the invitation at 390px is ${overflow}px wider than the screen`);
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  await page.goto(`${base}/invitations`);
+  await page.locator('[data-invitation-state]').first().waitFor();
+  expect(await page.getByText(/copied on/).count() > 0, 'the list says the invitation was copied');
+  await checkAccessibility(page, 'invitations');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const listOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(listOverflow <= 1, `the invitations list at 390px is ${listOverflow}px wider than the screen`);
+  await checkAccessibility(page, 'invitations at 390px');
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  await page.goto(`${base}/customers?q=bellows`);
+  await page.getByRole('link', { name: 'Bellows College' }).click();
+  await page.getByRole('button', { name: 'Invite to accept the MCA' }).click();
+  await page.waitForURL(/\/invitations\/[0-9a-f-]+$/);
+  expect((await page.getByLabel('Body').inputValue()).includes('https://admin.microsoft.com/AdminPortal/Home?ref=/BillingAccounts/agreement'), 'the admin center link');
+  await checkAccessibility(page, 'invitation to accept');
+}
+
 try {
   const page = await context.newPage();
   await page.goto(`${base}/`);
@@ -258,6 +320,8 @@ try {
   const formOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(formOverflow <= 1, `Add customer at 390px is ${formOverflow}px wider than the screen`);
   await page.setViewportSize({ width: 1280, height: 900 });
+
+  await walkInvitations(page);
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(/signed_out=1/);
