@@ -281,16 +281,16 @@ impl Store {
         q.fetch_all(self.pool()).await?.iter().map(record).collect()
     }
 
-    /// Everyone who created an invitation in the tenant, by name, for the list's filter.
+    /// Who may have created the tenant's invitations, by name, for the list's filter:
+    /// the partner's users who signed in here (a read of that small table, however many
+    /// invitations there are).
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn invitation_creators(&self, tenant_id: &str) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query(
-            "SELECT created_by_oid, MAX(created_by_name) AS name FROM invitations WHERE tenant_id = $1 \
-             GROUP BY created_by_oid ORDER BY MAX(created_by_name)",
-        )
-        .bind(tenant_id)
-        .fetch_all(self.pool())
-        .await?;
+        let rows =
+            sqlx::query("SELECT oid, name FROM partner_users WHERE tenant_id = $1 ORDER BY name, oid LIMIT 1000")
+                .bind(tenant_id)
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?))).collect()
     }
 }
