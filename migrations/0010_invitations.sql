@@ -33,6 +33,8 @@ CREATE INDEX invitations_by_kind ON invitations (tenant_id, kind, created_at, id
 CREATE INDEX invitations_by_creator ON invitations (tenant_id, created_by_oid, created_at, id);
 -- A customer's latest invitation, on its page.
 CREATE INDEX invitations_by_customer ON invitations (tenant_id, customer_id, created_at);
+-- The acceptance-link invitations of a submission, when its customer accepts at the link.
+CREATE INDEX invitations_by_submission ON invitations (tenant_id, submission_id);
 -- Relationship invitations waiting for their customer, matched by company name.
 CREATE INDEX invitations_waiting_by_company ON invitations (tenant_id, company_key, accepted_at);
 

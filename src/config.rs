@@ -156,6 +156,129 @@ pub struct Settings {
     pub attestation_mode: AttestationMode,
     /// How often an enhanced attestation is checked for the customer's acceptance.
     pub acceptance_check_seconds: u64,
+
+    /// Sending invitation emails over SMTP (off while `smtp_host` is unset). The keys stay
+    /// flat: `smtp_host`, `MCA_SMTP_HOST`.
+    #[serde(flatten)]
+    pub smtp: SmtpSettings,
+}
+
+/// How the connection to the SMTP server is encrypted. There is no plain mode: the
+/// password and the customers' addresses never cross the network in clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// Connect in clear, then STARTTLS before anything else (submission, port 587).
+    Starttls,
+    /// TLS from the first byte (submissions, port 465).
+    Tls,
+}
+
+/// The SMTP settings (docs/email.md). `smtp_host` unset: the portal does not send email.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpSettings {
+    /// The SMTP server's host name (checked against its certificate) or IP address.
+    pub smtp_host: Option<String>,
+    /// Unset: 587 with `starttls`, 465 with `tls`.
+    pub smtp_port: Option<u16>,
+    pub smtp_security: SmtpSecurity,
+    /// Sign in to the server with this user and `smtp_password` (AUTH PLAIN or LOGIN).
+    pub smtp_username: Option<String>,
+    #[serde(serialize_with = "redacted")]
+    pub smtp_password: Option<SecretString>,
+    pub smtp_password_file: Option<PathBuf>,
+    /// The From address (`name@example.com` or `Name <name@example.com>`); the agent is
+    /// then the Reply-To. Unset: the email is from the agent's own address.
+    pub smtp_sender: Option<String>,
+    /// An extra trusted CA certificate (PEM) besides the public roots, for an internal
+    /// server whose certificate a private CA issued.
+    pub smtp_root_certificate_file: Option<PathBuf>,
+    /// How long one send may take, connection included.
+    pub smtp_timeout_seconds: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_password_file: None,
+            smtp_sender: None,
+            smtp_root_certificate_file: None,
+            smtp_timeout_seconds: 30,
+        }
+    }
+}
+
+impl SmtpSettings {
+    /// The configured port, or the usual one for the security mode.
+    pub fn port(&self) -> u16 {
+        self.smtp_port.unwrap_or(match self.smtp_security {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+        })
+    }
+
+    /// Whether sending is configured at all.
+    pub fn enabled(&self) -> bool {
+        self.smtp_host.is_some()
+    }
+
+    /// Refuses SMTP settings that cannot work, with a sentence that says what to set.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |s: &str| Err(ConfigError::Invalid(s.to_string()));
+        let blank = |v: &Option<String>| v.as_deref().is_some_and(|v| v.trim().is_empty());
+        if blank(&self.smtp_host) {
+            return invalid(
+                "smtp_host is empty: set the SMTP server's host name, or remove the key to turn sending off",
+            );
+        }
+        if !self.enabled() {
+            let set = [
+                self.smtp_username.is_some() || self.smtp_password.is_some(),
+                self.smtp_sender.is_some() || self.smtp_root_certificate_file.is_some(),
+            ];
+            if set.contains(&true) {
+                return invalid(
+                    "SMTP settings are given but smtp_host is not: set smtp_host to send email, or remove the other smtp_ keys",
+                );
+            }
+            return Ok(());
+        }
+        match (&self.smtp_username, &self.smtp_password) {
+            (Some(_), None) => {
+                return invalid(
+                    "smtp_username is set without smtp_password (or smtp_password_file): set both, or neither when the server takes mail without signing in",
+                );
+            }
+            (None, Some(_)) => {
+                return invalid(
+                    "smtp_password is set without smtp_username: set both, or neither when the server takes mail without signing in",
+                );
+            }
+            _ => {}
+        }
+        if blank(&self.smtp_username) {
+            return invalid(
+                "smtp_username is empty: set the user the SMTP server knows, or remove it together with smtp_password",
+            );
+        }
+        if self.smtp_port == Some(0) || self.smtp_timeout_seconds == 0 {
+            return invalid("smtp_port and smtp_timeout_seconds must be above zero");
+        }
+        if let Some(sender) = &self.smtp_sender
+            && sender.trim().parse::<lettre::message::Mailbox>().is_err()
+        {
+            return invalid(
+                "smtp_sender must be an email address, like mca@example.com or Contoso MCA <mca@example.com>",
+            );
+        }
+        Ok(())
+    }
 }
 
 fn redacted<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
@@ -232,6 +355,7 @@ impl Default for Settings {
             refresh_wait_seconds: 10,
             attestation_mode: AttestationMode::Enhanced,
             acceptance_check_seconds: 60,
+            smtp: SmtpSettings::default(),
         }
     }
 }
@@ -245,6 +369,11 @@ pub enum ConfigError {
     #[error("{0}")]
     Invalid(String),
 }
+
+/// Keys whose environment variable is taken as written: the environment provider would
+/// otherwise read `MCA_SMTP_PASSWORD=12345` as a number, and `007` as 7.
+const VERBATIM_ENV_KEYS: &[&str] =
+    &["oidc_client_secret", "session_key", "data_key", "data_key_previous", "smtp_username", "smtp_password"];
 
 /// Settings as loaded, with the keys nobody knows (probably typos) to report at start.
 #[derive(Debug)]
@@ -269,7 +398,10 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(f));
         }
-        figment = figment.merge(Env::prefixed("MCA_"));
+        figment = figment.merge(Env::prefixed("MCA_").ignore(VERBATIM_ENV_KEYS));
+        for (key, value) in Env::prefixed("MCA_").only(VERBATIM_ENV_KEYS).iter() {
+            figment = figment.merge(Serialized::default(key.as_str(), value));
+        }
         let known = known_keys();
         let mut unknown_keys: Vec<String> = figment
             .extract::<BTreeMap<String, figment::value::Value>>()
@@ -279,7 +411,10 @@ impl Settings {
             .collect();
         unknown_keys.sort();
         unknown_keys.dedup();
-        let mut settings: Settings = figment.extract().map_err(|e| ConfigError::Read(Box::new(e)))?;
+        let mut settings: Settings = figment.extract().map_err(|e| {
+            // Flattened keys lose their name in the error: read them alone to get it back.
+            ConfigError::Read(Box::new(figment.extract::<SmtpSettings>().err().unwrap_or(e)))
+        })?;
         settings.read_secret_files()?;
         settings.check()?;
         Ok(Loaded { settings, unknown_keys, file })
@@ -303,6 +438,9 @@ impl Settings {
         if let Some(p) = &self.data_key_previous_file {
             self.data_key_previous = Some(read("data_key_previous_file", p)?);
         }
+        if let Some(p) = &self.smtp.smtp_password_file {
+            self.smtp.smtp_password = Some(read("smtp_password_file", p)?);
+        }
         Ok(())
     }
 
@@ -325,6 +463,7 @@ impl Settings {
         }
         self.check_sign_in()?;
         self.check_keys_and_rate_limits()?;
+        self.smtp.check()?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres:")
             || self.database_url.starts_with("postgresql:"))
@@ -615,6 +754,49 @@ mod tests {
         let e = with("https://login.microsoftonline.com/common/oauth2/v2.0/token").unwrap_err().to_string();
         assert!(e.contains("{tenant}"), "{e}");
         assert!(with("not a url {tenant}").is_err());
+    }
+
+    #[test]
+    fn smtp_settings_are_flat_keys_with_their_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portal.toml");
+        let password = dir.path().join("password");
+        std::fs::write(&password, "digits-0123\n").unwrap();
+        let toml = format!(
+            "smtp_host = \"smtp.example.com\"\nsmtp_security = \"tls\"\nsmtp_username = \"portal\"\nsmtp_password_file = {:?}\nsmtp_sender = \"Contoso <mca@contoso.example>\"\n",
+            password.display().to_string()
+        );
+        std::fs::write(&file, toml).unwrap();
+        let loaded = Settings::load(Some(&file)).unwrap();
+        let smtp = &loaded.settings.smtp;
+        assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
+        assert_eq!(smtp.smtp_host.as_deref(), Some("smtp.example.com"));
+        assert_eq!((smtp.smtp_security, smtp.port()), (SmtpSecurity::Tls, 465));
+        assert_eq!(smtp.smtp_password.as_ref().map(|p| p.expose_secret().to_string()).as_deref(), Some("digits-0123"));
+        assert_eq!(smtp.smtp_timeout_seconds, 30);
+        assert!(!format!("{:?}", loaded.settings).contains("digits-0123"));
+        assert!(!serde_json::to_string(&loaded.settings).unwrap().contains("digits-0123"));
+        assert_eq!(SmtpSettings::default().port(), 587);
+    }
+
+    #[test]
+    fn smtp_settings_that_cannot_work_are_refused_with_a_sentence() {
+        let smtp = |s: SmtpSettings| Settings { smtp: s, ..Default::default() }.check();
+        let host = || SmtpSettings { smtp_host: Some("smtp.example.com".into()), ..Default::default() };
+        assert!(smtp(host()).is_ok());
+        let e = smtp(SmtpSettings { smtp_username: Some("u".into()), ..host() }).unwrap_err().to_string();
+        assert!(e.contains("smtp_username is set without smtp_password"), "{e}");
+        let e = smtp(SmtpSettings { smtp_password: Some(SecretString::from("p".to_string())), ..host() });
+        assert!(e.unwrap_err().to_string().contains("without smtp_username"));
+        let e = smtp(SmtpSettings { smtp_sender: Some("mca@contoso.example".into()), ..Default::default() });
+        assert!(e.unwrap_err().to_string().contains("smtp_host is not"));
+        let e = smtp(SmtpSettings { smtp_host: Some(" ".into()), ..Default::default() });
+        assert!(e.unwrap_err().to_string().contains("smtp_host is empty"));
+        let e = smtp(SmtpSettings { smtp_timeout_seconds: 0, ..host() });
+        assert!(e.unwrap_err().to_string().contains("smtp_timeout_seconds"));
+        let e = smtp(SmtpSettings { smtp_sender: Some("Contoso".into()), ..host() });
+        assert!(e.unwrap_err().to_string().contains("smtp_sender must be an email address"));
+        assert!(smtp(SmtpSettings { smtp_sender: Some("Zoë <zoe@contoso.example>".into()), ..host() }).is_ok());
     }
 
     #[test]

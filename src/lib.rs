@@ -5,6 +5,7 @@ pub mod config;
 pub mod domain;
 pub mod identity;
 pub mod jobs;
+pub mod mail;
 pub mod partner_center;
 pub mod sandbox;
 pub mod startup;
@@ -72,9 +73,16 @@ mod debug_shows_no_secret {
             oidc_client_secret: Some(SecretString::from(SECRET.to_string())),
             session_key: Some(SecretString::from(SECRET.to_string())),
             data_key: Some(SecretString::from(SECRET.to_string())),
+            smtp: crate::config::SmtpSettings {
+                smtp_host: Some("smtp.example.com".into()),
+                smtp_username: Some("portal".into()),
+                smtp_password: Some(SecretString::from(SECRET.to_string())),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_hidden(format!("{settings:?}"));
+        assert_hidden(format!("{:?}", crate::mail::Mailer::from_settings(&settings).unwrap()));
         assert_hidden(format!("{:?}", crate::store::sealing::Sealer::from_secret(SECRET.as_bytes())));
     }
 }

@@ -3,6 +3,31 @@
 // fills a form in.
 'use strict';
 
+// The longest mailto: address offered; the server uses the same limit.
+const MAILTO_LIMIT = 2000;
+
+// A mailto: address from the fields an "Open in email" link names.
+function mailtoOf(link) {
+  const value = (id, fallback) => {
+    const field = id && document.getElementById(id);
+    return field ? field.value : fallback;
+  };
+  const to = value(link.dataset.to, link.dataset.mailto || '');
+  const subject = value(link.dataset.subject, '');
+  const body = value(link.dataset.body, '').replace(/\r\n/g, '\n');
+  return `mailto:${encodeURIComponent(to)}?subject=${encodeURIComponent(subject)}&body=${encodeURIComponent(body)}`;
+}
+
+// Tells the portal what was done with an invitation (copied, opened in the mail program),
+// with the text as it is on the page; the form carries the CSRF token.
+function recordUse(element, action) {
+  const form = element.closest('form[data-record-url]');
+  if (!form) return;
+  const data = new URLSearchParams(new FormData(form));
+  data.set('action', action);
+  fetch(form.dataset.recordUrl, { method: 'POST', body: data, credentials: 'same-origin', keepalive: true }).catch(() => {});
+}
+
 document.addEventListener('DOMContentLoaded', () => {
   // After a failed submit, the summary of what to correct gets the focus.
   const summary = document.querySelector('.error-summary');
@@ -19,6 +44,7 @@ document.addEventListener('DOMContentLoaded', () => {
       try {
         await navigator.clipboard.writeText(subject ? `Subject: ${subject.value}\n\n${text}` : text);
         if (status) status.textContent = 'Copied.';
+        if (button.dataset.record) recordUse(button, button.dataset.record);
       } catch (e) {
         source.focus();
         if (source.select) source.select();
@@ -90,14 +116,33 @@ document.addEventListener('DOMContentLoaded', () => {
     window.setTimeout(poll, 2000);
   }
 
-  // "Open in email" takes the subject and body as edited on the page.
+  // "Open in email" takes the recipient, subject and body as edited on the page.
   document.querySelectorAll('a[data-mailto]').forEach((link) => {
     link.addEventListener('click', () => {
-      const subject = document.getElementById(link.dataset.subject);
-      const body = document.getElementById(link.dataset.body);
-      if (!subject || !body) return;
-      link.href = `mailto:${encodeURIComponent(link.dataset.mailto)}?subject=${encodeURIComponent(subject.value)}&body=${encodeURIComponent(body.value)}`;
+      link.href = mailtoOf(link);
+      if (link.dataset.record) recordUse(link, link.dataset.record);
     });
+  });
+
+  // Buttons that need the script are shown only when it runs.
+  document.querySelectorAll('[data-needs-script]').forEach((el) => { el.hidden = false; });
+
+  // The invitation editor warns as soon as the link is removed or changed, and offers
+  // "Open in email" only while the email fits in a mailto: link.
+  document.querySelectorAll('form[data-invitation-editor]').forEach((form) => {
+    const body = form.querySelector('textarea[name="body"]');
+    const warning = document.getElementById('invitation-link-warning');
+    const link = document.getElementById('invitation-mailto');
+    const tooLong = document.getElementById('invitation-too-long');
+    const check = () => {
+      if (warning) warning.hidden = body.value.includes(form.dataset.link);
+      if (link && tooLong) {
+        const fits = mailtoOf(link).length <= MAILTO_LIMIT;
+        link.hidden = !fits;
+        tooLong.hidden = fits;
+      }
+    };
+    form.addEventListener('input', check);
   });
 
   // "Use these details" on Edit agreement fills the person in without reloading the page

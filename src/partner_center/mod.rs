@@ -11,6 +11,7 @@ pub mod enhanced;
 pub mod error;
 mod links;
 pub mod models;
+pub mod relationship_requests;
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ pub use create::{AddressCheck, CreatedCustomer, SuggestedAddress};
 pub use enhanced::{EnhancedAttestation, EnhancedRequest, EnhancedStatus};
 pub use error::PcError;
 use models::*;
+pub use relationship_requests::RelationshipFor;
 
 use crate::domain::backoff::Backoff;
 use crate::domain::{AcceptanceDate, Attestation, Contact, Customer, PartnerType};

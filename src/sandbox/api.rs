@@ -207,7 +207,7 @@ async fn list_customers(state: web::Data<SandboxState>, req: HttpRequest, q: web
         None => 0,
     };
     let d = state.data();
-    let mine: Vec<&SeedCustomer> = d.customers.iter().filter(|c| c.tenant_id == caller.tenant()).collect();
+    let mine: Vec<&SeedCustomer> = d.customers.iter().filter(|c| rules::sees_customer(caller.tenant(), c)).collect();
     let page: Vec<Value> = mine.iter().skip(offset).take(size).map(|c| customer_json(c, false)).collect();
     let mut body = json!({
         "totalCount": page.len(),
@@ -235,7 +235,7 @@ fn with_customer<F: FnOnce(&SeedCustomer) -> HttpResponse>(
 ) -> HttpResponse {
     let d = state.data();
     // Another partner's customer is as unknown as a customer that does not exist.
-    match d.customers.iter().find(|c| c.id == id && c.tenant_id == caller.tenant()) {
+    match d.customers.iter().find(|c| c.id == id && rules::sees_customer(caller.tenant(), c)) {
         Some(c) => f(c),
         None => {
             pc_error(StatusCode::NOT_FOUND, 404, "CustomerNotFound", "The customer was not found for this partner.")

@@ -234,7 +234,7 @@ pub(crate) fn create_routes(cfg: &mut web::ServiceConfig) {
 /// Prefixes no new customer may take in the sandbox, besides existing customers'.
 const RESERVED_PREFIXES: [&str; 4] = ["contoso", "fabrikam", "microsoft", "admin"];
 
-fn domain_is_taken(state: &SandboxState, domain: &str) -> bool {
+pub(crate) fn domain_is_taken(state: &SandboxState, domain: &str) -> bool {
     let d = domain.to_ascii_lowercase();
     let prefix = d.trim_end_matches(".onmicrosoft.com");
     RESERVED_PREFIXES.contains(&prefix)

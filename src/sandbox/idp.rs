@@ -120,7 +120,7 @@ pub(crate) struct MessagePage<'a> {
     pub message: &'a str,
 }
 
-fn html(status: actix_web::http::StatusCode, body: String, form_target: Option<&str>) -> HttpResponse {
+pub(crate) fn html(status: actix_web::http::StatusCode, body: String, form_target: Option<&str>) -> HttpResponse {
     let form_action = match form_target.and_then(|t| url::Url::parse(t).ok()) {
         Some(u) => format!("'self' {}", u.origin().ascii_serialization()),
         None => "'self'".to_string(),

@@ -14,6 +14,8 @@ mod enhanced;
 pub mod faults;
 mod idp;
 pub mod jwt;
+mod partner_invitation;
+mod relationship_requests;
 mod rules;
 pub mod seed;
 mod state;
@@ -79,10 +81,13 @@ pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<
             .wrap(actix_web::middleware::from_fn(state::record_request))
             .configure(idp::routes)
             .configure(end_session::routes)
+            // Before `api`, whose `/v1/customers/{id}` would shadow the relationship request.
+            .configure(relationship_requests::routes)
             .configure(api::routes)
             .configure(api_write::routes)
             .configure(api_write::create_routes)
             .configure(enhanced::routes)
+            .configure(partner_invitation::routes)
     })
     .workers(1)
     .disable_signals()

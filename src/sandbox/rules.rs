@@ -105,6 +105,17 @@ pub(crate) fn may_attest_as_partner(tenant: &str, direct_bill: &[String]) -> boo
     !is_indirect_reseller(tenant) || direct_bill.iter().any(|t| t == tenant)
 }
 
+/// Indirect providers bill indirect resellers' customers; in the seed that is Contoso.
+pub(crate) fn is_indirect_provider(tenant: &str) -> bool {
+    tenant == seed::CONTOSO_TENANT
+}
+
+/// Whether a partner sees a customer: its own, and, for an indirect reseller, those its
+/// indirect provider holds with it as the customer's reseller.
+pub(crate) fn sees_customer(tenant: &str, customer: &seed::SeedCustomer) -> bool {
+    customer.tenant_id == tenant || customer.associated_partner_id.as_deref() == Some(tenant)
+}
+
 /// Whether `reseller` is one of the indirect resellers of the indirect provider
 /// `provider`: only then may the provider create a customer associated with it.
 pub(crate) fn resells_for(reseller: &str, provider: &str) -> bool {
@@ -175,6 +186,11 @@ mod tests {
         assert!(!is_indirect_reseller(seed::CONTOSO_TENANT));
         assert!(resells_for(seed::FABRIKAM_TENANT, seed::CONTOSO_TENANT));
         assert!(!resells_for(seed::CONTOSO_TENANT, seed::FABRIKAM_TENANT));
+        assert!(is_indirect_provider(seed::CONTOSO_TENANT) && !is_indirect_provider(seed::FABRIKAM_TENANT));
+        let mut held = seed::customers().into_iter().find(|c| c.tenant_id == seed::CONTOSO_TENANT).unwrap();
+        assert!(sees_customer(seed::CONTOSO_TENANT, &held) && !sees_customer(seed::FABRIKAM_TENANT, &held));
+        held.associated_partner_id = Some(seed::FABRIKAM_TENANT.into());
+        assert!(sees_customer(seed::CONTOSO_TENANT, &held) && sees_customer(seed::FABRIKAM_TENANT, &held));
     }
 
     #[test]

@@ -323,8 +323,29 @@ impl Store {
         Ok(r.rows_affected())
     }
 
+    /// Marks the acceptance-link invitations of a submission accepted: its attestation was
+    /// completed, so the customer accepted at the link.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %submission_id), err)]
+    pub async fn invitations_note_link_accepted(
+        &self,
+        tenant_id: &str,
+        submission_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let r = sqlx::query(
+            "UPDATE invitations SET accepted_at = $1, accepted_customer_id = customer_id \
+             WHERE tenant_id = $2 AND submission_id = $3 AND accepted_at IS NULL",
+        )
+        .bind(timestamp(at))
+        .bind(tenant_id)
+        .bind(submission_id)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Marks relationship invitations accepted whose company now is among the partner's
-    /// customers, matched by company name (lower case, single spaces). Returns how many.
+    /// customers, matched by company name in any letter case. Returns how many.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn invitations_match_relationships(&self, tenant_id: &str, at: DateTime<Utc>) -> StoreResult<u64> {
         let waiting = sqlx::query(

@@ -13,6 +13,7 @@ pub mod invitation_templates;
 pub mod invitations;
 mod kept_tokens;
 pub mod refresh;
+pub mod relationship_invitations;
 mod renewals;
 pub mod sign_in;
 mod submit;
@@ -36,6 +37,7 @@ pub use delivery::{Attempt, Delivery, Outcome};
 pub use invitations::{InviteRefusal, MadeInvitation};
 pub use kept_tokens::{NewCustomerSendNow, SendNowOutcome};
 pub use refresh::{RefreshOutcome, RefreshProgress, RefreshTracker};
+pub use relationship_invitations::{PartnerChoice, RelationshipDraft, RelationshipRefusal};
 pub use sign_in::{SignInRefusal, SignInState};
 pub use submit::Submitted;
 

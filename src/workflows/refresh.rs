@@ -63,6 +63,9 @@ async fn read_and_store(
     };
     let verdict = inputs.verdict(policy);
     store.customer_save(caller.tenant_id, &customer, Some(direct), &attestations, &verdict, Utc::now()).await?;
+    if direct {
+        store.invitations_note_mca_acceptance(caller.tenant_id, &customer.id, direct, Utc::now()).await?;
+    }
     Ok(())
 }
 
@@ -120,6 +123,8 @@ async fn settle(
     }
     // Only a complete read moves the time the list says it was read: a customer not read
     // keeps what was read before, and one added here since stays marked as added here.
+    // New customers that came from a relationship invitation: matched by company name.
+    store.invitations_match_relationships(caller.tenant_id, Utc::now()).await?;
     if outcome.failed.is_empty() {
         store.customers_forget_unseen(caller.tenant_id, started).await?;
         store.tenant_mark_synced(caller.tenant_id, started).await?;

@@ -300,3 +300,54 @@ async fn a_slow_template_read_for_one_partner_holds_up_no_other_partner() {
     assert_eq!(cache.get(&pc, "token-of-another", Uuid::new_v4()).await.unwrap(), template);
     assert_eq!(fake.seen().len(), 2, "the third call takes the template kept from the second");
 }
+
+/// The relationship request's documented answer, with a partner id of our own.
+const RELATIONSHIP_REQUEST: &str = r#"{"url": "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=1b2c3d4e-0000-4000-8000-00000000abcd&msppId=0&DAP=true#/BillingAccounts/partner-invitation",
+ "attributes": {"objectType": "RelationshipRequest"}}"#;
+
+#[tokio::test]
+async fn asks_for_a_relationship_link_with_the_picked_id_and_passes_on_only_a_safe_link() {
+    use mca_portal::partner_center::RelationshipFor;
+    let fake = Fake::start();
+    let pc = fake.client(Duration::from_secs(5));
+    let path = "/v1/customers/relationshiprequests";
+    fake.script(path, vec![answer(200, RELATIONSHIP_REQUEST); 3]);
+    let corr = Uuid::new_v4();
+    let kinds = [
+        RelationshipFor::Own,
+        RelationshipFor::ForIndirectReseller("reseller id&x=1".into()),
+        RelationshipFor::WithIndirectProvider("provider-1".into()),
+    ];
+    for r in &kinds {
+        let link = pc.relationship_request("token-1", r, corr).await.unwrap();
+        assert_eq!(link, RELATIONSHIP_REQUEST.split('"').nth(3).unwrap(), "the link exactly as answered");
+    }
+    let seen = fake.seen();
+    seen.iter().for_each(check_common_headers);
+    assert_eq!(
+        seen.iter().map(|s| s.path_and_query.as_str()).collect::<Vec<_>>(),
+        [
+            path.to_string(),
+            format!("{path}?indirectResellerId=reseller+id%26x%3D1"),
+            format!("{path}?indirectCloudSolutionProviderId=provider-1"),
+        ]
+    );
+    for body in [
+        r#"{"attributes": {"objectType": "RelationshipRequest"}}"#,
+        r#"{"url": "  "}"#,
+        r#"{"url": "http://admin.example.com/invite"}"#,
+        r#"{"url": "javascript:alert(1)"}"#,
+    ] {
+        fake.script(path, vec![answer(200, body)]);
+        let e = pc.relationship_request("token-1", &RelationshipFor::Own, corr).await.unwrap_err();
+        assert!(matches!(e, PcError::Decode { .. }), "{body}: {e}");
+        assert!(e.user_message().contains("could not read"), "the agent is told the answer was unusable");
+    }
+    let relationships = r#"{"totalCount": 1, "items": [{"id": "a2b3c4d5-0000-4000-8000-000000000001", "name": "Provider One",
+      "relationshipType": "IsIndirectResellerOf", "mpnId": "1234567", "attributes": {"objectType": "PartnerRelationship"}}],
+      "attributes": {"objectType": "Collection"}}"#;
+    fake.script("/v1/relationships", vec![answer(200, relationships)]);
+    let providers = pc.indirect_providers("token-1", corr).await.unwrap();
+    assert_eq!((providers[0].name.as_str(), providers[0].mpn_id.as_deref()), ("Provider One", Some("1234567")));
+    assert_eq!(fake.seen().last().unwrap().path_and_query, "/v1/relationships?relationship_type=IsIndirectResellerOf");
+}

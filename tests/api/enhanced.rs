@@ -85,11 +85,20 @@ async fn edit_agreement_sends_a_link_and_attests_once_the_customer_accepts() {
     assert!(page.contains("acceptance link is ready"), "the agent is told");
     assert_eq!(customer_status(&page), "pending");
     assert!(page.contains("Waiting for the customer to accept"));
-    assert!(
-        page.contains("Copy to clipboard") && page.contains("mailto:tania%40adatumlabs.example"),
-        "the email with the link, ready to copy"
-    );
     let link = link_in(&page);
+    // The email with the link: made (and kept) when the agent asks for it.
+    let submission = between(&page, "name=\"submission\" value=\"", "\"").expect("Write the email with this link");
+    let token = csrf_of(&page);
+    let form = [("csrf_token", token.as_str()), ("kind", "acceptance_link"), ("submission", submission)];
+    let r = b.post_form(&format!("/customers/{id}/invitations"), &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, email) = b.get_html(&location(&r)).await;
+    assert!(
+        email.contains("Copy to clipboard") && email.contains("mailto:tania%40adatumlabs.example"),
+        "ready to copy"
+    );
+    assert!(email.contains(&escaped(&link)), "the email carries the acceptance link");
+    assert!(email.contains("data-invitation-state=\"waiting\""));
     assert!(link.starts_with(&format!("{}/accept/", app.sandbox_url)), "{link}");
     assert_eq!(open_now_link_in(&page), (link.clone(), true), "or opened now, in a new tab");
     let reqs = app.sandbox.requests();
@@ -113,6 +122,8 @@ async fn edit_agreement_sends_a_link_and_attests_once_the_customer_accepts() {
         log.iter().map(|e| (&e.entry.action, &e.entry.outcome, &e.entry.detail)).collect::<Vec<_>>()
     );
     assert_eq!(app.attestations_by(&id, "tania@adatumlabs.example"), 1);
+    let (_, accepted) = b.get_html("/invitations?state=accepted").await;
+    assert!(accepted.contains("A. Datum Labs"), "the invitation is accepted with its attestation");
 }
 
 #[tokio::test]

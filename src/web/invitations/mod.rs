@@ -3,6 +3,7 @@
 //! with their state and reference note (docs/invitations.md).
 
 pub mod pages;
+mod relationship;
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
@@ -331,5 +332,12 @@ fn clone_query(q: &ListQuery) -> ListQuery {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list).service(show).service(make).service(save).service(used).service(note);
+    // New relationship before `show`, so that its address is not read as an id.
+    cfg.configure(relationship::routes)
+        .service(list)
+        .service(show)
+        .service(make)
+        .service(save)
+        .service(used)
+        .service(note);
 }

@@ -209,6 +209,9 @@ impl Delivery {
         if let (Outcome::Delivered, Some(a)) = (outcome, recorded) {
             self.store.attestation_add(&sub.tenant_id, customer_id, a).await?;
         }
+        if *outcome == Outcome::Delivered {
+            self.store.invitations_note_link_accepted(&sub.tenant_id, &sub.id, chrono::Utc::now()).await?;
+        }
         self.store.customer_recompute_status(&sub.tenant_id, customer_id, &self.policy).await
     }
 
