@@ -355,8 +355,7 @@ async fn an_indirect_reseller_invites_together_with_its_provider_and_the_state_f
         .sandbox
         .requests()
         .into_iter()
-        .filter(|q| q.path_and_query.starts_with("/v1/customers/relationshiprequests"))
-        .last()
+        .rfind(|q| q.path_and_query.starts_with("/v1/customers/relationshiprequests"))
         .unwrap();
     assert!(call.path_and_query.contains(&format!("indirectCloudSolutionProviderId={}", seed::CONTOSO_TENANT)));
     let (_, html) = fiona.get_html(&location(&r)).await;
