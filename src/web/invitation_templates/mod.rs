@@ -267,11 +267,15 @@ async fn remove(
     if form.confirm != "yes" {
         return confirm_removal(state, signed, removal, code).await;
     }
+    let name = wording_language(code).map(|l| l.name).unwrap_or(code);
     let message = match state.workflows.remove_invitation_wording(&signed.user, removal, code).await? {
         Ok(_) => match (removal, code == DEFAULT_LANGUAGE) {
             (Removal::Wording(kind), true) => format!("\"{}\" uses the built-in wording again.", kind.title()),
-            (Removal::Wording(kind), false) => format!("Removed that wording of \"{}\".", kind.title()),
-            (Removal::Language, _) => "Removed the language and its wording.".to_string(),
+            (Removal::Wording(kind), false) => format!(
+                "Removed the {name} wording of \"{}\": customers whose language is {name} get the English wording.",
+                kind.title()
+            ),
+            (Removal::Language, _) => format!("Removed {name} and its wording."),
         },
         Err(WordingRefusal::NothingToRemove) => WordingRefusal::NothingToRemove.message(),
         Err(other) => return Err(refused(other)),
