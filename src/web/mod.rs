@@ -7,6 +7,7 @@ pub mod ended_session;
 pub mod errors;
 pub mod extractors;
 pub mod health;
+pub mod invitation_templates;
 pub mod invitations;
 pub mod middleware;
 pub mod new_customer;
@@ -76,5 +77,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(customers::routes)
         .configure(agreement::routes)
         .configure(invitations::routes)
+        .configure(invitation_templates::routes)
         .default_service(web::to(not_found));
 }

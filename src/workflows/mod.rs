@@ -9,6 +9,7 @@ pub mod add_customer;
 pub mod attest;
 pub mod customers;
 pub mod delivery;
+pub mod invitation_templates;
 pub mod invitations;
 mod kept_tokens;
 pub mod refresh;

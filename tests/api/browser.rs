@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::helpers::spawn_app;
 
-fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
+pub(crate) fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
     let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
     if !chromium.exists() {
         return Err(format!("{} not found (apt-get install chromium)", chromium.display()));

@@ -15,6 +15,7 @@ mod customers;
 mod enhanced;
 mod external_idp;
 mod helpers;
+mod invitation_templates;
 mod invitations;
 mod queued_tokens;
 mod rate_limits;

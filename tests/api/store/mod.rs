@@ -33,6 +33,7 @@ macro_rules! on_both_databases {
 
 mod audit;
 mod customers;
+mod invitation_templates;
 mod invitations;
 mod new_customers_not_created;
 mod schema;
