@@ -58,6 +58,7 @@ mod debug_shows_no_secret {
             relationship: None,
             commerce_id: None,
             billing: None,
+            associated_partner_id: None,
         };
         let created = crate::partner_center::CreatedCustomer {
             customer,

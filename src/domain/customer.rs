@@ -13,6 +13,9 @@ pub struct Customer {
     pub relationship: Option<String>,
     pub commerce_id: Option<String>,
     pub billing: Option<BillingDetails>,
+    /// The indirect reseller the customer is associated with (`associatedPartnerId`), for
+    /// an indirect provider's customer, when Partner Center names it.
+    pub associated_partner_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -55,6 +58,28 @@ pub struct CustomerSummary {
     pub accepted_directly: Option<bool>,
     /// When the customer was created with the portal's Add customer.
     pub added_here_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The latest partner attestation: its date and the partner user who made it.
+    pub latest_attestation: Option<LatestAttestation>,
+    /// The indirect reseller the customer is associated with, when known.
+    pub associated_partner_id: Option<String>,
+}
+
+/// A customer's latest partner attestation, as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestAttestation {
+    pub date_agreed: NaiveDate,
+    /// The partner user's object id; Partner Center may leave it out.
+    pub user_id: Option<String>,
+    /// The partner user's name, where that user has signed in here.
+    pub user_name: Option<String>,
+}
+
+impl Attestation {
+    /// The latest of a customer's attestations as the account page orders them: the
+    /// newest date, and of several on that date the first in the list.
+    pub fn latest(attestations: &[Attestation]) -> Option<&Attestation> {
+        attestations.iter().rev().max_by_key(|a| a.date_agreed)
+    }
 }
 
 /// Customer ids are GUIDs: anything else cannot be a customer of this portal (and is
@@ -101,6 +126,7 @@ mod tests {
             relationship: None,
             commerce_id: None,
             billing: None,
+            associated_partner_id: None,
         };
         assert_eq!(c.document_locale(), ("en-US".into(), "US".into()));
         c.billing =

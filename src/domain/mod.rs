@@ -14,7 +14,7 @@ pub mod tokens;
 pub mod user;
 
 pub use contact::{AcceptanceDate, Contact};
-pub use customer::{Attestation, Customer, CustomerSummary, StatusInputs, is_customer_id};
+pub use customer::{Attestation, Customer, CustomerSummary, LatestAttestation, StatusInputs, is_customer_id};
 pub use roles::{AgentRole, AttestRefusal, PartnerType, Permissions, RoleSet};
 pub use rules::FieldError;
 pub use status::{EffectiveStatus, ReattestationPolicy, StatusVerdict};

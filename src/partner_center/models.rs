@@ -54,6 +54,9 @@ pub struct CustomerWire {
     pub billing_profile: Option<BillingProfileWire>,
     #[serde(default)]
     pub relationship_to_partner: Option<String>,
+    /// The indirect reseller of an indirect provider's customer.
+    #[serde(default)]
+    pub associated_partner_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,6 +259,7 @@ impl CustomerWire {
             relationship: self.relationship_to_partner,
             commerce_id: self.commerce_id,
             billing,
+            associated_partner_id: self.associated_partner_id.filter(|p| !p.trim().is_empty()),
         }
     }
 }

@@ -143,6 +143,9 @@ pub(crate) fn customer_json(c: &SeedCustomer, with_billing: bool) -> Value {
         "links": {"self": {"uri": format!("/customers/{}", c.id), "method": "GET", "headers": []}},
         "attributes": {"objectType": "Customer"}
     });
+    if let Some(reseller) = &c.associated_partner_id {
+        v["associatedPartnerId"] = json!(reseller);
+    }
     if with_billing && let Some(b) = &c.billing {
         v["billingProfile"] = b.clone();
     } else if with_billing {

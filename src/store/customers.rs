@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::customer_list::{SUMMARY_COLUMNS, SUMMARY_JOIN};
 use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
 use crate::domain::customer::BillingDetails;
-use crate::domain::{Attestation, Customer, CustomerSummary, EffectiveStatus, StatusVerdict};
+use crate::domain::{Attestation, Customer, CustomerSummary, EffectiveStatus, LatestAttestation, StatusVerdict};
 
 /// A customer with everything the account page shows.
 #[derive(Debug, Clone)]
@@ -30,34 +31,6 @@ impl CustomerRecord {
     pub fn user_name(&self, oid: &str) -> Option<&str> {
         self.user_names.get(oid).map(String::as_str)
     }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CustomerFilter {
-    /// Part of the company name or domain, any case.
-    pub search: String,
-    pub status: Option<EffectiveStatus>,
-}
-
-#[derive(Debug, Clone)]
-pub struct CustomerPage {
-    pub items: Vec<CustomerSummary>,
-    pub total: i64,
-    /// 1-based.
-    pub page: i64,
-    pub page_size: i64,
-}
-
-impl CustomerPage {
-    pub fn pages(&self) -> i64 {
-        ((self.total + self.page_size - 1) / self.page_size).max(1)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusCount {
-    pub status: EffectiveStatus,
-    pub count: i64,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -128,24 +101,13 @@ pub fn search_form(text: &str) -> String {
         .to_lowercase()
 }
 
-/// `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
-fn contains_pattern(text: &str) -> String {
-    let mut p = String::from("%");
-    for c in search_form(text.trim()).chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
-}
-
-/// The customer's own row: company, domain, what searches match, billing, status.
+/// The customer's own row: company, domain, what searches match, billing, status, and
+/// what the list shows of its acceptance, latest attestation and reseller. The counts
+/// and the search index follow it by triggers (migration 0012).
 async fn upsert_customer(
     conn: &mut sqlx::AnyConnection,
     tenant_id: &str,
-    customer: &Customer,
+    (customer, accepted_directly, attestations): (&Customer, Option<bool>, &[Attestation]),
     verdict: &StatusVerdict,
     at: &str,
 ) -> StoreResult<()> {
@@ -154,13 +116,18 @@ async fn upsert_customer(
         None => None,
     };
     let search_text = search_form(&format!("{} {}", customer.company_name, customer.domain));
+    let latest = Attestation::latest(attestations);
     sqlx::query(
-        "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+        "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at, \
+         accepted_directly, latest_attestation_on, latest_attestation_by, associated_partner_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT (tenant_id, customer_id) DO UPDATE SET company_name = excluded.company_name, domain = excluded.domain, \
          search_text = excluded.search_text, relationship = excluded.relationship, commerce_id = excluded.commerce_id, \
          billing_json = COALESCE(excluded.billing_json, customers.billing_json), status = excluded.status, \
-         status_reason = excluded.status_reason, read_at = excluded.read_at",
+         status_reason = excluded.status_reason, read_at = excluded.read_at, \
+         accepted_directly = COALESCE(excluded.accepted_directly, customers.accepted_directly), \
+         latest_attestation_on = excluded.latest_attestation_on, latest_attestation_by = excluded.latest_attestation_by, \
+         associated_partner_id = COALESCE(excluded.associated_partner_id, customers.associated_partner_id)",
     )
     .bind(tenant_id)
     .bind(&customer.id)
@@ -173,6 +140,10 @@ async fn upsert_customer(
     .bind(verdict.status.key())
     .bind(&verdict.reason)
     .bind(at)
+    .bind(accepted_directly.map(i64::from))
+    .bind(latest.map(|a| a.date_agreed.to_string()).unwrap_or_default())
+    .bind(latest.and_then(|a| a.user_id.clone()))
+    .bind(customer.associated_partner_id.clone())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -212,20 +183,34 @@ fn status_of(key: &str) -> StoreResult<EffectiveStatus> {
 
 /// A tenant's customers of one name in any letter case; `lower(company_name)` as the
 /// index `customers_by_lower_name` has it, so that the lookup reads that index's range.
-const NAMED_SQL: &str = "SELECT c.customer_id, c.company_name, c.domain, c.status, c.added_here_at, d.is_signed \
-     FROM customers c LEFT JOIN direct_acceptance d ON d.tenant_id = c.tenant_id AND d.customer_id = c.customer_id \
-     WHERE c.tenant_id = $1 AND lower(c.company_name) = lower($2) LIMIT $3";
+fn named_sql() -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS} FROM customers c {SUMMARY_JOIN} \
+         WHERE c.tenant_id = $1 AND lower(c.company_name) = lower($2) LIMIT $3"
+    )
+}
 
-/// A row of `customer_id, company_name, domain, status, added_here_at, is_signed` (the
-/// last from `direct_acceptance`, when read) as a list shows it.
-fn summary_of(r: &AnyRow) -> StoreResult<CustomerSummary> {
+/// A row of `SUMMARY_COLUMNS` as a list shows it.
+pub(super) fn summary_of(r: &AnyRow) -> StoreResult<CustomerSummary> {
+    let attested_on: String = r.try_get("latest_attestation_on")?;
+    let latest_attestation = match attested_on.as_str() {
+        "" => None,
+        date => Some(LatestAttestation {
+            date_agreed: NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .map_err(|e| StoreError::Corrupt(format!("date {date:?}: {e}")))?,
+            user_id: r.try_get("latest_attestation_by")?,
+            user_name: r.try_get("attested_by_name")?,
+        }),
+    };
     Ok(CustomerSummary {
         id: r.try_get("customer_id")?,
         company_name: r.try_get("company_name")?,
         domain: r.try_get("domain")?,
         status: status_of(&r.try_get::<String, _>("status")?)?,
-        accepted_directly: r.try_get::<Option<i64>, _>("is_signed")?.map(|s| s != 0),
+        accepted_directly: r.try_get::<Option<i64>, _>("accepted_directly")?.map(|s| s != 0),
         added_here_at: r.try_get::<Option<String>, _>("added_here_at")?.as_deref().map(parse_timestamp).transpose()?,
+        latest_attestation,
+        associated_partner_id: r.try_get("associated_partner_id")?,
     })
 }
 
@@ -242,8 +227,8 @@ impl Store {
         read_at: DateTime<Utc>,
     ) -> StoreResult<()> {
         let at = timestamp(read_at);
-        let mut tx = self.pool().begin().await?;
-        upsert_customer(&mut tx, tenant_id, customer, verdict, &at).await?;
+        let mut tx = self.begin_write().await?;
+        upsert_customer(&mut tx, tenant_id, (customer, accepted_directly, attestations), verdict, &at).await?;
         if let Some(signed) = accepted_directly {
             sqlx::query(
                 "INSERT INTO direct_acceptance (tenant_id, customer_id, is_signed, read_at) VALUES ($1, $2, $3, $4) \
@@ -268,13 +253,26 @@ impl Store {
         Ok(())
     }
 
-    /// Adds an attestation Partner Center has just recorded to the customer's list.
+    /// Adds an attestation Partner Center has just recorded to the customer's list, and
+    /// makes it the latest the list shows unless one of a later date is there.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn attestation_add(&self, tenant_id: &str, customer_id: &str, a: &Attestation) -> StoreResult<()> {
-        let mut conn = self.pool().acquire().await?;
+        let mut tx = self.begin_write().await?;
         // After every position a read gives (0, 1, …), and distinct however many are added at once.
         let position = 1_000_000 + Utc::now().timestamp_micros() % 1_000_000_000_000 + i64::from(rand::random::<u16>());
-        insert_attestation(&mut conn, (tenant_id, customer_id), position, a, &timestamp(Utc::now())).await
+        insert_attestation(&mut tx, (tenant_id, customer_id), position, a, &timestamp(Utc::now())).await?;
+        sqlx::query(
+            "UPDATE customers SET latest_attestation_on = $1, latest_attestation_by = $2 \
+             WHERE tenant_id = $3 AND customer_id = $4 AND latest_attestation_on < $1",
+        )
+        .bind(a.date_agreed.to_string())
+        .bind(a.user_id.clone())
+        .bind(tenant_id)
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Derives the customer's status again from what is stored: direct acceptance,
@@ -311,7 +309,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn customers_forget_unseen(&self, tenant_id: &str, read_since: DateTime<Utc>) -> StoreResult<u64> {
         let since = timestamp(read_since);
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for sql in [
             "DELETE FROM partner_attestations WHERE tenant_id = $1 AND customer_id IN (SELECT customer_id FROM customers WHERE tenant_id = $1 AND read_at < $2)",
             "DELETE FROM direct_acceptance WHERE tenant_id = $1 AND customer_id IN (SELECT customer_id FROM customers WHERE tenant_id = $1 AND read_at < $2)",
@@ -354,82 +352,19 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// One page of a tenant's customers by company name. `page` is 1-based.
-    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %page), err)]
-    pub async fn customer_list(
-        &self,
-        tenant_id: &str,
-        filter: &CustomerFilter,
-        page: i64,
-        page_size: i64,
-    ) -> StoreResult<CustomerPage> {
-        let pattern = contains_pattern(&filter.search);
-        let status = filter.status.map(|s| s.key()).unwrap_or("");
-        let total: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM customers WHERE tenant_id = $1 AND ($2 = '%%' OR search_text LIKE $2 ESCAPE '\\') AND ($3 = '' OR status = $3)",
-        )
-        .bind(tenant_id)
-        .bind(&pattern)
-        .bind(status)
-        .fetch_one(self.pool())
-        .await?
-        .try_get(0)?;
-        let page_size = page_size.max(1);
-        let last_page = ((total + page_size - 1) / page_size).max(1);
-        let page = page.clamp(1, last_page);
-        let rows = sqlx::query(
-            "SELECT c.customer_id, c.company_name, c.domain, c.status, c.added_here_at, d.is_signed FROM customers c \
-             LEFT JOIN direct_acceptance d ON d.tenant_id = c.tenant_id AND d.customer_id = c.customer_id \
-             WHERE c.tenant_id = $1 AND ($2 = '%%' OR c.search_text LIKE $2 ESCAPE '\\') AND ($3 = '' OR c.status = $3) \
-             ORDER BY c.company_name, c.customer_id LIMIT $4 OFFSET $5",
-        )
-        .bind(tenant_id)
-        .bind(&pattern)
-        .bind(status)
-        .bind(page_size)
-        .bind((page - 1) * page_size)
-        .fetch_all(self.pool())
-        .await?;
-        let items = rows.iter().map(summary_of).collect::<StoreResult<Vec<_>>>()?;
-        Ok(CustomerPage { items, total, page, page_size })
-    }
-
     /// A tenant's customers whose company name is `name` in any letter case (at most
     /// `limit`), read through the index `customers_by_lower_name`.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn customers_named(&self, tenant_id: &str, name: &str, limit: i64) -> StoreResult<Vec<CustomerSummary>> {
-        let rows = sqlx::query(NAMED_SQL).bind(tenant_id).bind(name.trim()).bind(limit).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(named_sql())).bind(tenant_id).bind(name.trim()).bind(limit).fetch_all(self.pool()).await?;
         rows.iter().map(summary_of).collect()
-    }
-
-    /// How many customers match `search` in each status.
-    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
-    pub async fn customer_status_counts(&self, tenant_id: &str, search: &str) -> StoreResult<Vec<StatusCount>> {
-        let rows = sqlx::query(
-            "SELECT status, COUNT(*) AS n FROM customers WHERE tenant_id = $1 AND ($2 = '%%' OR search_text LIKE $2 ESCAPE '\\') GROUP BY status",
-        )
-        .bind(tenant_id)
-        .bind(contains_pattern(search))
-        .fetch_all(self.pool())
-        .await?;
-        let mut counts = Vec::new();
-        for s in EffectiveStatus::ALL {
-            let mut count = 0;
-            for r in &rows {
-                if r.try_get::<String, _>("status")? == s.key() {
-                    count = r.try_get("n")?;
-                }
-            }
-            counts.push(StatusCount { status: s, count });
-        }
-        Ok(counts)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn customer_get(&self, tenant_id: &str, customer_id: &str) -> StoreResult<Option<CustomerRecord>> {
         let row = sqlx::query(
             "SELECT c.customer_id, c.company_name, c.domain, c.relationship, c.commerce_id, c.billing_json, c.status, c.status_reason, c.read_at, \
-                    d.is_signed, d.read_at AS direct_read_at \
+                    c.associated_partner_id, d.is_signed, d.read_at AS direct_read_at \
              FROM customers c LEFT JOIN direct_acceptance d ON d.tenant_id = c.tenant_id AND d.customer_id = c.customer_id \
              WHERE c.tenant_id = $1 AND c.customer_id = $2",
         )
@@ -473,6 +408,7 @@ impl Store {
                 relationship: r.try_get("relationship")?,
                 commerce_id: r.try_get("commerce_id")?,
                 billing,
+                associated_partner_id: r.try_get("associated_partner_id")?,
             },
             accepted_directly: signed.map(|s| s != 0),
             direct_read_at: direct_read_at.as_deref().map(parse_timestamp).transpose()?,
@@ -501,20 +437,18 @@ fn attestation_of(r: &AnyRow) -> StoreResult<Attestation> {
 
 #[cfg(test)]
 mod tests {
-    use super::{NAMED_SQL, Row, Store, contains_pattern};
+    use super::{Row, Store, named_sql, search_form};
 
     #[test]
-    fn like_patterns_take_wildcards_literally() {
-        assert_eq!(contains_pattern(" Con "), "%con%");
-        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-        assert_eq!(contains_pattern("Liberty\u{2019}s\u{0}"), "%liberty's%");
+    fn searches_compare_lower_case_with_plain_quotes() {
+        assert_eq!(search_form("Liberty\u{2019}s\u{0} CON"), "liberty's con");
     }
 
     #[tokio::test]
     async fn the_same_name_lookup_reads_an_index_range_never_the_whole_table() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("plan.db").display())).await.expect("store");
-        let sql = sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {NAMED_SQL}"));
+        let sql = sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {}", named_sql()));
         let rows = sqlx::query(sql).bind("t1").bind("Contoso").bind(5).fetch_all(store.pool()).await.expect("explain");
         let plan =
             rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect::<Vec<_>>().join("\n");

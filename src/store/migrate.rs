@@ -11,6 +11,9 @@ enum Step {
     Sql(&'static str),
     /// Stored submissions from before the parsed request was kept (`submissions_legacy`).
     SubmissionRequests,
+    /// SQL that differs between the databases (triggers, search indexes), and the
+    /// PostgreSQL extensions it needs.
+    PerBackend { sqlite: &'static str, postgres: &'static str, pg_extensions: &'static [&'static str] },
 }
 
 struct Migration {
@@ -62,7 +65,67 @@ const MIGRATIONS: &[Migration] = &[
         name: "invitations",
         step: Step::Sql(include_str!("../../migrations/0010_invitations.sql")),
     },
+    Migration {
+        version: 11,
+        name: "customer_list",
+        step: Step::Sql(include_str!("../../migrations/0011_customer_list.sql")),
+    },
+    Migration {
+        version: 12,
+        name: "customer_search",
+        step: Step::PerBackend {
+            sqlite: include_str!("../../migrations/0012_customer_search_sqlite.sql"),
+            postgres: include_str!("../../migrations/0012_customer_search_postgres.sql"),
+            pg_extensions: &["pg_trgm"],
+        },
+    },
 ];
+
+impl Store {
+    async fn run(&self, step: &Step, tx: &mut sqlx::AnyConnection) -> StoreResult<()> {
+        match *step {
+            Step::Sql(sql) => {
+                sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+            }
+            Step::SubmissionRequests => super::submissions_legacy::upgrade(tx).await?,
+            Step::PerBackend { sqlite, postgres, pg_extensions } => match self.backend {
+                Backend::Sqlite => {
+                    sqlx::raw_sql(AssertSqlSafe(sqlite)).execute(&mut *tx).await?;
+                }
+                Backend::Postgres => {
+                    for name in pg_extensions {
+                        require_extension(tx, name).await?;
+                    }
+                    sqlx::raw_sql(AssertSqlSafe(postgres)).execute(&mut *tx).await?;
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// Creates a PostgreSQL extension the schema needs, unless it is there already. Creating
+/// one takes a superuser, or for a trusted extension such as pg_trgm the right to create
+/// in the database; without it the portal stops with what the database owner must run.
+async fn require_extension(conn: &mut sqlx::AnyConnection, name: &str) -> StoreResult<()> {
+    let present = sqlx::query("SELECT extname FROM pg_extension WHERE extname = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
+    if present {
+        return Ok(());
+    }
+    let sql = AssertSqlSafe(format!("CREATE EXTENSION IF NOT EXISTS {name}"));
+    sqlx::raw_sql(sql).execute(&mut *conn).await.map_err(|e| {
+        StoreError::Setup(format!(
+            "the PostgreSQL extension {name} is needed and the portal's database user could not create it ({e}); \
+             the database owner or a superuser runs `CREATE EXTENSION {name};` in the portal's database once \
+             (on Debian it comes with the postgresql-contrib package), then the portal starts"
+        ))
+    })?;
+    Ok(())
+}
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.
 const PG_LOCK_KEY: i64 = 0x6d63_615f_706f_7274;
@@ -70,6 +133,13 @@ const PG_LOCK_KEY: i64 = 0x6d63_615f_706f_7274;
 impl Store {
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn migrate(&self) -> StoreResult<()> {
+        self.migrate_to(i64::MAX).await
+    }
+
+    /// Applies the pending migrations up to `version` only: for tests of a migration on
+    /// the data of an older schema.
+    #[doc(hidden)]
+    pub async fn migrate_to(&self, version: i64) -> StoreResult<()> {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_lock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
@@ -93,14 +163,9 @@ impl Store {
                     "the database has migration {newest}, newer than this build knows: run a newer mca-portal"
                 )));
             }
-            for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+            for m in MIGRATIONS.iter().filter(|m| m.version <= version && !applied.contains(&m.version)) {
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                match m.step {
-                    Step::Sql(sql) => {
-                        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
-                    }
-                    Step::SubmissionRequests => super::submissions_legacy::upgrade(&mut tx).await?,
-                }
+                self.run(&m.step, &mut tx).await?;
                 sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                     .bind(m.version)
                     .bind(m.name)

@@ -2,6 +2,8 @@
 //! through sqlx's `Any` driver. Only text and 64-bit integers cross the boundary.
 
 mod audit;
+mod customer_counts;
+mod customer_list;
 mod customers;
 mod invitation_templates;
 mod invitations;
@@ -18,7 +20,11 @@ mod tenant_providers;
 mod tenants;
 
 pub use audit::{AuditEntry, AuditRecord};
-pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
+pub use customer_counts::{AcceptanceCounts, CustomerCounts, SEARCH_COUNTED, StatusCount, StatusCounts};
+pub use customer_list::{
+    Acceptance, CustomerFilter, CustomerPage, CustomerQuery, CustomerSort, Position, SEARCH_ANYWHERE_FROM, SortKey,
+};
+pub use customers::CustomerRecord;
 pub use invitation_templates::TemplateRecord;
 pub use invitations::{
     InvitationAction, InvitationFilter, InvitationRecord, InvitationStateFilter, NewInvitation, company_key,
@@ -48,6 +54,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    /// The database lacks something the portal cannot set up itself; says what to do.
+    #[error("the database is not ready: {0}")]
+    Setup(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -116,6 +125,17 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A transaction that writes customers. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that writes the search index (FTS5,
+    /// through the triggers on `customers`) reads before it writes, and would fail with
+    /// "database is locked" instead of waiting when another writer went first.
+    pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// For `/readyz`.

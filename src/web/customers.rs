@@ -4,59 +4,27 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use super::AppState;
 use super::errors::{AppError, page, redirect};
 use super::extractors::{Agent, Attester, Signed};
+use super::customer_query::{ListQuery, ListView, page_sizes};
 use super::pages::{
-    CustomerAccountPage, CustomerRow, CustomersPage, LatestInvitation, NewCustomerRow, PagerLink, SubmissionView,
+    Choice, CustomerAccountPage, CustomerRow, CustomersPage, HiddenField, LatestInvitation, NewCustomerRow,
+    SubmissionView,
 };
 use super::session;
-use crate::domain::{CustomerSummary, EffectiveStatus, is_customer_id};
-use crate::store::{CustomerFilter, CustomerRecord, Submission, SubmissionState};
+use crate::domain::{CustomerSummary, EffectiveStatus, PartnerType, is_customer_id};
+use crate::store::{
+    Acceptance, CustomerRecord, CustomerSort, Position, SEARCH_ANYWHERE_FROM, SEARCH_COUNTED, StatusCounts, Submission,
+    SubmissionState,
+};
 use crate::workflows::refresh::Started;
-use crate::workflows::{Outcome, SendNowOutcome};
-
-#[derive(Deserialize, Default)]
-struct ListQuery {
-    q: Option<String>,
-    status: Option<String>,
-    page: Option<String>,
-}
-
-fn list_href(search: &str, status: Option<EffectiveStatus>, page: i64) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    if !search.is_empty() {
-        s.append_pair("q", search);
-    }
-    if let Some(st) = status {
-        s.append_pair("status", st.key());
-    }
-    if page > 1 {
-        s.append_pair("page", &page.to_string());
-    }
-    let qs = s.finish();
-    if qs.is_empty() { "/customers".into() } else { format!("/customers?{qs}") }
-}
-
-/// Page numbers to offer: the first, the last, and two either side of the current one.
-fn pager(search: &str, status: Option<EffectiveStatus>, current: i64, pages: i64) -> Vec<PagerLink> {
-    (1..=pages)
-        .filter(|p| *p == 1 || *p == pages || (p - current).abs() <= 2)
-        .map(|p| PagerLink { label: p.to_string(), href: list_href(search, status, p), current: p == current })
-        .collect()
-}
+use crate::workflows::{Outcome, RelatedPartner, SendNowOutcome};
 
 /// "1 customer", "2 customers".
 fn customers_count(n: i64) -> String {
     if n == 1 { "1 customer".into() } else { format!("{n} customers") }
-}
-
-/// The search as typed, without control characters, trimmed, at most 100 characters.
-fn search_text(typed: Option<&str>) -> String {
-    let printable: String = typed.unwrap_or("").chars().filter(|c| !c.is_control()).collect();
-    printable.trim().chars().take(100).collect()
 }
 
 /// How many new customers not created yet the Customers page lists, newest first.
@@ -89,9 +57,12 @@ fn new_customer_row(s: &Submission, attester: bool) -> Option<NewCustomerRow> {
 }
 
 /// A customer as the list shows it; `synced` is the time of the last complete read of
-/// the list, after which a customer added with Add customer is marked as added here.
-fn customer_row(c: &CustomerSummary, synced: Option<DateTime<Utc>>) -> CustomerRow {
+/// the list, after which a customer added with Add customer is marked as added here;
+/// `resellers` the partner's indirect resellers, to name a customer's.
+fn customer_row(c: &CustomerSummary, synced: Option<DateTime<Utc>>, resellers: &[RelatedPartner]) -> CustomerRow {
     let added_here = c.added_here_at.filter(|added| synced.is_none_or(|read| *added >= read));
+    let latest = c.latest_attestation.as_ref();
+    let user_id = latest.and_then(|a| a.user_id.clone());
     CustomerRow {
         id: c.id.clone(),
         company_name: c.company_name.clone(),
@@ -103,6 +74,81 @@ fn customer_row(c: &CustomerSummary, synced: Option<DateTime<Utc>>) -> CustomerR
             None => "Not read yet",
         },
         added_here: added_here.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        attested_on: latest.map(|a| a.date_agreed.to_string()).unwrap_or_else(|| "None".into()),
+        attested_by: latest.and_then(|a| a.user_name.clone()),
+        attested_by_note: match (latest, &user_id) {
+            (None, _) => "None",
+            (Some(_), None) => "not recorded by Partner Center",
+            (Some(_), Some(_)) => "a user who has not signed in here",
+        },
+        attested_by_id: user_id.filter(|_| latest.is_some_and(|a| a.user_name.is_none())),
+        reseller: c.associated_partner_id.as_ref().map(|id| {
+            resellers.iter().find(|r| r.id.eq_ignore_ascii_case(id)).map(|r| r.name.clone()).unwrap_or(id.clone())
+        }),
+    }
+}
+
+/// An indirect provider's indirect resellers, to name them in the list: read from
+/// Partner Center (kept ten minutes) only when the page shows a customer of one.
+async fn resellers_for(state: &AppState, signed: &Signed, items: &[CustomerSummary]) -> Vec<RelatedPartner> {
+    if signed.user.partner_type != PartnerType::IndirectProvider || items.iter().all(|c| c.associated_partner_id.is_none())
+    {
+        return Vec::new();
+    }
+    let token = session::access_token(state, signed).await.ok();
+    state.workflows.resellers(&signed.user, token.as_deref()).await
+}
+
+/// The options of the filter form's selects that have no count.
+fn choices(view: &ListView, configured: u32) -> (Vec<Choice>, Vec<Choice>, Vec<Choice>) {
+    let acceptance = Acceptance::ALL
+        .into_iter()
+        .map(|a| Choice {
+            key: a.key().into(),
+            label: a.label().into(),
+            selected: view.query.filter.acceptance == Some(a),
+        })
+        .collect();
+    let sort = CustomerSort::ALL
+        .into_iter()
+        .map(|s| Choice { key: s.key().into(), label: s.label().into(), selected: view.query.sort == s })
+        .collect();
+    let sizes = page_sizes(configured)
+        .into_iter()
+        .map(|n| Choice { key: n.to_string(), label: format!("{n} a page"), selected: view.page_size == n })
+        .collect();
+    (acceptance, sort, sizes)
+}
+
+/// The view as hidden fields, for Refresh list to come back to the same rows.
+fn view_fields(view: &ListView, configured: u32) -> Vec<HiddenField> {
+    let href = view.href(&view.position, configured);
+    let query = href.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let known = ["q", "status", "acceptance", "sort", "size", "after", "before", "last"];
+    url::form_urlencoded::parse(query.as_bytes())
+        .filter_map(|(k, v)| known.iter().find(|n| **n == k).map(|name| HiddenField { name, value: v.into_owned() }))
+        .collect()
+}
+
+/// "Showing 25 of 36 customers." for the rows shown and the counts of the view.
+fn showing(shown: usize, view: &ListView, counts: &StatusCounts) -> String {
+    if !counts.complete {
+        return format!("Showing {shown} of more than {SEARCH_COUNTED} matching customers.");
+    }
+    let total = match view.query.filter.status {
+        Some(status) => counts.of(status),
+        None => counts.total(),
+    };
+    format!("Showing {shown} of {}.", customers_count(total))
+}
+
+/// The column the list is sorted by and its direction, for `aria-sort`.
+fn sorted_by(sort: CustomerSort) -> (&'static str, &'static str) {
+    match sort {
+        CustomerSort::Name => ("name", "ascending"),
+        CustomerSort::Status => ("status", "ascending"),
+        CustomerSort::AttestedNewest => ("attested", "descending"),
+        CustomerSort::AttestedOldest => ("attested", "ascending"),
     }
 }
 
@@ -114,49 +160,56 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     session::read_if_never_read(&state, &signed).await?;
     let tenant = &signed.user.tenant_id;
-    let search = search_text(q.q.as_deref());
-    let status_text = q.status.as_deref().unwrap_or("").trim().to_ascii_lowercase();
-    let status = EffectiveStatus::parse(&status_text);
-    let unknown_status = (!status_text.is_empty() && status.is_none()).then(|| q.status.clone().unwrap_or_default());
-    let requested_page = q.page.as_deref().and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
-    let filter = CustomerFilter { search: search.clone(), status };
-    let list =
-        state.store.customer_list(tenant, &filter, requested_page, state.settings.customers_page_size as i64).await?;
-    let counts = state.store.customer_status_counts(tenant, &search).await?;
+    let configured = state.settings.customers_page_size;
+    let view = q.view(configured);
+    let found = state.store.customer_list(tenant, &view.query, &view.position, view.page_size).await?;
+    let counts = state.store.customer_status_counts(tenant, &view.query.filter).await?;
     let synced = state.store.tenant_get(tenant).await?.and_then(|t| t.customers_synced_at);
-    let synced_at = synced.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string());
-    let rows = list.items.iter().map(|c| customer_row(c, synced)).collect();
-    let pages = list.pages();
-    let current = list.page;
-    let first_shown = if list.total == 0 { 0 } else { (current - 1) * list.page_size + 1 };
-    let last_shown = first_shown + list.items.len() as i64 - if list.total == 0 { 0 } else { 1 };
+    let resellers = resellers_for(&state, &signed, &found.items).await;
+    let rows = found.items.iter().map(|c| customer_row(c, synced, &resellers)).collect();
     let progress = Some(state.workflows.refreshes.get(tenant)).filter(|p| p.running || p.error.is_some());
-    let not_read = counts.iter().find(|c| c.status == EffectiveStatus::NotRead).map(|c| c.count).unwrap_or(0);
     let (new_customers, new_customers_more) = new_customers_not_created(&state, &signed).await?;
-    let view = CustomersPage {
+    let (acceptance_options, sort_options, size_options) = choices(&view, configured);
+    let link = |p: Option<Position>| p.map(|p| view.href(&p, configured));
+    let filter = &view.query.filter;
+    let not_read = if filter.search.is_empty() && filter.acceptance.is_none() {
+        counts.of(EffectiveStatus::NotRead)
+    } else {
+        state.store.customer_counts(tenant).await?.matching(Some(EffectiveStatus::NotRead), None)
+    };
+    let page_view = CustomersPage {
         layout: signed.layout("Customers"),
         rows,
         cutoff: state.settings.reattestation_cutoff.to_string(),
         not_read,
         progress,
-        total_customers: counts.iter().map(|c| c.count).sum(),
-        status_options: CustomersPage::counts(&counts, status),
-        status_filter: status,
-        unknown_status,
-        previous: (current > 1).then(|| list_href(&search, status, current - 1)),
-        next: (current < pages).then(|| list_href(&search, status, current + 1)),
-        pages: if pages > 1 { pager(&search, status, current, pages) } else { Vec::new() },
-        first_shown,
-        last_shown,
-        total_label: customers_count(list.total),
-        current_page: current,
-        search,
-        synced_at,
-        list,
+        all_statuses_label: match (counts.complete, filter.search.is_empty()) {
+            (false, _) => "All statuses".into(),
+            (true, true) => format!("All statuses ({})", counts.total()),
+            (true, false) => format!("All statuses ({} matching)", counts.total()),
+        },
+        showing: showing(found.items.len(), &view, &counts),
+        status_options: CustomersPage::counts(&counts, filter.status),
+        status_filter: filter.status,
+        search_is_prefix: !filter.search.is_empty() && filter.search.chars().count() < SEARCH_ANYWHERE_FROM,
+        filtered: !filter.search.is_empty() || filter.status.is_some() || filter.acceptance.is_some(),
+        acceptance_options,
+        sort_options,
+        size_options,
+        sorted_by: sorted_by(view.query.sort),
+        unknown_status: view.unknown_status.clone(),
+        first: found.has_previous.then(|| view.href(&Position::First, configured)),
+        previous: link(found.previous(view.query.sort)),
+        next: link(found.next(view.query.sort)),
+        last: found.has_next.then(|| view.href(&Position::Last, configured)),
+        view_fields: view_fields(&view, configured),
+        show_reseller: signed.user.partner_type == PartnerType::IndirectProvider,
+        search: filter.search.clone(),
+        synced_at: synced.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
         new_customers,
         new_customers_more,
     };
-    Ok(page(&view))
+    Ok(page(&page_view))
 }
 
 #[post("/customers/refresh")]
@@ -188,11 +241,10 @@ async fn refresh_list(
         }
     };
     session::set_flash(&signed.session, &message);
-    // Back to the same view: search, filter and page kept.
-    let search = form.q.clone().unwrap_or_default();
-    let status = form.status.as_deref().and_then(EffectiveStatus::parse);
-    let page = form.page.as_deref().and_then(|p| p.parse().ok()).unwrap_or(1);
-    Ok(redirect(&list_href(&search, status, page)))
+    // Back to the same view: search, filters, order, page size and position kept.
+    let configured = state.settings.customers_page_size;
+    let view = form.view(configured);
+    Ok(redirect(&view.href(&view.position, configured)))
 }
 
 /// A submission's state as pages show it.
@@ -422,20 +474,4 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(refresh_one)
         .service(send_now)
         .service(agreement_document);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pager_keeps_search_and_filter() {
-        let links = pager("a&b", Some(EffectiveStatus::Attested), 5, 10);
-        let labels: Vec<_> = links.iter().map(|l| l.label.as_str()).collect();
-        assert_eq!(labels, ["1", "3", "4", "5", "6", "7", "10"]);
-        assert!(links[0].href.contains("q=a%26b"));
-        assert!(links[0].href.contains("status=attested"));
-        assert!(!links[0].href.contains("page="));
-        assert!(links.iter().find(|l| l.current).unwrap().href.ends_with("page=5"));
-    }
 }

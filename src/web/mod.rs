@@ -2,6 +2,7 @@
 
 pub mod agreement;
 pub mod auth;
+pub mod customer_query;
 pub mod customers;
 pub mod ended_session;
 pub mod errors;

@@ -4,7 +4,7 @@ use askama::Template;
 
 use super::session::SignedInUser;
 use crate::domain::{EffectiveStatus, Permissions};
-use crate::store::{CustomerPage, CustomerRecord, StatusCount};
+use crate::store::{CustomerRecord, StatusCounts};
 
 #[derive(Debug, Clone)]
 pub struct LayoutUser {
@@ -95,43 +95,64 @@ pub struct ErrorPage {
 pub struct StatusOption {
     pub key: &'static str,
     pub label: &'static str,
-    pub count: i64,
+    /// None when a search matched more customers than are counted.
+    pub count: Option<i64>,
     pub selected: bool,
 }
 
-pub struct PagerLink {
+/// An option of a select that has no count: acceptance, order, page size.
+pub struct Choice {
+    pub key: String,
     pub label: String,
-    pub href: String,
-    pub current: bool,
+    pub selected: bool,
+}
+
+/// A field of the list's view, for the forms that must come back to it.
+pub struct HiddenField {
+    pub name: &'static str,
+    pub value: String,
 }
 
 #[derive(Template)]
 #[template(path = "customers.html")]
 pub struct CustomersPage {
     pub layout: Layout,
-    pub list: CustomerPage,
-    /// The rows of `list`, as the table shows them.
+    /// The page of the list, as the table shows it.
     pub rows: Vec<CustomerRow>,
     /// The re-attestation cutoff, for the legend of the statuses.
     pub cutoff: String,
     pub search: String,
+    /// A search short enough to look only at the beginning of company names.
+    pub search_is_prefix: bool,
     pub status_options: Vec<StatusOption>,
     pub status_filter: Option<EffectiveStatus>,
+    pub acceptance_options: Vec<Choice>,
+    pub sort_options: Vec<Choice>,
+    pub size_options: Vec<Choice>,
+    /// The column the list is sorted by ("name", "status", "attested") and its
+    /// direction for `aria-sort`.
+    pub sorted_by: (&'static str, &'static str),
+    /// Something filters the list (search, status or acceptance).
+    pub filtered: bool,
     /// A status in the address that is not one of ours, to say it was ignored.
     pub unknown_status: Option<String>,
     /// How many customers Partner Center listed but did not let us read.
     pub not_read: i64,
     /// A refresh of all customers under way, or the reason the last one stopped.
     pub progress: Option<crate::workflows::RefreshProgress>,
-    pub total_customers: i64,
-    pub total_label: String,
-    pub current_page: i64,
+    /// "All statuses (36)", "All statuses (2 matching)", "All statuses".
+    pub all_statuses_label: String,
+    /// "Showing 25 of 36 customers."
+    pub showing: String,
     pub synced_at: Option<String>,
+    pub first: Option<String>,
     pub previous: Option<String>,
     pub next: Option<String>,
-    pub pages: Vec<PagerLink>,
-    pub first_shown: i64,
-    pub last_shown: i64,
+    pub last: Option<String>,
+    /// The view, for Refresh list to come back to.
+    pub view_fields: Vec<HiddenField>,
+    /// The indirect reseller column (indirect providers only).
+    pub show_reseller: bool,
     /// The newest new customers not created yet (none: the section is not shown).
     pub new_customers: Vec<NewCustomerRow>,
     /// How many more there are than those shown.
@@ -149,6 +170,17 @@ pub struct CustomerRow {
     pub acceptance: &'static str,
     /// When it was added with Add customer, for one added after the last complete read.
     pub added_here: Option<String>,
+    /// The latest attestation's date (year-month-day), or "None".
+    pub attested_on: String,
+    /// The partner user who made it, by name when that user has signed in here.
+    pub attested_by: Option<String>,
+    /// What is said when there is no name: no attestation, no user recorded, or a user
+    /// who has not signed in here (then with `attested_by_id`).
+    pub attested_by_note: &'static str,
+    pub attested_by_id: Option<String>,
+    /// The indirect reseller: its name where the portal knows it, else its id; None
+    /// when Partner Center did not name one.
+    pub reseller: Option<String>,
 }
 
 /// A new customer not created yet, as the Customers page lists it.
@@ -171,13 +203,19 @@ impl CustomersPage {
         self.progress.as_ref().is_some_and(|p| p.running)
     }
 
-    pub fn counts(counts: &[StatusCount], selected: Option<EffectiveStatus>) -> Vec<StatusOption> {
+    /// `aria-sort` of a column header: "ascending", "descending" or "none".
+    pub fn aria_sort(&self, column: &str) -> &'static str {
+        if self.sorted_by.0 == column { self.sorted_by.1 } else { "none" }
+    }
+
+    pub fn counts(counts: &StatusCounts, selected: Option<EffectiveStatus>) -> Vec<StatusOption> {
         counts
+            .by_status
             .iter()
             .map(|c| StatusOption {
                 key: c.status.key(),
                 label: c.status.label(),
-                count: c.count,
+                count: counts.complete.then_some(c.count),
                 selected: Some(c.status) == selected,
             })
             .collect()

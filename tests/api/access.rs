@@ -78,7 +78,7 @@ async fn every_get_route_answers_every_role_as_designed() {
         "/static/app.css".into(),
         "/no-access".into(),
         "/customers".into(),
-        "/customers?q=wind&status=attested&page=1".into(),
+        "/customers?q=wind&status=attested&acceptance=not_provided&sort=attested_newest&size=50".into(),
         format!("/customers/{id}"),
         format!("/customers/{id}/agreement-document"),
         format!("/customers/{id}/agreement/edit"),

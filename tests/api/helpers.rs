@@ -426,6 +426,31 @@ pub fn listed_customers(html: &str) -> Vec<ListedCustomer> {
         .collect()
 }
 
+/// The address of the list's pager link with this text ("First page", "Previous",
+/// "Next", "Last page"), when the page has it.
+pub fn pager_link(html: &str, text: &str) -> Option<String> {
+    let nav = between(html, "<nav class=\"pager\"", "</nav>")?;
+    nav.split("<a href=\"").skip(1).find_map(|rest| {
+        let (href, after) = rest.split_once('"')?;
+        let label = after.split("</a>").next()?;
+        label.ends_with(&format!(">{text}")).then(|| unescape(href))
+    })
+}
+
+/// Every page of the customer list from `path` on, following Next.
+pub async fn every_page(b: &Browser, path: &str) -> Vec<String> {
+    let mut pages = Vec::new();
+    let mut next = Some(path.to_string());
+    while let Some(path) = next {
+        let (status, html) = b.get_html(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        next = pager_link(&html, "Next");
+        pages.push(html);
+        assert!(pages.len() < 100, "the pages end");
+    }
+    pages
+}
+
 /// The status key of the company's row in the customer list.
 pub fn status_of_row(html: &str, company: &str) -> String {
     listed_customers(html)

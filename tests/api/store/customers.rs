@@ -4,7 +4,7 @@
 use chrono::Utc;
 use mca_portal::domain::customer::BillingDetails;
 use mca_portal::domain::{EffectiveStatus, ReattestationPolicy, StatusInputs};
-use mca_portal::store::{CustomerFilter, Store};
+use mca_portal::store::{CustomerFilter, CustomerQuery, Position, Store};
 
 use crate::store::{attestation, customer, save};
 
@@ -43,7 +43,14 @@ async fn three_customers_and_another_tenants(s: &Store) {
 }
 
 fn searching(text: &str) -> CustomerFilter {
-    CustomerFilter { search: text.into(), status: None }
+    CustomerFilter { search: text.into(), ..Default::default() }
+}
+
+/// The ids of the first `n` customers of t1 a filter shows, in the default order.
+async fn listed(s: &Store, filter: CustomerFilter, n: i64) -> Vec<String> {
+    let query = CustomerQuery { filter, ..Default::default() };
+    let page = s.customer_list("t1", &query, &Position::First, n).await.unwrap();
+    page.items.into_iter().map(|c| c.id).collect()
 }
 
 async fn a_customer_reads_back_as_saved(s: &Store) {
@@ -96,48 +103,48 @@ async fn a_tenant_reads_only_its_own_customers(s: &Store) {
 
 async fn the_list_comes_in_pages_by_company_name(s: &Store) {
     three_customers_and_another_tenants(s).await;
-    let all = s.customer_list("t1", &CustomerFilter::default(), 1, 2).await.unwrap();
-    assert_eq!(all.total, 3);
-    assert_eq!(all.items.len(), 2);
-    assert_eq!(all.pages(), 2);
-    assert_eq!(all.items[0].company_name, "Alpha & Sons", "by company name");
-    let p2 = s.customer_list("t1", &CustomerFilter::default(), 2, 2).await.unwrap();
-    assert_eq!(p2.items.len(), 1);
-    assert_eq!(p2.items[0].company_name, "Gamma");
-    let clamped = s.customer_list("t1", &CustomerFilter::default(), 50, 2).await.unwrap();
-    assert_eq!(clamped.page, 2);
+    let query = CustomerQuery::default();
+    let first = s.customer_list("t1", &query, &Position::First, 2).await.unwrap();
+    assert_eq!(first.items.iter().map(|c| c.company_name.as_str()).collect::<Vec<_>>(), ["Alpha & Sons", "Beta 100% Ltd"]);
+    assert!(first.has_next && !first.has_previous);
+    let next = first.next(query.sort).unwrap();
+    let second = s.customer_list("t1", &query, &next, 2).await.unwrap();
+    assert_eq!(second.items.iter().map(|c| c.company_name.as_str()).collect::<Vec<_>>(), ["Gamma"]);
+    assert!(!second.has_next && second.has_previous);
+    let back = s.customer_list("t1", &query, &second.previous(query.sort).unwrap(), 2).await.unwrap();
+    assert_eq!(back.items.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c1", "c2"]);
 }
 
 async fn search_finds_name_or_domain_in_any_case_and_wildcards_literally(s: &Store) {
     three_customers_and_another_tenants(s).await;
-    let total = async |text| s.customer_list("t1", &searching(text), 1, 10).await.unwrap().total;
-    assert_eq!(total("ALPHA.onmicrosoft").await, 1, "the other tenant's alpha is not counted");
-    assert_eq!(total("100%").await, 1);
-    assert_eq!(total("%").await, 1, "% matches only a literal percent sign");
-    assert_eq!(total("a_x").await, 1, "_ matches only a literal underscore (beta_x)");
+    let found = async |text| listed(s, searching(text), 10).await;
+    assert_eq!(found("ALPHA.onmicrosoft").await, ["c1"], "the other tenant's alpha is not found");
+    assert_eq!(found("100%").await, ["c2"]);
+    assert_eq!(found("0%").await, Vec::<String>::new(), "two characters: the beginning of a name only");
+    assert_eq!(found("00%").await, ["c2"], "% matches only a literal percent sign");
+    assert!(found("1%").await.is_empty() && found("a%a").await.is_empty());
+    assert_eq!(found("a_x").await, ["c2"], "_ matches only a literal underscore (beta_x)");
+    assert!(found("a_").await.is_empty() && found("tax").await.is_empty(), "nor as any character");
+    assert_eq!(found("G").await, ["c3"], "one character: company names that begin with it");
+    assert_eq!(found("al").await, ["c1"]);
+    assert_eq!(found("ph").await, Vec::<String>::new(), "not inside a name");
+    assert_eq!(found("pha").await, ["c1"], "three: anywhere");
 }
 
 async fn the_status_filter_and_the_counts_follow_the_search(s: &Store) {
     three_customers_and_another_tenants(s).await;
-    let direct = s
-        .customer_list(
-            "t1",
-            &CustomerFilter { search: String::new(), status: Some(EffectiveStatus::AcceptedDirectly) },
-            1,
-            10,
-        )
-        .await
-        .unwrap();
-    assert_eq!(direct.total, 1);
-    assert_eq!(direct.items[0].id, "c2");
-    let counts = s.customer_status_counts("t1", "").await.unwrap();
-    let count = |st| counts.iter().find(|c| c.status == st).unwrap().count;
-    assert_eq!(count(EffectiveStatus::AcceptedDirectly), 1);
-    assert_eq!(count(EffectiveStatus::ReattestationRequired), 1);
-    assert_eq!(count(EffectiveStatus::NotConfirmed), 1);
-    assert_eq!(count(EffectiveStatus::Attested), 0);
-    let searched = s.customer_status_counts("t1", "ALPHA").await.unwrap();
-    assert_eq!(searched.iter().map(|c| c.count).sum::<i64>(), 1, "counts follow the search");
+    let direct = CustomerFilter { status: Some(EffectiveStatus::AcceptedDirectly), ..Default::default() };
+    assert_eq!(listed(s, direct, 10).await, ["c2"]);
+    let counts = s.customer_status_counts("t1", &CustomerFilter::default()).await.unwrap();
+    assert!(counts.complete);
+    assert_eq!(counts.of(EffectiveStatus::AcceptedDirectly), 1);
+    assert_eq!(counts.of(EffectiveStatus::ReattestationRequired), 1);
+    assert_eq!(counts.of(EffectiveStatus::NotConfirmed), 1);
+    assert_eq!(counts.of(EffectiveStatus::Attested), 0);
+    assert_eq!(counts.total(), 3);
+    let searched = s.customer_status_counts("t1", &searching("ALPHA")).await.unwrap();
+    assert_eq!(searched.total(), 1, "counts follow the search");
+    assert_eq!(searched.of(EffectiveStatus::ReattestationRequired), 1);
 }
 
 async fn customers_a_full_read_no_longer_lists_are_forgotten(s: &Store) {

@@ -59,6 +59,7 @@ pub fn customer(id: &str, name: &str, domain: &str) -> Customer {
         relationship: Some("reseller".into()),
         commerce_id: None,
         billing: None,
+        associated_partner_id: None,
     }
 }
 

@@ -1,0 +1,473 @@
+//! The customer list: filters, sort orders and keyset paging. A page is read from the
+//! index of its order (docs/architecture.md, "Customer list"): a position in the list is
+//! the last row's sort values and customer id, never an offset, so page 2,000 reads as
+//! few rows as the first.
+
+use chrono::NaiveDate;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::customers::{search_form, summary_of};
+use super::{Backend, Store, StoreResult};
+use crate::domain::{CustomerSummary, EffectiveStatus, is_customer_id};
+
+/// The orders of the list; each ends with the customer id, so that no two rows tie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CustomerSort {
+    /// Company name A to Z (the default).
+    #[default]
+    Name,
+    /// MCA status A to Z by its label, then company name.
+    Status,
+    /// Latest attestation, newest first; customers never attested last.
+    AttestedNewest,
+    /// Latest attestation, oldest first; customers never attested first.
+    AttestedOldest,
+}
+
+impl CustomerSort {
+    pub const ALL: [CustomerSort; 4] =
+        [CustomerSort::Name, CustomerSort::Status, CustomerSort::AttestedNewest, CustomerSort::AttestedOldest];
+
+    /// The key in the address (`?sort=status`).
+    pub fn key(self) -> &'static str {
+        match self {
+            CustomerSort::Name => "name",
+            CustomerSort::Status => "status",
+            CustomerSort::AttestedNewest => "attested_newest",
+            CustomerSort::AttestedOldest => "attested_oldest",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<CustomerSort> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CustomerSort::Name => "Company name (A to Z)",
+            CustomerSort::Status => "MCA status (A to Z), then company name",
+            CustomerSort::AttestedNewest => "Latest attestation, newest first",
+            CustomerSort::AttestedOldest => "Latest attestation, oldest first",
+        }
+    }
+
+    /// The columns of the order, the customer id last.
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            CustomerSort::Name => &["c.company_name", "c.customer_id"],
+            CustomerSort::Status => &["c.status", "c.company_name", "c.customer_id"],
+            CustomerSort::AttestedNewest | CustomerSort::AttestedOldest => &["c.latest_attestation_on", "c.customer_id"],
+        }
+    }
+
+    fn descending(self) -> bool {
+        self == CustomerSort::AttestedNewest
+    }
+}
+
+/// Partner Center's "Customer acceptance through Microsoft", as a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    Provided,
+    NotProvided,
+}
+
+impl Acceptance {
+    pub const ALL: [Acceptance; 2] = [Acceptance::Provided, Acceptance::NotProvided];
+
+    /// The key in the address (`?acceptance=provided`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Acceptance::Provided => "provided",
+            Acceptance::NotProvided => "not_provided",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Acceptance> {
+        Self::ALL.into_iter().find(|a| a.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Acceptance::Provided => "Provided",
+            Acceptance::NotProvided => "Not provided",
+        }
+    }
+
+    fn stored(self) -> i64 {
+        i64::from(self == Acceptance::Provided)
+    }
+}
+
+/// Which customers a list (or an export) shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// Part of the company name or domain, any case; of one or two characters, the
+    /// beginning of the company name.
+    pub search: String,
+    pub status: Option<EffectiveStatus>,
+    pub acceptance: Option<Acceptance>,
+}
+
+/// A view of the list: its filter and its order. The address of the Customers page
+/// carries it (`web::customer_query`), and so can an export.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerQuery {
+    pub filter: CustomerFilter,
+    pub sort: CustomerSort,
+}
+
+/// Searches shorter than this find company names that begin with them; longer ones find
+/// any part of the name or domain through the trigram index.
+pub const SEARCH_ANYWHERE_FROM: usize = 3;
+
+/// What a search looks for, in the form `search_text` holds.
+pub(super) enum Search {
+    None,
+    /// The company name begins with it.
+    Prefix(String),
+    /// Any part of the company name or domain.
+    Anywhere(String),
+}
+
+impl Search {
+    pub(super) fn of(typed: &str) -> Search {
+        let text = search_form(typed.trim());
+        match text.chars().count() {
+            0 => Search::None,
+            n if n < SEARCH_ANYWHERE_FROM => Search::Prefix(text),
+            _ => Search::Anywhere(text),
+        }
+    }
+}
+
+/// A position in one order of the list: a row's sort values, its customer id last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    values: Vec<String>,
+}
+
+impl SortKey {
+    /// The position of a listed customer in `sort`.
+    pub fn of(sort: CustomerSort, c: &CustomerSummary) -> SortKey {
+        let attested = c.latest_attestation.as_ref().map(|a| a.date_agreed.to_string()).unwrap_or_default();
+        let values = match sort {
+            CustomerSort::Name => vec![c.company_name.clone(), c.id.clone()],
+            CustomerSort::Status => vec![c.status.key().to_string(), c.company_name.clone(), c.id.clone()],
+            CustomerSort::AttestedNewest | CustomerSort::AttestedOldest => vec![attested, c.id.clone()],
+        };
+        SortKey { values }
+    }
+
+    /// As the address carries it: the values joined by `|` (a company name may hold `|`
+    /// itself: the customer id after the last one, the status before the first).
+    pub fn to_param(&self) -> String {
+        self.values.join("|")
+    }
+
+    /// A position from the address, when it is one of `sort`.
+    pub fn parse(sort: CustomerSort, text: &str) -> Option<SortKey> {
+        let (rest, id) = text.rsplit_once('|')?;
+        if !is_customer_id(id) {
+            return None;
+        }
+        let mut values = match sort {
+            CustomerSort::Name => vec![rest.to_string()],
+            CustomerSort::Status => {
+                let (status, name) = rest.split_once('|')?;
+                EffectiveStatus::parse(status)?;
+                vec![status.to_string(), name.to_string()]
+            }
+            CustomerSort::AttestedNewest | CustomerSort::AttestedOldest => {
+                if !rest.is_empty() {
+                    NaiveDate::parse_from_str(rest, "%Y-%m-%d").ok()?;
+                }
+                vec![rest.to_string()]
+            }
+        };
+        values.push(id.to_string());
+        Some(SortKey { values })
+    }
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Position {
+    #[default]
+    First,
+    /// The rows after this one (Next).
+    After(SortKey),
+    /// The rows before this one (Previous).
+    Before(SortKey),
+    /// The last rows of the list.
+    Last,
+}
+
+/// One page of the list.
+#[derive(Debug, Clone)]
+pub struct CustomerPage {
+    pub items: Vec<CustomerSummary>,
+    /// Rows come before the first of the page.
+    pub has_previous: bool,
+    /// Rows come after the last of the page.
+    pub has_next: bool,
+}
+
+impl CustomerPage {
+    /// Where the next page starts (after the last row), when there is one.
+    pub fn next(&self, sort: CustomerSort) -> Option<Position> {
+        self.items.last().filter(|_| self.has_next).map(|c| Position::After(SortKey::of(sort, c)))
+    }
+
+    /// Where the previous page ends (before the first row), when there is one.
+    pub fn previous(&self, sort: CustomerSort) -> Option<Position> {
+        self.items.first().filter(|_| self.has_previous).map(|c| Position::Before(SortKey::of(sort, c)))
+    }
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// A statement put together from the filter, order and position, with its values.
+struct Statement {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl Statement {
+    fn param(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
+    }
+
+    async fn fetch_all(self, store: &Store) -> StoreResult<Vec<AnyRow>> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql));
+        for b in self.binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+            };
+        }
+        Ok(q.fetch_all(store.pool()).await?)
+    }
+}
+
+/// The columns a list row reads (`customers c` joined to `partner_users u`).
+pub(super) const SUMMARY_COLUMNS: &str = "c.customer_id, c.company_name, c.domain, c.status, c.added_here_at, \
+     c.accepted_directly, c.latest_attestation_on, c.latest_attestation_by, u.name AS attested_by_name, c.associated_partner_id";
+
+/// The attester's name, by the primary key of `partner_users`, for the rows read only.
+pub(super) const SUMMARY_JOIN: &str = "LEFT JOIN partner_users u ON u.tenant_id = c.tenant_id AND u.oid = c.latest_attestation_by";
+
+/// `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
+pub(super) fn contains_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The first text after every text that begins with `prefix`, in code point order
+/// (which is the byte order of UTF-8, SQLite's and the "C" collation's order).
+fn after_prefix(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return chars.into_iter().collect();
+        }
+    }
+    char::MAX.to_string().repeat(4)
+}
+
+/// `FROM` and `WHERE` for the tenant's customers that match `filter`: through the
+/// search index for a search, else from the index of the order.
+fn matching(backend: Backend, tenant_id: &str, filter: &CustomerFilter, (columns, join): (&str, &str)) -> Statement {
+    let mut st = Statement { sql: String::new(), binds: Vec::new() };
+    let search = Search::of(&filter.search);
+    let from = match (&search, backend) {
+        // The trigram index drives: only the matching rows are read, then sorted.
+        (Search::Anywhere(_), Backend::Sqlite) => {
+            "FROM customers_search CROSS JOIN customers c ON c.search_key = customers_search.rowid"
+        }
+        _ => "FROM customers c",
+    };
+    let tenant = st.param(Bind::Text(tenant_id.to_string()));
+    st.sql = format!("SELECT {columns} {from} {join} WHERE c.tenant_id = {tenant}");
+    match (search, backend) {
+        (Search::None, _) => {}
+        (Search::Anywhere(text), Backend::Sqlite) => {
+            let phrase = st.param(Bind::Text(format!("\"{}\"", text.replace('"', "\"\""))));
+            st.sql += &format!(" AND customers_search MATCH {phrase}");
+        }
+        (Search::Anywhere(text), Backend::Postgres) => {
+            let pattern = st.param(Bind::Text(contains_pattern(&text)));
+            st.sql += &format!(" AND c.search_text LIKE {pattern}");
+        }
+        (Search::Prefix(text), _) => {
+            let collate = if backend == Backend::Postgres { " COLLATE \"C\"" } else { "" };
+            let high = after_prefix(&text);
+            let (low, high) = (st.param(Bind::Text(text)), st.param(Bind::Text(high)));
+            st.sql += &format!(" AND c.search_text{collate} >= {low} AND c.search_text{collate} < {high}");
+        }
+    }
+    if let Some(status) = filter.status {
+        let p = st.param(Bind::Text(status.key().to_string()));
+        st.sql += &format!(" AND c.status = {p}");
+    }
+    if let Some(acceptance) = filter.acceptance {
+        let p = st.param(Bind::Int(acceptance.stored()));
+        st.sql += &format!(" AND c.accepted_directly = {p}");
+    }
+    st
+}
+
+/// The statement of one page: `limit` rows from `position` on, in the list's order, or
+/// backwards from it (`backwards`: the rows come in reverse order).
+fn page_statement(
+    backend: Backend,
+    tenant_id: &str,
+    query: &CustomerQuery,
+    position: &Position,
+    limit: i64,
+) -> Statement {
+    let mut st = matching(backend, tenant_id, &query.filter, (SUMMARY_COLUMNS, SUMMARY_JOIN));
+    let backwards = matches!(position, Position::Before(_) | Position::Last);
+    let descending = query.sort.descending() != backwards;
+    let columns = query.sort.columns();
+    if let Position::After(key) | Position::Before(key) = position {
+        let values: Vec<String> = key.values.iter().map(|v| st.param(Bind::Text(v.clone()))).collect();
+        let op = if descending { "<" } else { ">" };
+        st.sql += &format!(" AND ({}) {op} ({})", columns.join(", "), values.join(", "));
+    }
+    let direction = if descending { "DESC" } else { "ASC" };
+    let order: Vec<String> = columns.iter().map(|c| format!("{c} {direction}")).collect();
+    let limit = st.param(Bind::Int(limit));
+    st.sql += &format!(" ORDER BY {} LIMIT {limit}", order.join(", "));
+    st
+}
+
+impl Store {
+    /// One page of a tenant's customers: those `query` filters, in its order, from
+    /// `position`. Previous from near the top gives the first page; Next past the end
+    /// (a bookmark of rows since gone) gives the last page.
+    ///
+    /// An export reads every row of a view the same way, a page of (say) 1,000 at a
+    /// time: `Position::First`, then `page.next(sort)` until it is `None`.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, sort = query.sort.key()), err)]
+    pub async fn customer_list(
+        &self,
+        tenant_id: &str,
+        query: &CustomerQuery,
+        position: &Position,
+        page_size: i64,
+    ) -> StoreResult<CustomerPage> {
+        let page_size = page_size.max(1);
+        let page = self.customer_page(tenant_id, query, position, page_size).await?;
+        Ok(match position {
+            Position::Before(_) if !page.has_previous => {
+                self.customer_page(tenant_id, query, &Position::First, page_size).await?
+            }
+            Position::After(_) if page.items.is_empty() => {
+                self.customer_page(tenant_id, query, &Position::Last, page_size).await?
+            }
+            _ => page,
+        })
+    }
+
+    async fn customer_page(
+        &self,
+        tenant_id: &str,
+        query: &CustomerQuery,
+        position: &Position,
+        page_size: i64,
+    ) -> StoreResult<CustomerPage> {
+        let st = page_statement(self.backend(), tenant_id, query, position, page_size + 1);
+        let rows = st.fetch_all(self).await?;
+        let more = rows.len() as i64 > page_size;
+        let mut items = rows.iter().take(page_size as usize).map(summary_of).collect::<StoreResult<Vec<_>>>()?;
+        Ok(match position {
+            Position::First => CustomerPage { items, has_previous: false, has_next: more },
+            Position::After(_) => CustomerPage { items, has_previous: true, has_next: more },
+            Position::Before(_) | Position::Last => {
+                items.reverse();
+                CustomerPage { items, has_previous: more, has_next: matches!(position, Position::Before(_)) }
+            }
+        })
+    }
+
+    /// How many customers match a search, in each status, counting at most `cap`
+    /// matches (read through the search index); `None` past the cap.
+    pub(super) async fn customer_search_counts(
+        &self,
+        tenant_id: &str,
+        filter: &CustomerFilter,
+        cap: i64,
+    ) -> StoreResult<Option<Vec<(String, i64)>>> {
+        let filter = CustomerFilter { status: None, ..filter.clone() };
+        let mut st = matching(self.backend(), tenant_id, &filter, ("c.status", ""));
+        let limit = st.param(Bind::Int(cap + 1));
+        st.sql = format!("SELECT m.status, COUNT(*) AS n FROM ({} LIMIT {limit}) m GROUP BY m.status", st.sql);
+        let rows = st.fetch_all(self).await?;
+        let counts =
+            rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect::<StoreResult<Vec<_>>>()?;
+        Ok((counts.iter().map(|(_, n)| n).sum::<i64>() <= cap).then_some(counts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_take_wildcards_literally() {
+        assert_eq!(contains_pattern("con"), "%con%");
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn short_searches_look_at_the_beginning_and_others_anywhere() {
+        assert!(matches!(Search::of("  "), Search::None));
+        assert!(matches!(Search::of(" A "), Search::Prefix(t) if t == "a"));
+        assert!(matches!(Search::of("Liberty\u{2019}s"), Search::Anywhere(t) if t == "liberty's"));
+    }
+
+    #[test]
+    fn the_range_after_a_prefix_holds_exactly_the_texts_that_begin_with_it() {
+        assert_eq!(after_prefix("ab"), "ac");
+        assert_eq!(after_prefix("a\u{D7FF}"), "a\u{E000}");
+        assert_eq!(after_prefix("a\u{10FFFF}"), "b");
+        let high = after_prefix("o'");
+        for inside in ["o'brien", "o'", "o'\u{10FFFF}"] {
+            assert!(inside >= "o'" && inside < high.as_str(), "{inside}");
+        }
+        for outside in ["o", "o(", "oa", "p"] {
+            assert!(!(outside >= "o'" && outside < high.as_str()), "{outside}");
+        }
+    }
+
+    #[test]
+    fn a_position_reads_back_from_the_address_in_its_own_order_only() {
+        let id = "c0570000-5eed-4000-8000-000000000001";
+        let name = SortKey::parse(CustomerSort::Name, &format!("A | B|{id}")).unwrap();
+        assert_eq!(name.values, ["A | B", id]);
+        assert_eq!(SortKey::parse(CustomerSort::Name, &name.to_param()), Some(name));
+        let status = SortKey::parse(CustomerSort::Status, &format!("attested|A|B|{id}")).unwrap();
+        assert_eq!(status.values, ["attested", "A|B", id]);
+        assert!(SortKey::parse(CustomerSort::Status, &format!("bogus|A|{id}")).is_none());
+        assert!(SortKey::parse(CustomerSort::AttestedNewest, &format!("2024-05-06|{id}")).is_some());
+        assert!(SortKey::parse(CustomerSort::AttestedNewest, &format!("|{id}")).is_some(), "never attested");
+        assert!(SortKey::parse(CustomerSort::AttestedOldest, &format!("Contoso|{id}")).is_none());
+        assert!(SortKey::parse(CustomerSort::Name, "Contoso|../x").is_none());
+        assert!(SortKey::parse(CustomerSort::Name, "no id").is_none());
+    }
+}
