@@ -57,7 +57,9 @@ impl CustomerSort {
         match self {
             CustomerSort::Name => &["c.company_name", "c.customer_id"],
             CustomerSort::Status => &["c.status", "c.company_name", "c.customer_id"],
-            CustomerSort::AttestedNewest | CustomerSort::AttestedOldest => &["c.latest_attestation_on", "c.customer_id"],
+            CustomerSort::AttestedNewest | CustomerSort::AttestedOldest => {
+                &["c.latest_attestation_on", "c.customer_id"]
+            }
         }
     }
 
@@ -260,7 +262,8 @@ pub(super) const SUMMARY_COLUMNS: &str = "c.customer_id, c.company_name, c.domai
      c.accepted_directly, c.latest_attestation_on, c.latest_attestation_by, u.name AS attested_by_name, c.associated_partner_id";
 
 /// The attester's name, by the primary key of `partner_users`, for the rows read only.
-pub(super) const SUMMARY_JOIN: &str = "LEFT JOIN partner_users u ON u.tenant_id = c.tenant_id AND u.oid = c.latest_attestation_by";
+pub(super) const SUMMARY_JOIN: &str =
+    "LEFT JOIN partner_users u ON u.tenant_id = c.tenant_id AND u.oid = c.latest_attestation_by";
 
 /// `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
 pub(super) fn contains_pattern(text: &str) -> String {
@@ -343,9 +346,13 @@ fn page_statement(
     let mut st = matching(backend, tenant_id, &query.filter, (SUMMARY_COLUMNS, SUMMARY_JOIN));
     let backwards = matches!(position, Position::Before(_) | Position::Last);
     let descending = query.sort.descending() != backwards;
-    let columns = query.sort.columns();
+    // Within one status, the status order is the name order: the range of the index
+    // then starts at the name, after the status it is equal to.
+    let one_status = query.sort == CustomerSort::Status && query.filter.status.is_some();
+    let columns = if one_status { CustomerSort::Name.columns() } else { query.sort.columns() };
     if let Position::After(key) | Position::Before(key) = position {
-        let values: Vec<String> = key.values.iter().map(|v| st.param(Bind::Text(v.clone()))).collect();
+        let skip = usize::from(one_status);
+        let values: Vec<String> = key.values.iter().skip(skip).map(|v| st.param(Bind::Text(v.clone()))).collect();
         let op = if descending { "<" } else { ">" };
         st.sql += &format!(" AND ({}) {op} ({})", columns.join(", "), values.join(", "));
     }
@@ -358,8 +365,8 @@ fn page_statement(
 
 impl Store {
     /// One page of a tenant's customers: those `query` filters, in its order, from
-    /// `position`. Previous from near the top gives the first page; Next past the end
-    /// (a bookmark of rows since gone) gives the last page.
+    /// `position`. A position past either end (a bookmark of rows since gone) gives
+    /// the first or the last page rather than nothing.
     ///
     /// An export reads every row of a view the same way, a page of (say) 1,000 at a
     /// time: `Position::First`, then `page.next(sort)` until it is `None`.
@@ -374,7 +381,7 @@ impl Store {
         let page_size = page_size.max(1);
         let page = self.customer_page(tenant_id, query, position, page_size).await?;
         Ok(match position {
-            Position::Before(_) if !page.has_previous => {
+            Position::Before(_) if page.items.is_empty() => {
                 self.customer_page(tenant_id, query, &Position::First, page_size).await?
             }
             Position::After(_) if page.items.is_empty() => {
@@ -469,5 +476,101 @@ mod tests {
         assert!(SortKey::parse(CustomerSort::AttestedOldest, &format!("Contoso|{id}")).is_none());
         assert!(SortKey::parse(CustomerSort::Name, "Contoso|../x").is_none());
         assert!(SortKey::parse(CustomerSort::Name, "no id").is_none());
+    }
+}
+
+/// SQLite's query plans: every order, filter and search reads an index range, never the
+/// whole table (`SCAN c` would), and the orders without a search need no sort.
+#[cfg(test)]
+mod plans {
+    use super::*;
+    use crate::domain::EffectiveStatus::Attested;
+
+    async fn store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("plan.db").display())).await.expect("store");
+        (store, dir)
+    }
+
+    async fn plan(store: &Store, query: &CustomerQuery, position: &Position) -> String {
+        let mut st = page_statement(Backend::Sqlite, "t1", query, position, 26);
+        st.sql = format!("EXPLAIN QUERY PLAN {}", st.sql);
+        let rows = st.fetch_all(store).await.expect("explain");
+        rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect::<Vec<_>>().join("\n")
+    }
+
+    fn key(sort: CustomerSort) -> SortKey {
+        let id = "c0570000-5eed-4000-8000-000000000001";
+        let text = match sort {
+            CustomerSort::Name => format!("Contoso|{id}"),
+            CustomerSort::Status => format!("attested|Contoso|{id}"),
+            _ => format!("2024-05-06|{id}"),
+        };
+        SortKey::parse(sort, &text).expect("a key")
+    }
+
+    #[tokio::test]
+    async fn every_order_reads_its_index_from_the_position_on_without_sorting() {
+        let (store, _dir) = store().await;
+        let cases = [
+            (CustomerSort::Name, None, "customers_by_name (tenant_id=? AND (company_name,customer_id)>(?,?))"),
+            (
+                CustomerSort::Name,
+                Some(Attested),
+                "customers_by_status_and_name (tenant_id=? AND status=? AND (company_name,customer_id)>(?,?))",
+            ),
+            (
+                CustomerSort::Status,
+                None,
+                "customers_by_status_and_name (tenant_id=? AND (status,company_name,customer_id)>(?,?,?))",
+            ),
+            (
+                CustomerSort::Status,
+                Some(Attested),
+                "customers_by_status_and_name (tenant_id=? AND status=? AND (company_name,customer_id)>(?,?))",
+            ),
+            (
+                CustomerSort::AttestedNewest,
+                None,
+                "customers_by_attestation (tenant_id=? AND (latest_attestation_on,customer_id)<(?,?))",
+            ),
+            (
+                CustomerSort::AttestedOldest,
+                Some(Attested),
+                "customers_by_status_and_attestation (tenant_id=? AND status=? AND (latest_attestation_on,customer_id)>(?,?))",
+            ),
+        ];
+        for (sort, status, index) in cases {
+            for acceptance in [None, Some(Acceptance::Provided)] {
+                let filter = CustomerFilter { status, acceptance, ..Default::default() };
+                let query = CustomerQuery { filter, sort };
+                let plan = plan(&store, &query, &Position::After(key(sort))).await;
+                assert!(plan.contains(&format!("SEARCH c USING INDEX {index}")), "{sort:?} {status:?}: {plan}");
+                assert!(!plan.contains("TEMP B-TREE") && !plan.contains("SCAN"), "{sort:?} {status:?}: {plan}");
+                let first = self::plan(&store, &query, &Position::Last).await;
+                assert!(!first.contains("TEMP B-TREE") && !first.contains("SCAN"), "{sort:?} {status:?}: {first}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_search_reads_only_what_the_search_index_finds() {
+        let (store, _dir) = store().await;
+        for sort in CustomerSort::ALL {
+            let filter = CustomerFilter { search: "wind".into(), status: Some(Attested), acceptance: None };
+            let plan = plan(&store, &CustomerQuery { filter, sort }, &Position::After(key(sort))).await;
+            assert!(plan.contains("SCAN customers_search VIRTUAL TABLE INDEX 0:M"), "{plan}");
+            assert!(plan.contains("SEARCH c USING INDEX customers_by_search_key (search_key=?)"), "{plan}");
+            assert!(!plan.lines().any(|l| l == "SCAN c" || l.starts_with("SCAN c ")), "{plan}");
+            let filter = CustomerFilter { search: "w".into(), ..Default::default() };
+            let prefix = self::plan(&store, &CustomerQuery { filter, sort }, &Position::First).await;
+            assert!(
+                prefix.contains(
+                    "SEARCH c USING INDEX customers_by_search_prefix (tenant_id=? AND search_text>? AND search_text<?)"
+                ),
+                "{prefix}"
+            );
+            assert!(!prefix.contains("SCAN"), "{prefix}");
+        }
     }
 }

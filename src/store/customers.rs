@@ -356,7 +356,12 @@ impl Store {
     /// `limit`), read through the index `customers_by_lower_name`.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn customers_named(&self, tenant_id: &str, name: &str, limit: i64) -> StoreResult<Vec<CustomerSummary>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(named_sql())).bind(tenant_id).bind(name.trim()).bind(limit).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(named_sql()))
+            .bind(tenant_id)
+            .bind(name.trim())
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(summary_of).collect()
     }
 

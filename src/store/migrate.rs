@@ -13,7 +13,11 @@ enum Step {
     SubmissionRequests,
     /// SQL that differs between the databases (triggers, search indexes), and the
     /// PostgreSQL extensions it needs.
-    PerBackend { sqlite: &'static str, postgres: &'static str, pg_extensions: &'static [&'static str] },
+    PerBackend {
+        sqlite: &'static str,
+        postgres: &'static str,
+        pg_extensions: &'static [&'static str],
+    },
 }
 
 struct Migration {

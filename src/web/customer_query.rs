@@ -75,7 +75,8 @@ impl ListQuery {
             query: CustomerQuery { filter, sort },
             page_size,
             position,
-            unknown_status: (!status_key.is_empty() && status.is_none()).then(|| self.status.clone().unwrap_or_default()),
+            unknown_status: (!status_key.is_empty() && status.is_none())
+                .then(|| self.status.clone().unwrap_or_default()),
         }
     }
 }

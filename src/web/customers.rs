@@ -6,9 +6,9 @@ use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 
 use super::AppState;
+use super::customer_query::{ListQuery, ListView, page_sizes};
 use super::errors::{AppError, page, redirect};
 use super::extractors::{Agent, Attester, Signed};
-use super::customer_query::{ListQuery, ListView, page_sizes};
 use super::pages::{
     Choice, CustomerAccountPage, CustomerRow, CustomersPage, HiddenField, LatestInvitation, NewCustomerRow,
     SubmissionView,
@@ -91,7 +91,8 @@ fn customer_row(c: &CustomerSummary, synced: Option<DateTime<Utc>>, resellers: &
 /// An indirect provider's indirect resellers, to name them in the list: read from
 /// Partner Center (kept ten minutes) only when the page shows a customer of one.
 async fn resellers_for(state: &AppState, signed: &Signed, items: &[CustomerSummary]) -> Vec<RelatedPartner> {
-    if signed.user.partner_type != PartnerType::IndirectProvider || items.iter().all(|c| c.associated_partner_id.is_none())
+    if signed.user.partner_type != PartnerType::IndirectProvider
+        || items.iter().all(|c| c.associated_partner_id.is_none())
     {
         return Vec::new();
     }

@@ -105,7 +105,10 @@ async fn the_list_comes_in_pages_by_company_name(s: &Store) {
     three_customers_and_another_tenants(s).await;
     let query = CustomerQuery::default();
     let first = s.customer_list("t1", &query, &Position::First, 2).await.unwrap();
-    assert_eq!(first.items.iter().map(|c| c.company_name.as_str()).collect::<Vec<_>>(), ["Alpha & Sons", "Beta 100% Ltd"]);
+    assert_eq!(
+        first.items.iter().map(|c| c.company_name.as_str()).collect::<Vec<_>>(),
+        ["Alpha & Sons", "Beta 100% Ltd"]
+    );
     assert!(first.has_next && !first.has_previous);
     let next = first.next(query.sort).unwrap();
     let second = s.customer_list("t1", &query, &next, 2).await.unwrap();
