@@ -399,13 +399,6 @@ async fn a_long_first_read_shows_its_progress_and_fills_the_list() {
     assert_eq!(lists, 3, "one read of the list (three pages of 100), not two");
 }
 
-/// The company's row of the customer list, as markup.
-fn row_of(html: &str, company: &str) -> String {
-    let marker = format!("data-company=\"{}\"", escaped(company));
-    let row = html.split("<tr data-customer=\"").find(|r| r.contains(&marker));
-    row.unwrap_or_else(|| panic!("{company} is listed")).split("</tr>").next().unwrap_or_default().to_string()
-}
-
 /// Pretends the last complete read of Contoso's list was long ago.
 async fn last_complete_read_long_ago(app: &TestApp) {
     sqlx::query("UPDATE partner_tenants SET customers_synced_at = $1 WHERE tenant_id = $2")

@@ -451,6 +451,13 @@ pub async fn every_page(b: &Browser, path: &str) -> Vec<String> {
     pages
 }
 
+/// The company's row of the customer list, as markup.
+pub fn row_of(html: &str, company: &str) -> String {
+    let marker = format!("data-company=\"{}\"", escaped(company));
+    let row = html.split("<tr data-customer=\"").find(|r| r.contains(&marker));
+    row.unwrap_or_else(|| panic!("{company} is listed")).split("</tr>").next().unwrap_or_default().to_string()
+}
+
 /// The status key of the company's row in the customer list.
 pub fn status_of_row(html: &str, company: &str) -> String {
     listed_customers(html)

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod client;
 mod csrf;
+mod customer_list;
 mod customers;
 mod enhanced;
 mod external_idp;
