@@ -554,6 +554,28 @@ mod plans {
     }
 
     #[tokio::test]
+    async fn the_matches_of_a_search_are_counted_up_to_the_cap() {
+        let (store, _dir) = store().await;
+        let verdict = crate::domain::StatusInputs::default().verdict(&Default::default());
+        for i in 0..3 {
+            let c = crate::domain::Customer {
+                id: format!("c{i}"),
+                company_name: format!("Northwind {i}"),
+                domain: format!("nw{i}.example"),
+                relationship: None,
+                commerce_id: None,
+                billing: None,
+                associated_partner_id: None,
+            };
+            store.customer_save("t1", &c, None, &[], &verdict, chrono::Utc::now()).await.expect("save");
+        }
+        let filter = CustomerFilter { search: "wind".into(), ..Default::default() };
+        let counted = store.customer_search_counts("t1", &filter, 3).await.expect("count");
+        assert_eq!(counted, Some(vec![(verdict.status.key().to_string(), 3)]));
+        assert_eq!(store.customer_search_counts("t1", &filter, 2).await.expect("count"), None, "past the cap");
+    }
+
+    #[tokio::test]
     async fn a_search_reads_only_what_the_search_index_finds() {
         let (store, _dir) = store().await;
         for sort in CustomerSort::ALL {
