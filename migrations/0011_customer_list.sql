@@ -30,14 +30,26 @@ UPDATE customers SET
         ORDER BY a.date_agreed DESC, a.position LIMIT 1
     );
 
--- One index per order of the list, with and without the status filter; each ends with
--- the customer id, the tie-break that makes a position in the list exact (keyset paging).
--- By company name: customers_by_name (tenant_id, company_name, customer_id), from 0001.
+-- One index per order of the list, with and without the status and acceptance filters;
+-- each ends with the customer id, the tie-break that makes a position in the list exact
+-- (keyset paging). By company name: customers_by_name (tenant_id, company_name,
+-- customer_id), from 0001. Within one status the status order is the name order.
 DROP INDEX customers_by_status;
 CREATE INDEX customers_by_status_and_name ON customers (tenant_id, status, company_name, customer_id);
 CREATE INDEX customers_by_attestation ON customers (tenant_id, latest_attestation_on, customer_id);
 CREATE INDEX customers_by_status_and_attestation
     ON customers (tenant_id, status, latest_attestation_on, customer_id);
+-- The acceptance filter is not spread evenly over the orders (customers who accepted
+-- directly are rarely attested), so it has indexes of its own rather than a check on
+-- the rows of another order.
+CREATE INDEX customers_by_acceptance_and_name
+    ON customers (tenant_id, accepted_directly, company_name, customer_id);
+CREATE INDEX customers_by_acceptance_status_and_name
+    ON customers (tenant_id, accepted_directly, status, company_name, customer_id);
+CREATE INDEX customers_by_acceptance_and_attestation
+    ON customers (tenant_id, accepted_directly, latest_attestation_on, customer_id);
+CREATE INDEX customers_by_acceptance_status_and_attestation
+    ON customers (tenant_id, accepted_directly, status, latest_attestation_on, customer_id);
 
 -- How many customers a partner has in each status and acceptance, kept up to date by
 -- triggers on `customers` (0012) in the transaction that changes a customer, so that no

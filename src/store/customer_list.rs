@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::customer_counts::SEARCH_COUNTED;
 use super::customers::{search_form, summary_of};
 use super::{Backend, Store, StoreResult};
 use crate::domain::{CustomerSummary, EffectiveStatus, is_customer_id};
@@ -292,14 +293,29 @@ fn after_prefix(prefix: &str) -> String {
     char::MAX.to_string().repeat(4)
 }
 
-/// `FROM` and `WHERE` for the tenant's customers that match `filter`: through the
-/// search index for a search, else from the index of the order.
-fn matching(backend: Backend, tenant_id: &str, filter: &CustomerFilter, (columns, join): (&str, &str)) -> Statement {
+/// How a search finds its rows on SQLite: through the search index when it matches few
+/// customers (they are then sorted), or as a check on the rows of the order's index
+/// when it matches many (the page fills after a few rows, where sorting them all would
+/// read the portfolio). PostgreSQL's planner makes that choice from its statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reach {
+    Few,
+    Many,
+}
+
+/// `FROM` and `WHERE` for the tenant's customers that match `filter`.
+fn matching(
+    backend: Backend,
+    tenant_id: &str,
+    filter: &CustomerFilter,
+    reach: Reach,
+    (columns, join): (&str, &str),
+) -> Statement {
     let mut st = Statement { sql: String::new(), binds: Vec::new() };
     let search = Search::of(&filter.search);
-    let from = match (&search, backend) {
+    let from = match (&search, backend, reach) {
         // The trigram index drives: only the matching rows are read, then sorted.
-        (Search::Anywhere(_), Backend::Sqlite) => {
+        (Search::Anywhere(_), Backend::Sqlite, Reach::Few) => {
             "FROM customers_search CROSS JOIN customers c ON c.search_key = customers_search.rowid"
         }
         _ => "FROM customers c",
@@ -308,19 +324,29 @@ fn matching(backend: Backend, tenant_id: &str, filter: &CustomerFilter, (columns
     st.sql = format!("SELECT {columns} {from} {join} WHERE c.tenant_id = {tenant}");
     match (search, backend) {
         (Search::None, _) => {}
-        (Search::Anywhere(text), Backend::Sqlite) => {
+        (Search::Anywhere(text), Backend::Sqlite) if reach == Reach::Few => {
             let phrase = st.param(Bind::Text(format!("\"{}\"", text.replace('"', "\"\""))));
             st.sql += &format!(" AND customers_search MATCH {phrase}");
+        }
+        (Search::Anywhere(text), Backend::Sqlite) => {
+            let pattern = st.param(Bind::Text(contains_pattern(&text)));
+            st.sql += &format!(" AND c.search_text LIKE {pattern} ESCAPE '\\'");
         }
         (Search::Anywhere(text), Backend::Postgres) => {
             let pattern = st.param(Bind::Text(contains_pattern(&text)));
             st.sql += &format!(" AND c.search_text LIKE {pattern}");
         }
         (Search::Prefix(text), _) => {
-            let collate = if backend == Backend::Postgres { " COLLATE \"C\"" } else { "" };
+            // `+` keeps SQLite from reading the prefix's range when the order's index
+            // should drive.
+            let column = match (backend, reach) {
+                (Backend::Postgres, _) => "c.search_text COLLATE \"C\"",
+                (Backend::Sqlite, Reach::Few) => "c.search_text",
+                (Backend::Sqlite, Reach::Many) => "+c.search_text",
+            };
             let high = after_prefix(&text);
             let (low, high) = (st.param(Bind::Text(text)), st.param(Bind::Text(high)));
-            st.sql += &format!(" AND c.search_text{collate} >= {low} AND c.search_text{collate} < {high}");
+            st.sql += &format!(" AND {column} >= {low} AND {column} < {high}");
         }
     }
     if let Some(status) = filter.status {
@@ -337,13 +363,13 @@ fn matching(backend: Backend, tenant_id: &str, filter: &CustomerFilter, (columns
 /// The statement of one page: `limit` rows from `position` on, in the list's order, or
 /// backwards from it (`backwards`: the rows come in reverse order).
 fn page_statement(
-    backend: Backend,
+    (backend, reach): (Backend, Reach),
     tenant_id: &str,
     query: &CustomerQuery,
     position: &Position,
     limit: i64,
 ) -> Statement {
-    let mut st = matching(backend, tenant_id, &query.filter, (SUMMARY_COLUMNS, SUMMARY_JOIN));
+    let mut st = matching(backend, tenant_id, &query.filter, reach, (SUMMARY_COLUMNS, SUMMARY_JOIN));
     let backwards = matches!(position, Position::Before(_) | Position::Last);
     let descending = query.sort.descending() != backwards;
     // Within one status, the status order is the name order: the range of the index
@@ -379,26 +405,41 @@ impl Store {
         page_size: i64,
     ) -> StoreResult<CustomerPage> {
         let page_size = page_size.max(1);
-        let page = self.customer_page(tenant_id, query, position, page_size).await?;
+        let reach = self.search_reach(tenant_id, &query.filter.search).await?;
+        let page = self.customer_page((tenant_id, reach), query, position, page_size).await?;
         Ok(match position {
             Position::Before(_) if page.items.is_empty() => {
-                self.customer_page(tenant_id, query, &Position::First, page_size).await?
+                self.customer_page((tenant_id, reach), query, &Position::First, page_size).await?
             }
             Position::After(_) if page.items.is_empty() => {
-                self.customer_page(tenant_id, query, &Position::Last, page_size).await?
+                self.customer_page((tenant_id, reach), query, &Position::Last, page_size).await?
             }
             _ => page,
         })
     }
 
+    /// Whether a search matches few customers or many (more than `SEARCH_COUNTED`),
+    /// read through the search index, on SQLite; see `Reach`.
+    async fn search_reach(&self, tenant_id: &str, search: &str) -> StoreResult<Reach> {
+        if self.backend() == Backend::Postgres || matches!(Search::of(search), Search::None) {
+            return Ok(Reach::Few);
+        }
+        let filter = CustomerFilter { search: search.to_string(), ..Default::default() };
+        let mut st = matching(self.backend(), tenant_id, &filter, Reach::Few, ("1 AS one", ""));
+        let limit = st.param(Bind::Int(SEARCH_COUNTED + 1));
+        st.sql = format!("SELECT COUNT(*) AS n FROM ({} LIMIT {limit}) m", st.sql);
+        let found: i64 = st.fetch_all(self).await?.first().map(|r| r.try_get("n")).transpose()?.unwrap_or(0);
+        Ok(if found > SEARCH_COUNTED { Reach::Many } else { Reach::Few })
+    }
+
     async fn customer_page(
         &self,
-        tenant_id: &str,
+        (tenant_id, reach): (&str, Reach),
         query: &CustomerQuery,
         position: &Position,
         page_size: i64,
     ) -> StoreResult<CustomerPage> {
-        let st = page_statement(self.backend(), tenant_id, query, position, page_size + 1);
+        let st = page_statement((self.backend(), reach), tenant_id, query, position, page_size + 1);
         let rows = st.fetch_all(self).await?;
         let more = rows.len() as i64 > page_size;
         let mut items = rows.iter().take(page_size as usize).map(summary_of).collect::<StoreResult<Vec<_>>>()?;
@@ -421,7 +462,7 @@ impl Store {
         cap: i64,
     ) -> StoreResult<Option<Vec<(String, i64)>>> {
         let filter = CustomerFilter { status: None, ..filter.clone() };
-        let mut st = matching(self.backend(), tenant_id, &filter, ("c.status", ""));
+        let mut st = matching(self.backend(), tenant_id, &filter, Reach::Few, ("c.status", ""));
         let limit = st.param(Bind::Int(cap + 1));
         st.sql = format!("SELECT m.status, COUNT(*) AS n FROM ({} LIMIT {limit}) m GROUP BY m.status", st.sql);
         let rows = st.fetch_all(self).await?;
@@ -492,11 +533,15 @@ mod plans {
         (store, dir)
     }
 
-    async fn plan(store: &Store, query: &CustomerQuery, position: &Position) -> String {
-        let mut st = page_statement(Backend::Sqlite, "t1", query, position, 26);
+    async fn plan_of(store: &Store, reach: Reach, query: &CustomerQuery, position: &Position) -> String {
+        let mut st = page_statement((Backend::Sqlite, reach), "t1", query, position, 26);
         st.sql = format!("EXPLAIN QUERY PLAN {}", st.sql);
         let rows = st.fetch_all(store).await.expect("explain");
         rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect::<Vec<_>>().join("\n")
+    }
+
+    async fn plan(store: &Store, query: &CustomerQuery, position: &Position) -> String {
+        plan_of(store, Reach::Few, query, position).await
     }
 
     fn key(sort: CustomerSort) -> SortKey {
@@ -509,46 +554,134 @@ mod plans {
         SortKey::parse(sort, &text).expect("a key")
     }
 
+    const PROVIDED: Option<Acceptance> = Some(Acceptance::Provided);
+
+    /// Each order with a status filter or not and an acceptance filter or not, and the
+    /// index range SQLite reads for the page after a position.
+    const ORDERS: [(CustomerSort, Option<EffectiveStatus>, Option<Acceptance>, &str); 11] = [
+        (CustomerSort::Name, None, None, "customers_by_name (tenant_id=? AND (company_name,customer_id)>(?,?))"),
+        (
+            CustomerSort::Name,
+            Some(Attested),
+            None,
+            "customers_by_status_and_name (tenant_id=? AND status=? AND (company_name,customer_id)>(?,?))",
+        ),
+        (
+            CustomerSort::Status,
+            None,
+            None,
+            "customers_by_status_and_name (tenant_id=? AND (status,company_name,customer_id)>(?,?,?))",
+        ),
+        (
+            CustomerSort::Status,
+            Some(Attested),
+            None,
+            "customers_by_status_and_name (tenant_id=? AND status=? AND (company_name,customer_id)>(?,?))",
+        ),
+        (
+            CustomerSort::AttestedNewest,
+            None,
+            None,
+            "customers_by_attestation (tenant_id=? AND (latest_attestation_on,customer_id)<(?,?))",
+        ),
+        (
+            CustomerSort::AttestedOldest,
+            Some(Attested),
+            None,
+            "customers_by_status_and_attestation (tenant_id=? AND status=? AND (latest_attestation_on,customer_id)>(?,?))",
+        ),
+        (
+            CustomerSort::Name,
+            None,
+            PROVIDED,
+            "customers_by_acceptance_and_name (tenant_id=? AND accepted_directly=? AND (company_name,customer_id)>(?,?))",
+        ),
+        (
+            CustomerSort::Status,
+            None,
+            PROVIDED,
+            "customers_by_acceptance_status_and_name (tenant_id=? AND accepted_directly=? AND (status,company_name,customer_id)>(?,?,?))",
+        ),
+        (
+            CustomerSort::Status,
+            Some(Attested),
+            PROVIDED,
+            "customers_by_acceptance_status_and_name (tenant_id=? AND accepted_directly=? AND status=? AND (company_name,customer_id)>(?,?))",
+        ),
+        (
+            CustomerSort::AttestedNewest,
+            None,
+            PROVIDED,
+            "customers_by_acceptance_and_attestation (tenant_id=? AND accepted_directly=? AND (latest_attestation_on,customer_id)<(?,?))",
+        ),
+        (
+            CustomerSort::AttestedOldest,
+            Some(Attested),
+            PROVIDED,
+            "customers_by_acceptance_status_and_attestation (tenant_id=? AND accepted_directly=? AND status=? AND (latest_attestation_on,customer_id)>(?,?))",
+        ),
+    ];
+
     #[tokio::test]
     async fn every_order_reads_its_index_from_the_position_on_without_sorting() {
         let (store, _dir) = store().await;
-        let cases = [
-            (CustomerSort::Name, None, "customers_by_name (tenant_id=? AND (company_name,customer_id)>(?,?))"),
-            (
-                CustomerSort::Name,
-                Some(Attested),
-                "customers_by_status_and_name (tenant_id=? AND status=? AND (company_name,customer_id)>(?,?))",
-            ),
-            (
-                CustomerSort::Status,
-                None,
-                "customers_by_status_and_name (tenant_id=? AND (status,company_name,customer_id)>(?,?,?))",
-            ),
-            (
-                CustomerSort::Status,
-                Some(Attested),
-                "customers_by_status_and_name (tenant_id=? AND status=? AND (company_name,customer_id)>(?,?))",
-            ),
-            (
-                CustomerSort::AttestedNewest,
-                None,
-                "customers_by_attestation (tenant_id=? AND (latest_attestation_on,customer_id)<(?,?))",
-            ),
-            (
-                CustomerSort::AttestedOldest,
-                Some(Attested),
-                "customers_by_status_and_attestation (tenant_id=? AND status=? AND (latest_attestation_on,customer_id)>(?,?))",
-            ),
-        ];
-        for (sort, status, index) in cases {
-            for acceptance in [None, Some(Acceptance::Provided)] {
-                let filter = CustomerFilter { status, acceptance, ..Default::default() };
+        for (sort, status, acceptance, index) in ORDERS {
+            let filter = CustomerFilter { status, acceptance, ..Default::default() };
+            let query = CustomerQuery { filter, sort };
+            let plan = plan(&store, &query, &Position::After(key(sort))).await;
+            assert!(plan.contains(&format!("SEARCH c USING INDEX {index}")), "{query:?}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE") && !plan.contains("SCAN"), "{query:?}: {plan}");
+            let last = self::plan(&store, &query, &Position::Last).await;
+            assert!(!last.contains("TEMP B-TREE") && !last.contains("SCAN"), "{query:?}: {last}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_search_that_matches_many_checks_the_rows_of_the_order_instead() {
+        let (store, _dir) = store().await;
+        for search in ["wind", "w"] {
+            for sort in CustomerSort::ALL {
+                let filter = CustomerFilter { search: search.into(), ..Default::default() };
                 let query = CustomerQuery { filter, sort };
-                let plan = plan(&store, &query, &Position::After(key(sort))).await;
-                assert!(plan.contains(&format!("SEARCH c USING INDEX {index}")), "{sort:?} {status:?}: {plan}");
-                assert!(!plan.contains("TEMP B-TREE") && !plan.contains("SCAN"), "{sort:?} {status:?}: {plan}");
-                let first = self::plan(&store, &query, &Position::Last).await;
-                assert!(!first.contains("TEMP B-TREE") && !first.contains("SCAN"), "{sort:?} {status:?}: {first}");
+                let plan = plan_of(&store, Reach::Many, &query, &Position::After(key(sort))).await;
+                assert!(!plan.contains("TEMP B-TREE") && !plan.contains("SCAN"), "{query:?}: {plan}");
+                assert!(!plan.contains("customers_search") && !plan.contains("search_prefix"), "{query:?}: {plan}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_search_finds_the_same_rows_either_way() {
+        let (store, _dir) = store().await;
+        let mut tx = store.begin_write().await.expect("begin");
+        for i in 0..1_005 {
+            let name = format!("Customer {:04}", (i * 7919) % 1_005);
+            sqlx::query(
+                "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, status, status_reason, read_at) \
+                 VALUES ('t1', $1, $2, 'd.example', lower($2), 'attested', '', 'x')",
+            )
+            .bind(format!("c{i:04}"))
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        }
+        tx.commit().await.expect("commit");
+        for (search, reach) in [("customer", Reach::Many), ("er 0", Reach::Few), ("c", Reach::Many)] {
+            assert_eq!(store.search_reach("t1", search).await.expect("reach"), reach, "{search}");
+            for sort in [CustomerSort::Name, CustomerSort::AttestedNewest] {
+                let query =
+                    CustomerQuery { filter: CustomerFilter { search: search.into(), ..Default::default() }, sort };
+                let mut pages = Vec::new();
+                for reach in [Reach::Few, Reach::Many] {
+                    let first = store.customer_page(("t1", reach), &query, &Position::First, 30).await.expect("page");
+                    let next = first.next(sort).expect("a next page");
+                    let second = store.customer_page(("t1", reach), &query, &next, 30).await.expect("page");
+                    let ids: Vec<_> = first.items.iter().chain(&second.items).map(|c| c.id.clone()).collect();
+                    pages.push(ids);
+                }
+                assert_eq!(pages[0], pages[1], "{search} {sort:?}");
+                assert_eq!(pages[0].len(), 60);
             }
         }
     }
