@@ -111,6 +111,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_latest_attestation_is_the_newest_and_of_one_day_the_first_listed() {
+        let at = |first: &str, day: u32| Attestation {
+            first_name: first.into(),
+            last_name: "Carr".into(),
+            email: "x@example.com".into(),
+            phone: None,
+            date_agreed: NaiveDate::from_ymd_opt(2024, 5, day).unwrap(),
+            user_id: None,
+            template_id: None,
+        };
+        assert_eq!(Attestation::latest(&[]), None);
+        let list = [at("Ann", 1), at("Bob", 6), at("Cy", 6), at("Di", 2)];
+        assert_eq!(Attestation::latest(&list).map(|a| a.first_name.as_str()), Some("Bob"));
+    }
+
+    #[test]
     fn customer_ids_are_guid_like() {
         assert!(is_customer_id("c0570000-5eed-4000-8000-000000000001"));
         assert!(!is_customer_id("../etc"));

@@ -365,6 +365,17 @@ mod tests {
     }
 
     #[test]
+    fn the_indirect_reseller_of_a_customer() {
+        let with = r#"{"id": "c1", "companyProfile": {"companyName": "Contoso Ltd"}, "associatedPartnerId": "fab01ca7-0000-4000-8000-000000000002"}"#;
+        let c = serde_json::from_str::<CustomerWire>(with).unwrap().into_domain();
+        assert_eq!(c.associated_partner_id.as_deref(), Some("fab01ca7-0000-4000-8000-000000000002"));
+        for without in [r#"{"id": "c1"}"#, r#"{"id": "c1", "associatedPartnerId": " "}"#] {
+            let c = serde_json::from_str::<CustomerWire>(without).unwrap().into_domain();
+            assert_eq!(c.associated_partner_id, None, "{without}");
+        }
+    }
+
+    #[test]
     fn both_error_shapes() {
         let newer: ErrorWire = serde_json::from_str(r#"{"code": 600061, "message": "m", "description": "d", "errorName": "PartnerConfirmedAgreementAlreadyExists", "isRetryable": false, "parameters": {}, "errorMessageExtended": "InternalErrorCode=600061"}"#).unwrap();
         assert_eq!(newer.code_text().as_deref(), Some("600061"));

@@ -131,10 +131,23 @@ fn view_fields(view: &ListView, configured: u32) -> Vec<HiddenField> {
         .collect()
 }
 
+/// 1000 as "1,000".
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// "Showing 25 of 36 customers." for the rows shown and the counts of the view.
 fn showing(shown: usize, view: &ListView, counts: &StatusCounts) -> String {
     if !counts.complete {
-        return format!("Showing {shown} of more than {SEARCH_COUNTED} matching customers.");
+        return format!("Showing {shown} of more than {} matching customers.", thousands(SEARCH_COUNTED));
     }
     let total = match view.query.filter.status {
         Some(status) => counts.of(status),
@@ -185,7 +198,7 @@ async fn list(
         not_read,
         progress,
         all_statuses_label: match (counts.complete, filter.search.is_empty()) {
-            (false, _) => "All statuses".into(),
+            (false, _) => format!("All statuses (more than {} matching)", thousands(SEARCH_COUNTED)),
             (true, true) => format!("All statuses ({})", counts.total()),
             (true, false) => format!("All statuses ({} matching)", counts.total()),
         },

@@ -131,3 +131,24 @@ async fn an_indirect_provider_sees_each_customers_reseller() {
     let (_, html) = app.signed_in(FIONA_FABRIKAM).await.get_html("/customers").await;
     assert!(!html.contains("Indirect reseller</th>"));
 }
+
+#[tokio::test]
+async fn a_search_that_finds_more_than_a_thousand_says_so_and_still_pages() {
+    let app = spawn_app_with(Db::Sqlite, |_, sandbox| sandbox.extra_customers = 1_010).await.unwrap();
+    let b = app.signed_in(HANA_HELPDESK).await;
+    let (_, html) = b.get_html("/customers?q=portfolio&sort=attested_oldest").await;
+    assert!(html.contains("Showing 25 of more than 1,000 matching customers."), "the count stops at 1,000");
+    assert!(html.contains("<option value=\"\">All statuses (more than 1,000 matching)</option>"));
+    assert!(html.contains("<option value=\"attested\">Attested</option>"), "no count that would be wrong");
+    let rows = listed_customers(&html);
+    assert!(rows.iter().all(|r| r.company.starts_with("Portfolio Customer")), "only matches");
+    let dates = attested_on(&html);
+    assert!(dates.iter().all(|d| d == "None") || dates.is_sorted(), "in the order asked for: {dates:?}");
+    let next = pager_link(&html, "Next").expect("Next");
+    let (_, page2) = b.get_html(&next).await;
+    let second = listed_customers(&page2);
+    assert_eq!(second.len(), 25);
+    assert!(second.iter().all(|r| !rows.contains(r)), "the next rows, none again");
+    let (_, few) = b.get_html("/customers?q=customer+00100").await;
+    assert!(few.contains("Showing 1 of 1 customer."), "a narrow search counts exactly");
+}
