@@ -34,8 +34,10 @@ UPDATE customers SET
 -- each ends with the customer id, the tie-break that makes a position in the list exact
 -- (keyset paging). By company name: customers_by_name (tenant_id, company_name,
 -- customer_id), from 0001. Within one status the status order is the name order.
-DROP INDEX customers_by_status;
-CREATE INDEX customers_by_status_and_name ON customers (tenant_id, status, company_name, customer_id);
+-- The API keys' migration (0015) creates the same status-and-name index: whichever runs
+-- first makes it.
+DROP INDEX IF EXISTS customers_by_status;
+CREATE INDEX IF NOT EXISTS customers_by_status_and_name ON customers (tenant_id, status, company_name, customer_id);
 CREATE INDEX customers_by_attestation ON customers (tenant_id, latest_attestation_on, customer_id);
 CREATE INDEX customers_by_status_and_attestation
     ON customers (tenant_id, status, latest_attestation_on, customer_id);

@@ -1,4 +1,5 @@
-//! Customers: the list with search, status filter and paging, and the new customers not
+//! Customers: the list (search, status and acceptance filters, orders, page sizes,
+//! keyset paging; `customer_query` reads its address) and the new customers not
 //! created yet; the customer account page with its Microsoft Customer Agreement section;
 //! Refresh; Send now; the agreement document link.
 
