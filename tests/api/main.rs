@@ -16,6 +16,7 @@ mod enhanced;
 mod external_idp;
 mod helpers;
 mod invitations;
+mod invitations_review;
 mod queued_tokens;
 mod rate_limits;
 mod relationship_requests;
