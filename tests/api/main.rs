@@ -17,6 +17,7 @@ mod external_idp;
 mod helpers;
 mod invitation_templates;
 mod invitations;
+mod invitations_review;
 mod queued_tokens;
 mod rate_limits;
 mod relationship_requests;
