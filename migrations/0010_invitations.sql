@@ -49,3 +49,8 @@ CREATE TABLE invitation_templates (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, kind, language)
 );
+
+-- When the portal first read each customer: a relationship invitation is accepted only by
+-- a customer that appeared after it was made (unknown, so never matched, for customers
+-- read before this migration).
+ALTER TABLE customers ADD COLUMN first_seen_at TEXT;

@@ -155,8 +155,8 @@ async fn upsert_customer(
     };
     let search_text = search_form(&format!("{} {}", customer.company_name, customer.domain));
     sqlx::query(
-        "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+        "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at, first_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
          ON CONFLICT (tenant_id, customer_id) DO UPDATE SET company_name = excluded.company_name, domain = excluded.domain, \
          search_text = excluded.search_text, relationship = excluded.relationship, commerce_id = excluded.commerce_id, \
          billing_json = COALESCE(excluded.billing_json, customers.billing_json), status = excluded.status, \

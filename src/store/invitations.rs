@@ -344,21 +344,24 @@ impl Store {
         Ok(r.rows_affected())
     }
 
-    /// Marks relationship invitations accepted whose company now is among the partner's
-    /// customers, matched by company name in any letter case. Returns how many.
+    /// Marks relationship invitations accepted by a customer of the same company name (in
+    /// any letter case) that the portal first read after the invitation was made and that
+    /// no other invitation has been matched to: each new customer accepts one invitation,
+    /// the newest made before it appeared. Returns how many.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn invitations_match_relationships(&self, tenant_id: &str, at: DateTime<Utc>) -> StoreResult<u64> {
         let waiting = sqlx::query(
-            "SELECT id, company_name, company_key FROM invitations \
-             WHERE tenant_id = $1 AND kind = 'relationship' AND accepted_at IS NULL",
+            "SELECT id, company_name, company_key, created_at FROM invitations \
+             WHERE tenant_id = $1 AND kind = 'relationship' AND accepted_at IS NULL ORDER BY created_at DESC, id DESC",
         )
         .bind(tenant_id)
         .fetch_all(self.pool())
         .await?;
         let mut matched = 0;
         for row in &waiting {
-            let (id, name, key): (String, String, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            let Some(customer_id) = self.customer_named(tenant_id, &name, &key).await? else { continue };
+            let id: String = row.try_get(0)?;
+            let (name, key, created): (String, String, String) = (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+            let Some(customer_id) = self.new_customer_named(tenant_id, &name, &key, &created).await? else { continue };
             sqlx::query(
                 "UPDATE invitations SET accepted_at = $1, accepted_customer_id = $2, customer_id = $2 \
                  WHERE tenant_id = $3 AND id = $4 AND accepted_at IS NULL",
@@ -374,14 +377,25 @@ impl Store {
         Ok(matched)
     }
 
-    /// A customer of the tenant whose company name has this key; the lookup reads the
+    /// A customer of the tenant whose company name has this key, first read after
+    /// `created` and not yet matched to an invitation; the lookup reads the
     /// `customers_by_lower_name` index, the key comparison (any letter case) is made here.
-    async fn customer_named(&self, tenant_id: &str, name: &str, key: &str) -> StoreResult<Option<String>> {
+    async fn new_customer_named(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        key: &str,
+        created: &str,
+    ) -> StoreResult<Option<String>> {
         let rows = sqlx::query(
-            "SELECT customer_id, company_name FROM customers WHERE tenant_id = $1 AND lower(company_name) = lower($2)",
+            "SELECT c.customer_id, c.company_name FROM customers c \
+             WHERE c.tenant_id = $1 AND lower(c.company_name) = lower($2) AND c.first_seen_at > $3 \
+             AND NOT EXISTS (SELECT 1 FROM invitations i WHERE i.tenant_id = c.tenant_id AND i.customer_id = c.customer_id \
+                 AND i.kind = 'relationship' AND i.accepted_at IS NOT NULL) ORDER BY c.first_seen_at, c.customer_id",
         )
         .bind(tenant_id)
         .bind(name.split_whitespace().collect::<Vec<_>>().join(" "))
+        .bind(created)
         .fetch_all(self.pool())
         .await?;
         for r in &rows {

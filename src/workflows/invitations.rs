@@ -242,6 +242,28 @@ impl Workflows {
         Ok(found)
     }
 
+    /// Records that the email was copied or opened in the mail program, with the text the
+    /// page had then when it sent it (never a password). False when there is no such
+    /// invitation.
+    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %id), err(level = "warn"))]
+    pub async fn record_invitation_use(
+        &self,
+        user: &PartnerUser,
+        id: &str,
+        text: Option<&Invitation>,
+        action: InvitationAction,
+        password: Option<&str>,
+    ) -> WorkflowResult<bool> {
+        if let Some(text) = text {
+            return self.use_invitation(user, id, text, Some(action), password).await;
+        }
+        if !user.permissions().can_invite || self.store.invitation_get(&user.tenant_id, id).await?.is_none() {
+            return Ok(false);
+        }
+        self.store.invitation_mark(&user.tenant_id, id, action, Utc::now()).await?;
+        Ok(true)
+    }
+
     /// Changes the free reference note of an invitation.
     #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %id), err(level = "warn"))]
     pub async fn set_invitation_note(&self, user: &PartnerUser, id: &str, note: &str) -> WorkflowResult<bool> {
