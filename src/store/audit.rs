@@ -1,5 +1,6 @@
 //! The audit log: append-only. The store offers no statement that changes or removes
-//! an entry. Never a password or a token in any field.
+//! an entry (a test below reads the code for one), and the database refuses them too
+//! (migration 16, docs/audit-and-export.md). Never a password or a token in any field.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
