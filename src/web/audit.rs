@@ -186,7 +186,7 @@ fn customer_note(matched: Option<usize>) -> Option<String> {
     match matched? {
         0 => Some("No customer's company name or domain holds these words, so no entry is shown. Enter other words, or a customer id.".into()),
         n if n as i64 >= CUSTOMERS_PER_SEARCH => Some(format!(
-            "More than {CUSTOMERS_PER_SEARCH} customers match these words; entries of the first {CUSTOMERS_PER_SEARCH} by company name are shown. Add words to narrow it down."
+            "{CUSTOMERS_PER_SEARCH} or more customers match these words; entries of the first {CUSTOMERS_PER_SEARCH} by company name are shown. Add words to narrow it down."
         )),
         _ => None,
     }
