@@ -129,7 +129,7 @@ pub fn search_form(text: &str) -> String {
 }
 
 /// `LIKE` pattern matching `text` anywhere, with `%`, `_` and `\` taken literally.
-fn contains_pattern(text: &str) -> String {
+pub(super) fn contains_pattern(text: &str) -> String {
     let mut p = String::from("%");
     for c in search_form(text.trim()).chars() {
         if matches!(c, '%' | '_' | '\\') {

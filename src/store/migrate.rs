@@ -9,6 +9,11 @@ use super::{Backend, Store, StoreError, StoreResult, timestamp};
 /// read (the same on both databases).
 enum Step {
     Sql(&'static str),
+    /// Where the two databases need different statements (triggers).
+    PerBackend {
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
     /// Stored submissions from before the parsed request was kept (`submissions_legacy`).
     SubmissionRequests,
 }
@@ -62,6 +67,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "invitations",
         step: Step::Sql(include_str!("../../migrations/0010_invitations.sql")),
     },
+    Migration {
+        version: 16,
+        name: "audit_log",
+        step: Step::PerBackend {
+            sqlite: include_str!("../../migrations/0016_audit_log.sqlite.sql"),
+            postgres: include_str!("../../migrations/0016_audit_log.postgres.sql"),
+        },
+    },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.
@@ -97,6 +110,10 @@ impl Store {
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                 match m.step {
                     Step::Sql(sql) => {
+                        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                    }
+                    Step::PerBackend { sqlite, postgres } => {
+                        let sql = if self.backend == Backend::Postgres { postgres } else { sqlite };
                         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
                     }
                     Step::SubmissionRequests => super::submissions_legacy::upgrade(&mut tx).await?,

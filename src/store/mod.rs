@@ -2,6 +2,8 @@
 //! through sqlx's `Any` driver. Only text and 64-bit integers cross the boundary.
 
 mod audit;
+mod audit_search;
+mod customer_export;
 mod customers;
 mod invitation_templates;
 mod invitations;
@@ -18,6 +20,8 @@ mod tenant_providers;
 mod tenants;
 
 pub use audit::{AuditEntry, AuditRecord};
+pub use audit_search::{AuditCursor, AuditFilter};
+pub use customer_export::{CustomerCursor, CustomerExportRow};
 pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
 pub use invitation_templates::TemplateRecord;
 pub use invitations::{

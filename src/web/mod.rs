@@ -1,8 +1,11 @@
 //! Handlers, one file per screen area; extractors that prove a role; CSRF; error pages.
 
 pub mod agreement;
+pub mod audit;
 pub mod auth;
+pub mod csv;
 pub mod customers;
+pub mod customers_export;
 pub mod ended_session;
 pub mod errors;
 pub mod extractors;
@@ -74,6 +77,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(health::routes)
         .configure(auth::routes)
         .configure(new_customer::routes)
+        .configure(audit::routes)
+        .configure(customers_export::routes)
         .configure(customers::routes)
         .configure(agreement::routes)
         .configure(invitations::routes)

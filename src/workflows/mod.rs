@@ -7,8 +7,10 @@
 
 pub mod add_customer;
 pub mod attest;
+pub mod audit_log;
 pub mod customers;
 pub mod delivery;
+pub mod export;
 pub mod invitation_templates;
 pub mod invitations;
 mod kept_tokens;

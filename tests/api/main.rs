@@ -6,6 +6,7 @@
 mod access;
 mod add_customer;
 mod attest;
+mod audit_log;
 mod auth;
 mod browser;
 mod cli;
@@ -13,6 +14,7 @@ mod client;
 mod csrf;
 mod customers;
 mod enhanced;
+mod exports;
 mod external_idp;
 mod helpers;
 mod invitation_templates;

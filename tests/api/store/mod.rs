@@ -32,6 +32,7 @@ macro_rules! on_both_databases {
 }
 
 mod audit;
+mod customer_export;
 mod customers;
 mod invitation_templates;
 mod invitations;
