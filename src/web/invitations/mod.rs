@@ -72,6 +72,14 @@ fn invitation_page_with_note(
     if refused { html(StatusCode::UNPROCESSABLE_ENTITY, view.render()) } else { page(&view) }
 }
 
+/// The editor with the text as the agent posted it (and the confirmation's password).
+fn editor_as_typed(state: &AppState, record: &InvitationRecord, form: &TextForm) -> InvitationEditor {
+    let i = &record.invitation;
+    let mut ed = InvitationEditor::of(&i.id, &i.link, &form.email(), true, state.workflows.can_send_email());
+    ed.password = form.temporary_password.clone();
+    ed
+}
+
 /// The page again after Save or Send on Add customer's confirmation: the text as typed,
 /// with the temporary password that is shown nowhere else (and never stored).
 fn page_keeping_password(
@@ -81,15 +89,7 @@ fn page_keeping_password(
     form: &TextForm,
     notice: String,
 ) -> HttpResponse {
-    let email = form.email();
-    let mut ed = InvitationEditor::of(
-        &record.invitation.id,
-        &record.invitation.link,
-        &email,
-        true,
-        state.workflows.can_send_email(),
-    );
-    ed.password = form.temporary_password.clone();
+    let mut ed = editor_as_typed(state, &record, form);
     ed.notice = Some(notice);
     invitation_page(signed, record, ed)
 }
@@ -225,15 +225,7 @@ fn refused_recipient(
     form: &TextForm,
     problem: String,
 ) -> HttpResponse {
-    let email = form.email();
-    let mut ed = InvitationEditor::of(
-        &record.invitation.id,
-        &record.invitation.link,
-        &email,
-        true,
-        state.workflows.can_send_email(),
-    );
-    ed.password = form.temporary_password.clone();
+    let mut ed = editor_as_typed(state, &record, form);
     ed.problem = Some(problem.clone());
     ed.to_error = Some(problem);
     invitation_page(signed, record, ed)
@@ -321,8 +313,7 @@ async fn send(
         ),
     };
     let record = found(&state, &signed, &id).await?;
-    let mut ed = InvitationEditor::of(&id, &record.invitation.link, &email, true, state.workflows.can_send_email());
-    ed.password = form.temporary_password.clone();
+    let mut ed = editor_as_typed(&state, &record, &form);
     ed.problem = Some(problem);
     Ok(invitation_page(&signed, record, ed))
 }
