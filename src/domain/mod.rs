@@ -5,6 +5,7 @@ pub mod contact;
 pub mod customer;
 pub mod invitation;
 pub mod new_customer;
+pub mod readiness;
 pub mod roles;
 pub mod rules;
 pub mod status;
@@ -15,6 +16,7 @@ pub mod user;
 
 pub use contact::{AcceptanceDate, Contact};
 pub use customer::{Attestation, Customer, CustomerSummary, StatusInputs, is_customer_id};
+pub use readiness::{Readiness, ReadinessInputs, ReadinessReason, ReadinessVerdict};
 pub use roles::{AgentRole, AttestRefusal, PartnerType, Permissions, RoleSet};
 pub use rules::FieldError;
 pub use status::{EffectiveStatus, ReattestationPolicy, StatusVerdict};
