@@ -62,6 +62,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "invitations",
         step: Step::Sql(include_str!("../../migrations/0010_invitations.sql")),
     },
+    Migration { version: 15, name: "api_keys", step: Step::Sql(include_str!("../../migrations/0015_api_keys.sql")) },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.

@@ -1,7 +1,9 @@
 //! Storage: one set of portable SQL statements over SQLite (default) and PostgreSQL,
 //! through sqlx's `Any` driver. Only text and 64-bit integers cross the boundary.
 
+mod api_keys;
 mod audit;
+mod customer_facts;
 mod customers;
 mod invitation_templates;
 mod invitations;
@@ -17,7 +19,9 @@ mod submissions_legacy;
 mod tenant_providers;
 mod tenants;
 
+pub use api_keys::{API_KEYS_LISTED, ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditRecord};
+pub use customer_facts::{CustomerFacts, FactsCursor};
 pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
 pub use invitation_templates::TemplateRecord;
 pub use invitations::{
