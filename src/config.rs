@@ -161,6 +161,33 @@ pub struct Settings {
     /// flat: `smtp_host`, `MCA_SMTP_HOST`.
     #[serde(flatten)]
     pub smtp: SmtpSettings,
+
+    /// The readiness API (docs/readiness.md); keys stay flat: `api_rate_limit_per_minute`.
+    #[serde(flatten)]
+    pub api: ApiSettings,
+}
+
+/// The readiness API's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiSettings {
+    /// Requests per minute each API key may make; more get 429 with `Retry-After`.
+    pub api_rate_limit_per_minute: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings { api_rate_limit_per_minute: 600 }
+    }
+}
+
+impl ApiSettings {
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.api_rate_limit_per_minute == 0 {
+            return Err(ConfigError::Invalid("api_rate_limit_per_minute must be at least 1".into()));
+        }
+        Ok(())
+    }
 }
 
 /// How the connection to the SMTP server is encrypted. There is no plain mode: the
@@ -356,6 +383,7 @@ impl Default for Settings {
             attestation_mode: AttestationMode::Enhanced,
             acceptance_check_seconds: 60,
             smtp: SmtpSettings::default(),
+            api: ApiSettings::default(),
         }
     }
 }
@@ -463,6 +491,7 @@ impl Settings {
         }
         self.check_sign_in()?;
         self.check_keys_and_rate_limits()?;
+        self.api.check()?;
         self.smtp.check()?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres:")

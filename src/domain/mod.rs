@@ -1,5 +1,6 @@
 //! Pure types and rules. Nothing here does I/O or imports another area of the crate.
 
+pub mod api_key;
 pub mod backoff;
 pub mod contact;
 pub mod customer;

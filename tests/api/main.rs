@@ -5,6 +5,7 @@
 
 mod access;
 mod add_customer;
+mod api_keys;
 mod attest;
 mod auth;
 mod browser;
@@ -19,6 +20,7 @@ mod invitation_templates;
 mod invitations;
 mod queued_tokens;
 mod rate_limits;
+mod readiness;
 mod relationship_requests;
 mod restart;
 mod return_to;
