@@ -66,6 +66,12 @@ fn reason(code: &'static str, text: String) -> ReadinessReason {
 }
 
 impl ReadinessInputs {
+    /// The inputs of a list row: its status and direct acceptance, with the date of its
+    /// latest attestation.
+    pub fn of_summary(c: &super::CustomerSummary, latest_attestation: Option<NaiveDate>) -> Self {
+        ReadinessInputs { status: c.status, accepted_directly: c.accepted_directly, latest_attestation }
+    }
+
     /// Readiness on `today` (UTC) under `policy`. The first case that applies decides:
     /// accepted directly; attested on or after the cutoff; only older attestations
     /// (blocked from the enforcement day on); not read yet; no acceptance at all. A
@@ -309,6 +315,21 @@ mod tests {
             let v = inputs(status, direct, latest_of(dates)).readiness(&p, today());
             assert_eq!(v.readiness == Readiness::CanTransact, status.can_purchase(), "{status:?}");
         }
+    }
+
+    #[test]
+    fn a_list_row_gives_the_same_inputs() {
+        let row = crate::domain::CustomerSummary {
+            id: "c1".into(),
+            company_name: "Alpha".into(),
+            domain: "alpha.onmicrosoft.com".into(),
+            status: EffectiveStatus::ReattestationRequired,
+            accepted_directly: Some(false),
+            added_here_at: None,
+        };
+        let i = ReadinessInputs::of_summary(&row, Some(d(2021, 1, 1)));
+        assert_eq!(i, inputs(EffectiveStatus::ReattestationRequired, Some(false), Some(d(2021, 1, 1))));
+        assert_eq!(i.readiness(&policy(), today()).readiness, Readiness::Blocked);
     }
 
     #[test]

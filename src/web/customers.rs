@@ -287,16 +287,13 @@ fn account_readiness(record: &CustomerRecord, policy: &ReattestationPolicy) -> R
     .readiness(policy, Utc::now().date_naive())
 }
 
-/// What would unblock a blocked customer, said before the actions it is blocked from.
-fn blocked_lead(v: &ReadinessVerdict, policy: &ReattestationPolicy) -> Option<String> {
+/// The sentence before the actions a blocked customer is refused (the reasons above it
+/// say what would unblock it).
+fn blocked_lead(v: &ReadinessVerdict) -> Option<&'static str> {
     let first = v.reasons.first().filter(|_| v.readiness == Readiness::Blocked)?;
     Some(match first.code {
-        "not_read" => "Until Partner Center gives this customer's agreements, count on none of these:".to_string(),
-        "no_acceptance" => "Until the customer accepts the Microsoft Customer Agreement in the Microsoft 365 admin center, or a partner attests that they accepted it, Microsoft refuses this customer's:".to_string(),
-        _ => format!(
-            "Until a partner attests again with an agreement acceptance date on or after {}, or the customer accepts in the Microsoft 365 admin center, Microsoft refuses this customer's:",
-            policy.cutoff
-        ),
+        "not_read" => "Until Partner Center gives this customer's agreements, count on none of these:",
+        _ => "Microsoft refuses this customer's:",
     })
 }
 
@@ -322,7 +319,7 @@ async fn account(
         submissions,
         reseller_note: (signed.user.partner_type == crate::domain::PartnerType::IndirectReseller)
             .then(|| crate::domain::roles::indirect_reseller_refusal(signed.user.provider_name.as_deref())),
-        blocked_lead: blocked_lead(&readiness, &state.settings.policy()),
+        blocked_lead: blocked_lead(&readiness),
         readiness,
         relationship: record.customer.relationship.as_deref().map(relationship_label),
         read_at: record.read_at.format("%Y-%m-%d %H:%M UTC").to_string(),

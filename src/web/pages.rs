@@ -214,8 +214,8 @@ pub struct CustomerAccountPage {
     pub record: CustomerRecord,
     /// Can transact or Blocked today, with the reasons and the blocked actions.
     pub readiness: crate::domain::ReadinessVerdict,
-    /// The sentence before the blocked actions: what would unblock the customer.
-    pub blocked_lead: Option<String>,
+    /// The sentence before the blocked actions.
+    pub blocked_lead: Option<&'static str>,
     pub relationship: Option<String>,
     pub read_at: String,
     pub today_utc: String,
