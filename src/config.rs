@@ -120,15 +120,9 @@ pub struct Settings {
 
     /// Where the built-in sandbox listens (identity provider and Partner Center).
     pub sandbox_bind: String,
-    /// Faults of the sandbox Partner Center API, for trying the portal against a flaky
-    /// upstream: added latency, shares (percent) of 5xx, of 429 and of timeouts, how long
-    /// a timeout holds the answer back, and a rate limit per partner tenant (0: none).
-    pub sandbox_latency_ms: u64,
-    pub sandbox_error_percent: u8,
-    pub sandbox_throttle_percent: u8,
-    pub sandbox_timeout_percent: u8,
-    pub sandbox_timeout_seconds: u64,
-    pub sandbox_rate_limit_per_minute: u32,
+    /// Faults of the sandbox Partner Center API; keys stay flat (`sandbox_latency_ms`).
+    #[serde(flatten)]
+    pub sandbox_faults: SandboxFaultSettings,
     /// More generated customers in the sandbox, to try a large portfolio.
     pub sandbox_extra_customers: usize,
     /// Sandbox partner tenants that are direct-bill partners too (the sandbox's own rule
@@ -161,6 +155,60 @@ pub struct Settings {
     /// flat: `smtp_host`, `MCA_SMTP_HOST`.
     #[serde(flatten)]
     pub smtp: SmtpSettings,
+
+    /// The readiness API (docs/readiness.md); keys stay flat: `api_rate_limit_per_minute`.
+    #[serde(flatten)]
+    pub api: ApiSettings,
+}
+
+/// Faults of the sandbox Partner Center API, for trying the portal against a flaky
+/// upstream: added latency, shares (percent) of 5xx, of 429 and of timeouts, how long a
+/// timeout holds the answer back, and a rate limit per partner tenant (0: none).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SandboxFaultSettings {
+    pub sandbox_latency_ms: u64,
+    pub sandbox_error_percent: u8,
+    pub sandbox_throttle_percent: u8,
+    pub sandbox_timeout_percent: u8,
+    pub sandbox_timeout_seconds: u64,
+    pub sandbox_rate_limit_per_minute: u32,
+}
+
+impl Default for SandboxFaultSettings {
+    fn default() -> Self {
+        SandboxFaultSettings {
+            sandbox_latency_ms: 0,
+            sandbox_error_percent: 0,
+            sandbox_throttle_percent: 0,
+            sandbox_timeout_percent: 0,
+            sandbox_timeout_seconds: 60,
+            sandbox_rate_limit_per_minute: 0,
+        }
+    }
+}
+
+/// The readiness API's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiSettings {
+    /// Requests per minute each API key may make; more get 429 with `Retry-After`.
+    pub api_rate_limit_per_minute: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings { api_rate_limit_per_minute: 600 }
+    }
+}
+
+impl ApiSettings {
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.api_rate_limit_per_minute == 0 {
+            return Err(ConfigError::Invalid("api_rate_limit_per_minute must be at least 1".into()));
+        }
+        Ok(())
+    }
 }
 
 /// How the connection to the SMTP server is encrypted. There is no plain mode: the
@@ -337,12 +385,7 @@ impl Default for Settings {
             reattestation_cutoff: ReattestationPolicy::default().cutoff,
             reattestation_enforced_from: ReattestationPolicy::default().enforced_from,
             sandbox_bind: "127.0.0.1:8081".into(),
-            sandbox_latency_ms: 0,
-            sandbox_error_percent: 0,
-            sandbox_throttle_percent: 0,
-            sandbox_timeout_percent: 0,
-            sandbox_timeout_seconds: 60,
-            sandbox_rate_limit_per_minute: 0,
+            sandbox_faults: SandboxFaultSettings::default(),
             sandbox_extra_customers: 0,
             sandbox_direct_bill_tenants: Vec::new(),
             http_timeout_seconds: 30,
@@ -356,6 +399,7 @@ impl Default for Settings {
             attestation_mode: AttestationMode::Enhanced,
             acceptance_check_seconds: 60,
             smtp: SmtpSettings::default(),
+            api: ApiSettings::default(),
         }
     }
 }
@@ -463,6 +507,7 @@ impl Settings {
         }
         self.check_sign_in()?;
         self.check_keys_and_rate_limits()?;
+        self.api.check()?;
         self.smtp.check()?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres:")
@@ -476,7 +521,8 @@ impl Settings {
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             return invalid("session_idle_minutes and session_absolute_hours must be above zero".into());
         }
-        let shares = [self.sandbox_error_percent, self.sandbox_throttle_percent, self.sandbox_timeout_percent];
+        let f = &self.sandbox_faults;
+        let shares = [f.sandbox_error_percent, f.sandbox_throttle_percent, f.sandbox_timeout_percent];
         if shares.iter().map(|p| u32::from(*p)).sum::<u32>() > 100 {
             return invalid(
                 "sandbox_error_percent, sandbox_throttle_percent and sandbox_timeout_percent add up to more than 100"

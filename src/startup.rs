@@ -33,12 +33,12 @@ pub fn sandbox_options(settings: &Settings) -> SandboxOptions {
     SandboxOptions {
         client_id: settings.oidc_client_id.clone(),
         faults: sandbox::Faults {
-            latency_ms: settings.sandbox_latency_ms,
-            error_percent: settings.sandbox_error_percent,
-            throttle_percent: settings.sandbox_throttle_percent,
-            timeout_percent: settings.sandbox_timeout_percent,
-            timeout_seconds: settings.sandbox_timeout_seconds,
-            rate_limit_per_minute: settings.sandbox_rate_limit_per_minute,
+            latency_ms: settings.sandbox_faults.sandbox_latency_ms,
+            error_percent: settings.sandbox_faults.sandbox_error_percent,
+            throttle_percent: settings.sandbox_faults.sandbox_throttle_percent,
+            timeout_percent: settings.sandbox_faults.sandbox_timeout_percent,
+            timeout_seconds: settings.sandbox_faults.sandbox_timeout_seconds,
+            rate_limit_per_minute: settings.sandbox_faults.sandbox_rate_limit_per_minute,
             ..sandbox::Faults::default()
         },
         extra_customers: settings.sandbox_extra_customers,
@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn the_sandbox_gets_its_faults_customers_and_direct_bill_partners_from_the_settings() {
         let settings = Settings {
-            sandbox_error_percent: 30,
+            sandbox_faults: crate::config::SandboxFaultSettings { sandbox_error_percent: 30, ..Default::default() },
             sandbox_extra_customers: 7,
             sandbox_direct_bill_tenants: vec!["fab01ca7-0000-4000-8000-000000000002".into()],
             ..Settings::default()

@@ -28,6 +28,8 @@ pub const AUDIT_ACTIONS: &[AuditAction] = &[
     AuditAction { key: "invitation_sent", label: "Invitation emailed" },
     AuditAction { key: "invitation_wording_saved", label: "Invitation wording saved" },
     AuditAction { key: "invitation_wording_removed", label: "Invitation wording removed" },
+    AuditAction { key: "api_key_created", label: "API key created" },
+    AuditAction { key: "api_key_revoked", label: "API key revoked" },
     AuditAction { key: CUSTOMERS_EXPORTED, label: "Customer list exported (CSV)" },
     AuditAction { key: AUDIT_EXPORTED, label: "Audit log exported (CSV)" },
 ];

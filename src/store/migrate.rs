@@ -67,6 +67,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "invitations",
         step: Step::Sql(include_str!("../../migrations/0010_invitations.sql")),
     },
+    Migration { version: 15, name: "api_keys", step: Step::Sql(include_str!("../../migrations/0015_api_keys.sql")) },
     Migration {
         version: 16,
         name: "audit_log",

@@ -1,9 +1,11 @@
 //! Storage: one set of portable SQL statements over SQLite (default) and PostgreSQL,
 //! through sqlx's `Any` driver. Only text and 64-bit integers cross the boundary.
 
+mod api_keys;
 mod audit;
 mod audit_search;
 mod customer_export;
+mod customer_facts;
 mod customers;
 mod invitation_templates;
 mod invitations;
@@ -19,9 +21,11 @@ mod submissions_legacy;
 mod tenant_providers;
 mod tenants;
 
+pub use api_keys::{API_KEYS_LISTED, ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditRecord};
 pub use audit_search::{AuditCursor, AuditFilter};
 pub use customer_export::{CustomerCursor, CustomerExportRow};
+pub use customer_facts::{CustomerFacts, FactsCursor};
 pub use customers::{CustomerFilter, CustomerPage, CustomerRecord, StatusCount};
 pub use invitation_templates::TemplateRecord;
 pub use invitations::{

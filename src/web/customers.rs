@@ -13,7 +13,10 @@ use super::pages::{
     CustomerAccountPage, CustomerRow, CustomersPage, LatestInvitation, NewCustomerRow, PagerLink, SubmissionView,
 };
 use super::session;
-use crate::domain::{CustomerSummary, EffectiveStatus, is_customer_id};
+use crate::domain::readiness::latest_of;
+use crate::domain::{
+    CustomerSummary, EffectiveStatus, Readiness, ReadinessInputs, ReadinessVerdict, ReattestationPolicy, is_customer_id,
+};
 use crate::store::{CustomerFilter, CustomerRecord, Submission, SubmissionState};
 use crate::workflows::refresh::Started;
 use crate::workflows::{Outcome, SendNowOutcome};
@@ -274,6 +277,26 @@ async fn record_of(state: &AppState, signed: &Signed, id: &str) -> Result<Custom
     state.store.customer_get(tenant, id).await?.ok_or(AppError::NotFound)
 }
 
+/// Whether the customer can transact today (UTC), from what its page shows.
+fn account_readiness(record: &CustomerRecord, policy: &ReattestationPolicy) -> ReadinessVerdict {
+    ReadinessInputs {
+        status: record.status,
+        accepted_directly: record.accepted_directly,
+        latest_attestation: latest_of(record.attestations.iter().map(|a| a.date_agreed)),
+    }
+    .readiness(policy, Utc::now().date_naive())
+}
+
+/// The sentence before the actions a blocked customer is refused (the reasons above it
+/// say what would unblock it).
+fn blocked_lead(v: &ReadinessVerdict) -> Option<&'static str> {
+    let first = v.reasons.first().filter(|_| v.readiness == Readiness::Blocked)?;
+    Some(match first.code {
+        "not_read" => "Until Partner Center gives this customer's agreements, count on none of these:",
+        _ => "Microsoft refuses this customer's:",
+    })
+}
+
 #[get("/customers/{id}")]
 async fn account(
     state: web::Data<AppState>,
@@ -285,11 +308,7 @@ async fn account(
     }
     session::read_if_never_read(&state, &signed).await?;
     let record = record_of(&state, &signed, &id).await?;
-    let blocked_actions = if record.status == EffectiveStatus::ReattestationRequired {
-        crate::domain::status::BLOCKED_ACTIONS.to_vec()
-    } else {
-        Vec::new()
-    };
+    let readiness = account_readiness(&record, &state.settings.policy());
     let stored = state.store.submissions_for_customer(&signed.user.tenant_id, &id, 10).await?;
     let submissions = stored.iter().map(|s| submission_view(s, &record, &signed)).collect();
     let latest = state.workflows.latest_invitation(&signed.user, &id).await?;
@@ -300,12 +319,12 @@ async fn account(
         submissions,
         reseller_note: (signed.user.partner_type == crate::domain::PartnerType::IndirectReseller)
             .then(|| crate::domain::roles::indirect_reseller_refusal(signed.user.provider_name.as_deref())),
-        cutoff: state.settings.reattestation_cutoff.to_string(),
+        blocked_lead: blocked_lead(&readiness),
+        readiness,
         relationship: record.customer.relationship.as_deref().map(relationship_label),
         read_at: record.read_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         today_utc: chrono::Utc::now().date_naive().to_string(),
         enhanced: state.settings.attestation_mode == crate::config::AttestationMode::Enhanced,
-        blocked_actions,
         record,
     };
     Ok(page(&view))

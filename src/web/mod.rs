@@ -1,6 +1,8 @@
 //! Handlers, one file per screen area; extractors that prove a role; CSRF; error pages.
 
 pub mod agreement;
+pub mod api;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod csv;
@@ -83,5 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(agreement::routes)
         .configure(invitations::routes)
         .configure(invitation_templates::routes)
+        .configure(api_keys::routes)
+        .configure(api::routes)
         .default_service(web::to(not_found));
 }

@@ -6,6 +6,7 @@
 //! runs too. docs/architecture.md draws the layers.
 
 pub mod add_customer;
+pub mod api_keys;
 pub mod attest;
 pub mod audit_log;
 pub mod customers;

@@ -5,6 +5,7 @@
 
 mod access;
 mod add_customer;
+mod api_keys;
 mod attest;
 mod audit_log;
 mod auth;
@@ -22,6 +23,7 @@ mod invitations;
 mod invitations_review;
 mod queued_tokens;
 mod rate_limits;
+mod readiness;
 mod relationship_requests;
 mod restart;
 mod return_to;

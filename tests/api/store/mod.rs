@@ -31,8 +31,10 @@ macro_rules! on_both_databases {
     )+};
 }
 
+mod api_keys;
 mod audit;
 mod customer_export;
+mod customer_facts;
 mod customers;
 mod invitation_templates;
 mod invitations;
