@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod new_customer;
 pub mod pages;
 pub mod rate_limit;
+pub mod refresh;
 pub mod session;
 pub mod sign_in_cookie;
 pub mod sign_in_renewal;
@@ -74,6 +75,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(health::routes)
         .configure(auth::routes)
         .configure(new_customer::routes)
+        .configure(refresh::routes)
         .configure(customers::routes)
         .configure(agreement::routes)
         .configure(invitations::routes)

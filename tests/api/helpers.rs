@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mca_portal::config::{AttestationMode, DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID, Settings};
+use mca_portal::config::{AttestationMode, DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID, RefreshSettings, Settings};
 use mca_portal::domain::{AcceptanceDate, AttestationRequest, Contact, Request, UserTokens};
 use mca_portal::sandbox::seed::{self, SeedCustomer};
 use mca_portal::sandbox::{CLIENT_SECRET as SANDBOX_CLIENT_SECRET, RecordedRequest, SandboxOptions, SandboxState};
@@ -137,6 +137,12 @@ pub fn impatient(s: &mut Settings) {
     s.http_max_retries = 1;
 }
 
+/// Refreshes as fast as the in-process sandbox answers: tests that are about the pace
+/// set their own.
+pub fn unpaced() -> RefreshSettings {
+    RefreshSettings { refresh_rate_limit_per_minute: 600_000, ..RefreshSettings::default() }
+}
+
 /// Returns None only for PostgreSQL outside CI when `TEST_DATABASE_URL` is unset.
 pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Settings, &mut SandboxOptions)) -> Option<TestApp> {
     // Logs only when asked for: TEST_LOG=1 cargo test.
@@ -152,6 +158,7 @@ pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Settings, &mut S
         // Most stories record an attestation at once; the enhanced default has its own
         // module (enhanced.rs), which sets it back.
         attestation_mode: AttestationMode::Confirm,
+        refresh: unpaced(),
         ..Settings::default()
     };
     let mut options = SandboxOptions::default();
@@ -833,6 +840,7 @@ pub fn another_instance_settings(app: &TestApp) -> Settings {
         data_key: Some(secrecy::SecretString::from(TEST_DATA_KEY.to_string())),
         // As spawn_app_with: the instances it runs beside attest at once.
         attestation_mode: AttestationMode::Confirm,
+        refresh: unpaced(),
         ..Settings::default()
     }
 }
