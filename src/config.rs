@@ -192,7 +192,7 @@ impl Default for RefreshSettings {
     fn default() -> Self {
         RefreshSettings {
             refresh_rate_limit_per_minute: 400,
-            refresh_concurrency: 4,
+            refresh_concurrency: 6,
             refresh_every_minutes: 360,
             refresh_lease_seconds: 60,
             refresh_poll_seconds: 15,

@@ -90,15 +90,37 @@ impl Store {
     /// sign-out): a renewal under way then can't bring them back.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn refresh_sign_in_renewed(&self, tenant_id: &str, tokens: &UserTokens) -> StoreResult<()> {
+        self.refresh_sign_in_replace(tenant_id, None, tokens).await
+    }
+
+    /// A session of `user_oid` renewed its tokens: when the kept ones are theirs, the
+    /// renewed ones replace them (a provider may take a refresh token once only).
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
+    pub async fn refresh_sign_in_renewed_by(
+        &self,
+        tenant_id: &str,
+        user_oid: &str,
+        tokens: &UserTokens,
+    ) -> StoreResult<()> {
+        self.refresh_sign_in_replace(tenant_id, Some(user_oid), tokens).await
+    }
+
+    async fn refresh_sign_in_replace(
+        &self,
+        tenant_id: &str,
+        user_oid: Option<&str>,
+        tokens: &UserTokens,
+    ) -> StoreResult<()> {
         let seal = |column: &str, plain: &str| self.sealer().seal(Purpose::Tokens, &row_of(tenant_id, column), plain);
         sqlx::query(
             "UPDATE refresh_sign_ins SET access_token = $1, refresh_token = COALESCE($2, refresh_token), token_expires_at = $3 \
-             WHERE tenant_id = $4 AND access_token IS NOT NULL",
+             WHERE tenant_id = $4 AND access_token IS NOT NULL AND ($5 = '' OR user_oid = $5)",
         )
         .bind(seal("access_token", &tokens.access_token))
         .bind(tokens.refresh_token.as_deref().map(|r| seal("refresh_token", r)))
         .bind(tokens.expires_at)
         .bind(tenant_id)
+        .bind(user_oid.unwrap_or(""))
         .execute(self.pool())
         .await?;
         Ok(())

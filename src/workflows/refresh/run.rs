@@ -15,7 +15,6 @@ use uuid::Uuid;
 use super::pace::Pace;
 use super::{RefreshError, RefreshOutcome};
 use crate::domain::{Attestation, StatusInputs, StatusVerdict, UserTokens};
-use crate::identity::Oidc;
 use crate::partner_center::{CustomersCursor, PcError};
 use crate::store::{ReadAttestations, ReadCustomer, RefreshItem, RefreshRun, RunPhase, RunState, RunStep};
 use crate::workflows::Workflows;
@@ -24,6 +23,9 @@ use crate::workflows::Workflows;
 const BATCH: i64 = 200;
 /// The errors a run keeps to show; later ones are only counted.
 const ERRORS_KEPT: usize = 20;
+/// A run renews its access token when it has less than this left (a session renews two
+/// minutes ahead: the session renews first, and the run takes its tokens).
+const TOKEN_MARGIN_SECONDS: i64 = 30;
 /// A 429 that outlasts the client's own waiting is waited out this many times per call.
 const THROTTLE_WAITS: u32 = 10;
 
@@ -160,18 +162,21 @@ impl Runner {
         self.settle().await
     }
 
-    /// A delegated access token good for a call: renewed when due, re-read from the
-    /// database first (a sign-out removes it, and the run then stops).
+    /// A delegated access token good for a call. Near its expiry it is read again from
+    /// the database (a sign-out removes it, and the run stops; the session it came from
+    /// may have renewed it), and renewed only if still near its expiry: the run shares
+    /// the refresh token with that session, and a provider may take one once only.
     async fn token(&self) -> Result<String, RefreshError> {
         let mut t = self.tokens.lock().await;
-        if !Oidc::due(&t) {
+        let now = Utc::now().timestamp();
+        if t.good_for(TOKEN_MARGIN_SECONDS, now) {
             return Ok(t.access_token.clone());
         }
         let gone = || RefreshError::SignIn(SIGN_IN_ENDED.to_string());
         let kept = self.wf.store.refresh_sign_in(&self.run.tenant_id).await?.ok_or_else(gone)?;
         *t = kept.tokens;
-        if Oidc::due(&t) {
-            let renewed = self.wf.oidc.fresh(&t, false).await.map_err(|e| {
+        if !t.good_for(TOKEN_MARGIN_SECONDS, now) {
+            let renewed = self.wf.oidc.fresh(&t, true).await.map_err(|e| {
                 tracing::warn!(error = %e, "the refresh's sign-in could not be renewed");
                 gone()
             })?;
