@@ -13,7 +13,7 @@ use mca_portal::config::{AttestationMode, DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIE
 use mca_portal::domain::{AcceptanceDate, AttestationRequest, Contact, Request, UserTokens};
 use mca_portal::sandbox::seed::{self, SeedCustomer};
 use mca_portal::sandbox::{CLIENT_SECRET as SANDBOX_CLIENT_SECRET, RecordedRequest, SandboxOptions, SandboxState};
-use mca_portal::startup::Application;
+use mca_portal::startup::{Application, Stopper};
 use mca_portal::store::{Created, NewSubmission, Store};
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -121,6 +121,9 @@ pub struct TestApp {
     /// The default browser of this test.
     pub browser: Browser,
     pub _db: TestDb,
+    /// Stops this portal as a crash would (its sandbox runs on).
+    #[allow(dead_code)]
+    pub stopper: Stopper,
 }
 
 /// The portal with default settings on SQLite.
@@ -172,8 +175,10 @@ pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Settings, &mut S
     let sandbox_state = sandbox.state.clone();
     let sandbox_url = sandbox.base_url.clone();
     let store = app.store.clone();
+    let stopper = app.stopper();
     tokio::spawn(app.run_until_stopped());
-    Some(TestApp { browser: Browser::new(&address), address, sandbox: sandbox_state, sandbox_url, store, _db: db })
+    let browser = Browser::new(&address);
+    Some(TestApp { browser, address, sandbox: sandbox_state, sandbox_url, store, _db: db, stopper })
 }
 
 impl TestApp {

@@ -19,6 +19,7 @@ mod invitation_templates;
 mod invitations;
 mod queued_tokens;
 mod rate_limits;
+mod refresh;
 mod relationship_requests;
 mod restart;
 mod return_to;
