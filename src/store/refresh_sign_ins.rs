@@ -194,4 +194,45 @@ impl Store {
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
+
+    /// Key rotation: each kept sign-in opened (with either key, or in the first format)
+    /// and sealed again with the current key. Returns (re-sealed, unreadable) rows.
+    pub(super) async fn reseal_refresh_sign_ins(&self) -> StoreResult<(u64, u64)> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, access_token, refresh_token FROM refresh_sign_ins WHERE access_token IS NOT NULL",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let (mut done, mut unreadable) = (0, 0);
+        for r in rows {
+            let (tenant_id, access): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            let refresh: Option<String> = r.try_get(2)?;
+            let reseal = |column: &str, sealed: &str| {
+                let row = row_of(&tenant_id, column);
+                let plain = self.sealer().open_for_rotation(Purpose::Tokens, &row, sealed)?;
+                Some(self.sealer().seal(Purpose::Tokens, &row, &plain))
+            };
+            let new_refresh = match &refresh {
+                Some(sealed) => reseal("refresh_token", sealed).map(Some),
+                None => Some(None),
+            };
+            let (Some(new_access), Some(new_refresh)) = (reseal("access_token", &access), new_refresh) else {
+                unreadable += 1;
+                continue;
+            };
+            let changed = sqlx::query(
+                "UPDATE refresh_sign_ins SET access_token = $1, refresh_token = $2 \
+                 WHERE tenant_id = $3 AND access_token = $4 AND COALESCE(refresh_token, '') = $5",
+            )
+            .bind(new_access)
+            .bind(new_refresh)
+            .bind(&tenant_id)
+            .bind(&access)
+            .bind(refresh.unwrap_or_default())
+            .execute(self.pool())
+            .await?;
+            done += changed.rows_affected();
+        }
+        Ok((done, unreadable))
+    }
 }
