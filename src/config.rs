@@ -149,8 +149,6 @@ pub struct Settings {
     pub delivery_lease_seconds: u64,
     /// How many submissions the background worker sends at once.
     pub delivery_concurrency: usize,
-    /// How long a page waits for a refresh of all customers before it shows the progress.
-    pub refresh_wait_seconds: u64,
     /// `enhanced` (the default: Partner Center's way to attest since January 5, 2026) or
     /// `confirm`, for tenants where the older call still works (docs/partner-center.md).
     pub attestation_mode: AttestationMode,
@@ -172,6 +170,8 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RefreshSettings {
+    /// How long a page waits for a refresh of all customers before it shows the progress.
+    pub refresh_wait_seconds: u64,
     /// Partner Center calls a refresh makes per minute and partner tenant, at most.
     pub refresh_rate_limit_per_minute: u32,
     /// How many Partner Center calls a refresh has under way at once.
@@ -191,6 +191,7 @@ pub struct RefreshSettings {
 impl Default for RefreshSettings {
     fn default() -> Self {
         RefreshSettings {
+            refresh_wait_seconds: 10,
             refresh_rate_limit_per_minute: 400,
             refresh_concurrency: 6,
             refresh_every_minutes: 360,
@@ -407,7 +408,6 @@ impl Default for Settings {
             delivery_poll_ms: 1000,
             delivery_lease_seconds: 300,
             delivery_concurrency: 4,
-            refresh_wait_seconds: 10,
             attestation_mode: AttestationMode::Enhanced,
             acceptance_check_seconds: 60,
             smtp: SmtpSettings::default(),

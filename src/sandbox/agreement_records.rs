@@ -58,7 +58,7 @@ fn record_json(c: &SeedCustomer, position: usize) -> Value {
         });
     };
     let seconds = a.date_agreed.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
-    let epoch = if position % 2 == 0 { seconds } else { seconds * 1000 };
+    let epoch = if position.is_multiple_of(2) { seconds } else { seconds * 1000 };
     json!({
         "customerTenantId": c.id,
         "lastAgreementPrimaryContact": {

@@ -341,3 +341,26 @@ async fn save_attestations(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::{Store, WAITING_SQL};
+
+    #[tokio::test]
+    async fn the_customers_still_to_read_come_through_the_index_in_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("plan.db").display())).await.expect("store");
+        let sql = sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {WAITING_SQL}"));
+        let rows =
+            sqlx::query(sql).bind("t1").bind("").bind("r1").bind(200).fetch_all(store.pool()).await.expect("explain");
+        let plan =
+            rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect::<Vec<_>>().join("\n");
+        assert!(
+            plan.contains("USING INDEX refresh_items_waiting (tenant_id=? AND state=? AND customer_id>?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("USE TEMP B-TREE"), "no sort: {plan}");
+    }
+}

@@ -85,7 +85,7 @@ async fn start(
 ) -> Result<HttpResponse, AppError> {
     // Scripts may post with the token in a header and no body: back to the plain list.
     let form = form.map(|f| f.into_inner()).unwrap_or_default();
-    let wait = std::time::Duration::from_secs(state.settings.refresh_wait_seconds);
+    let wait = std::time::Duration::from_secs(state.settings.refresh.refresh_wait_seconds);
     let tokens = session::fresh_tokens(&state, &signed).await?;
     let message = match state.workflows.start_refresh(&signed.user, tokens, wait).await {
         Started::Done(Err(e)) => return Err(e.into()),

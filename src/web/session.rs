@@ -141,7 +141,7 @@ pub async fn read_if_never_read(state: &AppState, signed: &Signed) -> Result<(),
         return Ok(());
     }
     let tokens = fresh_tokens(state, signed).await?;
-    let wait = std::time::Duration::from_secs(state.settings.refresh_wait_seconds);
+    let wait = std::time::Duration::from_secs(state.settings.refresh.refresh_wait_seconds);
     match state.workflows.start_refresh(&signed.user, tokens, wait).await {
         Started::Done(Err(e)) => Err(e.into()),
         _ => Ok(()),

@@ -350,7 +350,7 @@ async fn a_customer_partner_center_did_not_give_is_listed_as_not_read_yet() {
 #[tokio::test]
 async fn a_long_first_read_shows_its_progress_and_fills_the_list() {
     let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
-        s.refresh_wait_seconds = 0;
+        s.refresh.refresh_wait_seconds = 0;
         sandbox.extra_customers = 200;
     })
     .await

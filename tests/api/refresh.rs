@@ -148,7 +148,7 @@ async fn a_configured_pace_below_partner_centers_limit_gets_no_429() {
     let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
         s.refresh.refresh_rate_limit_per_minute = 120;
         s.refresh.refresh_concurrency = 4;
-        s.refresh_wait_seconds = 0;
+        s.refresh.refresh_wait_seconds = 0;
         sandbox.faults = Faults { rate_limit_per_minute: 150, ..Default::default() };
     })
     .await
@@ -183,7 +183,7 @@ async fn a_429_that_still_comes_is_waited_out() {
 
 /// A refresh that takes a few seconds: 236 customers, every call 40 ms late.
 fn slow_portfolio(s: &mut Settings, sandbox: &mut mca_portal::sandbox::SandboxOptions) {
-    s.refresh_wait_seconds = 0;
+    s.refresh.refresh_wait_seconds = 0;
     s.refresh.refresh_concurrency = 2;
     s.refresh.refresh_lease_seconds = 2;
     s.refresh.refresh_poll_seconds = 1;
