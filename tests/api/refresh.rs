@@ -167,13 +167,11 @@ async fn a_configured_pace_below_partner_centers_limit_gets_no_429() {
 
 #[tokio::test]
 async fn a_429_that_still_comes_is_waited_out() {
-    let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
-        s.http_max_retries = 0;
-        sandbox.faults = Faults { throttle_percent: 20, ..Default::default() };
-    })
-    .await;
-    let app = app.unwrap();
+    let app = spawn_app_with(Db::Sqlite, |s, _| s.http_max_retries = 0).await.unwrap();
     let b = app.signed_in(SAM_SALES).await;
+    // From now on Partner Center throttles a fifth of the calls, and the client does not
+    // try again by itself: the refresh waits each 429 out.
+    app.sandbox.set_faults(Faults { throttle_percent: 20, ..Default::default() });
     let _ = b.get("/customers").await;
     let run = wait_for_the_run(&app).await;
     assert_eq!((run.state, run.done, run.failed), (RunState::Finished, 36, 0), "{:?}", run.stop_reason);
