@@ -143,8 +143,6 @@ pub struct Settings {
     pub delivery_lease_seconds: u64,
     /// How many submissions the background worker sends at once.
     pub delivery_concurrency: usize,
-    /// How long a page waits for a refresh of all customers before it shows the progress.
-    pub refresh_wait_seconds: u64,
     /// `enhanced` (the default: Partner Center's way to attest since January 5, 2026) or
     /// `confirm`, for tenants where the older call still works (docs/partner-center.md).
     pub attestation_mode: AttestationMode,
@@ -159,6 +157,10 @@ pub struct Settings {
     /// The readiness API (docs/readiness.md); keys stay flat: `api_rate_limit_per_minute`.
     #[serde(flatten)]
     pub api: ApiSettings,
+    /// The refresh of the whole portfolio: its pace, schedule and lease (flat keys:
+    /// `refresh_rate_limit_per_minute`).
+    #[serde(flatten)]
+    pub refresh: RefreshSettings,
 }
 
 /// Faults of the sandbox Partner Center API, for trying the portal against a flaky
@@ -188,6 +190,42 @@ impl Default for SandboxFaultSettings {
     }
 }
 
+/// How the portal reads every customer of a partner again (docs/refresh.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefreshSettings {
+    /// How long a page waits for a refresh of all customers before it shows the progress.
+    pub refresh_wait_seconds: u64,
+    /// Partner Center calls a refresh makes per minute and partner tenant, at most.
+    pub refresh_rate_limit_per_minute: u32,
+    /// How many Partner Center calls a refresh has under way at once.
+    pub refresh_concurrency: usize,
+    /// A new refresh of each partner's customers this many minutes after the last one
+    /// began; 0 for none but those agents start.
+    pub refresh_every_minutes: u64,
+    /// How long one instance holds a refresh it runs without renewing its hold; another
+    /// instance takes over a refresh whose hold has run out.
+    pub refresh_lease_seconds: u64,
+    /// How often an instance looks for refreshes to start or take over.
+    pub refresh_poll_seconds: u64,
+    /// Records per page of the built-in sandbox's agreement-records listing.
+    pub sandbox_agreement_records_page_size: usize,
+}
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        RefreshSettings {
+            refresh_wait_seconds: 10,
+            refresh_rate_limit_per_minute: 400,
+            refresh_concurrency: 6,
+            refresh_every_minutes: 360,
+            refresh_lease_seconds: 60,
+            refresh_poll_seconds: 15,
+            sandbox_agreement_records_page_size: 250,
+        }
+    }
+}
+
 /// The readiness API's settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -206,6 +244,23 @@ impl ApiSettings {
     pub fn check(&self) -> Result<(), ConfigError> {
         if self.api_rate_limit_per_minute == 0 {
             return Err(ConfigError::Invalid("api_rate_limit_per_minute must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+impl RefreshSettings {
+    /// Refuses values a refresh cannot run with.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |s: &str| Err(ConfigError::Invalid(s.to_string()));
+        if self.refresh_rate_limit_per_minute == 0 || self.refresh_concurrency == 0 {
+            return invalid("refresh_rate_limit_per_minute and refresh_concurrency must be at least 1");
+        }
+        if self.refresh_lease_seconds < 2 || self.refresh_poll_seconds == 0 {
+            return invalid("refresh_lease_seconds must be at least 2 and refresh_poll_seconds at least 1");
+        }
+        if self.sandbox_agreement_records_page_size == 0 {
+            return invalid("sandbox_agreement_records_page_size must be at least 1");
         }
         Ok(())
     }
@@ -395,11 +450,11 @@ impl Default for Settings {
             delivery_poll_ms: 1000,
             delivery_lease_seconds: 300,
             delivery_concurrency: 4,
-            refresh_wait_seconds: 10,
             attestation_mode: AttestationMode::Enhanced,
             acceptance_check_seconds: 60,
             smtp: SmtpSettings::default(),
             api: ApiSettings::default(),
+            refresh: RefreshSettings::default(),
         }
     }
 }
@@ -457,7 +512,13 @@ impl Settings {
         unknown_keys.dedup();
         let mut settings: Settings = figment.extract().map_err(|e| {
             // Flattened keys lose their name in the error: read them alone to get it back.
-            ConfigError::Read(Box::new(figment.extract::<SmtpSettings>().err().unwrap_or(e)))
+            ConfigError::Read(Box::new(
+                figment
+                    .extract::<SmtpSettings>()
+                    .err()
+                    .or_else(|| figment.extract::<RefreshSettings>().err())
+                    .unwrap_or(e),
+            ))
         })?;
         settings.read_secret_files()?;
         settings.check()?;
@@ -535,6 +596,7 @@ impl Settings {
         if self.customers_page_size == 0 || self.customers_page_size > 500 {
             return invalid("customers_page_size must be between 1 and 500".into());
         }
+        self.refresh.check()?;
         if let Some(url) = &self.public_url
             && url::Url::parse(url).is_err()
         {

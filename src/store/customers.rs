@@ -141,8 +141,18 @@ pub(super) fn contains_pattern(text: &str) -> String {
     p
 }
 
+/// The assignments that remember a change of status: the status before and when it
+/// changed (`row` the stored row's prefix, `new` the status written, `at` the time). A
+/// status written again unchanged keeps both.
+fn status_change(row: &str, new: &str, at: &str) -> String {
+    format!(
+        "previous_status = CASE WHEN {row}status <> {new} THEN {row}status ELSE {row}previous_status END, \
+         status_changed_at = CASE WHEN {row}status <> {new} THEN {at} ELSE {row}status_changed_at END"
+    )
+}
+
 /// The customer's own row: company, domain, what searches match, billing, status.
-async fn upsert_customer(
+pub(super) async fn upsert_customer(
     conn: &mut sqlx::AnyConnection,
     tenant_id: &str,
     customer: &Customer,
@@ -154,32 +164,34 @@ async fn upsert_customer(
         None => None,
     };
     let search_text = search_form(&format!("{} {}", customer.company_name, customer.domain));
-    sqlx::query(
+    let sql = sqlx::AssertSqlSafe(format!(
         "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at, first_seen_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
          ON CONFLICT (tenant_id, customer_id) DO UPDATE SET company_name = excluded.company_name, domain = excluded.domain, \
          search_text = excluded.search_text, relationship = excluded.relationship, commerce_id = excluded.commerce_id, \
-         billing_json = COALESCE(excluded.billing_json, customers.billing_json), status = excluded.status, \
+         billing_json = COALESCE(excluded.billing_json, customers.billing_json), {STATUS_CHANGE}, status = excluded.status, \
          status_reason = excluded.status_reason, read_at = excluded.read_at",
-    )
-    .bind(tenant_id)
-    .bind(&customer.id)
-    .bind(&customer.company_name)
-    .bind(&customer.domain)
-    .bind(search_text)
-    .bind(customer.relationship.clone())
-    .bind(customer.commerce_id.clone())
-    .bind(billing)
-    .bind(verdict.status.key())
-    .bind(&verdict.reason)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
+        STATUS_CHANGE = status_change("customers.", "excluded.status", "excluded.read_at")
+    ));
+    sqlx::query(sql)
+        .bind(tenant_id)
+        .bind(&customer.id)
+        .bind(&customer.company_name)
+        .bind(&customer.domain)
+        .bind(search_text)
+        .bind(customer.relationship.clone())
+        .bind(customer.commerce_id.clone())
+        .bind(billing)
+        .bind(verdict.status.key())
+        .bind(&verdict.reason)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// One partner attestation of a customer, at a position of its list.
-async fn insert_attestation(
+pub(super) async fn insert_attestation(
     conn: &mut sqlx::AnyConnection,
     (tenant_id, customer_id): (&str, &str),
     position: i64,
@@ -297,11 +309,16 @@ impl Store {
             failed_reason: s.failed_reason,
         }
         .verdict(policy);
-        sqlx::query("UPDATE customers SET status = $1, status_reason = $2 WHERE tenant_id = $3 AND customer_id = $4")
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE customers SET {}, status = $1, status_reason = $2 WHERE tenant_id = $3 AND customer_id = $4",
+            status_change("", "$1", "$5")
+        ));
+        sqlx::query(sql)
             .bind(verdict.status.key())
             .bind(&verdict.reason)
             .bind(tenant_id)
             .bind(customer_id)
+            .bind(timestamp(Utc::now()))
             .execute(self.pool())
             .await?;
         Ok(())

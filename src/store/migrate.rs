@@ -67,6 +67,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "invitations",
         step: Step::Sql(include_str!("../../migrations/0010_invitations.sql")),
     },
+    Migration {
+        version: 13,
+        name: "refresh_runs",
+        step: Step::Sql(include_str!("../../migrations/0013_refresh_runs.sql")),
+    },
+    Migration {
+        version: 14,
+        name: "customer_status_changes",
+        step: Step::Sql(include_str!("../../migrations/0014_customer_status_changes.sql")),
+    },
     Migration { version: 15, name: "api_keys", step: Step::Sql(include_str!("../../migrations/0015_api_keys.sql")) },
     Migration {
         version: 16,

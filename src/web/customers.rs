@@ -18,7 +18,6 @@ use crate::domain::{
     CustomerSummary, EffectiveStatus, Readiness, ReadinessInputs, ReadinessVerdict, ReattestationPolicy, is_customer_id,
 };
 use crate::store::{CustomerFilter, CustomerRecord, Submission, SubmissionState};
-use crate::workflows::refresh::Started;
 use crate::workflows::{Outcome, SendNowOutcome};
 
 #[derive(Deserialize, Default)]
@@ -133,7 +132,7 @@ async fn list(
     let current = list.page;
     let first_shown = if list.total == 0 { 0 } else { (current - 1) * list.page_size + 1 };
     let last_shown = first_shown + list.items.len() as i64 - if list.total == 0 { 0 } else { 1 };
-    let progress = Some(state.workflows.refreshes.get(tenant)).filter(|p| p.running || p.error.is_some());
+    let progress = Some(state.workflows.refresh_progress(tenant).await?).filter(|p| p.running || p.error.is_some());
     let not_read = counts.iter().find(|c| c.status == EffectiveStatus::NotRead).map(|c| c.count).unwrap_or(0);
     let (new_customers, new_customers_more) = new_customers_not_created(&state, &signed).await?;
     let view = CustomersPage {
@@ -160,42 +159,6 @@ async fn list(
         new_customers_more,
     };
     Ok(page(&view))
-}
-
-#[post("/customers/refresh")]
-async fn refresh_list(
-    state: web::Data<AppState>,
-    Agent(signed): Agent,
-    form: Option<web::Form<ListQuery>>,
-) -> Result<HttpResponse, AppError> {
-    // Scripts may post with the token in a header and no body: back to the plain list.
-    let form = form.map(|f| f.into_inner()).unwrap_or_default();
-    let wait = std::time::Duration::from_secs(state.settings.refresh_wait_seconds);
-    let token = session::access_token(&state, &signed).await?;
-    let message = match state.workflows.start_refresh(&signed.user.tenant_id, token, wait).await {
-        Started::Done(Err(e)) => return Err(e.into()),
-        Started::Running => {
-            "Reading your customers from Partner Center; the list shows how far it has come.".to_string()
-        }
-        Started::Done(Ok(outcome)) => {
-            let at = chrono::Utc::now().format("%H:%M UTC");
-            if outcome.failed.is_empty() {
-                format!("Read again from Partner Center at {at}: {}.", customers_count(outcome.customers as i64))
-            } else {
-                format!(
-                    "Read again from Partner Center at {at}: {}; {} could not be read and keep their earlier status. Refresh again later.",
-                    customers_count((outcome.customers - outcome.failed.len()) as i64),
-                    outcome.failed.len()
-                )
-            }
-        }
-    };
-    session::set_flash(&signed.session, &message);
-    // Back to the same view: search, filter and page kept.
-    let search = form.q.clone().unwrap_or_default();
-    let status = form.status.as_deref().and_then(EffectiveStatus::parse);
-    let page = form.page.as_deref().and_then(|p| p.parse().ok()).unwrap_or(1);
-    Ok(redirect(&list_href(&search, status, page)))
 }
 
 /// A submission's state as pages show it.
@@ -419,28 +382,9 @@ fn relationship_label(r: &str) -> String {
     }
 }
 
-/// For the progress bar's script: how far the refresh of all customers has come.
-#[get("/customers/refresh/progress")]
-async fn refresh_progress(state: web::Data<AppState>, Agent(signed): Agent) -> HttpResponse {
-    let p = state.workflows.refreshes.get(&signed.user.tenant_id);
-    HttpResponse::Ok().json(serde_json::json!({
-        "running": p.running,
-        "total": p.total,
-        "done": p.done,
-        "failed": p.failed,
-        "error": p.error,
-    }))
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    // `refresh_list` before `account` so that "/customers/refresh" is not read as an id.
-    cfg.service(list)
-        .service(refresh_progress)
-        .service(refresh_list)
-        .service(account)
-        .service(refresh_one)
-        .service(send_now)
-        .service(agreement_document);
+    // The refresh of all customers (`/customers/refresh…`) is routed before these.
+    cfg.service(list).service(account).service(refresh_one).service(send_now).service(agreement_document);
 }
 
 #[cfg(test)]

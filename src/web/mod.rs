@@ -18,6 +18,7 @@ pub mod middleware;
 pub mod new_customer;
 pub mod pages;
 pub mod rate_limit;
+pub mod refresh;
 pub mod session;
 pub mod sign_in_cookie;
 pub mod sign_in_renewal;
@@ -81,6 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(new_customer::routes)
         .configure(audit::routes)
         .configure(customers_export::routes)
+        .configure(refresh::routes)
         .configure(customers::routes)
         .configure(agreement::routes)
         .configure(invitations::routes)

@@ -24,6 +24,7 @@ mod invitations_review;
 mod queued_tokens;
 mod rate_limits;
 mod readiness;
+mod refresh;
 mod relationship_requests;
 mod restart;
 mod return_to;

@@ -126,7 +126,9 @@ async fn rotate_key_reseals_every_row_so_that_the_new_key_alone_reads_them() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        stdout.contains("Re-sealed 2 rows with the current data key (1 sessions, 1 submissions' tokens)"),
+        stdout.contains(
+            "Re-sealed 3 rows with the current data key (1 sessions, 1 submissions' tokens, 1 sign-ins kept for refreshes)"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("1 rows could not be opened"), "{stdout}");
