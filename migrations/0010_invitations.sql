@@ -16,6 +16,8 @@ CREATE TABLE invitations (
     submission_id TEXT,
     with_partner_id TEXT,
     with_partner_name TEXT,
+    -- relationship kind: the indirect reseller the customer will have (none: none)
+    reseller_id TEXT,
     created_by_oid TEXT NOT NULL,
     created_by_name TEXT NOT NULL,
     created_at TEXT NOT NULL,
@@ -49,3 +51,8 @@ CREATE TABLE invitation_templates (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, kind, language)
 );
+
+-- When the portal first read each customer: a relationship invitation is accepted only by
+-- a customer that appeared after it was made (unknown, so never matched, for customers
+-- read before this migration).
+ALTER TABLE customers ADD COLUMN first_seen_at TEXT;

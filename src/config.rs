@@ -120,15 +120,9 @@ pub struct Settings {
 
     /// Where the built-in sandbox listens (identity provider and Partner Center).
     pub sandbox_bind: String,
-    /// Faults of the sandbox Partner Center API, for trying the portal against a flaky
-    /// upstream: added latency, shares (percent) of 5xx, of 429 and of timeouts, how long
-    /// a timeout holds the answer back, and a rate limit per partner tenant (0: none).
-    pub sandbox_latency_ms: u64,
-    pub sandbox_error_percent: u8,
-    pub sandbox_throttle_percent: u8,
-    pub sandbox_timeout_percent: u8,
-    pub sandbox_timeout_seconds: u64,
-    pub sandbox_rate_limit_per_minute: u32,
+    /// Faults of the sandbox Partner Center API; keys stay flat (`sandbox_latency_ms`).
+    #[serde(flatten)]
+    pub sandbox_faults: SandboxFaultSettings,
     /// More generated customers in the sandbox, to try a large portfolio.
     pub sandbox_extra_customers: usize,
     /// Sandbox partner tenants that are direct-bill partners too (the sandbox's own rule
@@ -149,8 +143,6 @@ pub struct Settings {
     pub delivery_lease_seconds: u64,
     /// How many submissions the background worker sends at once.
     pub delivery_concurrency: usize,
-    /// How long a page waits for a refresh of all customers before it shows the progress.
-    pub refresh_wait_seconds: u64,
     /// `enhanced` (the default: Partner Center's way to attest since January 5, 2026) or
     /// `confirm`, for tenants where the older call still works (docs/partner-center.md).
     pub attestation_mode: AttestationMode,
@@ -161,6 +153,117 @@ pub struct Settings {
     /// flat: `smtp_host`, `MCA_SMTP_HOST`.
     #[serde(flatten)]
     pub smtp: SmtpSettings,
+
+    /// The readiness API (docs/readiness.md); keys stay flat: `api_rate_limit_per_minute`.
+    #[serde(flatten)]
+    pub api: ApiSettings,
+    /// The refresh of the whole portfolio: its pace, schedule and lease (flat keys:
+    /// `refresh_rate_limit_per_minute`).
+    #[serde(flatten)]
+    pub refresh: RefreshSettings,
+}
+
+/// Faults of the sandbox Partner Center API, for trying the portal against a flaky
+/// upstream: added latency, shares (percent) of 5xx, of 429 and of timeouts, how long a
+/// timeout holds the answer back, and a rate limit per partner tenant (0: none).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SandboxFaultSettings {
+    pub sandbox_latency_ms: u64,
+    pub sandbox_error_percent: u8,
+    pub sandbox_throttle_percent: u8,
+    pub sandbox_timeout_percent: u8,
+    pub sandbox_timeout_seconds: u64,
+    pub sandbox_rate_limit_per_minute: u32,
+}
+
+impl Default for SandboxFaultSettings {
+    fn default() -> Self {
+        SandboxFaultSettings {
+            sandbox_latency_ms: 0,
+            sandbox_error_percent: 0,
+            sandbox_throttle_percent: 0,
+            sandbox_timeout_percent: 0,
+            sandbox_timeout_seconds: 60,
+            sandbox_rate_limit_per_minute: 0,
+        }
+    }
+}
+
+/// How the portal reads every customer of a partner again (docs/refresh.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefreshSettings {
+    /// How long a page waits for a refresh of all customers before it shows the progress.
+    pub refresh_wait_seconds: u64,
+    /// Partner Center calls a refresh makes per minute and partner tenant, at most.
+    pub refresh_rate_limit_per_minute: u32,
+    /// How many Partner Center calls a refresh has under way at once.
+    pub refresh_concurrency: usize,
+    /// A new refresh of each partner's customers this many minutes after the last one
+    /// began; 0 for none but those agents start.
+    pub refresh_every_minutes: u64,
+    /// How long one instance holds a refresh it runs without renewing its hold; another
+    /// instance takes over a refresh whose hold has run out.
+    pub refresh_lease_seconds: u64,
+    /// How often an instance looks for refreshes to start or take over.
+    pub refresh_poll_seconds: u64,
+    /// Records per page of the built-in sandbox's agreement-records listing.
+    pub sandbox_agreement_records_page_size: usize,
+}
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        RefreshSettings {
+            refresh_wait_seconds: 10,
+            refresh_rate_limit_per_minute: 400,
+            refresh_concurrency: 6,
+            refresh_every_minutes: 360,
+            refresh_lease_seconds: 60,
+            refresh_poll_seconds: 15,
+            sandbox_agreement_records_page_size: 250,
+        }
+    }
+}
+
+/// The readiness API's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiSettings {
+    /// Requests per minute each API key may make; more get 429 with `Retry-After`.
+    pub api_rate_limit_per_minute: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings { api_rate_limit_per_minute: 600 }
+    }
+}
+
+impl ApiSettings {
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.api_rate_limit_per_minute == 0 {
+            return Err(ConfigError::Invalid("api_rate_limit_per_minute must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+impl RefreshSettings {
+    /// Refuses values a refresh cannot run with.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |s: &str| Err(ConfigError::Invalid(s.to_string()));
+        if self.refresh_rate_limit_per_minute == 0 || self.refresh_concurrency == 0 {
+            return invalid("refresh_rate_limit_per_minute and refresh_concurrency must be at least 1");
+        }
+        if self.refresh_lease_seconds < 2 || self.refresh_poll_seconds == 0 {
+            return invalid("refresh_lease_seconds must be at least 2 and refresh_poll_seconds at least 1");
+        }
+        if self.sandbox_agreement_records_page_size == 0 {
+            return invalid("sandbox_agreement_records_page_size must be at least 1");
+        }
+        Ok(())
+    }
 }
 
 /// How the connection to the SMTP server is encrypted. There is no plain mode: the
@@ -337,12 +440,7 @@ impl Default for Settings {
             reattestation_cutoff: ReattestationPolicy::default().cutoff,
             reattestation_enforced_from: ReattestationPolicy::default().enforced_from,
             sandbox_bind: "127.0.0.1:8081".into(),
-            sandbox_latency_ms: 0,
-            sandbox_error_percent: 0,
-            sandbox_throttle_percent: 0,
-            sandbox_timeout_percent: 0,
-            sandbox_timeout_seconds: 60,
-            sandbox_rate_limit_per_minute: 0,
+            sandbox_faults: SandboxFaultSettings::default(),
             sandbox_extra_customers: 0,
             sandbox_direct_bill_tenants: Vec::new(),
             http_timeout_seconds: 30,
@@ -352,10 +450,11 @@ impl Default for Settings {
             delivery_poll_ms: 1000,
             delivery_lease_seconds: 300,
             delivery_concurrency: 4,
-            refresh_wait_seconds: 10,
             attestation_mode: AttestationMode::Enhanced,
             acceptance_check_seconds: 60,
             smtp: SmtpSettings::default(),
+            api: ApiSettings::default(),
+            refresh: RefreshSettings::default(),
         }
     }
 }
@@ -413,7 +512,13 @@ impl Settings {
         unknown_keys.dedup();
         let mut settings: Settings = figment.extract().map_err(|e| {
             // Flattened keys lose their name in the error: read them alone to get it back.
-            ConfigError::Read(Box::new(figment.extract::<SmtpSettings>().err().unwrap_or(e)))
+            ConfigError::Read(Box::new(
+                figment
+                    .extract::<SmtpSettings>()
+                    .err()
+                    .or_else(|| figment.extract::<RefreshSettings>().err())
+                    .unwrap_or(e),
+            ))
         })?;
         settings.read_secret_files()?;
         settings.check()?;
@@ -463,6 +568,7 @@ impl Settings {
         }
         self.check_sign_in()?;
         self.check_keys_and_rate_limits()?;
+        self.api.check()?;
         self.smtp.check()?;
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres:")
@@ -476,7 +582,8 @@ impl Settings {
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             return invalid("session_idle_minutes and session_absolute_hours must be above zero".into());
         }
-        let shares = [self.sandbox_error_percent, self.sandbox_throttle_percent, self.sandbox_timeout_percent];
+        let f = &self.sandbox_faults;
+        let shares = [f.sandbox_error_percent, f.sandbox_throttle_percent, f.sandbox_timeout_percent];
         if shares.iter().map(|p| u32::from(*p)).sum::<u32>() > 100 {
             return invalid(
                 "sandbox_error_percent, sandbox_throttle_percent and sandbox_timeout_percent add up to more than 100"
@@ -489,6 +596,7 @@ impl Settings {
         if self.customers_page_size == 0 || self.customers_page_size > 500 {
             return invalid("customers_page_size must be between 1 and 500".into());
         }
+        self.refresh.check()?;
         if let Some(url) = &self.public_url
             && url::Url::parse(url).is_err()
         {

@@ -115,10 +115,11 @@ async fn rotate_key(settings: &Settings) -> anyhow::Result<()> {
     let done = store.reseal_all().await.context("could not re-seal the stored data")?;
     store.close().await;
     println!(
-        "Re-sealed {} rows with the current data key ({} sessions, {} submissions' tokens).",
+        "Re-sealed {} rows with the current data key ({} sessions, {} submissions' tokens, {} sign-ins kept for refreshes).",
         done.rows(),
         done.sessions,
-        done.submissions
+        done.submissions,
+        done.refresh_sign_ins
     );
     if done.unreadable == 0 {
         println!("Every row could be opened; data_key_previous is no longer needed.");

@@ -33,16 +33,17 @@ pub fn sandbox_options(settings: &Settings) -> SandboxOptions {
     SandboxOptions {
         client_id: settings.oidc_client_id.clone(),
         faults: sandbox::Faults {
-            latency_ms: settings.sandbox_latency_ms,
-            error_percent: settings.sandbox_error_percent,
-            throttle_percent: settings.sandbox_throttle_percent,
-            timeout_percent: settings.sandbox_timeout_percent,
-            timeout_seconds: settings.sandbox_timeout_seconds,
-            rate_limit_per_minute: settings.sandbox_rate_limit_per_minute,
+            latency_ms: settings.sandbox_faults.sandbox_latency_ms,
+            error_percent: settings.sandbox_faults.sandbox_error_percent,
+            throttle_percent: settings.sandbox_faults.sandbox_throttle_percent,
+            timeout_percent: settings.sandbox_faults.sandbox_timeout_percent,
+            timeout_seconds: settings.sandbox_faults.sandbox_timeout_seconds,
+            rate_limit_per_minute: settings.sandbox_faults.sandbox_rate_limit_per_minute,
             ..sandbox::Faults::default()
         },
         extra_customers: settings.sandbox_extra_customers,
         direct_bill_tenants: settings.sandbox_direct_bill_tenants.clone(),
+        agreement_records_page_size: settings.refresh.sandbox_agreement_records_page_size,
         ..SandboxOptions::default()
     }
 }
@@ -82,6 +83,8 @@ fn fill_sandbox_role_groups(settings: &mut Settings) {
 pub struct Application {
     port: u16,
     worker: tokio::task::JoinHandle<()>,
+    refresher: tokio::task::JoinHandle<()>,
+    workflows: Arc<Workflows>,
     server: Server,
     pub public_url: String,
     pub sandbox: Option<Sandbox>,
@@ -136,14 +139,17 @@ impl Application {
             jobs::spawn_delivery_worker(workflows.delivery.clone(), Duration::from_millis(settings.delivery_poll_ms));
         jobs::spawn_session_sweeper(store.clone());
         jobs::spawn_token_sweeper(workflows.clone());
+        let poll = Duration::from_secs(settings.refresh.refresh_poll_seconds);
+        let refresher = jobs::spawn_refresh_job(workflows.clone(), poll);
         let limits = web::Data::new(RateLimits::new(&settings));
         let cleaned = limits.clone();
         jobs::spawn_rate_limit_cleanup(move || cleaned.forget_idle());
         let email = workflows.email_description();
         let state = web::Data::new(AppState { settings: settings.clone(), store: store.clone(), workflows });
+        let workflows = state.workflows.clone();
         let server = serve(&settings, state, limits, store.clone(), listener)?;
         let public_url = settings.public_url();
-        Ok(Application { port, worker, server, public_url, sandbox, store, settings, email })
+        Ok(Application { port, worker, refresher, workflows, server, public_url, sandbox, store, settings, email })
     }
 
     pub fn port(&self) -> u16 {
@@ -155,10 +161,40 @@ impl Application {
         self.email.as_deref()
     }
 
+    /// What stops this instance from outside, as a crash would: see [`Stopper`].
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            server: self.server.handle(),
+            jobs: vec![self.worker.abort_handle(), self.refresher.abort_handle()],
+            workflows: self.workflows.clone(),
+        }
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.worker.abort();
+        self.refresher.abort();
+        self.workflows.halt_refreshes();
         result
+    }
+}
+
+/// Stops an instance without letting it finish its work: no more requests, no background
+/// jobs, and its refreshes stop where they are (unfinished in the database, for another
+/// instance to continue once their lease runs out). The built-in sandbox runs on.
+pub struct Stopper {
+    server: actix_web::dev::ServerHandle,
+    jobs: Vec<tokio::task::AbortHandle>,
+    workflows: Arc<Workflows>,
+}
+
+impl Stopper {
+    pub async fn stop(&self) {
+        self.workflows.halt_refreshes();
+        for job in &self.jobs {
+            job.abort();
+        }
+        self.server.stop(false).await;
     }
 }
 
@@ -274,7 +310,7 @@ mod tests {
     #[test]
     fn the_sandbox_gets_its_faults_customers_and_direct_bill_partners_from_the_settings() {
         let settings = Settings {
-            sandbox_error_percent: 30,
+            sandbox_faults: crate::config::SandboxFaultSettings { sandbox_error_percent: 30, ..Default::default() },
             sandbox_extra_customers: 7,
             sandbox_direct_bill_tenants: vec!["fab01ca7-0000-4000-8000-000000000002".into()],
             ..Settings::default()

@@ -245,22 +245,26 @@ pub fn default_wording(kind: InvitationKind) -> Wording {
     built_in(kind, &Values::placeholders())
 }
 
+/// The braces around a placeholder's name.
+const OPEN: char = 0x7b as char;
+const CLOSE: char = 0x7d as char;
+
 /// Replaces each `{name}` of a known placeholder by its value, in one pass: a value that
 /// itself holds braces is never read again. Anything else in braces stays as typed.
 pub fn fill(text: &str, values: &Values) -> String {
     let mut out = String::with_capacity(text.len() + 64);
     let mut rest = text;
-    while let Some(open) = rest.find('{') {
+    while let Some(open) = rest.find(OPEN) {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        let name = after.find('}').map(|close| &after[..close]);
+        let name = after.find(CLOSE).map(|close| &after[..close]);
         match name.and_then(Placeholder::parse) {
             Some(p) => {
                 out.push_str(p.value(values));
                 rest = &after[p.name().len() + 1..];
             }
             None => {
-                out.push('{');
+                out.push(OPEN);
                 rest = after;
             }
         }
@@ -323,9 +327,9 @@ fn unknown_placeholders(kind: InvitationKind, text: &str) -> Vec<String> {
     let allowed = kind.placeholders();
     let mut found = Vec::new();
     let mut rest = text;
-    while let Some(open) = rest.find('{') {
+    while let Some(open) = rest.find(OPEN) {
         rest = &rest[open + 1..];
-        let Some(close) = rest.find('}') else { break };
+        let Some(close) = rest.find(CLOSE) else { break };
         let name = &rest[..close];
         let looks_like =
             !name.is_empty() && name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');

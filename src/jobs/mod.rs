@@ -1,7 +1,8 @@
 //! Background work of a running portal: the delivery worker, which sends whatever is due
 //! through the same delivery steps as a submission's first attempt, the removal of
 //! expired sessions and of delegated tokens kept with submissions past their session,
-//! and forgetting rate-limit state of clients not seen lately.
+//! forgetting rate-limit state of clients not seen lately, and the refreshes of all
+//! customers (continued after a restart, and on a schedule).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,24 @@ pub fn spawn_token_sweeper(workflows: Arc<Workflows>) -> tokio::task::JoinHandle
             tick.tick().await;
             if let Err(e) = workflows.forget_expired_tokens().await {
                 tracing::warn!(error = %e, "could not remove delegated tokens kept past their session");
+            }
+        }
+    })
+}
+
+/// Every `poll`: continues refreshes of all customers that their instance left
+/// unfinished (stopped, or crashed: their lease ran out), and starts the scheduled
+/// refresh of each partner that is due (docs/refresh.md).
+pub fn spawn_refresh_job(workflows: Arc<Workflows>, poll: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(poll);
+        loop {
+            tick.tick().await;
+            if let Err(e) = workflows.continue_abandoned_refreshes().await {
+                tracing::warn!(error = %e, "could not continue unfinished refreshes");
+            }
+            if let Err(e) = workflows.start_scheduled_refreshes().await {
+                tracing::warn!(error = %e, "could not start scheduled refreshes");
             }
         }
     })

@@ -6,6 +6,7 @@
 //! answer the next try gets a new one. 429 waits for `Retry-After`; 5xx and timeouts back
 //! off exponentially with full jitter, a bounded number of times.
 
+pub mod agreement_records;
 pub mod create;
 pub mod enhanced;
 pub mod error;
@@ -20,6 +21,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+pub use agreement_records::{AgreementRecord, AgreementRecordsPage};
 pub use create::{AddressCheck, CreatedCustomer, SuggestedAddress};
 pub use enhanced::{EnhancedAttestation, EnhancedRequest, EnhancedStatus};
 pub use error::PcError;
@@ -47,6 +49,21 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(30),
         }
+    }
+}
+
+/// Where a page of the customer list is read: the path and the headers the previous
+/// page's `next` link named. Kept as text by a refresh, so that it resumes at that page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CustomersCursor {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl CustomersCursor {
+    /// The first page, of `page_size` customers.
+    pub fn first(page_size: u32) -> Self {
+        CustomersCursor { path: format!("/v1/customers?size={page_size}"), headers: Vec::new() }
     }
 }
 
@@ -302,27 +319,42 @@ impl PartnerCenter {
         correlation_id: Uuid,
     ) -> Result<Vec<Customer>, PcError> {
         let mut out = Vec::new();
-        let mut path = format!("/v1/customers?size={page_size}");
-        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut cursor = CustomersCursor::first(page_size);
         // A bound on pages so that a service that keeps sending the same link cannot loop us.
         for _ in 0..10_000 {
-            let page: Collection<CustomerWire> = self
-                .call(token, Call { headers: &headers, ..Call::get(&path, "list customers") }, correlation_id)
-                .await?
-                .body;
-            out.extend(page.items.into_iter().map(CustomerWire::into_domain));
-            let Some(next) = page.links.and_then(|l| l.next) else {
-                break;
-            };
-            path = if next.uri.starts_with("/v1/") { next.uri } else { format!("/v1{}", next.uri) };
-            headers = next.headers.into_iter().map(|h| (h.key, h.value)).collect();
-            if headers.is_empty()
-                && let Some(token) = &page.continuation_token
-            {
-                headers.push(("MS-ContinuationToken".into(), token.clone()));
+            let (customers, next) = self.list_customers_page(token, &cursor, correlation_id).await?;
+            out.extend(customers);
+            match next {
+                Some(next) => cursor = next,
+                None => break,
             }
         }
         Ok(out)
+    }
+
+    /// One page of the customer list at `cursor`, and where the next page is (None after
+    /// the last).
+    #[tracing::instrument(skip_all, fields(%correlation_id), err(level = "warn"))]
+    pub async fn list_customers_page(
+        &self,
+        token: &str,
+        cursor: &CustomersCursor,
+        correlation_id: Uuid,
+    ) -> Result<(Vec<Customer>, Option<CustomersCursor>), PcError> {
+        let call = Call { headers: &cursor.headers, ..Call::get(&cursor.path, "list customers") };
+        let page: Collection<CustomerWire> = self.call(token, call, correlation_id).await?.body;
+        let customers = page.items.into_iter().map(CustomerWire::into_domain).collect();
+        let Some(next) = page.links.and_then(|l| l.next) else {
+            return Ok((customers, None));
+        };
+        let path = if next.uri.starts_with("/v1/") { next.uri } else { format!("/v1{}", next.uri) };
+        let mut headers: Vec<(String, String)> = next.headers.into_iter().map(|h| (h.key, h.value)).collect();
+        if headers.is_empty()
+            && let Some(token) = &page.continuation_token
+        {
+            headers.push(("MS-ContinuationToken".into(), token.clone()));
+        }
+        Ok((customers, Some(CustomersCursor { path, headers })))
     }
 
     #[tracing::instrument(skip_all, fields(%customer_id, %correlation_id), err(level = "warn"))]

@@ -331,6 +331,14 @@ async fn direct_status(state: web::Data<SandboxState>, req: HttpRequest, id: web
         Ok(c) => c,
         Err(r) => return r,
     };
+    if state.data().unreadable.contains(id.as_str()) {
+        return pc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            503,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable.",
+        );
+    }
     with_customer(&state, &caller, &id, |c| HttpResponse::Ok().json(json!({"isSigned": c.accepted_directly})))
 }
 

@@ -7,6 +7,7 @@
     reason = "checks return the refusal itself, an HttpResponse, as their error; the sandbox answers on loopback, where its size costs nothing"
 )]
 
+mod agreement_records;
 mod api;
 mod api_write;
 mod end_session;
@@ -84,6 +85,7 @@ pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<
             // Before `api`, whose `/v1/customers/{id}` would shadow the relationship request.
             .configure(relationship_requests::routes)
             .configure(api::routes)
+            .configure(agreement_records::routes)
             .configure(api_write::routes)
             .configure(api_write::create_routes)
             .configure(enhanced::routes)

@@ -36,6 +36,8 @@ pub struct SandboxOptions {
     pub end_session: bool,
     /// Whether a refresh answer carries an ID token, as Entra ID's does.
     pub id_token_on_refresh: bool,
+    /// How many records a page of the agreement-records listing holds.
+    pub agreement_records_page_size: usize,
 }
 
 impl std::fmt::Debug for SandboxOptions {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for SandboxOptions {
             .field("direct_bill_tenants", &self.direct_bill_tenants)
             .field("end_session", &self.end_session)
             .field("id_token_on_refresh", &self.id_token_on_refresh)
+            .field("agreement_records_page_size", &self.agreement_records_page_size)
             .finish()
     }
 }
@@ -66,6 +69,7 @@ impl Default for SandboxOptions {
             direct_bill_tenants: Vec::new(),
             end_session: true,
             id_token_on_refresh: true,
+            agreement_records_page_size: 250,
         }
     }
 }
@@ -93,6 +97,10 @@ pub struct RecordedRequest {
     pub contract_version: Option<String>,
     pub bearer: bool,
     pub continuation_token: Option<String>,
+    /// The status of the answer, once it was given (None while the request is under way).
+    pub status: Option<u16>,
+    /// The order requests came in, to match an answer to its request.
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -123,9 +131,12 @@ pub(crate) struct Data {
     /// The users whose session was ended at the end-session endpoint, by oid, in order.
     pub ended_sessions: Vec<String>,
     pub enhanced: HashMap<String, Enhanced>,
-    /// Customers whose agreements the API refuses to give (503), for tests.
+    /// Customers whose agreements and direct acceptance the API refuses to give (503),
+    /// for tests.
     pub unreadable: std::collections::HashSet<String>,
     pub requests: Vec<RecordedRequest>,
+    /// The number of the next request recorded.
+    pub next_seq: u64,
 }
 
 /// An enhanced attestation waiting for, or given, the customer's acceptance.
@@ -179,6 +190,7 @@ impl SandboxState {
                 enhanced: HashMap::new(),
                 unreadable: Default::default(),
                 requests: Vec::new(),
+                next_seq: 0,
             }),
         }
     }
@@ -231,7 +243,8 @@ impl SandboxState {
         }
     }
 
-    /// Makes Partner Center fail (503) when this customer's agreements are read, or not.
+    /// Makes Partner Center fail (503) when this customer's agreements or direct acceptance
+    /// are read, or not.
     pub fn set_unreadable(&self, customer_id: &str, unreadable: bool) {
         let mut d = self.data();
         if unreadable {
@@ -320,28 +333,43 @@ impl SandboxState {
     }
 }
 
-/// Middleware: keeps a record of each request, for tests that check what was sent.
+/// Middleware: keeps a record of each request, and of the status it was answered with,
+/// for tests that check what was sent and what came back.
 pub(crate) async fn record_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(state) = req.app_data::<web::Data<SandboxState>>() {
-        let h = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(String::from);
-        let rec = RecordedRequest {
-            method: req.method().to_string(),
-            path_and_query: req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
-            request_id: h("MS-RequestId"),
-            correlation_id: h("MS-CorrelationId"),
-            contract_version: h("MS-Contract-Version"),
-            bearer: h("Authorization").is_some_and(|a| a.starts_with("Bearer ")),
-            continuation_token: h("MS-ContinuationToken"),
-        };
+    let Some(state) = req.app_data::<web::Data<SandboxState>>().cloned() else {
+        return next.call(req).await;
+    };
+    let h = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(String::from);
+    let mut rec = RecordedRequest {
+        method: req.method().to_string(),
+        path_and_query: req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+        request_id: h("MS-RequestId"),
+        correlation_id: h("MS-CorrelationId"),
+        contract_version: h("MS-Contract-Version"),
+        bearer: h("Authorization").is_some_and(|a| a.starts_with("Bearer ")),
+        continuation_token: h("MS-ContinuationToken"),
+        status: None,
+        seq: 0,
+    };
+    let seq = {
         let mut d = state.data();
         // Bounded, so a long demo run does not grow without end.
         if d.requests.len() >= 20_000 {
             d.requests.drain(..10_000);
         }
+        rec.seq = d.next_seq;
+        d.next_seq += 1;
         d.requests.push(rec);
+        d.next_seq - 1
+    };
+    let res = next.call(req).await?;
+    let status = res.status().as_u16();
+    let mut d = state.data();
+    if let Some(r) = d.requests.iter_mut().rev().find(|r| r.seq == seq) {
+        r.status = Some(status);
     }
-    next.call(req).await
+    Ok(res)
 }

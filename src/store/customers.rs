@@ -101,10 +101,20 @@ pub fn search_form(text: &str) -> String {
         .to_lowercase()
 }
 
+/// The assignments that remember a change of status: the status before and when it
+/// changed (`row` the stored row's prefix, `new` the status written, `at` the time). A
+/// status written again unchanged keeps both.
+fn status_change(row: &str, new: &str, at: &str) -> String {
+    format!(
+        "previous_status = CASE WHEN {row}status <> {new} THEN {row}status ELSE {row}previous_status END, \
+         status_changed_at = CASE WHEN {row}status <> {new} THEN {at} ELSE {row}status_changed_at END"
+    )
+}
+
 /// The customer's own row: company, domain, what searches match, billing, status, and
 /// what the list shows of its acceptance, latest attestation and reseller. The counts
 /// and the search index follow it by triggers (migration 0012).
-async fn upsert_customer(
+pub(super) async fn upsert_customer(
     conn: &mut sqlx::AnyConnection,
     tenant_id: &str,
     (customer, accepted_directly, attestations): (&Customer, Option<bool>, &[Attestation]),
@@ -117,40 +127,42 @@ async fn upsert_customer(
     };
     let search_text = search_form(&format!("{} {}", customer.company_name, customer.domain));
     let latest = Attestation::latest(attestations);
-    sqlx::query(
+    let sql = sqlx::AssertSqlSafe(format!(
         "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at, \
-         accepted_directly, latest_attestation_on, latest_attestation_by, associated_partner_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         accepted_directly, latest_attestation_on, latest_attestation_by, associated_partner_id, first_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11) \
          ON CONFLICT (tenant_id, customer_id) DO UPDATE SET company_name = excluded.company_name, domain = excluded.domain, \
          search_text = excluded.search_text, relationship = excluded.relationship, commerce_id = excluded.commerce_id, \
-         billing_json = COALESCE(excluded.billing_json, customers.billing_json), status = excluded.status, \
+         billing_json = COALESCE(excluded.billing_json, customers.billing_json), {STATUS_CHANGE}, status = excluded.status, \
          status_reason = excluded.status_reason, read_at = excluded.read_at, \
          accepted_directly = COALESCE(excluded.accepted_directly, customers.accepted_directly), \
          latest_attestation_on = excluded.latest_attestation_on, latest_attestation_by = excluded.latest_attestation_by, \
          associated_partner_id = COALESCE(excluded.associated_partner_id, customers.associated_partner_id)",
-    )
-    .bind(tenant_id)
-    .bind(&customer.id)
-    .bind(&customer.company_name)
-    .bind(&customer.domain)
-    .bind(search_text)
-    .bind(customer.relationship.clone())
-    .bind(customer.commerce_id.clone())
-    .bind(billing)
-    .bind(verdict.status.key())
-    .bind(&verdict.reason)
-    .bind(at)
-    .bind(accepted_directly.map(i64::from))
-    .bind(latest.map(|a| a.date_agreed.to_string()).unwrap_or_default())
-    .bind(latest.and_then(|a| a.user_id.clone()))
-    .bind(customer.associated_partner_id.clone())
-    .execute(&mut *conn)
-    .await?;
+        STATUS_CHANGE = status_change("customers.", "excluded.status", "excluded.read_at")
+    ));
+    sqlx::query(sql)
+        .bind(tenant_id)
+        .bind(&customer.id)
+        .bind(&customer.company_name)
+        .bind(&customer.domain)
+        .bind(search_text)
+        .bind(customer.relationship.clone())
+        .bind(customer.commerce_id.clone())
+        .bind(billing)
+        .bind(verdict.status.key())
+        .bind(&verdict.reason)
+        .bind(at)
+        .bind(accepted_directly.map(i64::from))
+        .bind(latest.map(|a| a.date_agreed.to_string()).unwrap_or_default())
+        .bind(latest.and_then(|a| a.user_id.clone()))
+        .bind(customer.associated_partner_id.clone())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// One partner attestation of a customer, at a position of its list.
-async fn insert_attestation(
+pub(super) async fn insert_attestation(
     conn: &mut sqlx::AnyConnection,
     (tenant_id, customer_id): (&str, &str),
     position: i64,
@@ -212,6 +224,29 @@ pub(super) fn summary_of(r: &AnyRow) -> StoreResult<CustomerSummary> {
         latest_attestation,
         associated_partner_id: r.try_get("associated_partner_id")?,
     })
+}
+
+/// Makes the customer's latest attestation (date and partner user), as the list shows it,
+/// the latest of those stored: for writers that add or replace attestations themselves.
+pub(super) async fn sync_latest_attestation(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: &str,
+    customer_id: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE customers SET \
+         latest_attestation_on = COALESCE((SELECT MAX(p.date_agreed) FROM partner_attestations p \
+             WHERE p.tenant_id = customers.tenant_id AND p.customer_id = customers.customer_id), ''), \
+         latest_attestation_by = (SELECT p.user_id FROM partner_attestations p \
+             WHERE p.tenant_id = customers.tenant_id AND p.customer_id = customers.customer_id \
+             ORDER BY p.date_agreed DESC, p.position DESC LIMIT 1) \
+         WHERE tenant_id = $1 AND customer_id = $2",
+    )
+    .bind(tenant_id)
+    .bind(customer_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 impl Store {
@@ -295,11 +330,16 @@ impl Store {
             failed_reason: s.failed_reason,
         }
         .verdict(policy);
-        sqlx::query("UPDATE customers SET status = $1, status_reason = $2 WHERE tenant_id = $3 AND customer_id = $4")
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE customers SET {}, status = $1, status_reason = $2 WHERE tenant_id = $3 AND customer_id = $4",
+            status_change("", "$1", "$5")
+        ));
+        sqlx::query(sql)
             .bind(verdict.status.key())
             .bind(&verdict.reason)
             .bind(tenant_id)
             .bind(customer_id)
+            .bind(timestamp(Utc::now()))
             .execute(self.pool())
             .await?;
         Ok(())

@@ -24,6 +24,8 @@ pub struct NewInvitation {
     pub submission_id: Option<String>,
     pub with_partner_id: Option<String>,
     pub with_partner_name: Option<String>,
+    /// Relationship kind: the indirect reseller the customer will be associated with.
+    pub reseller_id: Option<String>,
     pub created_by_oid: String,
     pub created_by_name: String,
 }
@@ -76,7 +78,7 @@ pub fn company_key(name: &str) -> String {
 }
 
 const COLUMNS: &str = "id, tenant_id, kind, customer_id, company_name, recipient, link, subject, body, language, \
-     submission_id, with_partner_id, with_partner_name, created_by_oid, created_by_name, created_at, copied_at, \
+     submission_id, with_partner_id, with_partner_name, reseller_id, created_by_oid, created_by_name, created_at, copied_at, \
      opened_at, sent_at, send_failure, reference_note, accepted_at, accepted_customer_id";
 
 fn time(r: &AnyRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
@@ -99,6 +101,7 @@ fn record(r: &AnyRow) -> StoreResult<InvitationRecord> {
         submission_id: r.try_get("submission_id")?,
         with_partner_id: r.try_get("with_partner_id")?,
         with_partner_name: r.try_get("with_partner_name")?,
+        reseller_id: r.try_get("reseller_id")?,
         created_by_oid: r.try_get("created_by_oid")?,
         created_by_name: r.try_get("created_by_name")?,
     };
@@ -120,8 +123,8 @@ impl Store {
     pub async fn invitation_insert(&self, i: &NewInvitation, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO invitations (id, tenant_id, kind, customer_id, company_name, company_key, recipient, link, subject, body, \
-             language, submission_id, with_partner_id, with_partner_name, created_by_oid, created_by_name, created_at, reference_note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, '')",
+             language, submission_id, with_partner_id, with_partner_name, reseller_id, created_by_oid, created_by_name, created_at, reference_note) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, '')",
         )
         .bind(&i.id)
         .bind(&i.tenant_id)
@@ -137,6 +140,7 @@ impl Store {
         .bind(i.submission_id.clone())
         .bind(i.with_partner_id.clone())
         .bind(i.with_partner_name.clone())
+        .bind(i.reseller_id.clone())
         .bind(&i.created_by_oid)
         .bind(&i.created_by_name)
         .bind(timestamp(at))
@@ -344,21 +348,26 @@ impl Store {
         Ok(r.rows_affected())
     }
 
-    /// Marks relationship invitations accepted whose company now is among the partner's
-    /// customers, matched by company name in any letter case. Returns how many.
+    /// Marks relationship invitations accepted by a customer of the same company name (in
+    /// any letter case) that the portal first read after the invitation was made and that
+    /// no other invitation has been matched to: each new customer accepts one invitation,
+    /// the newest made before it appeared. Returns how many.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn invitations_match_relationships(&self, tenant_id: &str, at: DateTime<Utc>) -> StoreResult<u64> {
         let waiting = sqlx::query(
-            "SELECT id, company_name, company_key FROM invitations \
-             WHERE tenant_id = $1 AND kind = 'relationship' AND accepted_at IS NULL",
+            "SELECT id, company_name, company_key, created_at, reseller_id FROM invitations \
+             WHERE tenant_id = $1 AND kind = 'relationship' AND accepted_at IS NULL ORDER BY created_at DESC, id DESC",
         )
         .bind(tenant_id)
         .fetch_all(self.pool())
         .await?;
         let mut matched = 0;
         for row in &waiting {
-            let (id, name, key): (String, String, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            let Some(customer_id) = self.customer_named(tenant_id, &name, &key).await? else { continue };
+            let id: String = row.try_get(0)?;
+            let (name, key, created): (String, String, String) = (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+            let reseller: Option<String> = row.try_get(4)?;
+            let wanted = NewCustomerWanted { name: &name, key: &key, created: &created, reseller: reseller.as_deref() };
+            let Some(customer_id) = self.new_customer_named(tenant_id, &wanted).await? else { continue };
             sqlx::query(
                 "UPDATE invitations SET accepted_at = $1, accepted_customer_id = $2, customer_id = $2 \
                  WHERE tenant_id = $3 AND id = $4 AND accepted_at IS NULL",
@@ -374,14 +383,22 @@ impl Store {
         Ok(matched)
     }
 
-    /// A customer of the tenant whose company name has this key; the lookup reads the
+    /// A customer of the tenant whose company name has this key, first read after
+    /// `created` and not yet matched to an invitation; the lookup reads the
     /// `customers_by_lower_name` index, the key comparison (any letter case) is made here.
-    async fn customer_named(&self, tenant_id: &str, name: &str, key: &str) -> StoreResult<Option<String>> {
+    async fn new_customer_named(&self, tenant_id: &str, w: &NewCustomerWanted<'_>) -> StoreResult<Option<String>> {
+        let (name, key, created) = (w.name, w.key, w.created);
         let rows = sqlx::query(
-            "SELECT customer_id, company_name FROM customers WHERE tenant_id = $1 AND lower(company_name) = lower($2)",
+            "SELECT c.customer_id, c.company_name FROM customers c \
+             WHERE c.tenant_id = $1 AND lower(c.company_name) = lower($2) AND c.first_seen_at > $3 \
+             AND COALESCE(c.associated_partner_id, '') = $4 \
+             AND NOT EXISTS (SELECT 1 FROM invitations i WHERE i.tenant_id = c.tenant_id AND i.customer_id = c.customer_id \
+                 AND i.kind = 'relationship' AND i.accepted_at IS NOT NULL) ORDER BY c.first_seen_at, c.customer_id",
         )
         .bind(tenant_id)
         .bind(name.split_whitespace().collect::<Vec<_>>().join(" "))
+        .bind(created)
+        .bind(w.reseller.unwrap_or(""))
         .fetch_all(self.pool())
         .await?;
         for r in &rows {
@@ -391,6 +408,15 @@ impl Store {
         }
         Ok(None)
     }
+}
+
+/// The customer a relationship invitation waits for: its company, made after the
+/// invitation, with the reseller it was made for (or none).
+struct NewCustomerWanted<'a> {
+    name: &'a str,
+    key: &'a str,
+    created: &'a str,
+    reseller: Option<&'a str>,
 }
 
 fn state_clause(state: InvitationStateFilter) -> &'static str {

@@ -1,4 +1,5 @@
-//! Key rotation: every sealed value (session state, queued submissions' tokens) opened
+//! Key rotation: every sealed value (session state, queued submissions' tokens, the
+//! sign-in kept for refreshes) opened
 //! with the current or the previous data key, or in the first (v1) format, and sealed
 //! again with the current key, bound to its row. docs/sealed-data.md describes the steps.
 
@@ -13,6 +14,8 @@ use super::{Store, StoreResult};
 pub struct Resealed {
     pub sessions: u64,
     pub submissions: u64,
+    /// The sign-ins kept for partners' refreshes of all customers.
+    pub refresh_sign_ins: u64,
     /// Rows with a value neither key opens: left as they are (the portal reads them as a
     /// signed-out session, or a submission that needs its user to sign in).
     pub unreadable: u64,
@@ -20,7 +23,7 @@ pub struct Resealed {
 
 impl Resealed {
     pub fn rows(&self) -> u64 {
-        self.sessions + self.submissions
+        self.sessions + self.submissions + self.refresh_sign_ins
     }
 }
 
@@ -32,7 +35,9 @@ impl Store {
         self.session_purge_expired().await?;
         let (sessions, unreadable_sessions) = self.reseal_sessions().await?;
         let (submissions, unreadable_submissions) = self.reseal_submission_tokens().await?;
-        Ok(Resealed { sessions, submissions, unreadable: unreadable_sessions + unreadable_submissions })
+        let (refresh_sign_ins, unreadable_sign_ins) = self.reseal_refresh_sign_ins().await?;
+        let unreadable = unreadable_sessions + unreadable_submissions + unreadable_sign_ins;
+        Ok(Resealed { sessions, submissions, refresh_sign_ins, unreadable })
     }
 
     async fn reseal_sessions(&self) -> StoreResult<(u64, u64)> {

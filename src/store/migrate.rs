@@ -83,6 +83,26 @@ const MIGRATIONS: &[Migration] = &[
             pg_extensions: &["pg_trgm"],
         },
     },
+    Migration {
+        version: 13,
+        name: "refresh_runs",
+        step: Step::Sql(include_str!("../../migrations/0013_refresh_runs.sql")),
+    },
+    Migration {
+        version: 14,
+        name: "customer_status_changes",
+        step: Step::Sql(include_str!("../../migrations/0014_customer_status_changes.sql")),
+    },
+    Migration { version: 15, name: "api_keys", step: Step::Sql(include_str!("../../migrations/0015_api_keys.sql")) },
+    Migration {
+        version: 16,
+        name: "audit_log",
+        step: Step::PerBackend {
+            sqlite: include_str!("../../migrations/0016_audit_log.sqlite.sql"),
+            postgres: include_str!("../../migrations/0016_audit_log.postgres.sql"),
+            pg_extensions: &[],
+        },
+    },
 ];
 
 impl Store {

@@ -1,8 +1,12 @@
 //! Storage: one set of portable SQL statements over SQLite (default) and PostgreSQL,
 //! through sqlx's `Any` driver. Only text and 64-bit integers cross the boundary.
 
+mod api_keys;
 mod audit;
+mod audit_search;
 mod customer_counts;
+mod customer_export;
+mod customer_facts;
 mod customer_list;
 mod customers;
 mod invitation_templates;
@@ -10,8 +14,12 @@ mod invitations;
 mod key_rotation;
 mod migrate;
 mod new_customers_not_created;
+mod refresh_items;
+mod refresh_runs;
+mod refresh_sign_ins;
 pub mod sealing;
 mod sessions;
+mod status_changes;
 mod submission_queue;
 mod submission_tokens;
 mod submissions;
@@ -19,8 +27,12 @@ mod submissions_legacy;
 mod tenant_providers;
 mod tenants;
 
+pub use api_keys::{API_KEYS_LISTED, ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditRecord};
+pub use audit_search::{AuditCursor, AuditFilter};
 pub use customer_counts::{AcceptanceCounts, CustomerCounts, SEARCH_COUNTED, StatusCount, StatusCounts};
+pub use customer_export::{CustomerCursor, CustomerExportRow};
+pub use customer_facts::{CustomerFacts, FactsCursor};
 pub use customer_list::{
     Acceptance, CustomerFilter, CustomerPage, CustomerQuery, CustomerSort, Position, SEARCH_ANYWHERE_FROM, SortKey,
 };
@@ -31,7 +43,11 @@ pub use invitations::{
 };
 pub use key_rotation::Resealed;
 pub use new_customers_not_created::NewCustomersNotCreated;
+pub use refresh_items::{ReadAttestations, ReadCustomer, RefreshItem};
+pub use refresh_runs::{NewRun, RefreshRun, RunPhase, RunState, Step as RunStep};
+pub use refresh_sign_ins::{RefreshSignIn, ScheduleSkip};
 pub use sessions::{DbSessionStore, noting_ended_session};
+pub use status_changes::{ChangeCursor, StatusChange};
 pub use submission_queue::Settled;
 pub use submissions::{Created, NewSubmission, Submission, SubmissionState, SubmissionStatus, TokenHolder};
 pub use tenants::TenantRecord;

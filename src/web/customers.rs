@@ -15,12 +15,15 @@ use super::pages::{
     SubmissionView,
 };
 use super::session;
-use crate::domain::{CustomerSummary, EffectiveStatus, PartnerType, is_customer_id};
+use crate::domain::readiness::latest_of;
+use crate::domain::{
+    CustomerSummary, EffectiveStatus, PartnerType, Readiness, ReadinessInputs, ReadinessVerdict, ReattestationPolicy,
+    is_customer_id,
+};
 use crate::store::{
     Acceptance, CustomerRecord, CustomerSort, Position, SEARCH_ANYWHERE_FROM, SEARCH_COUNTED, StatusCounts, Submission,
     SubmissionState,
 };
-use crate::workflows::refresh::Started;
 use crate::workflows::{Outcome, RelatedPartner, SendNowOutcome};
 
 /// "1 customer", "2 customers".
@@ -182,7 +185,7 @@ async fn list(
     let synced = state.store.tenant_get(tenant).await?.and_then(|t| t.customers_synced_at);
     let resellers = resellers_for(&state, &signed, &found.items).await;
     let rows = found.items.iter().map(|c| customer_row(c, synced, &resellers)).collect();
-    let progress = Some(state.workflows.refreshes.get(tenant)).filter(|p| p.running || p.error.is_some());
+    let progress = Some(state.workflows.refresh_progress(tenant).await?).filter(|p| p.running || p.error.is_some());
     let (new_customers, new_customers_more) = new_customers_not_created(&state, &signed).await?;
     let (acceptance_options, sort_options, size_options) = choices(&view, configured);
     let link = |p: Option<Position>| p.map(|p| view.href(&p, configured));
@@ -225,41 +228,6 @@ async fn list(
         new_customers_more,
     };
     Ok(page(&page_view))
-}
-
-#[post("/customers/refresh")]
-async fn refresh_list(
-    state: web::Data<AppState>,
-    Agent(signed): Agent,
-    form: Option<web::Form<ListQuery>>,
-) -> Result<HttpResponse, AppError> {
-    // Scripts may post with the token in a header and no body: back to the plain list.
-    let form = form.map(|f| f.into_inner()).unwrap_or_default();
-    let wait = std::time::Duration::from_secs(state.settings.refresh_wait_seconds);
-    let token = session::access_token(&state, &signed).await?;
-    let message = match state.workflows.start_refresh(&signed.user.tenant_id, token, wait).await {
-        Started::Done(Err(e)) => return Err(e.into()),
-        Started::Running => {
-            "Reading your customers from Partner Center; the list shows how far it has come.".to_string()
-        }
-        Started::Done(Ok(outcome)) => {
-            let at = chrono::Utc::now().format("%H:%M UTC");
-            if outcome.failed.is_empty() {
-                format!("Read again from Partner Center at {at}: {}.", customers_count(outcome.customers as i64))
-            } else {
-                format!(
-                    "Read again from Partner Center at {at}: {}; {} could not be read and keep their earlier status. Refresh again later.",
-                    customers_count((outcome.customers - outcome.failed.len()) as i64),
-                    outcome.failed.len()
-                )
-            }
-        }
-    };
-    session::set_flash(&signed.session, &message);
-    // Back to the same view: search, filters, order, page size and position kept.
-    let configured = state.settings.customers_page_size;
-    let view = form.view(configured);
-    Ok(redirect(&view.href(&view.position, configured)))
 }
 
 /// A submission's state as pages show it.
@@ -341,6 +309,26 @@ async fn record_of(state: &AppState, signed: &Signed, id: &str) -> Result<Custom
     state.store.customer_get(tenant, id).await?.ok_or(AppError::NotFound)
 }
 
+/// Whether the customer can transact today (UTC), from what its page shows.
+fn account_readiness(record: &CustomerRecord, policy: &ReattestationPolicy) -> ReadinessVerdict {
+    ReadinessInputs {
+        status: record.status,
+        accepted_directly: record.accepted_directly,
+        latest_attestation: latest_of(record.attestations.iter().map(|a| a.date_agreed)),
+    }
+    .readiness(policy, Utc::now().date_naive())
+}
+
+/// The sentence before the actions a blocked customer is refused (the reasons above it
+/// say what would unblock it).
+fn blocked_lead(v: &ReadinessVerdict) -> Option<&'static str> {
+    let first = v.reasons.first().filter(|_| v.readiness == Readiness::Blocked)?;
+    Some(match first.code {
+        "not_read" => "Until Partner Center gives this customer's agreements, count on none of these:",
+        _ => "Microsoft refuses this customer's:",
+    })
+}
+
 #[get("/customers/{id}")]
 async fn account(
     state: web::Data<AppState>,
@@ -352,11 +340,7 @@ async fn account(
     }
     session::read_if_never_read(&state, &signed).await?;
     let record = record_of(&state, &signed, &id).await?;
-    let blocked_actions = if record.status == EffectiveStatus::ReattestationRequired {
-        crate::domain::status::BLOCKED_ACTIONS.to_vec()
-    } else {
-        Vec::new()
-    };
+    let readiness = account_readiness(&record, &state.settings.policy());
     let stored = state.store.submissions_for_customer(&signed.user.tenant_id, &id, 10).await?;
     let submissions = stored.iter().map(|s| submission_view(s, &record, &signed)).collect();
     let latest = state.workflows.latest_invitation(&signed.user, &id).await?;
@@ -367,12 +351,12 @@ async fn account(
         submissions,
         reseller_note: (signed.user.partner_type == crate::domain::PartnerType::IndirectReseller)
             .then(|| crate::domain::roles::indirect_reseller_refusal(signed.user.provider_name.as_deref())),
-        cutoff: state.settings.reattestation_cutoff.to_string(),
+        blocked_lead: blocked_lead(&readiness),
+        readiness,
         relationship: record.customer.relationship.as_deref().map(relationship_label),
         read_at: record.read_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         today_utc: chrono::Utc::now().date_naive().to_string(),
         enhanced: state.settings.attestation_mode == crate::config::AttestationMode::Enhanced,
-        blocked_actions,
         record,
     };
     Ok(page(&view))
@@ -467,26 +451,7 @@ fn relationship_label(r: &str) -> String {
     }
 }
 
-/// For the progress bar's script: how far the refresh of all customers has come.
-#[get("/customers/refresh/progress")]
-async fn refresh_progress(state: web::Data<AppState>, Agent(signed): Agent) -> HttpResponse {
-    let p = state.workflows.refreshes.get(&signed.user.tenant_id);
-    HttpResponse::Ok().json(serde_json::json!({
-        "running": p.running,
-        "total": p.total,
-        "done": p.done,
-        "failed": p.failed,
-        "error": p.error,
-    }))
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    // `refresh_list` before `account` so that "/customers/refresh" is not read as an id.
-    cfg.service(list)
-        .service(refresh_progress)
-        .service(refresh_list)
-        .service(account)
-        .service(refresh_one)
-        .service(send_now)
-        .service(agreement_document);
+    // The refresh of all customers (`/customers/refresh…`) is routed before these.
+    cfg.service(list).service(account).service(refresh_one).service(send_now).service(agreement_document);
 }

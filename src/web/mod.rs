@@ -1,9 +1,14 @@
 //! Handlers, one file per screen area; extractors that prove a role; CSRF; error pages.
 
 pub mod agreement;
+pub mod api;
+pub mod api_keys;
+pub mod audit;
 pub mod auth;
+pub mod csv;
 pub mod customer_query;
 pub mod customers;
+pub mod customers_export;
 pub mod ended_session;
 pub mod errors;
 pub mod extractors;
@@ -14,6 +19,7 @@ pub mod middleware;
 pub mod new_customer;
 pub mod pages;
 pub mod rate_limit;
+pub mod refresh;
 pub mod session;
 pub mod sign_in_cookie;
 pub mod sign_in_renewal;
@@ -75,9 +81,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(health::routes)
         .configure(auth::routes)
         .configure(new_customer::routes)
+        .configure(audit::routes)
+        .configure(customers_export::routes)
+        .configure(refresh::routes)
         .configure(customers::routes)
         .configure(agreement::routes)
         .configure(invitations::routes)
         .configure(invitation_templates::routes)
+        .configure(api_keys::routes)
+        .configure(api::routes)
         .default_service(web::to(not_found));
 }

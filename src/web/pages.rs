@@ -250,8 +250,10 @@ pub struct CustomerAccountPage {
     pub submissions: Vec<SubmissionView>,
     pub reseller_note: Option<String>,
     pub record: CustomerRecord,
-    pub blocked_actions: Vec<&'static str>,
-    pub cutoff: String,
+    /// Can transact or Blocked today, with the reasons and the blocked actions.
+    pub readiness: crate::domain::ReadinessVerdict,
+    /// The sentence before the blocked actions.
+    pub blocked_lead: Option<&'static str>,
     pub relationship: Option<String>,
     pub read_at: String,
     pub today_utc: String,

@@ -29,6 +29,8 @@ pub struct RateLimits {
     sign_in: DefaultKeyedRateLimiter<IpAddr>,
     posts: DefaultKeyedRateLimiter<IpAddr>,
     session_posts: DefaultKeyedRateLimiter<[u8; 32]>,
+    /// Requests of the readiness API, per API key (its id).
+    api_keys: DefaultKeyedRateLimiter<String>,
     proxy_header: Option<String>,
 }
 
@@ -68,6 +70,7 @@ impl RateLimits {
             sign_in: RateLimiter::keyed(per_minute(settings.rate_limit_sign_in_per_minute)),
             posts: RateLimiter::keyed(per_minute(settings.rate_limit_posts_per_minute)),
             session_posts: RateLimiter::keyed(per_minute(settings.rate_limit_session_posts_per_minute)),
+            api_keys: RateLimiter::keyed(per_minute(settings.api.api_rate_limit_per_minute)),
             proxy_header: settings.trusted_proxy_header.clone(),
         }
     }
@@ -77,6 +80,8 @@ impl RateLimits {
         self.sign_in.retain_recent();
         self.posts.retain_recent();
         self.session_posts.retain_recent();
+        self.api_keys.retain_recent();
+        self.api_keys.shrink_to_fit();
         self.sign_in.shrink_to_fit();
         self.posts.shrink_to_fit();
         self.session_posts.shrink_to_fit();
@@ -84,7 +89,13 @@ impl RateLimits {
 
     /// How many addresses and sessions are being counted.
     pub fn keys_held(&self) -> usize {
-        self.sign_in.len() + self.posts.len() + self.session_posts.len()
+        self.sign_in.len() + self.posts.len() + self.session_posts.len() + self.api_keys.len()
+    }
+
+    /// Counts a request of the readiness API made with this key; how long to wait when
+    /// the key is over its limit.
+    pub fn api_key_wait(&self, key_id: &str) -> Option<Duration> {
+        refused_for(&self.api_keys, &key_id.to_string())
     }
 
     /// The client's address: the last one in the trusted proxy's header when that is

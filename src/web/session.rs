@@ -140,9 +140,9 @@ pub async fn read_if_never_read(state: &AppState, signed: &Signed) -> Result<(),
     if !state.workflows.never_read(&signed.user.tenant_id).await? {
         return Ok(());
     }
-    let token = access_token(state, signed).await?;
-    let wait = std::time::Duration::from_secs(state.settings.refresh_wait_seconds);
-    match state.workflows.start_refresh(&signed.user.tenant_id, token, wait).await {
+    let tokens = fresh_tokens(state, signed).await?;
+    let wait = std::time::Duration::from_secs(state.settings.refresh.refresh_wait_seconds);
+    match state.workflows.start_refresh(&signed.user, tokens, wait).await {
         Started::Done(Err(e)) => Err(e.into()),
         _ => Ok(()),
     }

@@ -14,10 +14,12 @@ use super::AppState;
 use super::middleware::routed_path;
 use super::session;
 
-/// Paths that need no current roles: files every page loads, health checks, and signing
-/// in or out (which a failed renewal must not stand in the way of).
+/// Paths that need no current roles: files every page loads, health checks, signing in
+/// or out (which a failed renewal must not stand in the way of), and the readiness API,
+/// which answers to an API key, never to a session.
 fn needs_current_roles(path: &str) -> bool {
     !(path.starts_with("/static/")
+        || path.starts_with("/api/")
         || path.starts_with("/favicon")
         || path.starts_with("/auth/")
         || matches!(path, "/login" | "/logout" | "/healthz" | "/readyz"))

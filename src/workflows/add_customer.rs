@@ -287,6 +287,7 @@ fn invitation_for(
         language: c.culture.language().to_string(),
         submission_id: (kind == InvitationKind::AcceptanceLink).then(|| submission_id.to_string()),
         with_partner: None,
+        reseller_id: None,
     })
 }
 

@@ -23,6 +23,8 @@ pub(crate) struct InvitationSpec {
     pub language: String,
     pub submission_id: Option<String>,
     pub with_partner: Option<(String, String)>,
+    /// Relationship kind: the indirect reseller the new customer will be associated with.
+    pub reseller_id: Option<String>,
 }
 
 /// An invitation just made: the record kept, and the email as shown on screen (which,
@@ -125,6 +127,7 @@ impl Workflows {
             submission_id: spec.submission_id.clone(),
             with_partner_id,
             with_partner_name,
+            reseller_id: spec.reseller_id.clone(),
             created_by_oid: user.oid.clone(),
             created_by_name: user.name.clone(),
         };
@@ -172,6 +175,7 @@ impl Workflows {
             language: invitation::language_of(language.as_deref()),
             submission_id: None,
             with_partner: None,
+            reseller_id: None,
         };
         Ok(Ok(self.make_invitation(user, spec, None).await?))
     }
@@ -210,6 +214,7 @@ impl Workflows {
             language: invitation::language_of(language.as_deref()),
             submission_id: Some(s.id.clone()),
             with_partner: None,
+            reseller_id: None,
         };
         Ok(Ok(self.make_invitation(user, spec, None).await?))
     }
@@ -240,6 +245,28 @@ impl Workflows {
             self.store.invitation_mark(&user.tenant_id, id, action, Utc::now()).await?;
         }
         Ok(found)
+    }
+
+    /// Records that the email was copied or opened in the mail program, with the text the
+    /// page had then when it sent it (never a password). False when there is no such
+    /// invitation.
+    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %id), err(level = "warn"))]
+    pub async fn record_invitation_use(
+        &self,
+        user: &PartnerUser,
+        id: &str,
+        text: Option<&Invitation>,
+        action: InvitationAction,
+        password: Option<&str>,
+    ) -> WorkflowResult<bool> {
+        if let Some(text) = text {
+            return self.use_invitation(user, id, text, Some(action), password).await;
+        }
+        if !user.permissions().can_invite || self.store.invitation_get(&user.tenant_id, id).await?.is_none() {
+            return Ok(false);
+        }
+        self.store.invitation_mark(&user.tenant_id, id, action, Utc::now()).await?;
+        Ok(true)
     }
 
     /// Changes the free reference note of an invitation.

@@ -58,6 +58,7 @@ impl Workflows {
     pub(super) async fn forget_tokens_of(&self, user: &PartnerUser) -> WorkflowResult<()> {
         let reason = format!("Not sent yet: {} signed out, which ended the sign-in it was saved with.", user.name);
         let touched = self.store.submissions_forget_tokens_of(&user.tenant_id, &user.oid, &reason).await?;
+        self.store.refresh_sign_in_forget_of(&user.tenant_id, &user.oid).await?;
         self.recompute_statuses(&touched).await
     }
 
@@ -80,6 +81,7 @@ impl Workflows {
     pub async fn forget_expired_tokens(&self) -> WorkflowResult<()> {
         let reason = "Not sent yet: the sign-in it was saved with reached its time limit.";
         let touched = self.store.submissions_forget_expired_tokens(reason).await?;
+        self.store.refresh_sign_ins_forget_expired().await?;
         if !touched.is_empty() {
             tracing::info!(customers = touched.len(), "removed delegated tokens kept past their session");
         }

@@ -6,9 +6,12 @@
 //! runs too. docs/architecture.md draws the layers.
 
 pub mod add_customer;
+pub mod api_keys;
 pub mod attest;
+pub mod audit_log;
 pub mod customers;
 pub mod delivery;
+pub mod export;
 pub mod invitation_templates;
 pub mod invitations;
 mod kept_tokens;
@@ -38,7 +41,7 @@ pub use attest::AttestOutcome;
 pub use delivery::{Attempt, Delivery, Outcome};
 pub use invitations::{InviteRefusal, MadeInvitation, SendRefusal};
 pub use kept_tokens::{NewCustomerSendNow, SendNowOutcome};
-pub use refresh::{RefreshOutcome, RefreshProgress, RefreshTracker};
+pub use refresh::{RefreshOutcome, RefreshProgress};
 pub use relationship_invitations::{PartnerChoice, RelationshipDraft, RelationshipRefusal};
 pub use sign_in::{SignInRefusal, SignInState};
 pub use submit::Submitted;
@@ -72,8 +75,8 @@ pub struct Workflows {
     oidc: Arc<Oidc>,
     templates: Arc<TemplateCache>,
     pub delivery: Arc<Delivery>,
-    /// Refreshes of all customers under way, one per partner, with their progress.
-    pub refreshes: RefreshTracker,
+    /// This instance's part in refreshes of all customers (kept in the database).
+    refreshes: refresh::Instance,
     /// Renewals of sessions' sign-ins, shared by concurrent requests of one session.
     renewals: renewals::Renewals,
     /// Each indirect provider's indirect resellers, read at most every ten minutes. A
@@ -94,7 +97,7 @@ impl Workflows {
             oidc,
             templates,
             delivery,
-            refreshes: RefreshTracker::default(),
+            refreshes: refresh::Instance::default(),
             renewals: Default::default(),
             resellers: Default::default(),
             mailer: None,

@@ -139,6 +139,11 @@ impl Workflows {
             language: invitation::language_of(Some(&draft.language)),
             submission_id: None,
             with_partner: partner.map(|p| (p.id.clone(), p.name.clone())),
+            reseller_id: match &asked {
+                RelationshipFor::ForIndirectReseller(r) => Some(r.clone()),
+                RelationshipFor::WithIndirectProvider(_) => Some(user.tenant_id.clone()),
+                RelationshipFor::Own => None,
+            },
         };
         Ok(Ok(self.make_invitation(user, spec, None).await?))
     }

@@ -173,6 +173,9 @@ impl Workflows {
             ..user.clone()
         };
         self.audit_role_change(user, &now).await?;
+        // The partner's refreshes read with this user's sign-in when they started the last
+        // one: they go on with the renewed tokens (the old refresh token may be spent).
+        self.store.refresh_sign_in_renewed_by(&user.tenant_id, &user.oid, &renewed.tokens).await?;
         Ok(Some(SignInState { user: now, tokens: renewed.tokens, id_token }))
     }
 

@@ -9,11 +9,11 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mca_portal::config::{AttestationMode, DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID, Settings};
+use mca_portal::config::{AttestationMode, DEFAULT_OIDC_CLIENT_ID as SANDBOX_CLIENT_ID, RefreshSettings, Settings};
 use mca_portal::domain::{AcceptanceDate, AttestationRequest, Contact, Request, UserTokens};
 use mca_portal::sandbox::seed::{self, SeedCustomer};
 use mca_portal::sandbox::{CLIENT_SECRET as SANDBOX_CLIENT_SECRET, RecordedRequest, SandboxOptions, SandboxState};
-use mca_portal::startup::Application;
+use mca_portal::startup::{Application, Stopper};
 use mca_portal::store::{Created, NewSubmission, Store};
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -121,6 +121,9 @@ pub struct TestApp {
     /// The default browser of this test.
     pub browser: Browser,
     pub _db: TestDb,
+    /// Stops this portal as a crash would (its sandbox runs on).
+    #[allow(dead_code)]
+    pub stopper: Stopper,
 }
 
 /// The portal with default settings on SQLite.
@@ -135,6 +138,12 @@ pub fn impatient(s: &mut Settings) {
     s.delivery_poll_ms = 100;
     s.http_timeout_seconds = 1;
     s.http_max_retries = 1;
+}
+
+/// Refreshes as fast as the in-process sandbox answers: tests that are about the pace
+/// set their own.
+pub fn unpaced() -> RefreshSettings {
+    RefreshSettings { refresh_rate_limit_per_minute: 600_000, ..RefreshSettings::default() }
 }
 
 /// Returns None only for PostgreSQL outside CI when `TEST_DATABASE_URL` is unset.
@@ -152,6 +161,7 @@ pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Settings, &mut S
         // Most stories record an attestation at once; the enhanced default has its own
         // module (enhanced.rs), which sets it back.
         attestation_mode: AttestationMode::Confirm,
+        refresh: unpaced(),
         ..Settings::default()
     };
     let mut options = SandboxOptions::default();
@@ -165,8 +175,10 @@ pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Settings, &mut S
     let sandbox_state = sandbox.state.clone();
     let sandbox_url = sandbox.base_url.clone();
     let store = app.store.clone();
+    let stopper = app.stopper();
     tokio::spawn(app.run_until_stopped());
-    Some(TestApp { browser: Browser::new(&address), address, sandbox: sandbox_state, sandbox_url, store, _db: db })
+    let browser = Browser::new(&address);
+    Some(TestApp { browser, address, sandbox: sandbox_state, sandbox_url, store, _db: db, stopper })
 }
 
 impl TestApp {
@@ -865,6 +877,7 @@ pub fn another_instance_settings(app: &TestApp) -> Settings {
         data_key: Some(secrecy::SecretString::from(TEST_DATA_KEY.to_string())),
         // As spawn_app_with: the instances it runs beside attest at once.
         attestation_mode: AttestationMode::Confirm,
+        refresh: unpaced(),
         ..Settings::default()
     }
 }

@@ -5,7 +5,9 @@
 
 mod access;
 mod add_customer;
+mod api_keys;
 mod attest;
+mod audit_log;
 mod auth;
 mod browser;
 mod cli;
@@ -14,12 +16,16 @@ mod csrf;
 mod customer_list;
 mod customers;
 mod enhanced;
+mod exports;
 mod external_idp;
 mod helpers;
 mod invitation_templates;
 mod invitations;
+mod invitations_review;
 mod queued_tokens;
 mod rate_limits;
+mod readiness;
+mod refresh;
 mod relationship_requests;
 mod restart;
 mod return_to;

@@ -240,7 +240,7 @@ async fn attest_while_signing_out(app: &TestApp, customer_id: &str) -> reqwest::
 #[tokio::test]
 async fn a_submission_stored_by_a_request_under_way_at_sign_out_keeps_no_tokens() {
     let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
-        s.refresh_wait_seconds = 60;
+        s.refresh.refresh_wait_seconds = 60;
         sandbox.faults = Faults { latency_ms: 300, ..Faults::default() };
     })
     .await

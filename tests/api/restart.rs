@@ -194,6 +194,9 @@ async fn stored_tokens_are_sealed() {
     let mut portal = serve_on_free_ports(dir.path())
         .env("MCA_SANDBOX_LATENCY_MS", "3000")
         .env("MCA_DELIVER_WAIT_SECONDS", "0")
+        // The first read takes a while at this latency: Fourth Coffee must be read before
+        // its Edit agreement opens.
+        .env("MCA_REFRESH_WAIT_SECONDS", "40")
         .spawn()
         .unwrap();
     let address = address_of(&mut portal).await;

@@ -10,13 +10,15 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::AppState;
-use super::errors::{AppError, page, redirect};
+use super::errors::{AppError, html, page, redirect};
 use super::extractors::{Agent, Signed};
 use super::session;
 use crate::domain::invitation::{Invitation, InvitationKind};
 use crate::domain::is_customer_id;
 use crate::store::{InvitationAction, InvitationFilter, InvitationRecord, InvitationStateFilter};
 use crate::workflows::{InviteRefusal, SendRefusal};
+use actix_web::http::StatusCode;
+use askama::Template;
 pub use pages::InvitationEditor;
 use pages::{Choice, InvitationPage, InvitationRow, InvitationsPage, state_of};
 
@@ -42,7 +44,20 @@ pub fn editor_of(state: &AppState, signed: &Signed, r: &InvitationRecord) -> Inv
 }
 
 fn invitation_page(signed: &Signed, record: InvitationRecord, ed: InvitationEditor) -> HttpResponse {
+    let kept_note = record.reference_note.clone();
+    invitation_page_with_note(signed, record, ed, (kept_note, None))
+}
+
+/// The page with the reference note as typed and why it was refused, if it was: a
+/// refused form answers 422.
+fn invitation_page_with_note(
+    signed: &Signed,
+    record: InvitationRecord,
+    ed: InvitationEditor,
+    (note_text, note_error): (String, Option<String>),
+) -> HttpResponse {
     let (state_key, state) = state_of(&record);
+    let refused = note_error.is_some() || ed.to_error.is_some();
     let view = InvitationPage {
         layout: signed.layout(&format!("Invitation for {}", record.invitation.company_name)),
         kind_title: record.invitation.kind.title(),
@@ -51,8 +66,32 @@ fn invitation_page(signed: &Signed, record: InvitationRecord, ed: InvitationEdit
         ed,
         created: record.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         record,
+        note_text,
+        note_error,
     };
-    page(&view)
+    if refused { html(StatusCode::UNPROCESSABLE_ENTITY, view.render()) } else { page(&view) }
+}
+
+/// The editor with the text as the agent posted it (and the confirmation's password).
+fn editor_as_typed(state: &AppState, record: &InvitationRecord, form: &TextForm) -> InvitationEditor {
+    let i = &record.invitation;
+    let mut ed = InvitationEditor::of(&i.id, &i.link, &form.email(), true, state.workflows.can_send_email());
+    ed.password = form.temporary_password.clone();
+    ed
+}
+
+/// The page again after Save or Send on Add customer's confirmation: the text as typed,
+/// with the temporary password that is shown nowhere else (and never stored).
+fn page_keeping_password(
+    signed: &Signed,
+    state: &AppState,
+    record: InvitationRecord,
+    form: &TextForm,
+    notice: String,
+) -> HttpResponse {
+    let mut ed = editor_as_typed(state, &record, form);
+    ed.notice = Some(notice);
+    invitation_page(signed, record, ed)
 }
 
 async fn found(state: &AppState, signed: &Signed, id: &str) -> Result<InvitationRecord, AppError> {
@@ -121,7 +160,6 @@ struct TextForm {
     body: String,
     /// Only from Add customer's confirmation: the password shown there, never stored.
     temporary_password: Option<String>,
-    action: Option<String>,
 }
 
 impl TextForm {
@@ -132,6 +170,11 @@ impl TextForm {
             subject: self.subject.replace(['\r', '\n'], " ").trim().to_string(),
             body: self.body.replace("\r\n", "\n"),
         }
+    }
+
+    /// The temporary password the confirmation page carries, when there is one.
+    fn password(&self) -> Option<&str> {
+        self.temporary_password.as_deref().filter(|p| !p.is_empty())
     }
 
     /// A recipient that is empty or an email address; else the sentence that says so.
@@ -154,31 +197,57 @@ async fn save(
     let record = found(&state, &signed, &id).await?;
     let email = form.email();
     if let Some(problem) = form.recipient_problem() {
-        let mut ed = InvitationEditor::of(&id, &record.invitation.link, &email, true, state.workflows.can_send_email());
-        ed.password = form.temporary_password.clone();
-        ed.problem = Some(problem);
-        return Ok(invitation_page(&signed, record, ed));
+        return Ok(refused_recipient(&signed, &state, record, &form, problem));
     }
-    state.workflows.use_invitation(&signed.user, &id, &email, None, form.temporary_password.as_deref()).await?;
+    let pw = form.password();
+    state.workflows.use_invitation(&signed.user, &id, &email, None, pw).await?;
     let missing = email.lacks_link(&record.invitation.link);
-    session::set_flash(
-        &signed.session,
-        if missing {
-            "Saved. The link is no longer in the text: put it back before you send the email."
-        } else {
-            "Saved."
-        },
-    );
+    let saved = if missing {
+        "Saved. The link is no longer in the text: put it back before you send the email."
+    } else {
+        "Saved."
+    };
+    if let Some(pw) = pw {
+        let notice = format!(
+            "{saved} The temporary password ({pw}) is shown on this page only and is not kept: note it before you leave."
+        );
+        return Ok(page_keeping_password(&signed, &state, record, &form, notice));
+    }
+    session::set_flash(&signed.session, saved);
     Ok(redirect(&format!("/invitations/{id}")))
 }
 
+/// The page again with the text as typed and the recipient marked as refused.
+fn refused_recipient(
+    signed: &Signed,
+    state: &AppState,
+    record: InvitationRecord,
+    form: &TextForm,
+    problem: String,
+) -> HttpResponse {
+    let mut ed = editor_as_typed(state, &record, form);
+    ed.problem = Some(problem.clone());
+    ed.to_error = Some(problem);
+    invitation_page(signed, record, ed)
+}
+
 /// What the page's script reports: the email was copied or opened in the mail program.
+/// The text comes along when the page had it; without it the kept text stays as it was.
+#[derive(Deserialize)]
+struct UsedForm {
+    to: Option<String>,
+    subject: Option<String>,
+    body: Option<String>,
+    temporary_password: Option<String>,
+    action: Option<String>,
+}
+
 #[post("/invitations/{id}/used")]
 async fn used(
     state: web::Data<AppState>,
     agent: Agent,
     id: web::Path<String>,
-    form: web::Form<TextForm>,
+    form: web::Form<UsedForm>,
 ) -> Result<HttpResponse, AppError> {
     let signed = inviter(agent)?;
     let action = match form.action.as_deref() {
@@ -186,9 +255,14 @@ async fn used(
         Some("opened") => InvitationAction::Opened,
         _ => return Err(AppError::BadRequest("Say whether the email was copied or opened.".into())),
     };
-    let email = form.email();
-    let pw = form.temporary_password.as_deref();
-    if !state.workflows.use_invitation(&signed.user, &id, &email, Some(action), pw).await? {
+    let text = match (&form.to, &form.subject, &form.body) {
+        (Some(to), Some(subject), Some(body)) => Some(
+            TextForm { to: to.clone(), subject: subject.clone(), body: body.clone(), temporary_password: None }.email(),
+        ),
+        _ => None,
+    };
+    let pw = form.temporary_password.as_deref().filter(|p| !p.is_empty());
+    if !state.workflows.record_invitation_use(&signed.user, &id, text.as_ref(), action, pw).await? {
         return Err(AppError::NotFound);
     }
     Ok(HttpResponse::NoContent().finish())
@@ -205,8 +279,24 @@ async fn send(
 ) -> Result<HttpResponse, AppError> {
     let signed = inviter(agent)?;
     let email = form.email();
-    let pw = form.temporary_password.as_deref();
+    let pw = form.password();
+    if email.to.is_empty() || form.recipient_problem().is_some() {
+        let record = found(&state, &signed, &id).await?;
+        let problem = form.recipient_problem().unwrap_or_else(|| {
+            "Enter the email address of the person the invitation is for in To, like name@example.com.".into()
+        });
+        return Ok(refused_recipient(&signed, &state, record, &form, problem));
+    }
     let problem = match state.workflows.send_invitation(&signed.user, &id, &email, pw).await? {
+        Ok(()) if pw.is_some() => {
+            let record = found(&state, &signed, &id).await?;
+            let notice = format!(
+                "Sent to {}. The email says the temporary password is given separately: give it ({}) by phone or another safe way. It is shown on this page only.",
+                email.to,
+                pw.unwrap_or_default()
+            );
+            return Ok(page_keeping_password(&signed, &state, record, &form, notice));
+        }
         Ok(()) => {
             session::set_flash(&signed.session, &format!("Sent to {}.", email.to));
             return Ok(redirect(&format!("/invitations/{id}")));
@@ -223,8 +313,7 @@ async fn send(
         ),
     };
     let record = found(&state, &signed, &id).await?;
-    let mut ed = InvitationEditor::of(&id, &record.invitation.link, &email, true, state.workflows.can_send_email());
-    ed.password = form.temporary_password.clone();
+    let mut ed = editor_as_typed(&state, &record, &form);
     ed.problem = Some(problem);
     Ok(invitation_page(&signed, record, ed))
 }
@@ -248,19 +337,32 @@ async fn note(
     let note: String = form.note.chars().filter(|c| !c.is_control() || *c == '\n').collect();
     if note.chars().count() > 500 {
         let record = found(&state, &signed, &id).await?;
-        let mut ed = editor_of(&state, &signed, &record);
-        ed.problem = Some("Keep the reference note to 500 characters or fewer; it was not saved.".into());
-        return Ok(invitation_page(&signed, record, ed));
+        let ed = editor_of(&state, &signed, &record);
+        let why = format!(
+            "Keep the reference note to 500 characters or fewer (it has {}); it was not saved.",
+            note.chars().count()
+        );
+        return Ok(invitation_page_with_note(&signed, record, ed, (form.note.clone(), Some(why))));
     }
     if !state.workflows.set_invitation_note(&signed.user, &id, &note).await? {
         return Err(AppError::NotFound);
     }
     session::set_flash(&signed.session, "Reference note saved.");
-    let back = match form.back.as_deref() {
-        Some(b) if b.starts_with("/invitations") && !b.starts_with("//") && !b.contains('\\') => b.to_string(),
+    Ok(redirect(&back_to(form.back.as_deref(), &id)))
+}
+
+/// Where to go after saving a note: back to the list as it was (a path of the list, no
+/// control characters), else to the invitation.
+fn back_to(back: Option<&str>, id: &str) -> String {
+    match back {
+        Some(b)
+            if (b == "/invitations" || b.starts_with("/invitations?"))
+                && !b.chars().any(|c| c.is_control() || c == '\\') =>
+        {
+            b.to_string()
+        }
         _ => format!("/invitations/{id}"),
-    };
-    Ok(redirect(&back))
+    }
 }
 
 #[derive(Deserialize, Default)]

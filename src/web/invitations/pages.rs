@@ -27,6 +27,10 @@ pub struct InvitationEditor {
     pub can_send: bool,
     /// Why the last try to send did not work, or a form error.
     pub problem: Option<String>,
+    /// What was just done, when the page is shown again rather than redirected to.
+    pub notice: Option<String>,
+    /// Why the recipient was refused, shown by the To field.
+    pub to_error: Option<String>,
     pub rows: usize,
 }
 
@@ -44,6 +48,8 @@ impl InvitationEditor {
             can_edit,
             can_send,
             problem: None,
+            notice: None,
+            to_error: None,
             rows: email.body.lines().map(|l| 1 + l.chars().count() / 80).sum::<usize>().clamp(8, 40),
         }
     }
@@ -81,6 +87,9 @@ pub struct InvitationPage {
     pub state: String,
     pub ed: InvitationEditor,
     pub created: String,
+    /// The reference note as typed (kept when refused) and why it was refused.
+    pub note_text: String,
+    pub note_error: Option<String>,
 }
 
 /// A row of the invitations list.

@@ -93,6 +93,9 @@ fn form_page(
 #[get("/invitations/new-relationship")]
 async fn new_relationship(state: web::Data<AppState>, agent: Agent) -> Result<HttpResponse, AppError> {
     let signed = inviter(agent)?;
+    // The customers already there are known before the invitation is made: only a
+    // customer that appears later can accept it (docs/invitations.md).
+    session::read_if_never_read(&state, &signed).await?;
     let token = session::access_token(&state, &signed).await?;
     let choice = state.workflows.relationship_partners(&signed.user, &token).await?;
     let form = RelationshipForm { language: "en".into(), ..RelationshipForm::default() };
@@ -106,6 +109,7 @@ async fn make_relationship(
     form: web::Form<RelationshipForm>,
 ) -> Result<HttpResponse, AppError> {
     let signed = inviter(agent)?;
+    session::read_if_never_read(&state, &signed).await?;
     let form = form.into_inner();
     let token = session::access_token(&state, &signed).await?;
     let draft = RelationshipDraft {

@@ -32,6 +32,7 @@ fn invitation(n: usize, kind: InvitationKind, customer_id: Option<&str>, company
         submission_id: None,
         with_partner_id: None,
         with_partner_name: None,
+        reseller_id: None,
         created_by_oid: by.into(),
         created_by_name: format!("Agent {by}"),
     }

@@ -31,12 +31,16 @@ macro_rules! on_both_databases {
     )+};
 }
 
+mod api_keys;
 mod audit;
+mod customer_export;
+mod customer_facts;
 mod customer_list;
 mod customers;
 mod invitation_templates;
 mod invitations;
 mod new_customers_not_created;
+mod refresh_runs;
 mod schema;
 mod sessions;
 mod submission_tokens;
