@@ -33,7 +33,7 @@ pub use invitations::{
 };
 pub use key_rotation::Resealed;
 pub use new_customers_not_created::NewCustomersNotCreated;
-pub use sessions::{DbSessionStore, noting_ended_session};
+pub use sessions::{DbSessionStore, SESSION_EXTENSION_STEP_SECONDS, noting_ended_session};
 pub use submission_queue::Settled;
 pub use submissions::{Created, NewSubmission, Submission, SubmissionState, SubmissionStatus, TokenHolder};
 pub use tenants::TenantRecord;
