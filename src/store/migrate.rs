@@ -76,6 +76,11 @@ const MIGRATIONS: &[Migration] = &[
             postgres: include_str!("../../migrations/0016_audit_log.postgres.sql"),
         },
     },
+    Migration {
+        version: 17,
+        name: "reseller_lists",
+        step: Step::Sql(include_str!("../../migrations/0017_reseller_lists.sql")),
+    },
 ];
 
 /// The advisory lock key that keeps two PostgreSQL instances from migrating at once.

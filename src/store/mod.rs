@@ -12,6 +12,7 @@ mod invitations;
 mod key_rotation;
 mod migrate;
 mod new_customers_not_created;
+mod reseller_lists;
 pub mod sealing;
 mod sessions;
 mod submission_queue;
@@ -33,6 +34,7 @@ pub use invitations::{
 };
 pub use key_rotation::Resealed;
 pub use new_customers_not_created::NewCustomersNotCreated;
+pub use reseller_lists::{KeptReseller, ResellerList};
 pub use sessions::{DbSessionStore, SESSION_EXTENSION_STEP_SECONDS, noting_ended_session};
 pub use submission_queue::Settled;
 pub use submissions::{Created, NewSubmission, Submission, SubmissionState, SubmissionStatus, TokenHolder};

@@ -39,6 +39,7 @@ mod customers;
 mod invitation_templates;
 mod invitations;
 mod new_customers_not_created;
+mod reseller_lists;
 mod schema;
 mod sessions;
 mod submission_tokens;
