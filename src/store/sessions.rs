@@ -92,6 +92,13 @@ fn new_key() -> String {
 
 type State = HashMap<String, String>;
 
+/// Every request of a signed-in user reads its session by the primary key, and nothing else.
+const LOAD_SQL: &str = "SELECT state, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2";
+
+/// Moves the idle deadline only when it moves by at least the step ($4 = new deadline − step).
+const TOUCH_SQL: &str =
+    "UPDATE sessions SET expires_at = $1 WHERE id_hash = $2 AND expires_at > $3 AND expires_at <= $4";
+
 impl Store {
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_load(&self, key: &str) -> StoreResult<Option<String>> {
@@ -102,11 +109,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_load_with_deadline(&self, key: &str) -> StoreResult<Option<(String, i64)>> {
         let id_hash = hash(key);
-        let row = sqlx::query("SELECT state, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2")
-            .bind(&id_hash)
-            .bind(now())
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(LOAD_SQL).bind(&id_hash).bind(now()).fetch_optional(self.pool()).await?;
         let Some(row) = row else { return Ok(None) };
         // A session sealed with another key (after the key changed), or for another row, is
         // no session.
@@ -148,15 +151,13 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_touch(&self, key: &str, ttl_seconds: i64) -> StoreResult<bool> {
         let deadline = now() + ttl_seconds;
-        let done = sqlx::query(
-            "UPDATE sessions SET expires_at = $1 WHERE id_hash = $2 AND expires_at > $3 AND expires_at <= $4",
-        )
-        .bind(deadline)
-        .bind(hash(key))
-        .bind(now())
-        .bind(deadline - SESSION_EXTENSION_STEP_SECONDS)
-        .execute(self.pool())
-        .await?;
+        let done = sqlx::query(TOUCH_SQL)
+            .bind(deadline)
+            .bind(hash(key))
+            .bind(now())
+            .bind(deadline - SESSION_EXTENSION_STEP_SECONDS)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -235,5 +236,31 @@ impl SessionStore for DbSessionStore {
     async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
         self.store.session_delete(session_key.as_ref()).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::{LOAD_SQL, Store, TOUCH_SQL};
+
+    async fn plan(store: &Store, sql: &str, binds: usize) -> String {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+        for n in 0..binds {
+            q = q.bind(n as i64);
+        }
+        let rows = q.fetch_all(store.pool()).await.expect("explain");
+        rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect::<Vec<_>>().join("\n")
+    }
+
+    #[tokio::test]
+    async fn a_session_is_read_and_touched_by_its_primary_key_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("plan.db").display())).await.expect("store");
+        for (sql, binds) in [(LOAD_SQL, 2), (TOUCH_SQL, 4)] {
+            let plan = plan(&store, sql, binds).await;
+            assert_eq!(plan, "SEARCH sessions USING INDEX sqlite_autoindex_sessions_1 (id_hash=?)", "{sql}");
+        }
     }
 }
