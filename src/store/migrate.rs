@@ -103,6 +103,11 @@ const MIGRATIONS: &[Migration] = &[
             pg_extensions: &[],
         },
     },
+    Migration {
+        version: 17,
+        name: "reseller_lists",
+        step: Step::Sql(include_str!("../../migrations/0017_reseller_lists.sql")),
+    },
 ];
 
 impl Store {

@@ -10,10 +10,8 @@ use super::submit::{AuditNote, Submitted};
 use super::{WorkflowResult, Workflows};
 use crate::domain::invitation::{self, InvitationKind};
 use crate::domain::new_customer::{Address, DomainPrefix, FIELD_ORDER, NewCustomer};
-use crate::domain::{
-    Attester, CustomerSummary, FieldError, IdempotencyKey, PartnerType, PartnerUser, Request, UserTokens,
-};
-use crate::partner_center::{CreatedCustomer, RelatedPartner, SuggestedAddress};
+use crate::domain::{Attester, CustomerSummary, FieldError, IdempotencyKey, PartnerUser, Request, UserTokens};
+use crate::partner_center::{CreatedCustomer, SuggestedAddress};
 use crate::store::Submission;
 
 /// The form as parsed, and its domain prefix when that much is valid (so that a taken
@@ -77,34 +75,6 @@ pub enum AddCustomerOutcome {
 }
 
 impl Workflows {
-    /// An indirect provider's indirect resellers (none for other partners), read at most
-    /// every ten minutes.
-    #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id))]
-    pub async fn resellers(&self, user: &PartnerUser, token: Option<&str>) -> Vec<RelatedPartner> {
-        if user.partner_type != PartnerType::IndirectProvider {
-            return Vec::new();
-        }
-        let resellers = || self.resellers.lock().unwrap_or_else(|e| e.into_inner());
-        let kept = resellers()
-            .get(&user.tenant_id)
-            .filter(|(at, _)| at.elapsed() < std::time::Duration::from_secs(600))
-            .map(|(_, list)| list.clone());
-        if let Some(list) = kept {
-            return list;
-        }
-        let Some(token) = token else { return Vec::new() };
-        match self.pc.indirect_resellers(token, Uuid::new_v4()).await {
-            Ok(r) => {
-                resellers().insert(user.tenant_id.clone(), (std::time::Instant::now(), r.clone()));
-                r
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the indirect resellers");
-                Vec::new()
-            }
-        }
-    }
-
     /// The parsed form, or every mistake in it, including those only Partner Center can
     /// tell: a domain already taken, a reseller that is not one of ours.
     #[tracing::instrument(skip_all, fields(tenant_id = %who.user().tenant_id), err(level = "warn"))]

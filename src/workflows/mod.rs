@@ -18,6 +18,7 @@ mod kept_tokens;
 pub mod refresh;
 pub mod relationship_invitations;
 mod renewals;
+mod resellers;
 pub mod sign_in;
 mod submit;
 
@@ -79,9 +80,6 @@ pub struct Workflows {
     refreshes: refresh::Instance,
     /// Renewals of sessions' sign-ins, shared by concurrent requests of one session.
     renewals: renewals::Renewals,
-    /// Each indirect provider's indirect resellers, read at most every ten minutes. A
-    /// plain mutex: it guards the map only, never a call to Partner Center.
-    resellers: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Vec<RelatedPartner>)>>,
     /// Sends invitations when SMTP is configured.
     mailer: Option<Mailer>,
 }
@@ -99,7 +97,6 @@ impl Workflows {
             delivery,
             refreshes: refresh::Instance::default(),
             renewals: Default::default(),
-            resellers: Default::default(),
             mailer: None,
         }
     }

@@ -19,6 +19,7 @@ mod enhanced;
 mod exports;
 mod external_idp;
 mod helpers;
+mod instances;
 mod invitation_templates;
 mod invitations;
 mod invitations_review;

@@ -1,6 +1,8 @@
 //! A session that ended stays ended: a slow request that was under way when the agent
 //! signed out (or when the session's idle time ran out) writes its session at the end, and
 //! that must neither put the row back nor hand the browser a cookie for a live session.
+//! And a session in use is not written on every request: its idle deadline moves at most
+//! once a minute.
 
 use mca_portal::sandbox::Faults;
 use reqwest::StatusCode;
@@ -81,4 +83,49 @@ async fn a_request_under_way_when_the_idle_time_runs_out_does_not_extend_the_ses
     let (status, html) = start_page_with(&app, &old_cookie).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!html.contains(SAM_SALES), "the idle session is over: {html}");
+}
+
+/// The one session row as stored: its sealed state (sealed anew on every write of the state)
+/// and its idle deadline.
+async fn session_row(db: &sqlx::AnyPool) -> (String, i64) {
+    sqlx::query_as("SELECT state, expires_at FROM sessions").fetch_one(db).await.unwrap()
+}
+
+async fn view_pages(app: &TestApp, b: &Browser, times: usize) {
+    let pages = [
+        "/customers".to_string(),
+        format!("/customers/{}", app.customer_id("Fourth Coffee")),
+        "/customers?q=coffee".into(),
+    ];
+    for _ in 0..times {
+        for page in &pages {
+            let r = b.get(page).await;
+            assert!(r.status().is_success(), "{page}: {}", r.status());
+        }
+    }
+}
+
+#[tokio::test]
+async fn page_views_of_a_signed_in_user_write_the_session_at_most_once_a_minute() {
+    let app = spawn_app().await;
+    let b = app.new_browser();
+    assert_eq!(location(&b.sign_in_as(SAM_SALES).await), "/customers");
+    // The first page shows whatever the sign-in left to say, which changes the session.
+    view_pages(&app, &b, 1).await;
+    let db = app.database().await;
+    // As if the deadline was last extended half a minute ago.
+    sqlx::query("UPDATE sessions SET expires_at = expires_at - 30").execute(&db).await.unwrap();
+    let before = session_row(&db).await;
+    view_pages(&app, &b, 10).await;
+    assert_eq!(session_row(&db).await, before, "30 page views within the minute wrote nothing");
+
+    // A minute and a half ago: the next page view extends the deadline, once.
+    sqlx::query("UPDATE sessions SET expires_at = expires_at - 60").execute(&db).await.unwrap();
+    let (state, old_deadline) = session_row(&db).await;
+    view_pages(&app, &b, 1).await;
+    let extended = session_row(&db).await;
+    assert_eq!(extended.0, state, "only the deadline was written, not the state");
+    assert!(extended.1 >= old_deadline + 90, "the deadline moved on: {old_deadline} -> {}", extended.1);
+    view_pages(&app, &b, 10).await;
+    assert_eq!(session_row(&db).await, extended, "and then not again within the minute");
 }

@@ -41,6 +41,7 @@ mod invitation_templates;
 mod invitations;
 mod new_customers_not_created;
 mod refresh_runs;
+mod reseller_lists;
 mod schema;
 mod sessions;
 mod submission_tokens;

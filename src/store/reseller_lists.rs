@@ -1,0 +1,62 @@
+//! Each indirect provider's indirect resellers, as last read from Partner Center, with the
+//! time of that read: one row per partner tenant, the list as JSON. Shared by every
+//! instance of the portal on the database (docs/sessions.md, "Several instances").
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use super::{Store, StoreResult, parse_timestamp, timestamp};
+
+/// An indirect reseller as kept in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptReseller {
+    pub id: String,
+    pub name: String,
+    pub mpn_id: Option<String>,
+}
+
+/// A partner tenant's kept list and when it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResellerList {
+    pub resellers: Vec<KeptReseller>,
+    pub read_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// The tenant's kept list, if any. A list that no longer reads (written by a later
+    /// version) counts as none: it is read again from Partner Center.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
+    pub async fn reseller_list(&self, tenant_id: &str) -> StoreResult<Option<ResellerList>> {
+        let row = sqlx::query("SELECT resellers, read_at FROM reseller_lists WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let read_at = parse_timestamp(&row.try_get::<String, _>(1)?)?;
+        Ok(serde_json::from_str(&row.try_get::<String, _>(0)?)
+            .ok()
+            .map(|resellers| ResellerList { resellers, read_at }))
+    }
+
+    /// Keeps the tenant's list as read at `read_at`, in place of the one before.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
+    pub async fn reseller_list_keep(
+        &self,
+        tenant_id: &str,
+        resellers: &[KeptReseller],
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let json = serde_json::to_string(resellers).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO reseller_lists (tenant_id, resellers, read_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id) DO UPDATE SET resellers = excluded.resellers, read_at = excluded.read_at",
+        )
+        .bind(tenant_id)
+        .bind(json)
+        .bind(timestamp(read_at))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
