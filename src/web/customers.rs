@@ -62,10 +62,17 @@ fn new_customer_row(s: &Submission, attester: bool) -> Option<NewCustomerRow> {
 
 /// A customer as the list shows it; `synced` is the time of the last complete read of
 /// the list, after which a customer added with Add customer is marked as added here;
-/// `resellers` the partner's indirect resellers, to name a customer's.
-fn customer_row(c: &CustomerSummary, synced: Option<DateTime<Utc>>, resellers: &[RelatedPartner]) -> CustomerRow {
+/// `resellers` the partner's indirect resellers, to name a customer's; `policy` the
+/// re-attestation rule its readiness today (UTC) is judged by, from the row alone.
+fn customer_row(
+    c: &CustomerSummary,
+    synced: Option<DateTime<Utc>>,
+    resellers: &[RelatedPartner],
+    policy: &ReattestationPolicy,
+) -> CustomerRow {
     let added_here = c.added_here_at.filter(|added| synced.is_none_or(|read| *added >= read));
     let latest = c.latest_attestation.as_ref();
+    let inputs = ReadinessInputs::of_summary(c, latest.map(|a| a.date_agreed));
     let user_id = latest.and_then(|a| a.user_id.clone());
     CustomerRow {
         id: c.id.clone(),
@@ -86,6 +93,7 @@ fn customer_row(c: &CustomerSummary, synced: Option<DateTime<Utc>>, resellers: &
             (Some(_), Some(_)) => "a user who has not signed in here",
         },
         attested_by_id: user_id.filter(|_| latest.is_some_and(|a| a.user_name.is_none())),
+        readiness: inputs.readiness(policy, Utc::now().date_naive()).readiness.label(),
         reseller: c.associated_partner_id.as_ref().map(|id| {
             resellers.iter().find(|r| r.id.eq_ignore_ascii_case(id)).map(|r| r.name.clone()).unwrap_or(id.clone())
         }),
@@ -184,7 +192,7 @@ async fn list(
     let counts = state.store.customer_status_counts(tenant, &view.query.filter).await?;
     let synced = state.store.tenant_get(tenant).await?.and_then(|t| t.customers_synced_at);
     let resellers = resellers_for(&state, &signed, &found.items).await;
-    let rows = found.items.iter().map(|c| customer_row(c, synced, &resellers)).collect();
+    let rows = found.items.iter().map(|c| customer_row(c, synced, &resellers, &state.settings.policy())).collect();
     let progress = Some(state.workflows.refresh_progress(tenant).await?).filter(|p| p.running || p.error.is_some());
     let (new_customers, new_customers_more) = new_customers_not_created(&state, &signed).await?;
     let (acceptance_options, sort_options, size_options) = choices(&view, configured);

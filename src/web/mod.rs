@@ -9,6 +9,7 @@ pub mod csv;
 pub mod customer_query;
 pub mod customers;
 pub mod customers_export;
+pub mod dashboard;
 pub mod ended_session;
 pub mod errors;
 pub mod extractors;
@@ -90,5 +91,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(invitation_templates::routes)
         .configure(api_keys::routes)
         .configure(api::routes)
+        .configure(dashboard::routes)
         .default_service(web::to(not_found));
 }

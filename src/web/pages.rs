@@ -181,6 +181,8 @@ pub struct CustomerRow {
     /// The indirect reseller: its name where the portal knows it, else its id; None
     /// when Partner Center did not name one.
     pub reseller: Option<String>,
+    /// Whether Microsoft lets the customer transact today: "Can transact" or "Blocked".
+    pub readiness: &'static str,
 }
 
 /// A new customer not created yet, as the Customers page lists it.

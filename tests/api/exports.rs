@@ -27,7 +27,7 @@ async fn download(b: &Browser, path: &str, name: &str) -> (Vec<String>, Vec<Vec<
     (head, rows)
 }
 
-const CUSTOMER_HEADER: [&str; 8] = [
+const CUSTOMER_HEADER: [&str; 9] = [
     "Customer ID",
     "Company name",
     "Domain",
@@ -35,6 +35,7 @@ const CUSTOMER_HEADER: [&str; 8] = [
     "Customer acceptance through Microsoft",
     "Latest attestation date",
     "Attested by",
+    "Readiness",
     "Status reason",
 ];
 
@@ -88,7 +89,9 @@ async fn the_customer_csv_has_every_column_and_the_lists_filters() {
     assert_eq!((northwind[3].as_str(), northwind[4].as_str()), ("Attested", "Not provided"));
     assert_eq!(northwind[5], seed_customer("Northwind Traders").agreements[0].date_agreed.to_string());
     assert_eq!(northwind[6], "Sam Sales", "the partner user who attested, by name");
-    assert!(!northwind[7].is_empty(), "the status's reason");
+    assert_eq!(northwind[7], "Can transact", "attested on or after the cutoff");
+    assert!(!northwind[8].is_empty(), "the status's reason");
+    assert_eq!(row_of(&rows, "A. Datum Labs")[7], "Blocked", "only an attestation before the cutoff");
     let alpine = row_of(&rows, "Alpine Ski House");
     assert_eq!(
         (alpine[3].as_str(), alpine[4].as_str(), alpine[5].as_str()),

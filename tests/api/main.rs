@@ -15,6 +15,7 @@ mod client;
 mod csrf;
 mod customer_list;
 mod customers;
+mod dashboard;
 mod enhanced;
 mod exports;
 mod external_idp;

@@ -185,6 +185,9 @@ try {
   await page.waitForURL(/after=/);
   expect(await page.getByRole('link', { name: 'Previous', exact: true }).count() === 1, 'a way back');
   await checkAccessibility(page, 'customers next page');
+  await page.goto(`${base}/dashboard`);
+  expect(await page.getByRole('img', { name: /customers by MCA status/ }).count() === 1, 'the chart is named');
+  await checkAccessibility(page, 'dashboard');
   await page.goto(`${base}/customers?status=reattestation_required`);
 
   await page.getByRole('link', { name: 'A. Datum Labs' }).click();
@@ -201,7 +204,7 @@ try {
   await page.goto(several);
   await page.getByRole('link', { name: 'Best For You Organics' }).click();
   await page.waitForURL(/\/customers\/[0-9a-f-]+$/);
-  for (const [name, url] of [['customer account', page.url()], ['customers', `${base}/customers`], ['customers filtered', several]]) {
+  for (const [name, url] of [['customer account', page.url()], ['customers', `${base}/customers`], ['customers filtered', several], ['dashboard', `${base}/dashboard`]]) {
     await page.goto(url);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(width <= 390, `${name} at 390px is ${width}px wide`);
