@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod mail;
 pub mod partner_center;
 pub mod sandbox;
+pub mod seed;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

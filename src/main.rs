@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `sandbox`, `migrate`, `rotate-key`.
+//! The command line: `serve` (the default), `sandbox`, `migrate`, `rotate-key`, `seed`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -40,6 +40,14 @@ enum Command {
     /// Seal every stored session and queued submission's tokens again with `data_key`,
     /// reading what `data_key_previous` (or an older format) sealed; then exit.
     RotateKey,
+    /// Fill the database with the sandbox's customers and N generated ones, as a read
+    /// from Partner Center would store them, for demos and benchmarks of a large portfolio.
+    Seed {
+        /// How many generated customers (the built-in sandbox serves them with
+        /// sandbox_extra_customers set to the same number).
+        #[arg(long, value_name = "N")]
+        customers: usize,
+    },
 }
 
 fn load(config: Option<&std::path::Path>) -> anyhow::Result<Settings> {
@@ -105,7 +113,31 @@ async fn main() -> anyhow::Result<()> {
             println!("Migrations applied.");
         }
         Command::RotateKey => rotate_key(&settings).await?,
+        Command::Seed { customers } => seed(&settings, customers).await?,
     }
+    Ok(())
+}
+
+async fn seed(settings: &Settings, customers: usize) -> anyhow::Result<()> {
+    if let Some(refusal) = mca_portal::seed::refusal(customers) {
+        anyhow::bail!(refusal);
+    }
+    println!("Database: {}", settings.database_description());
+    let store = mca_portal::startup::open_store(settings).await?;
+    let done = mca_portal::seed::seed_portfolio(&store, customers, &settings.policy())
+        .await
+        .context("could not write the customers")?;
+    store.close().await;
+    println!(
+        "Wrote {} customers ({} generated and the sandbox's demo customers) in {:.1} s.",
+        done.written,
+        done.generated,
+        done.elapsed.as_secs_f64()
+    );
+    println!(
+        "Serve the same customers from the built-in sandbox with MCA_SANDBOX_EXTRA_CUSTOMERS={customers} \
+         (or sandbox_extra_customers = {customers} in the settings file)."
+    );
     Ok(())
 }
 

@@ -5,6 +5,9 @@
 
 use chrono::NaiveDate;
 
+/// The Microsoft Customer Agreement template the sandbox offers and records
+/// attestations under.
+pub const MCA_TEMPLATE_ID: &str = "117a77b0-9360-443b-8795-c6dedc750cf9";
 pub const CONTOSO_TENANT: &str = "c0a7050d-0000-4000-8000-000000000001";
 pub const FABRIKAM_TENANT: &str = "fab01ca7-0000-4000-8000-000000000002";
 

@@ -179,7 +179,7 @@ impl SandboxState {
             users: seed::users(),
             // An MCA template id as Partner Center lists it; the portal must read it from the
             // metadata call (see docs/partner-center.md), never assume it.
-            template_id: "117a77b0-9360-443b-8795-c6dedc750cf9".into(),
+            template_id: seed::MCA_TEMPLATE_ID.into(),
             data: Mutex::new(Data {
                 customers,
                 codes: HashMap::new(),

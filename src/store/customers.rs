@@ -249,6 +249,46 @@ pub(super) async fn sync_latest_attestation(
     Ok(())
 }
 
+/// What Partner Center said of one customer, to be saved over what was read before.
+pub struct CustomerWrite<'a> {
+    pub customer: &'a Customer,
+    pub accepted_directly: Option<bool>,
+    pub attestations: &'a [Attestation],
+    pub verdict: &'a StatusVerdict,
+}
+
+/// One customer's row, direct acceptance and attestations, replacing what was stored.
+async fn save_customer(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: &str,
+    one: &CustomerWrite<'_>,
+    at: &str,
+) -> StoreResult<()> {
+    let (customer, attestations) = (one.customer, one.attestations);
+    upsert_customer(conn, tenant_id, (customer, one.accepted_directly, attestations), one.verdict, at).await?;
+    if let Some(signed) = one.accepted_directly {
+        sqlx::query(
+            "INSERT INTO direct_acceptance (tenant_id, customer_id, is_signed, read_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, customer_id) DO UPDATE SET is_signed = excluded.is_signed, read_at = excluded.read_at",
+        )
+        .bind(tenant_id)
+        .bind(&customer.id)
+        .bind(i64::from(signed))
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("DELETE FROM partner_attestations WHERE tenant_id = $1 AND customer_id = $2")
+        .bind(tenant_id)
+        .bind(&customer.id)
+        .execute(&mut *conn)
+        .await?;
+    for (i, a) in attestations.iter().enumerate() {
+        insert_attestation(conn, (tenant_id, &customer.id), i as i64, a, at).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Saves what Partner Center said of one customer, replacing what was read before.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, customer_id = %customer.id), err)]
@@ -261,28 +301,23 @@ impl Store {
         verdict: &StatusVerdict,
         read_at: DateTime<Utc>,
     ) -> StoreResult<()> {
+        let one = CustomerWrite { customer, accepted_directly, attestations, verdict };
+        self.customers_save_batch(tenant_id, std::slice::from_ref(&one), read_at).await
+    }
+
+    /// Saves many customers of one tenant as `customer_save` does each, in one write
+    /// transaction: for loading a large portfolio at once (the `seed` command).
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, customers = batch.len()), err)]
+    pub async fn customers_save_batch(
+        &self,
+        tenant_id: &str,
+        batch: &[CustomerWrite<'_>],
+        read_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let at = timestamp(read_at);
         let mut tx = self.begin_write().await?;
-        upsert_customer(&mut tx, tenant_id, (customer, accepted_directly, attestations), verdict, &at).await?;
-        if let Some(signed) = accepted_directly {
-            sqlx::query(
-                "INSERT INTO direct_acceptance (tenant_id, customer_id, is_signed, read_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET is_signed = excluded.is_signed, read_at = excluded.read_at",
-            )
-            .bind(tenant_id)
-            .bind(&customer.id)
-            .bind(i64::from(signed))
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("DELETE FROM partner_attestations WHERE tenant_id = $1 AND customer_id = $2")
-            .bind(tenant_id)
-            .bind(&customer.id)
-            .execute(&mut *tx)
-            .await?;
-        for (i, a) in attestations.iter().enumerate() {
-            insert_attestation(&mut tx, (tenant_id, &customer.id), i as i64, a, &at).await?;
+        for one in batch {
+            save_customer(&mut tx, tenant_id, one, &at).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -37,7 +37,7 @@ pub use customer_facts::{CustomerFacts, FactsCursor};
 pub use customer_list::{
     Acceptance, CustomerFilter, CustomerPage, CustomerQuery, CustomerSort, Position, SEARCH_ANYWHERE_FROM, SortKey,
 };
-pub use customers::CustomerRecord;
+pub use customers::{CustomerRecord, CustomerWrite};
 pub use invitation_templates::TemplateRecord;
 pub use invitations::{
     InvitationAction, InvitationFilter, InvitationRecord, InvitationStateFilter, NewInvitation, company_key,

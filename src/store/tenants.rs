@@ -116,4 +116,29 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Records that the tenant's customers were loaded at `at` without a read from
+    /// Partner Center (the `seed` command): the tenant is added, when new, with a partner
+    /// type checked long ago, so that the first sign-in reads its type again.
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
+    pub async fn tenant_mark_seeded(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        partner_type: PartnerType,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO partner_tenants (tenant_id, name, partner_type, type_checked_at, customers_synced_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET customers_synced_at = excluded.customers_synced_at",
+        )
+        .bind(tenant_id)
+        .bind(name)
+        .bind(partner_type.as_str())
+        .bind(timestamp(DateTime::<Utc>::UNIX_EPOCH))
+        .bind(timestamp(at))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
 }

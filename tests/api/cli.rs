@@ -9,10 +9,10 @@ async fn help_names_every_command() {
     let out = portal_command(dir.path()).arg("--help").output().await.unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for c in ["serve", "sandbox", "migrate", "rotate-key", "--config"] {
+    for c in ["serve", "sandbox", "migrate", "rotate-key", "seed", "--config"] {
         assert!(text.contains(c), "{c} in --help");
     }
-    for sub in ["serve", "sandbox", "migrate", "rotate-key"] {
+    for sub in ["serve", "sandbox", "migrate", "rotate-key", "seed"] {
         let out = portal_command(dir.path()).args([sub, "--help"]).output().await.unwrap();
         assert!(out.status.success(), "{sub} --help");
     }

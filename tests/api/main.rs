@@ -35,6 +35,7 @@ mod roles_renewal;
 mod sandbox;
 mod sealed_data;
 mod security;
+mod seed_command;
 mod sessions;
 mod sign_in_tenant;
 mod sign_out;

@@ -43,6 +43,7 @@ mod new_customers_not_created;
 mod refresh_runs;
 mod reseller_lists;
 mod schema;
+mod seeding;
 mod sessions;
 mod submission_tokens;
 mod submissions;
