@@ -64,7 +64,12 @@ def main():
     status, headers, _ = get(callback, cookie)
     if status != 303:
         sys.exit(f"sign-in failed with {status}")
-    print(headers["Set-Cookie"].split(";")[0])
+    # The answer also removes the pending sign-in's cookie; the session's is the other one.
+    cookies = [c.split(";")[0] for c in headers.get_all("Set-Cookie")]
+    session = [c for c in cookies if not c.startswith("mca-sign-in=") and not c.endswith("=")]
+    if not session:
+        sys.exit("the portal set no session cookie")
+    print(session[0])
 
 
 if __name__ == "__main__":
