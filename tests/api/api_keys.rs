@@ -266,27 +266,8 @@ async fn each_key_is_held_to_its_rate_limit() {
 
 #[tokio::test]
 async fn the_api_key_pages_and_the_readiness_section_work_in_chromium_and_pass_axe() {
-    let (chromium, dir) = match crate::browser::prerequisites() {
-        Ok(p) => p,
-        Err(why) if std::env::var("CI").is_ok() => panic!("the browser test is required in CI: {why}"),
-        Err(why) => {
-            eprintln!("skipping the API keys browser test: {why}");
-            return;
-        }
-    };
     let app = spawn_app().await;
-    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    let out = tokio::process::Command::new("node")
-        .arg(dir.join("api_keys.mjs"))
-        .arg(&app.address)
-        .arg(&shots)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .await
-        .expect("run node");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "API keys walk failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("api keys walk passed"));
+    let Some(stdout) = crate::browser::run_walk(&app, "api_keys.mjs", "api keys").await else { return };
     for page in [
         "api keys",
         "api keys name missing",

@@ -135,27 +135,8 @@ async fn pages_follow_each_other_with_every_entry_once_at_equal_times() {
 
 #[tokio::test]
 async fn the_audit_log_works_in_chromium_and_passes_axe() {
-    let (chromium, dir) = match crate::browser::prerequisites() {
-        Ok(p) => p,
-        Err(why) if std::env::var("CI").is_ok() => panic!("the browser test is required in CI: {why}"),
-        Err(why) => {
-            eprintln!("skipping the audit log browser test: {why}");
-            return;
-        }
-    };
     let app = spawn_app().await;
-    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    let out = tokio::process::Command::new("node")
-        .arg(dir.join("audit.mjs"))
-        .arg(&app.address)
-        .arg(&shots)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .await
-        .expect("run node");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "audit walk failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("audit walk passed"));
+    let Some(stdout) = crate::browser::run_walk(&app, "audit.mjs", "audit").await else { return };
     for page in ["audit log", "audit log filtered", "audit log with a mistyped day", "audit log at 390px"] {
         assert!(stdout.contains(&format!("axe {page}: 0 violations")), "{page} was checked with axe:\n{stdout}");
     }

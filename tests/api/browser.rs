@@ -53,3 +53,30 @@ async fn a_person_signs_in_and_opens_a_customer_in_chromium() {
         assert!(meta.len() > 10_000, "{shot} is a real screenshot");
     }
 }
+
+/// Runs one of `tests/browser`'s walks (`script`) against `app` in headless Chromium and
+/// returns what it printed, once it passed; None when the browser is missing outside CI
+/// (in CI a missing prerequisite fails the test).
+pub(crate) async fn run_walk(app: &crate::helpers::TestApp, script: &str, name: &str) -> Option<String> {
+    let (chromium, dir) = match prerequisites() {
+        Ok(p) => p,
+        Err(why) if std::env::var("CI").is_ok() => panic!("the browser test is required in CI: {why}"),
+        Err(why) => {
+            eprintln!("skipping the {name} browser test: {why}");
+            return None;
+        }
+    };
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    let out = tokio::process::Command::new("node")
+        .arg(dir.join(script))
+        .arg(&app.address)
+        .arg(&shots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .await
+        .expect("run node");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{name} walk failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("{name} walk passed")));
+    Some(stdout.into_owned())
+}

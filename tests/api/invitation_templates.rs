@@ -286,26 +286,9 @@ async fn only_admin_agents_reach_the_wording_settings() {
 
 #[tokio::test]
 async fn the_wording_pages_work_in_chromium_and_pass_axe() {
-    let (chromium, dir) = match crate::browser::prerequisites() {
-        Ok(p) => p,
-        Err(why) if std::env::var("CI").is_ok() => panic!("the browser test is required in CI: {why}"),
-        Err(why) => {
-            eprintln!("skipping the wording browser test: {why}");
-            return;
-        }
-    };
     let app = spawn_app().await;
-    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    let out = tokio::process::Command::new("node")
-        .arg(dir.join("wording.mjs"))
-        .arg(&app.address)
-        .arg(&shots)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .await
-        .expect("run node");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "wording walk failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("wording walk passed"));
+    if crate::browser::run_walk(&app, "wording.mjs", "wording").await.is_none() {
+        return;
+    }
     assert!(app.store.invitation_templates(seed::CONTOSO_TENANT).await.unwrap().is_empty(), "German was removed");
 }
