@@ -162,14 +162,19 @@ struct TextForm {
     temporary_password: Option<String>,
 }
 
+/// The email as typed: line breaks as `\n` (browsers send `\r\n` from a text box), the
+/// subject on one line.
+fn typed_email(to: &str, subject: &str, body: &str) -> Invitation {
+    Invitation {
+        to: to.trim().to_string(),
+        subject: subject.replace(['\r', '\n'], " ").trim().to_string(),
+        body: body.replace("\r\n", "\n"),
+    }
+}
+
 impl TextForm {
-    /// Line breaks as `\n` (browsers send `\r\n` from a text box), the subject on one line.
     fn email(&self) -> Invitation {
-        Invitation {
-            to: self.to.trim().to_string(),
-            subject: self.subject.replace(['\r', '\n'], " ").trim().to_string(),
-            body: self.body.replace("\r\n", "\n"),
-        }
+        typed_email(&self.to, &self.subject, &self.body)
     }
 
     /// The temporary password the confirmation page carries, when there is one.
@@ -256,9 +261,7 @@ async fn used(
         _ => return Err(AppError::BadRequest("Say whether the email was copied or opened.".into())),
     };
     let text = match (&form.to, &form.subject, &form.body) {
-        (Some(to), Some(subject), Some(body)) => Some(
-            TextForm { to: to.clone(), subject: subject.clone(), body: body.clone(), temporary_password: None }.email(),
-        ),
+        (Some(to), Some(subject), Some(body)) => Some(typed_email(to, subject, body)),
         _ => None,
     };
     let pw = form.temporary_password.as_deref().filter(|p| !p.is_empty());
