@@ -54,6 +54,8 @@ pub struct CustomerSummary {
     pub company_name: String,
     pub domain: String,
     pub status: super::EffectiveStatus,
+    /// Why the customer has that status, in the portal's words (the export's column).
+    pub status_reason: String,
     /// Partner Center's "Customer acceptance through Microsoft": `None` when not read.
     pub accepted_directly: Option<bool>,
     /// When the customer was created with the portal's Add customer.

@@ -324,6 +324,7 @@ mod tests {
             company_name: "Alpha".into(),
             domain: "alpha.onmicrosoft.com".into(),
             status: EffectiveStatus::ReattestationRequired,
+            status_reason: String::new(),
             accepted_directly: Some(false),
             added_here_at: None,
             latest_attestation: None,

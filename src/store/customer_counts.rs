@@ -70,6 +70,7 @@ fn accepted_as(filter: Option<Acceptance>, accepted: Option<bool>) -> bool {
         None => true,
         Some(Acceptance::Provided) => accepted == Some(true),
         Some(Acceptance::NotProvided) => accepted == Some(false),
+        Some(Acceptance::NotRead) => accepted.is_none(),
     }
 }
 

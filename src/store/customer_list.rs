@@ -74,16 +74,19 @@ impl CustomerSort {
 pub enum Acceptance {
     Provided,
     NotProvided,
+    /// Partner Center has not been asked, or did not answer.
+    NotRead,
 }
 
 impl Acceptance {
-    pub const ALL: [Acceptance; 2] = [Acceptance::Provided, Acceptance::NotProvided];
+    pub const ALL: [Acceptance; 3] = [Acceptance::Provided, Acceptance::NotProvided, Acceptance::NotRead];
 
     /// The key in the address (`?acceptance=provided`).
     pub fn key(self) -> &'static str {
         match self {
             Acceptance::Provided => "provided",
             Acceptance::NotProvided => "not_provided",
+            Acceptance::NotRead => "not_read",
         }
     }
 
@@ -95,11 +98,17 @@ impl Acceptance {
         match self {
             Acceptance::Provided => "Provided",
             Acceptance::NotProvided => "Not provided",
+            Acceptance::NotRead => "Not read yet",
         }
     }
 
-    fn stored(self) -> i64 {
-        i64::from(self == Acceptance::Provided)
+    /// The value of `customers.accepted_directly`: 1, 0, or NULL when not read.
+    fn stored(self) -> Option<i64> {
+        match self {
+            Acceptance::Provided => Some(1),
+            Acceptance::NotProvided => Some(0),
+            Acceptance::NotRead => None,
+        }
     }
 }
 
@@ -259,7 +268,7 @@ impl Statement {
 }
 
 /// The columns a list row reads (`customers c` joined to `partner_users u`).
-pub(super) const SUMMARY_COLUMNS: &str = "c.customer_id, c.company_name, c.domain, c.status, c.added_here_at, \
+pub(super) const SUMMARY_COLUMNS: &str = "c.customer_id, c.company_name, c.domain, c.status, c.status_reason, c.added_here_at, \
      c.accepted_directly, c.latest_attestation_on, c.latest_attestation_by, u.name AS attested_by_name, c.associated_partner_id";
 
 /// The attester's name, by the primary key of `partner_users`, for the rows read only.
@@ -353,9 +362,13 @@ fn matching(
         let p = st.param(Bind::Text(status.key().to_string()));
         st.sql += &format!(" AND c.status = {p}");
     }
-    if let Some(acceptance) = filter.acceptance {
-        let p = st.param(Bind::Int(acceptance.stored()));
-        st.sql += &format!(" AND c.accepted_directly = {p}");
+    match filter.acceptance.map(Acceptance::stored) {
+        None => {}
+        Some(None) => st.sql += " AND c.accepted_directly IS NULL",
+        Some(Some(stored)) => {
+            let p = st.param(Bind::Int(stored));
+            st.sql += &format!(" AND c.accepted_directly = {p}");
+        }
     }
     st
 }
@@ -416,6 +429,22 @@ impl Store {
             }
             _ => page,
         })
+    }
+
+    /// Up to `limit` customers of a view after `after` (from its start when `None`), in
+    /// its order, read as a page of the list is: for an export, which reads every row of
+    /// the view a chunk at a time. Past the end it gives nothing (no last page instead).
+    #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, sort = query.sort.key()), err)]
+    pub async fn customer_list_chunk(
+        &self,
+        tenant_id: &str,
+        query: &CustomerQuery,
+        after: Option<&SortKey>,
+        limit: i64,
+    ) -> StoreResult<Vec<CustomerSummary>> {
+        let reach = self.search_reach(tenant_id, &query.filter.search).await?;
+        let position = after.map(|k| Position::After(k.clone())).unwrap_or_default();
+        Ok(self.customer_page((tenant_id, reach), query, &position, limit.max(1)).await?.items)
     }
 
     /// Whether a search matches few customers or many (more than `SEARCH_COUNTED`),
@@ -558,7 +587,7 @@ mod plans {
 
     /// Each order with a status filter or not and an acceptance filter or not, and the
     /// index range SQLite reads for the page after a position.
-    const ORDERS: [(CustomerSort, Option<EffectiveStatus>, Option<Acceptance>, &str); 11] = [
+    const ORDERS: [(CustomerSort, Option<EffectiveStatus>, Option<Acceptance>, &str); 12] = [
         (CustomerSort::Name, None, None, "customers_by_name (tenant_id=? AND (company_name,customer_id)>(?,?))"),
         (
             CustomerSort::Name,
@@ -594,6 +623,12 @@ mod plans {
             CustomerSort::Name,
             None,
             PROVIDED,
+            "customers_by_acceptance_and_name (tenant_id=? AND accepted_directly=? AND (company_name,customer_id)>(?,?))",
+        ),
+        (
+            CustomerSort::Name,
+            None,
+            Some(Acceptance::NotRead),
             "customers_by_acceptance_and_name (tenant_id=? AND accepted_directly=? AND (company_name,customer_id)>(?,?))",
         ),
         (

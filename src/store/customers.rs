@@ -219,6 +219,7 @@ pub(super) fn summary_of(r: &AnyRow) -> StoreResult<CustomerSummary> {
         company_name: r.try_get("company_name")?,
         domain: r.try_get("domain")?,
         status: status_of(&r.try_get::<String, _>("status")?)?,
+        status_reason: r.try_get("status_reason")?,
         accepted_directly: r.try_get::<Option<i64>, _>("accepted_directly")?.map(|s| s != 0),
         added_here_at: r.try_get::<Option<String>, _>("added_here_at")?.as_deref().map(parse_timestamp).transpose()?,
         latest_attestation,

@@ -5,7 +5,6 @@ mod api_keys;
 mod audit;
 mod audit_search;
 mod customer_counts;
-mod customer_export;
 mod customer_facts;
 mod customer_list;
 mod customers;
@@ -32,7 +31,6 @@ pub use api_keys::{API_KEYS_LISTED, ApiKeyRecord, NewApiKey};
 pub use audit::{AuditEntry, AuditRecord};
 pub use audit_search::{AuditCursor, AuditFilter};
 pub use customer_counts::{AcceptanceCounts, CustomerCounts, SEARCH_COUNTED, StatusCount, StatusCounts};
-pub use customer_export::{CustomerCursor, CustomerExportRow};
 pub use customer_facts::{CustomerFacts, FactsCursor};
 pub use customer_list::{
     Acceptance, CustomerFilter, CustomerPage, CustomerQuery, CustomerSort, Position, SEARCH_ANYWHERE_FROM, SortKey,
@@ -110,6 +108,10 @@ impl Store {
                 Backend::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(10))
+            // A SQLite connection is a file this process opened: it can't have gone away
+            // while idle, and the test would cost a round trip to its thread per statement
+            // (docs/benchmark.md). A PostgreSQL connection may have, after a restart.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -81,9 +81,11 @@ impl ListQuery {
     }
 }
 
+type Pairs = url::form_urlencoded::Serializer<'static, String>;
+
 impl ListView {
-    /// The address of this view at `position` (the configured page size is left out).
-    pub fn href(&self, position: &Position, configured: u32) -> String {
+    /// The search, filters and order of this view as address parameters.
+    fn view_pairs(&self) -> Pairs {
         let mut s = url::form_urlencoded::Serializer::new(String::new());
         let filter = &self.query.filter;
         if !filter.search.is_empty() {
@@ -98,6 +100,12 @@ impl ListView {
         if self.query.sort != CustomerSort::default() {
             s.append_pair("sort", self.query.sort.key());
         }
+        s
+    }
+
+    /// The address of this view at `position` (the configured page size is left out).
+    pub fn href(&self, position: &Position, configured: u32) -> String {
+        let mut s = self.view_pairs();
         if self.page_size != i64::from(configured) {
             s.append_pair("size", &self.page_size.to_string());
         }
@@ -113,9 +121,17 @@ impl ListView {
                 s.append_pair("last", "1");
             }
         }
-        let qs = s.finish();
-        if qs.is_empty() { "/customers".into() } else { format!("/customers?{qs}") }
+        with_query("/customers", s.finish())
     }
+
+    /// The address of this view's CSV export: every customer of the view, in its order.
+    pub fn export_href(&self) -> String {
+        with_query("/customers/export.csv", self.view_pairs().finish())
+    }
+}
+
+fn with_query(path: &str, qs: String) -> String {
+    if qs.is_empty() { path.into() } else { format!("{path}?{qs}") }
 }
 
 #[cfg(test)]
@@ -156,6 +172,11 @@ mod tests {
         let href = view.href(&view.position, 25);
         let again = actix_web::web::Query::<ListQuery>::from_query(href.strip_prefix("/customers?").unwrap()).unwrap();
         assert_eq!(again.view(25), view);
+        let export = view.export_href();
+        let qs = export.strip_prefix("/customers/export.csv?").unwrap();
+        assert!(!qs.contains("after=") && !qs.contains("size="), "the whole view, not a page: {export}");
+        let exported = actix_web::web::Query::<ListQuery>::from_query(qs).unwrap().view(25);
+        assert_eq!(exported.query, view.query);
     }
 
     #[test]

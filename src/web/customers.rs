@@ -85,10 +85,10 @@ fn customer_row(
             None => "Not read yet",
         },
         added_here: added_here.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
-        attested_on: latest.map(|a| a.date_agreed.to_string()).unwrap_or_else(|| "None".into()),
+        attested_on: latest.map(|a| a.date_agreed.to_string()),
         attested_by: latest.and_then(|a| a.user_name.clone()),
         attested_by_note: match (latest, &user_id) {
-            (None, _) => "None",
+            (None, _) => "no attestation",
             (Some(_), None) => "not recorded by Partner Center",
             (Some(_), Some(_)) => "a user who has not signed in here",
         },
@@ -184,16 +184,16 @@ async fn list(
     Agent(signed): Agent,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    session::read_if_never_read(&state, &signed).await?;
+    let record = session::read_if_never_read(&state, &signed).await?;
     let tenant = &signed.user.tenant_id;
     let configured = state.settings.customers_page_size;
     let view = q.view(configured);
     let found = state.store.customer_list(tenant, &view.query, &view.position, view.page_size).await?;
     let counts = state.store.customer_status_counts(tenant, &view.query.filter).await?;
-    let synced = state.store.tenant_get(tenant).await?.and_then(|t| t.customers_synced_at);
+    let synced = record.and_then(|t| t.customers_synced_at);
     let resellers = resellers_for(&state, &signed, &found.items).await;
     let rows = found.items.iter().map(|c| customer_row(c, synced, &resellers, &state.settings.policy())).collect();
-    let progress = Some(state.workflows.refresh_progress(tenant).await?).filter(|p| p.running || p.error.is_some());
+    let progress = state.workflows.refresh_progress_if_unfinished(tenant).await?;
     let (new_customers, new_customers_more) = new_customers_not_created(&state, &signed).await?;
     let (acceptance_options, sort_options, size_options) = choices(&view, configured);
     let link = |p: Option<Position>| p.map(|p| view.href(&p, configured));
@@ -229,6 +229,7 @@ async fn list(
         next: link(found.next(view.query.sort)),
         last: found.has_next.then(|| view.href(&Position::Last, configured)),
         view_fields: view_fields(&view, configured),
+        export_href: view.export_href(),
         show_reseller: signed.user.partner_type == PartnerType::IndirectProvider,
         search: filter.search.clone(),
         synced_at: synced.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),

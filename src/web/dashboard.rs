@@ -87,8 +87,7 @@ fn acceptance(counts: &CustomerCounts) -> Vec<CountLink> {
     vec![
         CountLink { label: "Provided", key: "", count: by.provided, href: link(Acceptance::Provided) },
         CountLink { label: "Not provided", key: "", count: by.not_provided, href: link(Acceptance::NotProvided) },
-        // The list has no filter for these: they show as Not read yet in its status.
-        CountLink { label: "Not read yet", key: "", count: by.not_read, href: None },
+        CountLink { label: "Not read yet", key: "", count: by.not_read, href: link(Acceptance::NotRead) },
     ]
 }
 

@@ -119,6 +119,8 @@ pub struct CustomersPage {
     pub layout: Layout,
     /// The page of the list, as the table shows it.
     pub rows: Vec<CustomerRow>,
+    /// The CSV export of this view (its search, filters and order).
+    pub export_href: String,
     /// The re-attestation cutoff, for the legend of the statuses.
     pub cutoff: String,
     pub search: String,
@@ -170,8 +172,8 @@ pub struct CustomerRow {
     pub acceptance: &'static str,
     /// When it was added with Add customer, for one added after the last complete read.
     pub added_here: Option<String>,
-    /// The latest attestation's date (year-month-day), or "None".
-    pub attested_on: String,
+    /// The latest attestation's date (year-month-day); `None` when never attested.
+    pub attested_on: Option<String>,
     /// The partner user who made it, by name when that user has signed in here.
     pub attested_by: Option<String>,
     /// What is said when there is no name: no attestation, no user recorded, or a user

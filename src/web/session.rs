@@ -12,6 +12,7 @@ use super::errors::AppError;
 use super::extractors::Signed;
 pub use crate::domain::PartnerUser as SignedInUser;
 pub use crate::domain::UserTokens;
+use crate::store::TenantRecord;
 use crate::workflows::refresh::Started;
 use crate::workflows::{IdToken, SignInState, WorkflowError};
 
@@ -136,14 +137,17 @@ pub async fn access_token(state: &AppState, signed: &Signed) -> Result<String, A
 
 /// The first visit of a partner reads its customers; a long read goes on in the
 /// background while the list shows its progress.
-pub async fn read_if_never_read(state: &AppState, signed: &Signed) -> Result<(), AppError> {
-    if !state.workflows.never_read(&signed.user.tenant_id).await? {
-        return Ok(());
+/// Gives the partner's record as read before the read starts, when there is one.
+pub async fn read_if_never_read(state: &AppState, signed: &Signed) -> Result<Option<TenantRecord>, AppError> {
+    let (never, tenant) = state.workflows.never_read(&signed.user.tenant_id).await?;
+    if !never {
+        return Ok(tenant);
     }
     let tokens = fresh_tokens(state, signed).await?;
     let wait = std::time::Duration::from_secs(state.settings.refresh.refresh_wait_seconds);
     match state.workflows.start_refresh(&signed.user, tokens, wait).await {
         Started::Done(Err(e)) => Err(e.into()),
-        _ => Ok(()),
+        // The read may have ended in the wait: the record says when.
+        _ => Ok(state.store.tenant_get(&signed.user.tenant_id).await?),
     }
 }

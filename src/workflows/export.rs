@@ -10,11 +10,9 @@ use futures_util::Stream;
 
 use super::audit_log::{AdminOnly, AuditSearch, admin};
 use super::{WorkflowResult, Workflows, audit_of};
-use crate::domain::PartnerUser;
 use crate::domain::audit::{AUDIT_EXPORTED, CUSTOMERS_EXPORTED, action_label};
-use crate::store::{
-    AuditCursor, AuditEntry, AuditRecord, CustomerCursor, CustomerExportRow, CustomerFilter, StoreResult,
-};
+use crate::domain::{CustomerSummary, PartnerUser};
+use crate::store::{AuditCursor, AuditEntry, AuditRecord, CustomerQuery, CustomerSort, SortKey, StoreResult};
 
 /// Rows read by one statement of an export.
 pub const EXPORT_CHUNK: i64 = 1000;
@@ -24,29 +22,32 @@ pub type Chunks<T> = Pin<Box<dyn Stream<Item = StoreResult<Vec<T>>> + Send>>;
 
 /// Reads chunk after chunk with `fetch`, each after the cursor of the last row of the one
 /// before, until a chunk is shorter than `size`.
-fn in_chunks<T, C, F, Fut>(size: i64, fetch: F, cursor_of: fn(&T) -> C) -> Chunks<T>
+fn in_chunks<T, C, F, Fut>(size: i64, fetch: F, cursor_of: impl Fn(&T) -> C + Send + Sync + 'static) -> Chunks<T>
 where
     T: Send + 'static,
     C: Send + 'static,
     F: Fn(Option<C>) -> Fut + Send + 'static,
     Fut: Future<Output = StoreResult<Vec<T>>> + Send + 'static,
 {
+    let cursor_of = std::sync::Arc::new(cursor_of);
     Box::pin(futures_util::stream::try_unfold(Some(None), move |next: Option<Option<C>>| {
         let chunk = next.map(&fetch);
+        let cursor_of = cursor_of.clone();
         async move {
             let Some(chunk) = chunk else { return Ok(None) };
             let rows = chunk.await?;
             if rows.is_empty() {
                 return Ok(None);
             }
-            let then = (rows.len() as i64 >= size).then(|| rows.last().map(cursor_of));
+            let then = (rows.len() as i64 >= size).then(|| rows.last().map(|r| cursor_of(r)));
             Ok(Some((rows, then)))
         }
     }))
 }
 
-/// The customer list's filters in words, for the audit entry of its export.
-fn customer_filter_in_words(f: &CustomerFilter) -> String {
+/// The customer list's view in words, for the audit entry of its export.
+fn customer_view_in_words(q: &CustomerQuery) -> String {
+    let f = &q.filter;
     let mut parts = Vec::new();
     if !f.search.trim().is_empty() {
         parts.push(format!("search \u{201c}{}\u{201d}", f.search.trim()));
@@ -54,28 +55,33 @@ fn customer_filter_in_words(f: &CustomerFilter) -> String {
     if let Some(s) = f.status {
         parts.push(format!("MCA status {}", s.label()));
     }
-    if parts.is_empty() { "every customer".into() } else { format!("customers with {}", parts.join(", ")) }
+    if let Some(a) = f.acceptance {
+        parts.push(format!("customer acceptance through Microsoft {}", a.label()));
+    }
+    let which = if parts.is_empty() { "every customer".into() } else { format!("customers with {}", parts.join(", ")) };
+    if q.sort == CustomerSort::default() { which } else { format!("{which}, by {}", q.sort.label()) }
 }
 
 impl Workflows {
-    /// The customers matching `filter` by company name, a chunk at a time; audited first.
+    /// Every customer of a view of the list (its filters, in its order, from its start),
+    /// read as the list reads its pages, a chunk at a time; audited first.
     #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id), err(level = "warn"))]
     pub async fn export_customers(
         &self,
         user: &PartnerUser,
-        filter: CustomerFilter,
-    ) -> WorkflowResult<Result<Chunks<CustomerExportRow>, AdminOnly>> {
+        query: CustomerQuery,
+    ) -> WorkflowResult<Result<Chunks<CustomerSummary>, AdminOnly>> {
         if let Err(refused) = admin(user) {
             return Ok(Err(refused));
         }
-        let detail = format!("CSV of {}", customer_filter_in_words(&filter));
+        let detail = format!("CSV of {}", customer_view_in_words(&query));
         self.store.audit(&AuditEntry { detail: Some(detail), ..audit_of(user, CUSTOMERS_EXPORTED, "ok") }).await?;
-        let (store, tenant) = (self.store.clone(), user.tenant_id.clone());
-        let fetch = move |after: Option<CustomerCursor>| {
-            let (store, tenant, filter) = (store.clone(), tenant.clone(), filter.clone());
-            async move { store.customers_export_chunk(&tenant, &filter, after.as_ref(), EXPORT_CHUNK).await }
+        let (store, tenant, sort) = (self.store.clone(), user.tenant_id.clone(), query.sort);
+        let fetch = move |after: Option<SortKey>| {
+            let (store, tenant, query) = (store.clone(), tenant.clone(), query.clone());
+            async move { store.customer_list_chunk(&tenant, &query, after.as_ref(), EXPORT_CHUNK).await }
         };
-        Ok(Ok(in_chunks(EXPORT_CHUNK, fetch, CustomerCursor::after)))
+        Ok(Ok(in_chunks(EXPORT_CHUNK, fetch, move |c: &CustomerSummary| SortKey::of(sort, c))))
     }
 
     /// The audit log's entries matching `search`, newest first, a chunk at a time;
@@ -131,6 +137,7 @@ impl Workflows {
 mod tests {
     use super::*;
     use crate::domain::EffectiveStatus;
+    use crate::store::{Acceptance, CustomerFilter};
     use futures_util::TryStreamExt;
 
     #[tokio::test]
@@ -148,9 +155,17 @@ mod tests {
     }
 
     #[test]
-    fn filters_are_described_in_words() {
-        assert_eq!(customer_filter_in_words(&CustomerFilter::default()), "every customer");
-        let f = CustomerFilter { search: " con ".into(), status: Some(EffectiveStatus::Attested), acceptance: None };
-        assert_eq!(customer_filter_in_words(&f), "customers with search \u{201c}con\u{201d}, MCA status Attested");
+    fn views_are_described_in_words() {
+        assert_eq!(customer_view_in_words(&CustomerQuery::default()), "every customer");
+        let filter = CustomerFilter {
+            search: " con ".into(),
+            status: Some(EffectiveStatus::Attested),
+            acceptance: Some(Acceptance::NotProvided),
+        };
+        let q = CustomerQuery { filter, sort: CustomerSort::AttestedNewest };
+        assert_eq!(
+            customer_view_in_words(&q),
+            "customers with search \u{201c}con\u{201d}, MCA status Attested, customer acceptance through Microsoft Not provided, by Latest attestation, newest first"
+        );
     }
 }

@@ -50,7 +50,7 @@ async fn the_dashboards_counts_are_the_lists_and_link_to_it() {
         sum += count;
     }
     assert_eq!(sum, 36, "every Contoso customer once");
-    for (label, key) in [("Provided", "provided"), ("Not provided", "not_provided")] {
+    for (label, key) in [("Provided", "provided"), ("Not provided", "not_provided"), ("Not read yet", "not_read")] {
         let (href, count) = count_in(&html, &format!("<tr data-acceptance=\"{label}\">"));
         assert_eq!(href, format!("/customers?acceptance={key}"));
         let (_, list) = b.get_html(&href).await;

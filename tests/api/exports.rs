@@ -105,6 +105,13 @@ async fn the_customer_csv_has_every_column_and_the_lists_filters() {
     assert!(!reattest.is_empty() && reattest.iter().all(|r| r[3] == "Re-attestation required"));
     let r = b.get("/customers/export.csv?status=no-such-status").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "an unknown status is not read as every customer");
+    let (_, sorted) =
+        download(&b, "/customers/export.csv?acceptance=not_provided&sort=attested_newest", "customers").await;
+    assert!(!sorted.is_empty() && sorted.iter().all(|r| r[4] == "Not provided"), "the acceptance filter");
+    let dates: Vec<&str> = sorted.iter().map(|r| r[5].as_str()).collect();
+    let attested = dates.iter().take_while(|d| !d.is_empty()).count();
+    assert!(attested > 0 && dates[attested..].iter().all(|d| d.is_empty()), "never attested last: {dates:?}");
+    assert!(dates[..attested].is_sorted_by(|a, b| a >= b), "the list's order, newest first: {dates:?}");
 }
 
 #[tokio::test]
@@ -116,7 +123,7 @@ async fn cells_that_could_be_formulas_are_made_inert_and_quotes_survive() {
     for (i, name) in names.iter().enumerate() {
         store_customer(&app, &format!("f0000000-0000-4000-8000-00000000000{i}"), name, true, &[]).await;
     }
-    let body = b.get("/customers/export.csv?q=o").await.text().await.unwrap();
+    let body = b.get("/customers/export.csv?q=hyperlink").await.text().await.unwrap();
     assert!(body.contains(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Click\"\")\","), "{body}");
     let (_, rows) = download(&b, "/customers/export.csv", "customers").await;
     for name in names {
@@ -182,12 +189,13 @@ async fn only_admin_agents_export_and_each_export_is_audited() {
         assert!(!customers.contains("href=\"/audit\""), "{who} has no audit log link");
     }
     let b = admin_with_customers(&app).await;
-    let (_, customers) = b.get_html("/customers?q=north&status=attested").await;
+    let (_, customers) =
+        b.get_html("/customers?q=north&status=attested&acceptance=not_provided&sort=status&size=50").await;
     assert!(
-        customers.contains(
-            "href=\"/customers/export.csv?q=north&amp;status=attested\" download>Export these customers (CSV)"
+        unescape(&customers).contains(
+            "href=\"/customers/export.csv?q=north&status=attested&acceptance=not_provided&sort=status\" download>Export these customers (CSV)"
         ),
-        "the link carries the list's filters"
+        "the link carries the list's search, filters and order, not its page"
     );
     assert!(customers.contains("<a href=\"/audit\">Audit log</a>"), "the admin's menu");
     download(&b, "/customers/export.csv?q=north&status=attested", "customers").await;

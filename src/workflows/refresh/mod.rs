@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::{WorkflowError, WorkflowResult, Workflows};
 use crate::domain::{Customer, PartnerUser, ReattestationPolicy, StatusInputs, UserTokens};
 use crate::partner_center::{PartnerCenter, PcError};
-use crate::store::{NewRun, RefreshRun, RunState, Store, StoreError, TokenHolder};
+use crate::store::{NewRun, RefreshRun, RunState, Store, StoreError, TenantRecord, TokenHolder};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
@@ -158,17 +158,20 @@ impl Workflows {
         chrono::Duration::seconds(i64::try_from(self.settings.refresh.refresh_lease_seconds).unwrap_or(60))
     }
 
-    /// Whether the partner's customers have never been read (and no read is under way).
-    /// A read that could not read every customer stored the others: it counts as a read.
+    /// Whether the partner's customers have never been read (and no read is under way),
+    /// with the partner's record as read for the answer (pages show its last read). A
+    /// read that could not read every customer stored the others: it counts as a read.
+    /// A partner read before is known from its record alone (one statement a page).
     #[tracing::instrument(skip_all, fields(%tenant_id), err(level = "warn"))]
-    pub async fn never_read(&self, tenant_id: &str) -> WorkflowResult<bool> {
+    pub async fn never_read(&self, tenant_id: &str) -> WorkflowResult<(bool, Option<TenantRecord>)> {
         let tenant = self.store.tenant_get(tenant_id).await?;
-        let synced = tenant.as_ref().is_some_and(|t| t.customers_synced_at.is_some());
-        let running = self.store.refresh_run_latest(tenant_id).await?.is_some_and(|r| r.state == RunState::Running);
-        if synced || running {
-            return Ok(false);
+        if tenant.as_ref().is_some_and(|t| t.customers_synced_at.is_some()) {
+            return Ok((false, tenant));
         }
-        Ok(!self.store.customers_any(tenant_id).await?)
+        if self.store.refresh_run_latest(tenant_id).await?.is_some_and(|r| r.state == RunState::Running) {
+            return Ok((false, tenant));
+        }
+        Ok((!self.store.customers_any(tenant_id).await?, tenant))
     }
 
     /// Starts reading every customer of the user's partner in the background, with the

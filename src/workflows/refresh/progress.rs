@@ -118,6 +118,16 @@ impl Workflows {
         let skip = self.store.refresh_schedule_skip(tenant_id).await?;
         Ok(RefreshProgress::of(latest, last, skip))
     }
+
+    /// Where the partner's refresh stands when the latest one is running or stopped before
+    /// the end (what the Customers page shows); `None`, from one statement, otherwise.
+    pub async fn refresh_progress_if_unfinished(&self, tenant_id: &str) -> WorkflowResult<Option<RefreshProgress>> {
+        let latest = self.store.refresh_run_latest(tenant_id).await?;
+        if latest.is_none_or(|r| r.state == RunState::Finished) {
+            return Ok(None);
+        }
+        Ok(Some(self.refresh_progress(tenant_id).await?))
+    }
 }
 
 #[cfg(test)]

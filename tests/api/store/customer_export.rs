@@ -1,26 +1,34 @@
-//! The customer list as the CSV export reads it: chunk after chunk by company name with
-//! every customer once (equal names included), the list's search and status filter
-//! applied, each customer with its latest attestation and who made it.
+//! The customer list as the CSV export reads it: chunk after chunk of a view of the list,
+//! in its order, with every customer once (equal names included), the list's search and
+//! filters applied, each customer with its latest attestation and who made it.
 
-use mca_portal::domain::{Attestation, EffectiveStatus};
-use mca_portal::store::{CustomerCursor, CustomerExportRow, CustomerFilter, Store};
+use mca_portal::domain::{Attestation, CustomerSummary, EffectiveStatus};
+use mca_portal::store::{Acceptance, CustomerFilter, CustomerQuery, CustomerSort, SortKey, Store};
 
 use super::{attestation, customer, save};
 
-on_both_databases!(chunks_follow_each_other_with_every_customer_once, each_customer_has_its_latest_attestation);
+on_both_databases!(
+    chunks_follow_each_other_with_every_customer_once,
+    each_customer_has_its_latest_attestation,
+    chunks_follow_the_views_order_and_acceptance
+);
 
-/// Every chunk of `size` after the other, to the end.
-async fn export(s: &Store, filter: &CustomerFilter, size: i64) -> Vec<CustomerExportRow> {
+/// Every chunk of `size` of the view after the other, to the end.
+async fn export_view(s: &Store, query: &CustomerQuery, size: i64) -> Vec<CustomerSummary> {
     let mut all = Vec::new();
-    let mut after: Option<CustomerCursor> = None;
+    let mut after: Option<SortKey> = None;
     loop {
-        let chunk = s.customers_export_chunk("t1", filter, after.as_ref(), size).await.unwrap();
+        let chunk = s.customer_list_chunk("t1", query, after.as_ref(), size).await.unwrap();
         all.extend(chunk.iter().cloned());
         if (chunk.len() as i64) < size {
             return all;
         }
-        after = chunk.last().map(CustomerCursor::after);
+        after = chunk.last().map(|c| SortKey::of(query.sort, c));
     }
+}
+
+async fn export(s: &Store, filter: &CustomerFilter, size: i64) -> Vec<CustomerSummary> {
+    export_view(s, &CustomerQuery { filter: filter.clone(), sort: CustomerSort::Name }, size).await
 }
 
 async fn chunks_follow_each_other_with_every_customer_once(s: &Store) {
@@ -43,7 +51,7 @@ async fn chunks_follow_each_other_with_every_customer_once(s: &Store) {
     assert_eq!(got, want, "by name then id, each once, the tenant's own");
     assert_eq!(all[0].accepted_directly, Some(true));
     assert_eq!(all[0].status, EffectiveStatus::AcceptedDirectly);
-    let search = CustomerFilter { search: "same".into(), status: None, acceptance: None };
+    let search = CustomerFilter { search: "same name".into(), status: None, acceptance: None };
     assert_eq!(export(s, &search, 2).await.len(), 3, "the search applies");
     let status =
         CustomerFilter { search: String::new(), status: Some(EffectiveStatus::NotConfirmed), acceptance: None };
@@ -70,7 +78,11 @@ async fn each_customer_has_its_latest_attestation(s: &Store) {
     let all = export(s, &CustomerFilter::default(), 100).await;
     let latest: Vec<_> = all
         .iter()
-        .map(|r| (r.id.as_str(), r.latest_attestation.map(|d| d.to_string()), r.attested_by.as_deref()))
+        .map(|r| {
+            let latest = r.latest_attestation.as_ref();
+            let by = latest.and_then(|a| a.user_name.as_deref().or(a.user_id.as_deref()));
+            (r.id.as_str(), latest.map(|a| a.date_agreed.to_string()), by)
+        })
         .collect();
     assert_eq!(
         latest,
@@ -84,4 +96,24 @@ async fn each_customer_has_its_latest_attestation(s: &Store) {
     );
     assert_eq!(all[0].status, EffectiveStatus::Attested);
     assert!(!all[0].status_reason.is_empty(), "the reason comes along");
+}
+
+async fn chunks_follow_the_views_order_and_acceptance(s: &Store) {
+    let dates = [(2025, 6, 1), (2023, 1, 2), (2026, 2, 3), (2024, 3, 4), (2025, 6, 1)];
+    for (i, date) in dates.iter().enumerate() {
+        let c = customer(&format!("c{i}"), &format!("Company {i}"), &format!("d{i}.example"));
+        save(s, "t1", &c, false, &[attestation("Ada", *date)]).await;
+    }
+    save(s, "t1", &customer("c9", "Never", "never.example"), true, &[]).await;
+    let filter = CustomerFilter { acceptance: Some(Acceptance::NotProvided), ..Default::default() };
+    let query = CustomerQuery { filter, sort: CustomerSort::AttestedNewest };
+    let got: Vec<_> = export_view(s, &query, 2)
+        .await
+        .iter()
+        .map(|r| (r.id.clone(), r.latest_attestation.as_ref().map(|a| a.date_agreed.to_string())))
+        .collect();
+    let want =
+        [("c2", "2026-02-03"), ("c4", "2025-06-01"), ("c0", "2025-06-01"), ("c3", "2024-03-04"), ("c1", "2023-01-02")];
+    let want: Vec<_> = want.iter().map(|(id, d)| (id.to_string(), Some(d.to_string()))).collect();
+    assert_eq!(got, want, "newest first (ties by id, descending), chunks of 2, only those not accepted directly");
 }
