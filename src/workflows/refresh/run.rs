@@ -32,7 +32,9 @@ const THROTTLE_WAITS: u32 = 10;
 /// The calls one customer needs beyond the listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Plan {
-    /// Nothing: the listing shows a current attestation and direct acceptance was read.
+    /// Nothing: the listing shows a current attestation and direct acceptance was read,
+    /// or the customer's direct acceptance was read as Provided (Microsoft keeps an
+    /// acceptance once given; the account page's Refresh reads it again).
     Nothing,
     /// Direct acceptance only: the listing tells the attestation, not whether the
     /// customer accepted directly, which decides its status.
@@ -53,6 +55,9 @@ impl Plan {
         let new_to_the_portal = item.stored_direct.is_none() && item.stored_latest_date.is_none();
         if new_to_the_portal && item.latest.is_some() {
             return Plan::Both;
+        }
+        if item.stored_direct == Some(true) {
+            return Plan::Nothing;
         }
         let latest = item.latest.as_ref().map(|a| a.date_agreed).max(item.stored_latest_date);
         let current = latest.is_some_and(|d| d >= cutoff);
@@ -412,3 +417,51 @@ impl Runner {
 
 /// Why a run stops when the sign-in it reads with is gone.
 pub(super) const SIGN_IN_ENDED: &str = "The sign-in this refresh read with has ended (its agent signed out, or the session reached its time limit). Choose Refresh list to read again with yours.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Attestation, Customer};
+
+    fn item(in_listing: bool, latest: Option<NaiveDate>, stored_direct: Option<bool>) -> RefreshItem {
+        let attestation = |d: NaiveDate| Attestation {
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            email: "ada@example.com".into(),
+            phone: None,
+            date_agreed: d,
+            user_id: None,
+            template_id: None,
+        };
+        RefreshItem {
+            customer: Customer {
+                id: "c1".into(),
+                company_name: "Alpha".into(),
+                domain: "alpha.onmicrosoft.com".into(),
+                relationship: None,
+                commerce_id: None,
+                billing: None,
+                associated_partner_id: None,
+            },
+            in_listing,
+            attested: latest.is_some(),
+            latest: latest.map(attestation),
+            stored_direct,
+            stored_latest_date: latest.filter(|_| stored_direct.is_some()),
+        }
+    }
+
+    #[test]
+    fn a_customer_is_asked_only_what_the_listing_and_earlier_reads_do_not_tell() {
+        let cutoff = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        let (recent, old) = (NaiveDate::from_ymd_opt(2026, 2, 1), NaiveDate::from_ymd_opt(2025, 2, 1));
+        assert_eq!(Plan::of(&item(true, recent, Some(false)), true, cutoff), Plan::Nothing, "attested, read before");
+        assert_eq!(Plan::of(&item(true, old, Some(false)), true, cutoff), Plan::Direct, "must re-attest");
+        assert_eq!(Plan::of(&item(true, None, Some(false)), true, cutoff), Plan::Direct, "never attested");
+        assert_eq!(Plan::of(&item(true, None, Some(true)), true, cutoff), Plan::Nothing, "accepted directly");
+        assert_eq!(Plan::of(&item(true, None, None), true, cutoff), Plan::Direct, "new, not attested");
+        assert_eq!(Plan::of(&item(true, recent, None), true, cutoff), Plan::Both, "new and attested: who attested");
+        assert_eq!(Plan::of(&item(false, None, Some(true)), true, cutoff), Plan::Both, "not in the listing");
+        assert_eq!(Plan::of(&item(true, recent, Some(true)), false, cutoff), Plan::Both, "no listing");
+    }
+}
