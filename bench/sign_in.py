@@ -33,9 +33,10 @@ class Form(html.parser.HTMLParser):
         self._button = None
 
 
-def main():
-    base = sys.argv[1].rstrip("/")
-    who = sys.argv[2] if len(sys.argv) > 2 else "Sam Sales"
+def sign_in(base, who="Sam Sales"):
+    """Signs in as `who` through the sandbox's sign-in page; returns `name=value` of the
+    session cookie."""
+    base = base.rstrip("/")
     opener = urllib.request.build_opener(NoRedirect)
 
     def get(url, cookie=None):
@@ -69,8 +70,8 @@ def main():
     session = [c for c in cookies if not c.startswith("mca-sign-in=") and not c.endswith("=")]
     if not session:
         sys.exit("the portal set no session cookie")
-    print(session[0])
+    return session[0]
 
 
 if __name__ == "__main__":
-    main()
+    print(sign_in(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "Sam Sales"))

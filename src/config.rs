@@ -106,11 +106,9 @@ pub struct Settings {
     pub session_idle_minutes: u64,
     pub session_absolute_hours: u64,
 
-    /// Rate limits (docs/rate-limits.md), per minute: sign-in starts and callbacks per
-    /// client address, POSTs per client address, POSTs per signed-in session.
-    pub rate_limit_sign_in_per_minute: u32,
-    pub rate_limit_posts_per_minute: u32,
-    pub rate_limit_session_posts_per_minute: u32,
+    /// Rate limits (docs/rate-limits.md); keys stay flat: `rate_limit_posts_per_minute`.
+    #[serde(flatten)]
+    pub rate_limits: RateLimitSettings,
     /// A header set by a reverse proxy the portal trusts (such as `X-Forwarded-For`) whose
     /// last address is the client's. Unset: the peer address of the connection.
     pub trusted_proxy_header: Option<String>,
@@ -161,6 +159,37 @@ pub struct Settings {
     /// `refresh_rate_limit_per_minute`).
     #[serde(flatten)]
     pub refresh: RefreshSettings,
+    /// The benchmark's reference page (docs/benchmark.md); flat key `benchmark_reference`.
+    #[serde(flatten)]
+    pub benchmark: BenchmarkSettings,
+}
+
+/// Rate limits per minute: sign-in starts and callbacks per client address, POSTs per
+/// client address, POSTs per signed-in session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    pub rate_limit_sign_in_per_minute: u32,
+    pub rate_limit_posts_per_minute: u32,
+    pub rate_limit_session_posts_per_minute: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            rate_limit_sign_in_per_minute: 120,
+            rate_limit_posts_per_minute: 1200,
+            rate_limit_session_posts_per_minute: 300,
+        }
+    }
+}
+
+/// Whether `/benchmark/reference` answers: a fixed page from memory, the yardstick the
+/// benchmark measures every page against. Off unless set.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BenchmarkSettings {
+    pub benchmark_reference: bool,
 }
 
 /// Faults of the sandbox Partner Center API, for trying the portal against a flaky
@@ -433,9 +462,7 @@ impl Default for Settings {
             data_key_previous_file: None,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
-            rate_limit_sign_in_per_minute: 120,
-            rate_limit_posts_per_minute: 1200,
-            rate_limit_session_posts_per_minute: 300,
+            rate_limits: RateLimitSettings::default(),
             trusted_proxy_header: None,
             reattestation_cutoff: ReattestationPolicy::default().cutoff,
             reattestation_enforced_from: ReattestationPolicy::default().enforced_from,
@@ -455,6 +482,7 @@ impl Default for Settings {
             smtp: SmtpSettings::default(),
             api: ApiSettings::default(),
             refresh: RefreshSettings::default(),
+            benchmark: BenchmarkSettings::default(),
         }
     }
 }
@@ -632,11 +660,9 @@ impl Settings {
                 return invalid(format!("{name} must be at least 32 characters long"));
             }
         }
-        let limits = [
-            self.rate_limit_sign_in_per_minute,
-            self.rate_limit_posts_per_minute,
-            self.rate_limit_session_posts_per_minute,
-        ];
+        let r = &self.rate_limits;
+        let limits =
+            [r.rate_limit_sign_in_per_minute, r.rate_limit_posts_per_minute, r.rate_limit_session_posts_per_minute];
         if limits.contains(&0) {
             return invalid("rate_limit_sign_in_per_minute, rate_limit_posts_per_minute and rate_limit_session_posts_per_minute must be at least 1".into());
         }

@@ -64,6 +64,15 @@ pub(crate) struct FaultState {
     windows: HashMap<String, VecDeque<Instant>>,
     /// (tenant, MS-RequestId) → the answer given, for POSTs.
     replies: HashMap<(String, String), (StatusCode, web::Bytes)>,
+    /// API requests per partner tenant since the start, and how many got a 429.
+    counts: HashMap<String, ApiCounts>,
+}
+
+/// How many API requests a partner tenant made, and how many of them were throttled.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct ApiCounts {
+    pub requests: u64,
+    pub throttled: u64,
 }
 
 /// The partner tenant of a request, from its token, without judging the token.
@@ -129,6 +138,9 @@ fn decide_fate(state: &SandboxState, tenant: &str) -> (Duration, Fate) {
         Some(fate) => fate,
         None => roll(&faults),
     };
+    let counts = f.counts.entry(tenant.to_string()).or_default();
+    counts.requests += 1;
+    counts.throttled += u64::from(matches!(fate, Fate::Throttle(_)));
     (Duration::from_millis(faults.latency_ms), fate)
 }
 
@@ -217,4 +229,16 @@ async fn replay(
     }
     let res = HttpResponse::build(status).content_type("application/json").body(body);
     Ok(ServiceResponse::new(http_req, res))
+}
+
+/// `GET /sandbox/api-counts`: the API requests of each partner tenant since the sandbox
+/// started and how many got a 429, as JSON (`{"<tenant id>": {"requests": …, "throttled": …}}`),
+/// so that a benchmark or a demo can see what the portal asked and what was refused.
+async fn api_counts(state: web::Data<SandboxState>) -> HttpResponse {
+    let counts = state.faults().counts.clone();
+    HttpResponse::Ok().json(counts)
+}
+
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sandbox/api-counts", web::get().to(api_counts));
 }

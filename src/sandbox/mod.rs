@@ -81,6 +81,7 @@ pub fn start(listener: TcpListener, options: SandboxOptions) -> std::io::Result<
             .wrap(actix_web::middleware::from_fn(faults::inject))
             .wrap(actix_web::middleware::from_fn(state::record_request))
             .configure(idp::routes)
+            .configure(faults::routes)
             .configure(end_session::routes)
             // Before `api`, whose `/v1/customers/{id}` would shadow the relationship request.
             .configure(relationship_requests::routes)

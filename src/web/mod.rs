@@ -5,6 +5,7 @@ pub mod api;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod benchmark;
 pub mod csv;
 pub mod customer_query;
 pub mod customers;
@@ -80,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/favicon.svg", web::get().to(favicon))
         .route("/favicon.ico", web::get().to(favicon))
         .configure(health::routes)
+        .configure(benchmark::routes)
         .configure(auth::routes)
         .configure(new_customer::routes)
         .configure(audit::routes)

@@ -67,9 +67,9 @@ fn refused_for<K: Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: 
 impl RateLimits {
     pub fn new(settings: &Settings) -> RateLimits {
         RateLimits {
-            sign_in: RateLimiter::keyed(per_minute(settings.rate_limit_sign_in_per_minute)),
-            posts: RateLimiter::keyed(per_minute(settings.rate_limit_posts_per_minute)),
-            session_posts: RateLimiter::keyed(per_minute(settings.rate_limit_session_posts_per_minute)),
+            sign_in: RateLimiter::keyed(per_minute(settings.rate_limits.rate_limit_sign_in_per_minute)),
+            posts: RateLimiter::keyed(per_minute(settings.rate_limits.rate_limit_posts_per_minute)),
+            session_posts: RateLimiter::keyed(per_minute(settings.rate_limits.rate_limit_session_posts_per_minute)),
             api_keys: RateLimiter::keyed(per_minute(settings.api.api_rate_limit_per_minute)),
             proxy_header: settings.trusted_proxy_header.clone(),
         }
@@ -179,7 +179,10 @@ mod tests {
 
     #[test]
     fn forgetting_idle_keys_keeps_memory_bounded() {
-        let limits = RateLimits::new(&Settings { rate_limit_posts_per_minute: 6000, ..Settings::default() });
+        let limits = RateLimits::new(&Settings {
+            rate_limits: crate::config::RateLimitSettings { rate_limit_posts_per_minute: 6000, ..Default::default() },
+            ..Settings::default()
+        });
         for i in 0..1000u32 {
             let ip = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
             assert!(refused_for(&limits.posts, &ip).is_none());

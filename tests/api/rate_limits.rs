@@ -32,7 +32,7 @@ async fn refresh_form(app: &TestApp, b: &Browser) -> (String, String) {
 
 #[tokio::test]
 async fn sign_in_starts_over_the_limit_get_429_with_retry_after_and_a_page_saying_when() {
-    let app = spawn_app_with(Db::Sqlite, |s, _| s.rate_limit_sign_in_per_minute = 3).await.unwrap();
+    let app = spawn_app_with(Db::Sqlite, |s, _| s.rate_limits.rate_limit_sign_in_per_minute = 3).await.unwrap();
     for _ in 0..3 {
         assert_eq!(app.new_browser().get("/login").await.status(), StatusCode::SEE_OTHER);
     }
@@ -70,7 +70,7 @@ async fn a_flood_of_sign_in_starts_stores_nothing_on_the_server() {
 
 #[tokio::test]
 async fn posts_over_the_limit_of_a_session_get_429_and_other_sessions_go_on() {
-    let app = spawn_app_with(Db::Sqlite, |s, _| s.rate_limit_session_posts_per_minute = 3).await.unwrap();
+    let app = spawn_app_with(Db::Sqlite, |s, _| s.rate_limits.rate_limit_session_posts_per_minute = 3).await.unwrap();
     let sam = app.signed_in(SAM_SALES).await;
     let (token, refresh) = refresh_form(&app, &sam).await;
     for _ in 0..3 {
@@ -90,7 +90,7 @@ async fn posts_over_the_limit_of_a_session_get_429_and_other_sessions_go_on() {
 
 #[tokio::test]
 async fn posts_over_the_limit_of_an_address_get_429_whichever_session_sends_them() {
-    let app = spawn_app_with(Db::Sqlite, |s, _| s.rate_limit_posts_per_minute = 4).await.unwrap();
+    let app = spawn_app_with(Db::Sqlite, |s, _| s.rate_limits.rate_limit_posts_per_minute = 4).await.unwrap();
     let sam = app.signed_in(SAM_SALES).await;
     let alex = app.signed_in(ALEX_ADMIN).await;
     for b in [&sam, &alex] {
@@ -119,7 +119,7 @@ async fn login_forwarded_for(app: &TestApp, forwarded_for: &str) -> StatusCode {
 
 #[tokio::test]
 async fn a_proxy_header_names_the_client_only_when_the_settings_trust_it() {
-    let app = spawn_app_with(Db::Sqlite, |s, _| s.rate_limit_sign_in_per_minute = 2).await.unwrap();
+    let app = spawn_app_with(Db::Sqlite, |s, _| s.rate_limits.rate_limit_sign_in_per_minute = 2).await.unwrap();
     assert_eq!(login_forwarded_for(&app, "203.0.113.1").await, StatusCode::SEE_OTHER);
     assert_eq!(login_forwarded_for(&app, "203.0.113.2").await, StatusCode::SEE_OTHER);
     assert_eq!(
@@ -129,7 +129,7 @@ async fn a_proxy_header_names_the_client_only_when_the_settings_trust_it() {
     );
 
     let app = spawn_app_with(Db::Sqlite, |s, _| {
-        s.rate_limit_sign_in_per_minute = 2;
+        s.rate_limits.rate_limit_sign_in_per_minute = 2;
         s.trusted_proxy_header = Some("X-Forwarded-For".into());
     })
     .await
