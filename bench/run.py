@@ -190,7 +190,7 @@ def pages(base, db_file):
     customer = a_customer(db_file, "reattestation_required")
     return [
         ("Customers, first page", "/customers", "Showing 25 of"),
-        ("Customers, a search (\u201ccustomer 0421\u201d, 10 matches)", "/customers?q=customer+0421", "Showing 10 of 10."),
+        ("Customers, a search (\u201ccustomer 0421\u201d, 10 matches)", "/customers?q=customer+0421", "Showing 10 of 10 customers."),
         ("Customers, a search matching every generated customer (\u201cportfolio\u201d)", "/customers?q=portfolio", "Showing 25 of more than"),
         ("Customers, status Re-attestation required", "/customers?status=reattestation_required", "Showing 25 of 20,"),
         ("Customers, sorted by latest attestation, newest first", "/customers?sort=attested_newest", "Showing 25 of"),

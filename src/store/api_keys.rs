@@ -92,7 +92,7 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
         ));
-        let rows = sqlx::query(sql).bind(tenant_id).bind(API_KEYS_LISTED).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sql).bind(tenant_id).bind(API_KEYS_LISTED).fetch_all(&mut *self.reader().await?).await?;
         rows.iter().map(record_of).collect()
     }
 
@@ -100,7 +100,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %id), err)]
     pub async fn api_key_get(&self, tenant_id: &str, id: &str) -> StoreResult<Option<ApiKeyRecord>> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id = $2"));
-        let row = sqlx::query(sql).bind(tenant_id).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sql).bind(tenant_id).bind(id).fetch_optional(&mut *self.reader().await?).await?;
         row.as_ref().map(record_of).transpose()
     }
 
@@ -108,7 +108,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1"));
-        let row = sqlx::query(sql).bind(key_hash).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sql).bind(key_hash).fetch_optional(&mut *self.reader().await?).await?;
         row.as_ref().map(record_of).transpose()
     }
 

@@ -62,7 +62,11 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn audit_recent(&self, tenant_id: &str, limit: i64) -> StoreResult<Vec<AuditRecord>> {
         let sql = format!("{AUDIT_SELECT} WHERE a.tenant_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id).bind(limit).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(limit)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
         rows.iter().map(|r| record_of(r, tenant_id)).collect()
     }
 }

@@ -103,7 +103,7 @@ impl Store {
         for v in values {
             q = q.bind(v);
         }
-        q.fetch_all(self.pool()).await?.iter().map(|r| record_of(r, tenant_id)).collect()
+        q.fetch_all(&mut *self.reader().await?).await?.iter().map(|r| record_of(r, tenant_id)).collect()
     }
 
     /// The partner's users who signed in here, by name, for the page's user filter: a
@@ -113,7 +113,7 @@ impl Store {
         let rows =
             sqlx::query("SELECT oid, name FROM partner_users WHERE tenant_id = $1 ORDER BY name, oid LIMIT 1000")
                 .bind(tenant_id)
-                .fetch_all(self.pool())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
         rows.iter().map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?))).collect()
     }
@@ -141,7 +141,7 @@ impl Store {
         for w in words {
             q = q.bind(w);
         }
-        q.fetch_all(self.pool()).await?.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
+        q.fetch_all(&mut *self.reader().await?).await?.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
     }
 
     /// The company names of those of `ids` that are stored customers of the tenant.

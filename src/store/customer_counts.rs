@@ -105,7 +105,7 @@ impl Store {
     pub async fn customer_counts(&self, tenant_id: &str) -> StoreResult<CustomerCounts> {
         let rows = sqlx::query("SELECT status, acceptance, n FROM customer_counts WHERE tenant_id = $1 AND n <> 0")
             .bind(tenant_id)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         let mut cells = Vec::new();
         for r in rows {

@@ -93,7 +93,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn customer_facts(&self, tenant_id: &str, customer_id: &str) -> StoreResult<Option<CustomerFacts>> {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE c.tenant_id = $1 AND c.customer_id = $2"));
-        let row = sqlx::query(sql).bind(tenant_id).bind(customer_id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sql).bind(tenant_id).bind(customer_id).fetch_optional(&mut *self.reader().await?).await?;
         row.as_ref().map(facts_of).transpose()
     }
 
@@ -115,7 +115,7 @@ impl Store {
         if let Some(a) = after {
             q = q.bind(a.company_name.clone()).bind(a.customer_id.clone());
         }
-        q.fetch_all(self.pool()).await?.iter().map(facts_of).collect()
+        q.fetch_all(&mut *self.reader().await?).await?.iter().map(facts_of).collect()
     }
 }
 

@@ -263,7 +263,7 @@ impl Statement {
                 Bind::Int(i) => q.bind(i),
             };
         }
-        Ok(q.fetch_all(store.pool()).await?)
+        Ok(q.fetch_all(&mut *store.reader().await?).await?)
     }
 }
 

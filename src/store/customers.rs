@@ -423,7 +423,7 @@ impl Store {
     pub async fn customers_any(&self, tenant_id: &str) -> StoreResult<bool> {
         let row = sqlx::query("SELECT customer_id FROM customers WHERE tenant_id = $1 LIMIT 1")
             .bind(tenant_id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         Ok(row.is_some())
     }
@@ -436,7 +436,7 @@ impl Store {
             .bind(tenant_id)
             .bind(name.trim())
             .bind(limit)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(summary_of).collect()
     }
@@ -451,7 +451,7 @@ impl Store {
         )
         .bind(tenant_id)
         .bind(customer_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.reader().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
         let attestations = sqlx::query(
@@ -460,7 +460,7 @@ impl Store {
         )
         .bind(tenant_id)
         .bind(customer_id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.reader().await?)
         .await?
         .iter()
         .map(attestation_of)

@@ -32,7 +32,7 @@ impl Store {
         .bind(tenant_id)
         .bind(kind.as_str())
         .bind(language)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.reader().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(TemplateRecord {
@@ -52,7 +52,7 @@ impl Store {
              WHERE tenant_id = $1 ORDER BY kind, language",
         )
         .bind(tenant_id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {

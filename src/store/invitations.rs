@@ -153,7 +153,11 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %id), err)]
     pub async fn invitation_get(&self, tenant_id: &str, id: &str) -> StoreResult<Option<InvitationRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM invitations WHERE tenant_id = $1 AND id = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
         row.as_ref().map(record).transpose()
     }
 
@@ -231,8 +235,11 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM invitations WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at DESC LIMIT 1"
         );
-        let row =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id).bind(customer_id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(customer_id)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
         row.as_ref().map(record).transpose()
     }
 
@@ -282,7 +289,7 @@ impl Store {
         for b in &binds {
             q = q.bind(b.clone());
         }
-        q.fetch_all(self.pool()).await?.iter().map(record).collect()
+        q.fetch_all(&mut *self.reader().await?).await?.iter().map(record).collect()
     }
 
     /// Who may have created the tenant's invitations, by name, for the list's filter:
@@ -293,7 +300,7 @@ impl Store {
         let rows =
             sqlx::query("SELECT oid, name FROM partner_users WHERE tenant_id = $1 ORDER BY name, oid LIMIT 1000")
                 .bind(tenant_id)
-                .fetch_all(self.pool())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
         rows.iter().map(|r| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?))).collect()
     }
@@ -359,7 +366,7 @@ impl Store {
              WHERE tenant_id = $1 AND kind = 'relationship' AND accepted_at IS NULL ORDER BY created_at DESC, id DESC",
         )
         .bind(tenant_id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         let mut matched = 0;
         for row in &waiting {
@@ -399,7 +406,7 @@ impl Store {
         .bind(name.split_whitespace().collect::<Vec<_>>().join(" "))
         .bind(created)
         .bind(w.reseller.unwrap_or(""))
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         for r in &rows {
             if company_key(&r.try_get::<String, _>(1)?) == key {

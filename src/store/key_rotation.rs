@@ -41,7 +41,7 @@ impl Store {
     }
 
     async fn reseal_sessions(&self) -> StoreResult<(u64, u64)> {
-        let rows = sqlx::query("SELECT id_hash, state FROM sessions").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT id_hash, state FROM sessions").fetch_all(&mut *self.reader().await?).await?;
         let (mut done, mut unreadable) = (0, 0);
         for r in rows {
             let (id_hash, state): (String, String) = (r.try_get(0)?, r.try_get(1)?);
@@ -64,7 +64,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, access_token, refresh_token FROM submissions WHERE access_token IS NOT NULL OR refresh_token IS NOT NULL",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         let (mut done, mut unreadable) = (0, 0);
         for r in rows {

@@ -13,6 +13,7 @@ mod invitations;
 mod key_rotation;
 mod migrate;
 mod new_customers_not_created;
+mod readers;
 mod refresh_items;
 mod refresh_runs;
 mod refresh_sign_ins;
@@ -78,12 +79,29 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The database handle every other area uses; cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
     sealer: std::sync::Arc<sealing::Sealer>,
+    /// SQLite's reading connections (`readers`); PostgreSQL reads through the pool.
+    readers: Option<std::sync::Arc<readers::Readers>>,
 }
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+/// Every SQLite connection's settings. WAL lets readers go on while one writer writes;
+/// the busy timeout makes a second writer wait instead of failing at once.
+const SQLITE_PRAGMAS: [&str; 4] = [
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+];
 
 impl Store {
     /// Connects (creating a SQLite file when missing) and applies pending migrations.
@@ -115,18 +133,16 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL lets readers go on while one writer writes; the busy timeout
-                        // makes a second writer wait instead of failing at once.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        for pragma in SQLITE_PRAGMAS {
+                            conn.execute(pragma).await?;
+                        }
                     }
                     Ok(())
                 })
             });
         let pool = options.connect(&url).await?;
-        Ok(Store { pool, backend, sealer: std::sync::Arc::new(sealing::Sealer::ephemeral()) })
+        let readers = if backend == Backend::Sqlite { Some(readers::Readers::sqlite(&url)?) } else { None };
+        Ok(Store { pool, backend, sealer: std::sync::Arc::new(sealing::Sealer::ephemeral()), readers })
     }
 
     /// Seals secrets with this key from now on (the deployment's data key).
@@ -145,6 +161,15 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A connection for one reading statement at a time; statements that write, and
+    /// transactions, go through `pool()`.
+    pub(crate) async fn reader(&self) -> StoreResult<readers::Reader> {
+        match &self.readers {
+            Some(r) => r.lend().await,
+            None => Ok(readers::Reader::Pooled(self.pool.acquire().await?)),
+        }
     }
 
     /// A transaction that writes customers. On SQLite it takes the write lock at once
@@ -166,6 +191,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(r) = &self.readers {
+            readers::close(r).await;
+        }
         self.pool.close().await;
     }
 }

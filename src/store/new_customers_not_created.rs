@@ -37,15 +37,21 @@ impl Store {
     /// The partner's new customers not created yet: the newest `limit`, and how many in all.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn new_customers_not_created(&self, tenant_id: &str, limit: i64) -> StoreResult<NewCustomersNotCreated> {
-        let rows =
-            sqlx::query(sqlx::AssertSqlSafe(newest_sql())).bind(tenant_id).bind(limit).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(newest_sql()))
+            .bind(tenant_id)
+            .bind(limit)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
         let newest = rows.iter().map(|r| self.submission_of(r)).collect::<StoreResult<Vec<_>>>()?;
         let shown = i64::try_from(newest.len()).unwrap_or(i64::MAX);
         if shown < limit {
             return Ok(NewCustomersNotCreated { newest, total: shown });
         }
-        let total: i64 =
-            sqlx::query(sqlx::AssertSqlSafe(count_sql())).bind(tenant_id).fetch_one(self.pool()).await?.try_get("n")?;
+        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(count_sql()))
+            .bind(tenant_id)
+            .fetch_one(&mut *self.reader().await?)
+            .await?
+            .try_get("n")?;
         Ok(NewCustomersNotCreated { newest, total })
     }
 }

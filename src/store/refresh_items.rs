@@ -197,7 +197,7 @@ impl Store {
             .bind(after)
             .bind(run_id)
             .bind(limit)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(item_of).collect()
     }

@@ -190,7 +190,7 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {RUN_COLUMNS} FROM refresh_runs WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 1"
         ));
-        let row = sqlx::query(sql).bind(tenant_id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sql).bind(tenant_id).fetch_optional(&mut *self.reader().await?).await?;
         row.as_ref().map(run_of).transpose()
     }
 
@@ -201,7 +201,7 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {RUN_COLUMNS} FROM refresh_runs WHERE tenant_id = $1 AND state = 'finished' ORDER BY started_at DESC LIMIT 1"
         ));
-        let row = sqlx::query(sql).bind(tenant_id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sql).bind(tenant_id).fetch_optional(&mut *self.reader().await?).await?;
         row.as_ref().map(run_of).transpose()
     }
 
@@ -211,7 +211,7 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {RUN_COLUMNS} FROM refresh_runs WHERE state = 'running' AND (lease_until IS NULL OR lease_until < $1)"
         ));
-        let rows = sqlx::query(sql).bind(timestamp(Utc::now())).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sql).bind(timestamp(Utc::now())).fetch_all(&mut *self.reader().await?).await?;
         rows.iter().map(run_of).collect()
     }
 
@@ -235,7 +235,7 @@ impl Store {
             .bind(timestamp(now + lease))
             .bind(timestamp(now))
             .bind(run_id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.as_ref().map(run_of).transpose()
     }

@@ -68,7 +68,7 @@ impl Store {
         )
         .bind(tenant_id)
         .bind(timestamp(Utc::now()))
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.reader().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
         let open = |column: &str, sealed: &str| self.sealer().open(Purpose::Tokens, &row_of(tenant_id, column), sealed);
@@ -172,7 +172,7 @@ impl Store {
             "SELECT skipped_at, skipped_reason FROM refresh_sign_ins WHERE tenant_id = $1 AND skipped_at IS NOT NULL",
         )
         .bind(tenant_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.reader().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(ScheduleSkip {
@@ -190,7 +190,7 @@ impl Store {
              WHERE r.tenant_id = s.tenant_id AND (r.state = 'running' OR r.started_at > $1))",
         )
         .bind(timestamp(Utc::now() - every))
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
@@ -201,7 +201,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT tenant_id, access_token, refresh_token FROM refresh_sign_ins WHERE access_token IS NOT NULL",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         let (mut done, mut unreadable) = (0, 0);
         for r in rows {

@@ -30,7 +30,7 @@ impl Store {
     pub async fn reseller_list(&self, tenant_id: &str) -> StoreResult<Option<ResellerList>> {
         let row = sqlx::query("SELECT resellers, read_at FROM reseller_lists WHERE tenant_id = $1")
             .bind(tenant_id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let read_at = parse_timestamp(&row.try_get::<String, _>(1)?)?;

@@ -109,7 +109,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_load_with_deadline(&self, key: &str) -> StoreResult<Option<(String, i64)>> {
         let id_hash = hash(key);
-        let row = sqlx::query(LOAD_SQL).bind(&id_hash).bind(now()).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(LOAD_SQL).bind(&id_hash).bind(now()).fetch_optional(&mut *self.reader().await?).await?;
         let Some(row) = row else { return Ok(None) };
         // A session sealed with another key (after the key changed), or for another row, is
         // no session.
@@ -170,7 +170,7 @@ impl Store {
     /// How many session rows there are, ended ones not yet purged included.
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_count(&self) -> StoreResult<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM sessions").fetch_one(self.pool()).await?.try_get(0)?)
+        Ok(sqlx::query("SELECT COUNT(*) FROM sessions").fetch_one(&mut *self.reader().await?).await?.try_get(0)?)
     }
 
     /// Removes expired sessions; returns how many.

@@ -60,7 +60,7 @@ impl Store {
             .bind(before)
             .bind(before_id)
             .bind(limit.max(1))
-            .fetch_all(self.pool())
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         let mut changes = Vec::with_capacity(rows.len());
         for r in &rows {

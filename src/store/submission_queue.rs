@@ -53,7 +53,7 @@ impl Store {
             .bind(tenant_id)
             .bind(id)
             .bind(timestamp(now))
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.as_ref().map(|r| self.submission_of(r)).transpose()
     }
@@ -78,7 +78,7 @@ impl Store {
             .bind(timestamp(now + lease))
             .bind(timestamp(now))
             .bind(limit)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(|r| self.submission_of(r)).collect()
     }
@@ -208,7 +208,7 @@ impl Store {
         .bind(timestamp(Utc::now()))
         .bind(tenant_id)
         .bind(customer_id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }

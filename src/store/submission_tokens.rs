@@ -46,8 +46,13 @@ impl Store {
              RETURNING tenant_id, customer_id"
         ));
         let now = timestamp(Utc::now());
-        let rows =
-            sqlx::query(sql).bind(now).bind(reason).bind(tenant_id).bind(user_oid).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sql)
+            .bind(now)
+            .bind(reason)
+            .bind(tenant_id)
+            .bind(user_oid)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
         touched(&rows)
     }
 
@@ -61,7 +66,8 @@ impl Store {
              WHERE state = 'queued' AND access_token IS NOT NULL AND (tokens_kept_until IS NULL OR tokens_kept_until <= $1) \
              RETURNING tenant_id, customer_id"
         ));
-        let rows = sqlx::query(sql).bind(timestamp(Utc::now())).bind(reason).fetch_all(self.pool()).await?;
+        let rows =
+            sqlx::query(sql).bind(timestamp(Utc::now())).bind(reason).fetch_all(&mut *self.reader().await?).await?;
         touched(&rows)
     }
 
@@ -111,7 +117,7 @@ impl Store {
             .bind(timestamp(holder.kept_until))
             .bind(tenant_id)
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.as_ref().map(|r| self.submission_of(r)).transpose()
     }

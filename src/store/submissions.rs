@@ -264,14 +264,14 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM submissions WHERE tenant_id = $1 AND idempotency_key = $2"
         ));
-        let row = sqlx::query(sql).bind(tenant_id).bind(key).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sql).bind(tenant_id).bind(key).fetch_optional(&mut *self.reader().await?).await?;
         row.as_ref().map(|r| self.submission_of(r)).transpose()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, submission_id = %id), err)]
     pub async fn submission_get(&self, tenant_id: &str, id: &str) -> StoreResult<Option<Submission>> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM submissions WHERE tenant_id = $1 AND id = $2"));
-        let row = sqlx::query(sql).bind(tenant_id).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(sql).bind(tenant_id).bind(id).fetch_optional(&mut *self.reader().await?).await?;
         row.as_ref().map(|r| self.submission_of(r)).transpose()
     }
 
@@ -286,7 +286,12 @@ impl Store {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM submissions WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3"
         ));
-        let rows = sqlx::query(sql).bind(tenant_id).bind(customer_id).bind(limit).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(sql)
+            .bind(tenant_id)
+            .bind(customer_id)
+            .bind(limit)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
         rows.iter().map(|r| self.submission_of(r)).collect()
     }
 
@@ -302,7 +307,7 @@ impl Store {
         )
         .bind(tenant_id)
         .bind(customer_id)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *self.reader().await?)
         .await?;
         let pending: i64 = row.try_get("queued")?;
         let waiting: i64 = row.try_get("waiting")?;
@@ -312,7 +317,7 @@ impl Store {
         )
         .bind(tenant_id)
         .bind(customer_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.reader().await?)
         .await?;
         let failed = match latest {
             Some(r) if r.try_get::<String, _>("state")? == "failed" => {
@@ -335,7 +340,7 @@ impl Store {
             "SELECT state, COUNT(*) AS n FROM submissions WHERE tenant_id = $1 GROUP BY state ORDER BY state",
         )
         .bind(tenant_id)
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
     }

@@ -23,7 +23,7 @@ impl Store {
     pub async fn tenant_provider(&self, tenant_id: &str) -> StoreResult<Option<String>> {
         let row = sqlx::query("SELECT indirect_provider FROM partner_tenants WHERE tenant_id = $1")
             .bind(tenant_id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         Ok(match row {
             Some(r) => r.try_get::<Option<String>, _>(0)?,

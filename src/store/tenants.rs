@@ -50,7 +50,7 @@ impl Store {
         let row = sqlx::query("SELECT sign_outs FROM partner_users WHERE tenant_id = $1 AND oid = $2")
             .bind(tenant_id)
             .bind(oid)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         Ok(match row {
             Some(r) => r.try_get(0)?,
@@ -64,7 +64,7 @@ impl Store {
         let row = sqlx::query("SELECT name FROM partner_users WHERE tenant_id = $1 AND oid = $2")
             .bind(tenant_id)
             .bind(oid)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         Ok(match row {
             Some(r) => Some(r.try_get(0)?),
@@ -93,7 +93,7 @@ impl Store {
             "SELECT name, partner_type, type_checked_at, customers_synced_at FROM partner_tenants WHERE tenant_id = $1",
         )
         .bind(tenant_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.reader().await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
         let pt: String = r.try_get("partner_type")?;
