@@ -79,6 +79,8 @@ def start_portal(database, sandbox, extra=None):
         "MCA_PARTNER_CENTER_URL": sandbox,
         "MCA_APP_TOKEN_ENDPOINT": f"{sandbox}/idp/{{tenant}}/oauth2/v2.0/token",
         "MCA_BENCHMARK_REFERENCE": "true",
+        # The API's own work is measured, not its per-key limit of 600 a minute.
+        "MCA_API_RATE_LIMIT_PER_MINUTE": "1000000000",
         **{f"MCA_{role}_AGENT_GROUPS" if role != "GLOBAL_ADMIN" else "MCA_GLOBAL_ADMIN_GROUPS": f'["{g}"]'
            for role, g in GROUPS.items()},
         **(extra or {}),
@@ -217,7 +219,7 @@ def load_pages(base, portal, db_file, cookie, key, opts):
     runs += [("The same reference page with the session cookie", reference, session, "reference")]
     runs += [(n, p, session, e) for n, p, e in pages(base, db_file)]
     runs += [("Readiness JSON (API key)", f"/api/v1/customers/{customer}/readiness", api, "blocked")]
-    runs += [("Customers JSON, status filter (API key)", "/api/v1/customers?status=reattestation_required", api, "items")]
+    runs += [("Customers JSON, status filter (API key)", "/api/v1/customers?status=reattestation_required", api, '"customers"')]
     runs += [("Reference again (end of run)", reference, [], "reference")]
     results = []
     with RssSampler(portal.pid, 0.2) as rss:

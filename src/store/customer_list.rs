@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::customer_counts::SEARCH_COUNTED;
+use super::customer_counts::{SEARCH_COUNTED, StatusCounts};
 use super::customers::{search_form, summary_of};
 use super::{Backend, Store, StoreResult};
 use crate::domain::{CustomerSummary, EffectiveStatus, is_customer_id};
@@ -417,8 +417,37 @@ impl Store {
         position: &Position,
         page_size: i64,
     ) -> StoreResult<CustomerPage> {
-        let page_size = page_size.max(1);
         let reach = self.search_reach(tenant_id, &query.filter.search).await?;
+        self.customer_list_reaching((tenant_id, reach), query, position, page_size).await
+    }
+
+    /// `customer_list` for a view whose status counts were read (the Customers page shows
+    /// both): without an acceptance filter they count the same matches as the search's
+    /// reach, which is then known without a statement of its own through the search index.
+    pub async fn customer_list_counted(
+        &self,
+        tenant_id: &str,
+        query: &CustomerQuery,
+        position: &Position,
+        page_size: i64,
+        counts: &StatusCounts,
+    ) -> StoreResult<CustomerPage> {
+        let reach = match (query.filter.acceptance, counts.complete) {
+            (Some(_), _) => self.search_reach(tenant_id, &query.filter.search).await?,
+            (None, true) => Reach::Few,
+            (None, false) => Reach::Many,
+        };
+        self.customer_list_reaching((tenant_id, reach), query, position, page_size).await
+    }
+
+    async fn customer_list_reaching(
+        &self,
+        (tenant_id, reach): (&str, Reach),
+        query: &CustomerQuery,
+        position: &Position,
+        page_size: i64,
+    ) -> StoreResult<CustomerPage> {
+        let page_size = page_size.max(1);
         let page = self.customer_page((tenant_id, reach), query, position, page_size).await?;
         Ok(match position {
             Position::Before(_) if page.items.is_empty() => {

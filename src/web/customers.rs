@@ -12,7 +12,7 @@ use super::errors::{AppError, page, redirect};
 use super::extractors::{Agent, Attester, Signed};
 use super::pages::{
     Choice, CustomerAccountPage, CustomerRow, CustomersPage, HiddenField, LatestInvitation, NewCustomerRow,
-    SubmissionView,
+    SubmissionView, customers_count, thousands,
 };
 use super::session;
 use crate::domain::readiness::latest_of;
@@ -27,10 +27,6 @@ use crate::store::{
 use crate::workflows::{Outcome, RelatedPartner, SendNowOutcome};
 
 /// "1 customer", "2 customers".
-fn customers_count(n: i64) -> String {
-    if n == 1 { "1 customer".into() } else { format!("{n} customers") }
-}
-
 /// How many new customers not created yet the Customers page lists, newest first.
 const NEW_CUSTOMERS_LISTED: i64 = 20;
 
@@ -143,19 +139,6 @@ fn view_fields(view: &ListView, configured: u32) -> Vec<HiddenField> {
         .collect()
 }
 
-/// 1000 as "1,000".
-fn thousands(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// "Showing 25 of 36 customers." for the rows shown and the counts of the view.
 fn showing(shown: usize, view: &ListView, counts: &StatusCounts) -> String {
     if !counts.complete {
@@ -188,8 +171,8 @@ async fn list(
     let tenant = &signed.user.tenant_id;
     let configured = state.settings.customers_page_size;
     let view = q.view(configured);
-    let found = state.store.customer_list(tenant, &view.query, &view.position, view.page_size).await?;
     let counts = state.store.customer_status_counts(tenant, &view.query.filter).await?;
+    let found = state.store.customer_list_counted(tenant, &view.query, &view.position, view.page_size, &counts).await?;
     let synced = record.and_then(|t| t.customers_synced_at);
     let resellers = resellers_for(&state, &signed, &found.items).await;
     let rows = found.items.iter().map(|c| customer_row(c, synced, &resellers, &state.settings.policy())).collect();

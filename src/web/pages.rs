@@ -281,3 +281,37 @@ impl LatestInvitation {
         LatestInvitation { id: r.invitation.id.clone(), state_key, state }
     }
 }
+
+/// 100036 as "100,036".
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::from(if n < 0 { "-" } else { "" });
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "1 customer", "100,036 customers".
+pub fn customers_count(n: i64) -> String {
+    if n == 1 { "1 customer".into() } else { format!("{} customers", thousands(n)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_written_with_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(100_036), "100,036");
+        assert_eq!(thousands(-1200), "-1,200");
+        assert_eq!(customers_count(1), "1 customer");
+        assert_eq!(customers_count(20_011), "20,011 customers");
+    }
+}

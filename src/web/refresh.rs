@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::errors::{AppError, page, redirect};
 use super::extractors::Agent;
-use super::pages::Layout;
+use super::pages::{Layout, customers_count};
 use super::session;
 use crate::domain::EffectiveStatus;
 use crate::workflows::RefreshProgress;
@@ -61,10 +61,6 @@ fn schedule_in_words(minutes: u64) -> Option<String> {
 }
 
 /// "1 customer", "2 customers".
-fn customers_count(n: i64) -> String {
-    if n == 1 { "1 customer".into() } else { format!("{n} customers") }
-}
-
 #[get("/customers/refresh")]
 async fn progress_page(state: web::Data<AppState>, Agent(signed): Agent) -> Result<HttpResponse, AppError> {
     let progress = state.workflows.refresh_progress(&signed.user.tenant_id).await?;

@@ -70,7 +70,7 @@ async fn a_seeded_database_lists_the_sandboxs_customers_with_their_statuses_at_o
     assert_eq!(location(&b.sign_in_as(SAM_SALES).await), "/customers");
     let (status, html) = b.get_html("/customers").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Showing 25 of 2036 customers."), "Contoso's 36 and 2,000 generated");
+    assert!(html.contains("Showing 25 of 2,036 customers."), "Contoso's 36 and 2,000 generated");
     assert!(!html.contains("Reading your customers from Partner Center"));
     let seeded = statuses(&b).await;
     assert_eq!(seeded.len(), 2036);
