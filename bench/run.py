@@ -219,7 +219,7 @@ def load_pages(base, portal, db_file, cookie, key, opts):
     runs += [("The same reference page with the session cookie", reference, session, "reference")]
     runs += [(n, p, session, e) for n, p, e in pages(base, db_file)]
     runs += [("Readiness JSON (API key)", f"/api/v1/customers/{customer}/readiness", api, "blocked")]
-    runs += [("Customers JSON, status filter (API key)", "/api/v1/customers?status=reattestation_required", api, '"customers"')]
+    runs += [("Customers JSON, status filter, 25 a page (API key)", "/api/v1/customers?status=reattestation_required&limit=25", api, '"customers"')]
     runs += [("Reference again (end of run)", reference, [], "reference")]
     results = []
     with RssSampler(portal.pid, 0.2) as rss:
