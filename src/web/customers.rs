@@ -203,6 +203,7 @@ async fn list(
         search_is_prefix: !filter.search.is_empty() && filter.search.chars().count() < SEARCH_ANYWHERE_FROM,
         filtered: !filter.search.is_empty() || filter.status.is_some() || filter.acceptance.is_some(),
         acceptance_options,
+        acceptance_filter: filter.acceptance.map(|a| a.label()),
         sort_options,
         size_options,
         sorted_by: sorted_by(view.query.sort),

@@ -129,6 +129,8 @@ pub struct CustomersPage {
     pub status_options: Vec<StatusOption>,
     pub status_filter: Option<EffectiveStatus>,
     pub acceptance_options: Vec<Choice>,
+    /// The acceptance filter's words ("Not read yet"), when the list is filtered by it.
+    pub acceptance_filter: Option<&'static str>,
     pub sort_options: Vec<Choice>,
     pub size_options: Vec<Choice>,
     /// The column the list is sorted by ("name", "status", "attested") and its

@@ -158,3 +158,27 @@ async fn a_search_that_finds_more_than_a_thousand_says_so_and_still_pages() {
     let (_, few) = b.get_html("/customers?q=customer+00100").await;
     assert!(few.contains("Showing 1 of 1 customer."), "a narrow search counts exactly");
 }
+
+#[tokio::test]
+async fn customers_not_read_yet_have_a_filter_of_their_own() {
+    let app = spawn_app().await;
+    let b = app.signed_in(ALEX_ADMIN).await;
+    let (_, none) = b.get_html("/customers?acceptance=not_read").await;
+    assert_eq!(selected(&none, "acceptance"), "not_read");
+    assert!(listed_customers(&none).is_empty(), "every customer was read");
+    assert!(
+        none.contains("No customer has customer acceptance through Microsoft “Not read yet”."),
+        "the empty list says why, in the filter's words"
+    );
+    sqlx::query("UPDATE customers SET accepted_directly = NULL WHERE tenant_id = $1 AND company_name = $2")
+        .bind(seed::CONTOSO_TENANT)
+        .bind("Northwind Traders")
+        .execute(&app.database().await)
+        .await
+        .expect("forget one customer's acceptance");
+    let (_, one) = b.get_html("/customers?acceptance=not_read").await;
+    let rows = listed_customers(&one);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].company, "Northwind Traders");
+    assert!(one.contains("data-acceptance=\"Not read yet\""), "and its column says so");
+}

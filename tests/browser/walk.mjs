@@ -188,6 +188,10 @@ try {
   await page.goto(`${base}/dashboard`);
   expect(await page.getByRole('img', { name: /customers by MCA status/ }).count() === 1, 'the chart is named');
   await checkAccessibility(page, 'dashboard');
+  await page.locator('tr[data-acceptance="Not read yet"] a').click();
+  await page.waitForURL(/acceptance=not_read/);
+  expect((await page.getByLabel('Customer acceptance through Microsoft').inputValue()) === 'not_read', 'the list filters customers not read yet');
+  await checkAccessibility(page, 'customers not read yet');
   await page.goto(`${base}/customers?status=reattestation_required`);
 
   await page.getByRole('link', { name: 'A. Datum Labs' }).click();
