@@ -235,7 +235,7 @@ impl Store {
             .bind(timestamp(now + lease))
             .bind(timestamp(now))
             .bind(run_id)
-            .fetch_optional(&mut *self.reader().await?)
+            .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(run_of).transpose()
     }

@@ -263,8 +263,13 @@ impl TestApp {
 /// Looks again every 100 ms, for up to a minute, until `check` holds; fails naming `what`
 /// (for tests without a portal; [`TestApp::wait_until`] is the same).
 pub async fn wait_until(what: &str, check: impl AsyncFnMut() -> bool) {
-    let held = poll(Duration::from_secs(60), check, |held| *held).await;
-    assert!(held, "timed out waiting until {what}");
+    assert!(holds_within_a_minute(check).await, "timed out waiting until {what}");
+}
+
+/// Whether `check` comes to hold within a minute (looking every 100 ms), for a test that
+/// says more than [`wait_until`] when it does not.
+pub async fn holds_within_a_minute(check: impl AsyncFnMut() -> bool) -> bool {
+    poll(Duration::from_secs(60), check, |held| *held).await
 }
 
 /// Calls `read` every 100 ms until `done` says its answer will do or `limit` has passed;

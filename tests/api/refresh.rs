@@ -30,11 +30,12 @@ async fn refresh_list(b: &Browser) {
 
 async fn wait_for_the_run(app: &TestApp) -> mca_portal::store::RefreshRun {
     let mut last = None;
-    app.wait_until("the refresh is finished", async || {
+    let finished = holds_within_a_minute(async || {
         last = app.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap();
         last.as_ref().is_some_and(|r| r.state != RunState::Running)
     })
     .await;
+    assert!(finished, "the refresh is finished; as it stood: {last:#?}");
     last.unwrap()
 }
 
@@ -229,27 +230,33 @@ async fn a_run_stopped_mid_way_is_continued_by_a_new_instance_from_where_it_stop
         let Some(a) = spawn_app_with(db, slow_portfolio).await else { return };
         let sam = a.signed_in(SAM_SALES).await;
         assert_eq!(sam.get_html("/customers").await.0, StatusCode::OK);
-        a.wait_until("a part is read", async || {
-            a.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap().is_some_and(|r| r.done >= 40)
+        let mut last = None;
+        let part_read = holds_within_a_minute(async || {
+            last = a.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap();
+            last.as_ref().is_some_and(|r| r.done >= 40)
         })
         .await;
+        assert!(part_read, "a part is read on {db:?}; the run as it stood: {last:#?}");
         a.stopper.stop().await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let stopped = a.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap().unwrap();
-        assert_eq!(stopped.state, RunState::Running, "left unfinished");
-        assert!(stopped.done < 236, "stopped mid-way ({})", stopped.done);
+        assert_eq!(stopped.state, RunState::Running, "left unfinished on {db:?}: {stopped:#?}");
+        assert!(stopped.done < 236, "stopped mid-way on {db:?}: {stopped:#?}");
         let before = a.sandbox.requests().len();
         start_instance(Settings { refresh: a_settings_refresh(), ..another_instance_settings(&a) }).await;
         let run = wait_for_the_run(&a).await;
-        assert_eq!(run.run_id, stopped.run_id, "the same run, continued");
-        assert_eq!((run.state, run.total, run.done, run.failed), (RunState::Finished, 236, 236, 0));
+        assert_eq!(run.run_id, stopped.run_id, "the same run, continued on {db:?}: {run:#?}");
+        let outcome = (run.state, run.total, run.done, run.failed);
+        assert_eq!(outcome, (RunState::Finished, 236, 236, 0), "on {db:?}: {run:#?}");
         let after = api_calls_since(&a, before);
-        assert!(after.iter().all(|r| !r.path_and_query.starts_with("/v1/customers?")), "the list is not read again");
+        let list_again = after.iter().find(|r| r.path_and_query.starts_with("/v1/customers?"));
+        assert!(list_again.is_none(), "the list is not read again on {db:?}: {list_again:?}");
         let direct = after
             .iter()
             .filter(|r| r.path_and_query.ends_with("/directSignedMicrosoftCustomerAgreementStatus"))
             .count();
-        assert!(direct <= (236 - stopped.done) as usize, "only customers not read before: {direct}");
+        let left = 236 - stopped.done;
+        assert!(direct <= left as usize, "only customers not read before on {db:?}: {direct} for {left}");
     }
 }
 

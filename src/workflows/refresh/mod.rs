@@ -10,8 +10,9 @@ mod run;
 
 pub use progress::RefreshProgress;
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -125,22 +126,38 @@ pub enum Started {
     Running,
 }
 
-/// This instance's part in refreshes: the name it holds runs' leases under, and whether
-/// it is stopping (its runs then stop where they are, for another instance to continue).
+/// This instance's part in refreshes: the name it holds runs' leases under, whether it
+/// is stopping (its runs then stop where they are, for another instance to continue),
+/// and the runs its runners are reading now.
 pub struct Instance {
     pub(super) owner: String,
     halted: AtomicBool,
+    /// A run whose lease ran out while its runner here was late to renew it (a busy
+    /// machine) is not taken over by this instance a second time: it is still alive.
+    live: Mutex<HashSet<String>>,
 }
 
 impl Default for Instance {
     fn default() -> Self {
-        Instance { owner: format!("portal-{}", Uuid::new_v4()), halted: AtomicBool::new(false) }
+        Instance {
+            owner: format!("portal-{}", Uuid::new_v4()),
+            halted: AtomicBool::new(false),
+            live: Mutex::new(HashSet::new()),
+        }
     }
 }
 
 impl Instance {
     fn halted(&self) -> bool {
         self.halted.load(Ordering::SeqCst)
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn is_live(&self, run_id: &str) -> bool {
+        self.live().contains(run_id)
     }
 }
 
@@ -213,7 +230,8 @@ impl Workflows {
 
     /// The tenant's running run, when nobody holds it any more, now held by this instance.
     async fn take_over(&self, tenant_id: &str) -> WorkflowResult<Option<RefreshRun>> {
-        let Some(run) = self.store.refresh_run_latest(tenant_id).await?.filter(|r| r.state == RunState::Running) else {
+        let latest = self.store.refresh_run_latest(tenant_id).await?;
+        let Some(run) = latest.filter(|r| r.state == RunState::Running && !self.refreshes.is_live(&r.run_id)) else {
             return Ok(None);
         };
         Ok(self.store.refresh_run_claim(&run.run_id, &self.refreshes.owner, self.refresh_lease()).await?)
@@ -222,8 +240,13 @@ impl Workflows {
     /// Runs `runner` in the background; with `wait`, waits that long for its outcome.
     async fn spawn_run(&self, runner: run::Runner, wait: Option<Duration>) -> Started {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let run_id = runner.run.run_id.clone();
+        self.refreshes.live().insert(run_id.clone());
+        let wf = runner.wf.clone();
         tokio::spawn(async move {
-            let _ = tx.send(Arc::new(runner).drive().await);
+            let result = Arc::new(runner).drive().await;
+            wf.refreshes.live().remove(&run_id);
+            let _ = tx.send(result);
         });
         let Some(wait) = wait else { return Started::Running };
         match tokio::time::timeout(wait, rx).await {
@@ -239,6 +262,9 @@ impl Workflows {
     #[tracing::instrument(skip_all, err(level = "warn"))]
     pub async fn continue_abandoned_refreshes(self: &Arc<Self>) -> WorkflowResult<()> {
         for run in self.store.refresh_runs_abandoned().await? {
+            if self.refreshes.is_live(&run.run_id) {
+                continue;
+            }
             let owner = &self.refreshes.owner;
             let Some(run) = self.store.refresh_run_claim(&run.run_id, owner, self.refresh_lease()).await? else {
                 continue;
