@@ -7,6 +7,7 @@ refresh against a rate-limited sandbox. Prints Markdown tables for BENCHMARKS.md
 Usage (after `cargo build --release`, with wrk and taskset installed):
     python3 bench/run.py [--customers 100000] [--seconds 15] [--connections 64]
                          [--refresh-customers 10000] [--skip-refresh]
+                         [--postgres postgres://postgres@127.0.0.1:5432/postgres]
 """
 import argparse
 import json
@@ -169,27 +170,58 @@ def ms(text):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def page_2000_after(db_file, size):
+class Database:
+    """The benchmark's database: a SQLite file in the work directory, or a new PostgreSQL
+    database on the server of `--postgres` (created here, dropped at the end). `row` reads
+    one row of a statement whose values are the runner's own (no user input)."""
+
+    def __init__(self, workdir, name, postgres=None):
+        self.file, self.server = workdir / f"{name}.db", postgres
+        if postgres:
+            self.name = f"mca_bench_{os.getpid()}_{name}"
+            subprocess.run(["psql", postgres, "-qc", f"CREATE DATABASE {self.name}"], check=True)
+            self.url = postgres.rsplit("/", 1)[0] + "/" + self.name
+        else:
+            self.url = f"sqlite://{self.file}"
+
+    def row(self, sql, *values):
+        if not self.server:
+            with sqlite3.connect(self.file) as db:
+                return db.execute(sql.replace("%s", "?"), values).fetchone()
+        quoted = tuple(v if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'" for v in values)
+        out = subprocess.run(["psql", self.url, "-AtF", "\t", "-c", sql % quoted], capture_output=True, text=True,
+                             check=True).stdout
+        return tuple(out.strip().split("\t")) if out.strip() else None
+
+    def drop(self):
+        if self.server:
+            subprocess.run(["psql", self.server, "-qc", f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"])
+
+
+def page_2000_after(db, size):
     """The list's position after the last row of page 1,999 (`after=name|id`), read from
-    the database in the list's own order (company name, then customer id)."""
-    with sqlite3.connect(db_file) as db:
-        name, cid = db.execute(
-            "SELECT company_name, customer_id FROM customers WHERE tenant_id = ? "
-            "ORDER BY company_name, customer_id LIMIT 1 OFFSET ?", (CONTOSO, 1999 * size - 1)).fetchone()
+    the database in the list's own order (company name, then customer id, byte order)."""
+    collate = ' COLLATE "C"' if db.server else ""
+    name, cid = db.row(
+        f"SELECT company_name, customer_id FROM customers WHERE tenant_id = %s "
+        f"ORDER BY company_name{collate}, customer_id{collate} LIMIT 1 OFFSET %s", CONTOSO, 1999 * size - 1)
     return f"{name}|{cid}"
 
 
-def a_customer(db_file, status):
-    with sqlite3.connect(db_file) as db:
-        return db.execute(
-            "SELECT customer_id FROM customers WHERE tenant_id = ? AND status = ? ORDER BY customer_id LIMIT 1 OFFSET 5000",
-            (CONTOSO, status)).fetchone()[0]
+def a_customer(db, status):
+    """A customer of that status away from the first ones (the first one in a small portfolio)."""
+    for offset in (5000, 0):
+        row = db.row("SELECT customer_id FROM customers WHERE tenant_id = %s AND status = %s "
+                     "ORDER BY customer_id LIMIT 1 OFFSET %s", CONTOSO, status, offset)
+        if row:
+            return row[0]
+    raise SystemExit(f"no customer has the status {status}: seed more customers")
 
 
-def pages(base, db_file):
+def pages(base, db):
     """Each page measured: its name, its path, and a text its answer must hold."""
-    after = urllib.parse.quote(page_2000_after(db_file, 25))
-    customer = a_customer(db_file, "reattestation_required")
+    after = urllib.parse.quote(page_2000_after(db, 25))
+    customer = a_customer(db, "reattestation_required")
     return [
         ("Customers, first page", "/customers", "Showing 25 of"),
         ("Customers, a search (\u201ccustomer 0421\u201d, 10 matches)", "/customers?q=customer+0421", "Showing 10 of 10 customers."),
@@ -210,14 +242,14 @@ def check(base, path, headers, expect):
     return len(body)
 
 
-def load_pages(base, portal, db_file, cookie, key, opts):
+def load_pages(base, portal, db, cookie, key, opts):
     session, api = [f"Cookie: {cookie}"], [f"Authorization: Bearer {key}"]
     list_bytes = check(base, "/customers", session, "Showing 25 of")
     reference = f"/benchmark/reference?bytes={list_bytes}"
-    customer = a_customer(db_file, "reattestation_required")
+    customer = a_customer(db, "reattestation_required")
     runs = [("Reference: fixed page of the list's size from memory, no session", reference, [], "reference")]
     runs += [("The same reference page with the session cookie", reference, session, "reference")]
-    runs += [(n, p, session, e) for n, p, e in pages(base, db_file)]
+    runs += [(n, p, session, e) for n, p, e in pages(base, db)]
     runs += [("Readiness JSON (API key)", f"/api/v1/customers/{customer}/readiness", api, "blocked")]
     runs += [("Customers JSON, status filter, 25 a page (API key)", "/api/v1/customers?status=reattestation_required&limit=25", api, '"customers"')]
     runs += [("Reference again (end of run)", reference, [], "reference")]
@@ -243,10 +275,10 @@ def export(base, portal, cookie):
             "rss_before_kib": before, "rss_peak_kib": rss.peak}
 
 
-def refresh(customers, workdir):
+def refresh(customers, db):
     """A refresh of `customers` seeded customers against a sandbox that allows 3,600 calls a
     minute, the portal paced at 3,000 (burst 6)."""
-    database = f"sqlite://{workdir}/refresh.db"
+    database = db.url
     seed(database, customers)
     sandbox, sandbox_url = start_sandbox(customers, rate_limit=3600)
     portal, base = start_portal(database, sandbox_url, {
@@ -257,7 +289,7 @@ def refresh(customers, workdir):
         before = json.loads(fetch(f"{sandbox_url}/sandbox/api-counts")[1]).get(CONTOSO, {})
         body = urllib.parse.urlencode({"csrf_token": csrf_of(page.decode())}).encode()
         fetch(f"{base}/customers/refresh", {"Cookie": cookie}, body)
-        run = wait_for_run(workdir / "refresh.db")
+        run = wait_for_run(db)
         after = json.loads(fetch(f"{sandbox_url}/sandbox/api-counts")[1]).get(CONTOSO, {})
     finally:
         portal.terminate(), sandbox.terminate()
@@ -268,14 +300,14 @@ def refresh(customers, workdir):
             "floor": max(run["calls"] - 6, 0) / 3000 * 60, "wall": wall}
 
 
-def wait_for_run(db_file):
+def wait_for_run(db):
     while True:
         time.sleep(1)
-        with sqlite3.connect(db_file) as db:
-            row = db.execute("SELECT state, started_at, finished_at, calls, total, done, failed FROM refresh_runs "
-                             "ORDER BY started_at DESC LIMIT 1").fetchone()
+        row = db.row("SELECT state, started_at, finished_at, calls, total, done, failed FROM refresh_runs "
+                     "ORDER BY started_at DESC LIMIT 1")
         if row and row[0] != "running":
-            state, started, finished, calls, total, done, failed = row
+            state, started, finished = row[:3]
+            calls, total, done, failed = (int(v) for v in row[3:])
             seconds = (parse_time(finished) - parse_time(started)) if finished else float("nan")
             return {"state": state, "seconds": seconds, "calls": calls, "total": total, "done": done, "failed": failed}
 
@@ -288,7 +320,8 @@ def parse_time(text):
 
 def report(opts, seeded, results, rss_peak, exported, refreshed):
     ref = (results[0]["rps"] + results[-1]["rps"]) / 2
-    print(f"Seeded {opts.customers:,} customers in {seeded:.1f} s (release build, one core).\n")
+    print(f"Database: {'PostgreSQL' if opts.postgres else 'SQLite'}. "
+          f"Seeded {opts.customers:,} customers in {seeded:.1f} s (release build, one core).\n")
     print(f"wrk -t1 -c{opts.connections} -d{opts.seconds}s --latency, portal on core {PORTAL_CORE}, wrk on core {LOAD_CORE}; "
           f"reference = mean of the first and last reference runs, {ref:,.0f} requests/s.\n")
     print("| page | bytes | requests/s | p50 ms | p99 ms | errors | share of reference |")
@@ -317,24 +350,41 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--refresh-customers", type=int, default=10_000)
     ap.add_argument("--skip-refresh", action="store_true")
+    ap.add_argument("--postgres", metavar="URL",
+                    help="a PostgreSQL server (postgres://user@host:port/db) to create the benchmark's databases on, "
+                         "instead of SQLite files")
     opts = ap.parse_args()
     if not BINARY.exists():
         sys.exit("build the portal first: cargo build --release")
     workdir = Path(tempfile.mkdtemp(prefix="mca-bench-"))
-    database = f"sqlite://{workdir}/bench.db"
-    seeded, _ = seed(database, opts.customers)
-    print(f"seeded {opts.customers} in {seeded:.1f} s", file=sys.stderr)
+    db = Database(workdir, "bench", opts.postgres)
+    try:
+        seeded, _ = seed(db.url, opts.customers)
+        print(f"seeded {opts.customers} in {seeded:.1f} s", file=sys.stderr)
+        results, rss_peak, exported = measure(db, opts)
+    finally:
+        db.drop()
+    refreshed = None
+    if not opts.skip_refresh:
+        refresh_db = Database(workdir, "refresh", opts.postgres)
+        try:
+            refreshed = refresh(opts.refresh_customers, refresh_db)
+        finally:
+            refresh_db.drop()
+    report(opts, seeded, results, rss_peak, exported, refreshed)
+
+
+def measure(db, opts):
+    """The pages under load, then the export, on a portal serving `db`."""
     sandbox, sandbox_url = start_sandbox(opts.customers)
-    portal, base = start_portal(database, sandbox_url)
+    portal, base = start_portal(db.url, sandbox_url)
     try:
         cookie = sign_in(base, "Alex Admin")
         key = create_api_key(base, cookie)
-        results, rss_peak = load_pages(base, portal, workdir / "bench.db", cookie, key, opts)
-        exported = export(base, portal, cookie)
+        results, rss_peak = load_pages(base, portal, db, cookie, key, opts)
+        return results, rss_peak, export(base, portal, cookie)
     finally:
         portal.terminate(), sandbox.terminate()
-    refreshed = None if opts.skip_refresh else refresh(opts.refresh_customers, workdir)
-    report(opts, seeded, results, rss_peak, exported, refreshed)
 
 
 if __name__ == "__main__":
