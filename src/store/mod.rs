@@ -183,6 +183,17 @@ impl Store {
         })
     }
 
+    /// After a bulk load (the seed command): on PostgreSQL, statistics for the planner
+    /// at once, rather than when autovacuum comes to it; until then a search of many
+    /// rows may be planned as if the table were empty. SQLite's plans are fixed by the
+    /// statements themselves (docs/architecture.md), so it gathers none.
+    pub async fn gather_statistics(&self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("ANALYZE").execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     /// For `/readyz`.
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn ping(&self) -> StoreResult<()> {
