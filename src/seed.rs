@@ -117,6 +117,6 @@ pub async fn seed_portfolio(store: &Store, generated: usize, policy: &Reattestat
         written += write_tenant(store, t.id, &all).await?;
         store.tenant_mark_seeded(t.id, t.name, partner_type(t.id), Utc::now()).await?;
     }
-    store.gather_statistics().await?;
+    store.tidy_after_bulk_load().await?;
     Ok(SeedSummary { written, generated, elapsed: started.elapsed() })
 }

@@ -161,6 +161,25 @@ impl Instance {
     }
 }
 
+/// A run this instance's runner reads, from its start until the runner ends (or panics).
+struct LiveRun {
+    wf: Arc<Workflows>,
+    run_id: String,
+}
+
+impl LiveRun {
+    fn new(wf: Arc<Workflows>, run_id: &str) -> Self {
+        wf.refreshes.live().insert(run_id.to_string());
+        LiveRun { wf, run_id: run_id.to_string() }
+    }
+}
+
+impl Drop for LiveRun {
+    fn drop(&mut self) {
+        self.wf.refreshes.live().remove(&self.run_id);
+    }
+}
+
 /// Why a scheduled refresh does not start without a sign-in to read with.
 const NO_SIGN_IN: &str = "No agent's sign-in is available to read with: a scheduled refresh reads with the sign-in of the agent who last chose Refresh list, for as long as that sign-in lasts. Choose Refresh list to read now.";
 
@@ -240,12 +259,10 @@ impl Workflows {
     /// Runs `runner` in the background; with `wait`, waits that long for its outcome.
     async fn spawn_run(&self, runner: run::Runner, wait: Option<Duration>) -> Started {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let run_id = runner.run.run_id.clone();
-        self.refreshes.live().insert(run_id.clone());
-        let wf = runner.wf.clone();
+        let live = LiveRun::new(runner.wf.clone(), &runner.run.run_id);
         tokio::spawn(async move {
             let result = Arc::new(runner).drive().await;
-            wf.refreshes.live().remove(&run_id);
+            drop(live);
             let _ = tx.send(result);
         });
         let Some(wait) = wait else { return Started::Running };
