@@ -261,6 +261,41 @@ async fn a_run_stopped_mid_way_is_continued_by_a_new_instance_from_where_it_stop
 }
 
 #[tokio::test]
+async fn a_run_whose_lease_ran_out_while_its_runner_lives_is_not_taken_over_by_its_own_instance() {
+    let app = spawn_app_with(Db::Sqlite, |s, sandbox| {
+        slow_portfolio(s, sandbox);
+        // Renewed every 20 s: the lease set in the past below stays there for the test.
+        s.refresh.refresh_lease_seconds = 60;
+    })
+    .await
+    .unwrap();
+    let sam = app.signed_in(SAM_SALES).await;
+    assert_eq!(sam.get_html("/customers").await.0, StatusCode::OK);
+    let mut last = None;
+    let under_way = holds_within_a_minute(async || {
+        last = app.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap();
+        last.as_ref().is_some_and(|r| r.done >= 20)
+    })
+    .await;
+    let run = last.unwrap();
+    assert!(under_way && run.state == RunState::Running, "under way: {run:#?}");
+    // As if the runner had renewed too late on a busy machine.
+    let gone = mca_portal::store::timestamp(chrono::Utc::now() - chrono::Duration::seconds(30));
+    let db = app.database().await;
+    sqlx::query("UPDATE refresh_runs SET lease_until = $1 WHERE run_id = $2")
+        .bind(gone)
+        .bind(&run.run_id)
+        .execute(&db)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let now = app.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap().unwrap();
+    assert_eq!(now.pace_since, run.pace_since, "no takeover (it would start the estimate afresh): {now:#?}");
+    let finished = wait_for_the_run(&app).await;
+    assert_eq!((finished.state, finished.done, finished.failed), (RunState::Finished, 236, 0), "{finished:#?}");
+}
+
+#[tokio::test]
 async fn the_progress_page_works_without_javascript() {
     let app = spawn_app_with(Db::Sqlite, slow_portfolio).await.unwrap();
     let b = app.signed_in(SAM_SALES).await;
