@@ -274,7 +274,7 @@ async fn a_run_whose_lease_ran_out_while_its_runner_lives_is_not_taken_over_by_i
     let mut last = None;
     let under_way = holds_within_a_minute(async || {
         last = app.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap();
-        last.as_ref().is_some_and(|r| r.done >= 20)
+        last.as_ref().is_some_and(|r| r.done >= 5)
     })
     .await;
     let run = last.unwrap();
