@@ -224,19 +224,26 @@ fn a_settings_refresh() -> mca_portal::config::RefreshSettings {
     mca_portal::config::RefreshSettings { refresh_lease_seconds: 2, refresh_poll_seconds: 1, ..unpaced() }
 }
 
+/// Sam's first visit to the list starts the run; waits until it has read `at_least`
+/// customers and gives it as it stood then (`context` names the case when it fails).
+async fn read_in_part(app: &TestApp, at_least: i64, context: &str) -> mca_portal::store::RefreshRun {
+    let sam = app.signed_in(SAM_SALES).await;
+    assert_eq!(sam.get_html("/customers").await.0, StatusCode::OK);
+    let mut last = None;
+    let read = holds_within_a_minute(async || {
+        last = app.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap();
+        last.as_ref().is_some_and(|r| r.done >= at_least)
+    })
+    .await;
+    assert!(read, "{at_least} customers read {context}; the run as it stood: {last:#?}");
+    last.unwrap()
+}
+
 #[tokio::test]
 async fn a_run_stopped_mid_way_is_continued_by_a_new_instance_from_where_it_stopped() {
     for db in [Db::Sqlite, Db::Postgres] {
         let Some(a) = spawn_app_with(db, slow_portfolio).await else { return };
-        let sam = a.signed_in(SAM_SALES).await;
-        assert_eq!(sam.get_html("/customers").await.0, StatusCode::OK);
-        let mut last = None;
-        let part_read = holds_within_a_minute(async || {
-            last = a.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap();
-            last.as_ref().is_some_and(|r| r.done >= 40)
-        })
-        .await;
-        assert!(part_read, "a part is read on {db:?}; the run as it stood: {last:#?}");
+        read_in_part(&a, 40, &format!("on {db:?}")).await;
         a.stopper.stop().await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let stopped = a.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap().unwrap();
@@ -269,16 +276,8 @@ async fn a_run_whose_lease_ran_out_while_its_runner_lives_is_not_taken_over_by_i
     })
     .await
     .unwrap();
-    let sam = app.signed_in(SAM_SALES).await;
-    assert_eq!(sam.get_html("/customers").await.0, StatusCode::OK);
-    let mut last = None;
-    let under_way = holds_within_a_minute(async || {
-        last = app.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap();
-        last.as_ref().is_some_and(|r| r.done >= 5)
-    })
-    .await;
-    let run = last.unwrap();
-    assert!(under_way && run.state == RunState::Running, "under way: {run:#?}");
+    let run = read_in_part(&app, 5, "").await;
+    assert_eq!(run.state, RunState::Running, "under way: {run:#?}");
     // As if the runner had renewed too late on a busy machine.
     let gone = mca_portal::store::timestamp(chrono::Utc::now() - chrono::Duration::seconds(30));
     let db = app.database().await;
