@@ -215,8 +215,9 @@ async fn the_agreement_document_is_fetched_on_click() {
     let app = spawn_app().await;
     let b = app.signed_in(HANA_HELPDESK).await;
     let id = app.customer_id("Fourth Coffee");
-    let html = b.customer_page(&id).await;
-    assert!(html.contains(&format!("/customers/{id}/agreement-document")));
+    let (status, html) = b.get_html(&format!("/customers/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{}", text_of(&html));
+    assert!(html.contains(&format!("/customers/{id}/agreement-document")), "{}", text_of(&html));
     let before = app.sandbox.requests().iter().filter(|r| r.path_and_query.contains("/document")).count();
     assert_eq!(before, 0, "no document link is fetched before the click");
     let r = b.get(&format!("/customers/{id}/agreement-document")).await;
