@@ -88,6 +88,8 @@ pub enum SignInError {
 
 pub struct Oidc {
     issuer: String,
+    /// The issuer's origin, read once (every response's `form-action` names it).
+    origin: Result<url::Origin, String>,
     client_id: String,
     client_secret: Option<SecretString>,
     redirect_uri: String,
@@ -118,6 +120,7 @@ impl Oidc {
             .map_err(|e| SignInError::Config(e.to_string()))?;
         Ok(Oidc {
             issuer: issuer.to_string(),
+            origin: url::Url::parse(issuer).map(|u| u.origin()).map_err(|e| e.to_string()),
             client_id: client_id.to_string(),
             client_secret,
             redirect_uri: redirect_uri.to_string(),
@@ -345,7 +348,7 @@ impl Oidc {
 
     /// The origin of the issuer: the only other origin the portal's forms lead to.
     pub fn issuer_origin(&self) -> Result<url::Origin, SignInError> {
-        url::Url::parse(&self.issuer).map(|u| u.origin()).map_err(|e| SignInError::Config(e.to_string()))
+        self.origin.clone().map_err(SignInError::Config)
     }
 }
 

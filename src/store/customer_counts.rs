@@ -3,9 +3,8 @@
 //! 0012): every insert, change of status or acceptance, and removal of a customer moves
 //! the counts in the same transaction, so no page counts the portfolio.
 
-use sqlx::Row;
-
 use super::customer_list::{Acceptance, CustomerFilter, Search};
+use super::rows::RowRef;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::EffectiveStatus;
 
@@ -94,6 +93,18 @@ impl StatusCounts {
     }
 }
 
+/// One kept count: its status, its acceptance (`None` not read) and how many.
+fn cell_of(r: RowRef<'_>) -> StoreResult<(EffectiveStatus, Option<bool>, i64)> {
+    let key: String = r.try_get("status")?;
+    let status = EffectiveStatus::parse(&key).ok_or_else(|| StoreError::Corrupt(format!("status {key:?}")))?;
+    let accepted = match r.try_get::<String, _>("acceptance")?.as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    Ok((status, accepted, r.try_get("n")?))
+}
+
 /// A search's matches are counted up to this many (through the search index); past it
 /// the list says "more than".
 pub const SEARCH_COUNTED: i64 = 1000;
@@ -103,21 +114,8 @@ impl Store {
     /// dashboard); reads at most 21 rows, whatever the number of customers.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn customer_counts(&self, tenant_id: &str) -> StoreResult<CustomerCounts> {
-        let rows = sqlx::query("SELECT status, acceptance, n FROM customer_counts WHERE tenant_id = $1 AND n <> 0")
-            .bind(tenant_id)
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
-        let mut cells = Vec::new();
-        for r in rows {
-            let key: String = r.try_get("status")?;
-            let status = EffectiveStatus::parse(&key).ok_or_else(|| StoreError::Corrupt(format!("status {key:?}")))?;
-            let accepted = match r.try_get::<String, _>("acceptance")?.as_str() {
-                "yes" => Some(true),
-                "no" => Some(false),
-                _ => None,
-            };
-            cells.push((status, accepted, r.try_get("n")?));
-        }
+        const SQL: &str = "SELECT status, acceptance, n FROM customer_counts WHERE tenant_id = $1 AND n <> 0";
+        let cells = self.read_rows(SQL, &[tenant_id.into()], cell_of).await?;
         Ok(CustomerCounts { cells })
     }
 

@@ -81,7 +81,7 @@ fn facts_of(r: &AnyRow) -> StoreResult<CustomerFacts> {
         accepted_directly: r.try_get::<Option<i64>, _>("is_signed")?.map(|s| s != 0),
         latest_attestation: latest
             .as_deref()
-            .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d"))
+            .map(str::parse::<NaiveDate>)
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("date {latest:?}: {e}")))?,
         read_at: parse_timestamp(&r.try_get::<String, _>("read_at")?)?,

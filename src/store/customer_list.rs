@@ -4,11 +4,10 @@
 //! few rows as the first.
 
 use chrono::NaiveDate;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::customer_counts::{SEARCH_COUNTED, StatusCounts};
 use super::customers::{search_form, summary_of};
+use super::rows::{Param, RowRef};
 use super::{Backend, Store, StoreResult};
 use crate::domain::{CustomerSummary, EffectiveStatus, is_customer_id};
 
@@ -238,32 +237,20 @@ impl CustomerPage {
     }
 }
 
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
 /// A statement put together from the filter, order and position, with its values.
 struct Statement {
     sql: String,
-    binds: Vec<Bind>,
+    binds: Vec<Param>,
 }
 
 impl Statement {
-    fn param(&mut self, b: Bind) -> String {
+    fn param(&mut self, b: Param) -> String {
         self.binds.push(b);
         format!("${}", self.binds.len())
     }
 
-    async fn fetch_all(self, store: &Store) -> StoreResult<Vec<AnyRow>> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql));
-        for b in self.binds {
-            q = match b {
-                Bind::Text(t) => q.bind(t),
-                Bind::Int(i) => q.bind(i),
-            };
-        }
-        Ok(q.fetch_all(&mut *store.reader().await?).await?)
+    async fn read<T>(self, store: &Store, decode: impl FnMut(RowRef<'_>) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+        store.read_rows(&self.sql, &self.binds, decode).await
     }
 }
 
@@ -329,20 +316,20 @@ fn matching(
         }
         _ => "FROM customers c",
     };
-    let tenant = st.param(Bind::Text(tenant_id.to_string()));
+    let tenant = st.param(Param::Text(tenant_id.to_string()));
     st.sql = format!("SELECT {columns} {from} {join} WHERE c.tenant_id = {tenant}");
     match (search, backend) {
         (Search::None, _) => {}
         (Search::Anywhere(text), Backend::Sqlite) if reach == Reach::Few => {
-            let phrase = st.param(Bind::Text(format!("\"{}\"", text.replace('"', "\"\""))));
+            let phrase = st.param(Param::Text(format!("\"{}\"", text.replace('"', "\"\""))));
             st.sql += &format!(" AND customers_search MATCH {phrase}");
         }
         (Search::Anywhere(text), Backend::Sqlite) => {
-            let pattern = st.param(Bind::Text(contains_pattern(&text)));
+            let pattern = st.param(Param::Text(contains_pattern(&text)));
             st.sql += &format!(" AND c.search_text LIKE {pattern} ESCAPE '\\'");
         }
         (Search::Anywhere(text), Backend::Postgres) => {
-            let pattern = st.param(Bind::Text(contains_pattern(&text)));
+            let pattern = st.param(Param::Text(contains_pattern(&text)));
             st.sql += &format!(" AND c.search_text LIKE {pattern}");
         }
         (Search::Prefix(text), _) => {
@@ -354,19 +341,19 @@ fn matching(
                 (Backend::Sqlite, Reach::Many) => "+c.search_text",
             };
             let high = after_prefix(&text);
-            let (low, high) = (st.param(Bind::Text(text)), st.param(Bind::Text(high)));
+            let (low, high) = (st.param(Param::Text(text)), st.param(Param::Text(high)));
             st.sql += &format!(" AND {column} >= {low} AND {column} < {high}");
         }
     }
     if let Some(status) = filter.status {
-        let p = st.param(Bind::Text(status.key().to_string()));
+        let p = st.param(Param::Text(status.key().to_string()));
         st.sql += &format!(" AND c.status = {p}");
     }
     match filter.acceptance.map(Acceptance::stored) {
         None => {}
         Some(None) => st.sql += " AND c.accepted_directly IS NULL",
         Some(Some(stored)) => {
-            let p = st.param(Bind::Int(stored));
+            let p = st.param(Param::Int(stored));
             st.sql += &format!(" AND c.accepted_directly = {p}");
         }
     }
@@ -391,13 +378,13 @@ fn page_statement(
     let columns = if one_status { CustomerSort::Name.columns() } else { query.sort.columns() };
     if let Position::After(key) | Position::Before(key) = position {
         let skip = usize::from(one_status);
-        let values: Vec<String> = key.values.iter().skip(skip).map(|v| st.param(Bind::Text(v.clone()))).collect();
+        let values: Vec<String> = key.values.iter().skip(skip).map(|v| st.param(Param::Text(v.clone()))).collect();
         let op = if descending { "<" } else { ">" };
         st.sql += &format!(" AND ({}) {op} ({})", columns.join(", "), values.join(", "));
     }
     let direction = if descending { "DESC" } else { "ASC" };
     let order: Vec<String> = columns.iter().map(|c| format!("{c} {direction}")).collect();
-    let limit = st.param(Bind::Int(limit));
+    let limit = st.param(Param::Int(limit));
     st.sql += &format!(" ORDER BY {} LIMIT {limit}", order.join(", "));
     st
 }
@@ -484,9 +471,9 @@ impl Store {
         }
         let filter = CustomerFilter { search: search.to_string(), ..Default::default() };
         let mut st = matching(self.backend(), tenant_id, &filter, Reach::Few, ("1 AS one", ""));
-        let limit = st.param(Bind::Int(SEARCH_COUNTED + 1));
+        let limit = st.param(Param::Int(SEARCH_COUNTED + 1));
         st.sql = format!("SELECT COUNT(*) AS n FROM ({} LIMIT {limit}) m", st.sql);
-        let found: i64 = st.fetch_all(self).await?.first().map(|r| r.try_get("n")).transpose()?.unwrap_or(0);
+        let found: i64 = st.read(self, |r| r.try_get("n")).await?.first().copied().unwrap_or(0);
         Ok(if found > SEARCH_COUNTED { Reach::Many } else { Reach::Few })
     }
 
@@ -498,9 +485,9 @@ impl Store {
         page_size: i64,
     ) -> StoreResult<CustomerPage> {
         let st = page_statement((self.backend(), reach), tenant_id, query, position, page_size + 1);
-        let rows = st.fetch_all(self).await?;
-        let more = rows.len() as i64 > page_size;
-        let mut items = rows.iter().take(page_size as usize).map(summary_of).collect::<StoreResult<Vec<_>>>()?;
+        let mut items = st.read(self, summary_of).await?;
+        let more = items.len() as i64 > page_size;
+        items.truncate(page_size as usize);
         Ok(match position {
             Position::First => CustomerPage { items, has_previous: false, has_next: more },
             Position::After(_) => CustomerPage { items, has_previous: true, has_next: more },
@@ -521,11 +508,9 @@ impl Store {
     ) -> StoreResult<Option<Vec<(String, i64)>>> {
         let filter = CustomerFilter { status: None, ..filter.clone() };
         let mut st = matching(self.backend(), tenant_id, &filter, Reach::Few, ("c.status", ""));
-        let limit = st.param(Bind::Int(cap + 1));
+        let limit = st.param(Param::Int(cap + 1));
         st.sql = format!("SELECT m.status, COUNT(*) AS n FROM ({} LIMIT {limit}) m GROUP BY m.status", st.sql);
-        let rows = st.fetch_all(self).await?;
-        let counts =
-            rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect::<StoreResult<Vec<_>>>()?;
+        let counts = st.read(self, |r| Ok((r.try_get("status")?, r.try_get("n")?))).await?;
         Ok((counts.iter().map(|(_, n)| n).sum::<i64>() <= cap).then_some(counts))
     }
 }
@@ -594,8 +579,7 @@ mod plans {
     async fn plan_of(store: &Store, reach: Reach, query: &CustomerQuery, position: &Position) -> String {
         let mut st = page_statement((Backend::Sqlite, reach), "t1", query, position, 26);
         st.sql = format!("EXPLAIN QUERY PLAN {}", st.sql);
-        let rows = st.fetch_all(store).await.expect("explain");
-        rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect::<Vec<_>>().join("\n")
+        st.read(store, |r| r.try_get::<String, _>("detail")).await.expect("explain").join("\n")
     }
 
     async fn plan(store: &Store, query: &CustomerQuery, position: &Position) -> String {

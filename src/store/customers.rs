@@ -3,10 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::customer_list::{SUMMARY_COLUMNS, SUMMARY_JOIN};
+use super::rows::{Param, RowRef};
 use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
 use crate::domain::customer::BillingDetails;
 use crate::domain::{Attestation, Customer, CustomerSummary, EffectiveStatus, LatestAttestation, StatusVerdict};
@@ -203,13 +202,12 @@ fn named_sql() -> String {
 }
 
 /// A row of `SUMMARY_COLUMNS` as a list shows it.
-pub(super) fn summary_of(r: &AnyRow) -> StoreResult<CustomerSummary> {
+pub(super) fn summary_of(r: RowRef<'_>) -> StoreResult<CustomerSummary> {
     let attested_on: String = r.try_get("latest_attestation_on")?;
     let latest_attestation = match attested_on.as_str() {
         "" => None,
         date => Some(LatestAttestation {
-            date_agreed: NaiveDate::parse_from_str(date, "%Y-%m-%d")
-                .map_err(|e| StoreError::Corrupt(format!("date {date:?}: {e}")))?,
+            date_agreed: date.parse::<NaiveDate>().map_err(|e| StoreError::Corrupt(format!("date {date:?}: {e}")))?,
             user_id: r.try_get("latest_attestation_by")?,
             user_name: r.try_get("attested_by_name")?,
         }),
@@ -438,79 +436,85 @@ impl Store {
             .bind(limit)
             .fetch_all(&mut *self.reader().await?)
             .await?;
-        rows.iter().map(summary_of).collect()
+        rows.iter().map(|r| summary_of(r.into())).collect()
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, %customer_id), err)]
     pub async fn customer_get(&self, tenant_id: &str, customer_id: &str) -> StoreResult<Option<CustomerRecord>> {
-        let row = sqlx::query(
-            "SELECT c.customer_id, c.company_name, c.domain, c.relationship, c.commerce_id, c.billing_json, c.status, c.status_reason, c.read_at, \
-                    c.associated_partner_id, d.is_signed, d.read_at AS direct_read_at \
+        const RECORD: &str = "SELECT c.customer_id, c.company_name, c.domain, c.relationship, c.commerce_id, c.billing_json, \
+                c.status, c.status_reason, c.read_at, c.associated_partner_id, d.is_signed, d.read_at AS direct_read_at \
              FROM customers c LEFT JOIN direct_acceptance d ON d.tenant_id = c.tenant_id AND d.customer_id = c.customer_id \
-             WHERE c.tenant_id = $1 AND c.customer_id = $2",
-        )
-        .bind(tenant_id)
-        .bind(customer_id)
-        .fetch_optional(&mut *self.reader().await?)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        let attestations = sqlx::query(
-            "SELECT first_name, last_name, email, phone, date_agreed, user_id, template_id FROM partner_attestations \
-             WHERE tenant_id = $1 AND customer_id = $2 ORDER BY date_agreed DESC, position",
-        )
-        .bind(tenant_id)
-        .bind(customer_id)
-        .fetch_all(&mut *self.reader().await?)
-        .await?
-        .iter()
-        .map(attestation_of)
-        .collect::<StoreResult<Vec<_>>>()?;
-        let mut user_names = std::collections::HashMap::new();
-        for oid in attestations.iter().filter_map(|a| a.user_id.as_deref()) {
-            if let Some(name) = self.partner_user_name(tenant_id, oid).await? {
-                user_names.insert(oid.to_string(), name);
-            }
-        }
-        let billing: Option<String> = r.try_get("billing_json")?;
-        let billing = match billing {
-            Some(text) => Some(BillingDetails::from(
-                serde_json::from_str::<BillingJson>(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            )),
-            None => None,
+             WHERE c.tenant_id = $1 AND c.customer_id = $2";
+        // The attester's name by the primary key of `partner_users`, when they signed in here.
+        const ATTESTATIONS: &str = "SELECT a.first_name, a.last_name, a.email, a.phone, a.date_agreed, a.user_id, \
+                a.template_id, u.name AS user_name \
+             FROM partner_attestations a LEFT JOIN partner_users u ON u.tenant_id = a.tenant_id AND u.oid = a.user_id \
+             WHERE a.tenant_id = $1 AND a.customer_id = $2 ORDER BY a.date_agreed DESC, a.position";
+        let params = [Param::from(tenant_id), Param::from(customer_id)];
+        let Some(mut record) = self.read_row(RECORD, &params, |r| record_of(tenant_id, r)).await? else {
+            return Ok(None);
         };
-        let signed: Option<i64> = r.try_get("is_signed")?;
-        let direct_read_at: Option<String> = r.try_get("direct_read_at")?;
-        Ok(Some(CustomerRecord {
-            tenant_id: tenant_id.to_string(),
-            customer: Customer {
-                id: r.try_get("customer_id")?,
-                company_name: r.try_get("company_name")?,
-                domain: r.try_get("domain")?,
-                relationship: r.try_get("relationship")?,
-                commerce_id: r.try_get("commerce_id")?,
-                billing,
-                associated_partner_id: r.try_get("associated_partner_id")?,
-            },
-            accepted_directly: signed.map(|s| s != 0),
-            direct_read_at: direct_read_at.as_deref().map(parse_timestamp).transpose()?,
-            attestations,
-            status: status_of(&r.try_get::<String, _>("status")?)?,
-            status_reason: r.try_get("status_reason")?,
-            read_at: parse_timestamp(&r.try_get::<String, _>("read_at")?)?,
-            user_names,
-        }))
+        let mut user_names = std::collections::HashMap::new();
+        record.attestations = self
+            .read_rows(ATTESTATIONS, &params, |r| {
+                let attestation = attestation_of(r)?;
+                if let (Some(oid), Some(name)) = (&attestation.user_id, r.try_get::<Option<String>, _>("user_name")?) {
+                    user_names.insert(oid.clone(), name);
+                }
+                Ok(attestation)
+            })
+            .await?;
+        record.user_names = user_names;
+        Ok(Some(record))
     }
 }
 
-fn attestation_of(r: &AnyRow) -> StoreResult<Attestation> {
+/// The customer's own columns of a row (`customer_id`, `company_name`, `domain`,
+/// `relationship`, `commerce_id`, `associated_partner_id`), with its billing details.
+pub(super) fn customer_of(r: RowRef<'_>, billing: Option<BillingDetails>) -> StoreResult<Customer> {
+    Ok(Customer {
+        id: r.try_get("customer_id")?,
+        company_name: r.try_get("company_name")?,
+        domain: r.try_get("domain")?,
+        relationship: r.try_get("relationship")?,
+        commerce_id: r.try_get("commerce_id")?,
+        billing,
+        associated_partner_id: r.try_get("associated_partner_id")?,
+    })
+}
+
+/// A customer's record from its row, without its attestations.
+fn record_of(tenant_id: &str, r: RowRef<'_>) -> StoreResult<CustomerRecord> {
+    let billing: Option<String> = r.try_get("billing_json")?;
+    let billing = match billing {
+        Some(text) => Some(BillingDetails::from(
+            serde_json::from_str::<BillingJson>(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        )),
+        None => None,
+    };
+    let signed: Option<i64> = r.try_get("is_signed")?;
+    let direct_read_at: Option<String> = r.try_get("direct_read_at")?;
+    Ok(CustomerRecord {
+        tenant_id: tenant_id.to_string(),
+        customer: customer_of(r, billing)?,
+        accepted_directly: signed.map(|s| s != 0),
+        direct_read_at: direct_read_at.as_deref().map(parse_timestamp).transpose()?,
+        attestations: Vec::new(),
+        status: status_of(&r.try_get::<String, _>("status")?)?,
+        status_reason: r.try_get("status_reason")?,
+        read_at: parse_timestamp(&r.try_get::<String, _>("read_at")?)?,
+        user_names: std::collections::HashMap::new(),
+    })
+}
+
+fn attestation_of(r: RowRef<'_>) -> StoreResult<Attestation> {
     let date: String = r.try_get("date_agreed")?;
     Ok(Attestation {
         first_name: r.try_get("first_name")?,
         last_name: r.try_get("last_name")?,
         email: r.try_get("email")?,
         phone: r.try_get("phone")?,
-        date_agreed: NaiveDate::parse_from_str(&date, "%Y-%m-%d")
-            .map_err(|e| StoreError::Corrupt(format!("date {date:?}: {e}")))?,
+        date_agreed: date.parse::<NaiveDate>().map_err(|e| StoreError::Corrupt(format!("date {date:?}: {e}")))?,
         user_id: r.try_get("user_id")?,
         template_id: r.try_get("template_id")?,
     })
@@ -518,7 +522,8 @@ fn attestation_of(r: &AnyRow) -> StoreResult<Attestation> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Row, Store, named_sql, search_form};
+    use super::{Store, named_sql, search_form};
+    use sqlx::Row;
 
     #[test]
     fn searches_compare_lower_case_with_plain_quotes() {

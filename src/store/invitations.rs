@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
+use super::rows::RowRef;
 use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
 use crate::domain::invitation::InvitationKind;
 
@@ -81,11 +81,12 @@ const COLUMNS: &str = "id, tenant_id, kind, customer_id, company_name, recipient
      submission_id, with_partner_id, with_partner_name, reseller_id, created_by_oid, created_by_name, created_at, copied_at, \
      opened_at, sent_at, send_failure, reference_note, accepted_at, accepted_customer_id";
 
-fn time(r: &AnyRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+fn time(r: RowRef<'_>, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
     r.try_get::<Option<String>, _>(column)?.map(|t| parse_timestamp(&t)).transpose()
 }
 
-fn record(r: &AnyRow) -> StoreResult<InvitationRecord> {
+fn record<'r>(r: impl Into<RowRef<'r>>) -> StoreResult<InvitationRecord> {
+    let r = r.into();
     let kind: String = r.try_get("kind")?;
     let invitation = NewInvitation {
         id: r.try_get("id")?,
@@ -235,12 +236,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM invitations WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at DESC LIMIT 1"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant_id)
-            .bind(customer_id)
-            .fetch_optional(&mut *self.reader().await?)
-            .await?;
-        row.as_ref().map(record).transpose()
+        self.read_row(&sql, &[tenant_id.into(), customer_id.into()], |r| record(r)).await
     }
 
     /// One page of the list, newest first, after the (created_at, id) of the last row of

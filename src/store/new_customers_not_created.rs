@@ -7,8 +7,7 @@
 //! (`tenant_id, customer_id, created_at`): however many customers and attestations a
 //! partner has, the query reads only its new customers that were never created.
 
-use sqlx::Row;
-
+use super::rows::Param;
 use super::submissions::{COLUMNS, Submission};
 use super::{Store, StoreResult};
 
@@ -37,21 +36,13 @@ impl Store {
     /// The partner's new customers not created yet: the newest `limit`, and how many in all.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn new_customers_not_created(&self, tenant_id: &str, limit: i64) -> StoreResult<NewCustomersNotCreated> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(newest_sql()))
-            .bind(tenant_id)
-            .bind(limit)
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
-        let newest = rows.iter().map(|r| self.submission_of(r)).collect::<StoreResult<Vec<_>>>()?;
+        let params = [Param::from(tenant_id), Param::from(limit)];
+        let newest = self.read_rows(&newest_sql(), &params, |r| self.submission_of(r)).await?;
         let shown = i64::try_from(newest.len()).unwrap_or(i64::MAX);
         if shown < limit {
             return Ok(NewCustomersNotCreated { newest, total: shown });
         }
-        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(count_sql()))
-            .bind(tenant_id)
-            .fetch_one(&mut *self.reader().await?)
-            .await?
-            .try_get("n")?;
+        let total = self.read_row(&count_sql(), &params[..1], |r| r.try_get::<i64, _>("n")).await?.unwrap_or(0);
         Ok(NewCustomersNotCreated { newest, total })
     }
 }
@@ -59,6 +50,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::Row;
 
     /// SQLite's plan for a query of tenant t1's list, one line per step.
     async fn plan_of(store: &Store, select: &str, limit: Option<i64>) -> String {

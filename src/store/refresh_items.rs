@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::customers::{insert_attestation, sync_latest_attestation, upsert_customer};
+use super::customers::{customer_of, insert_attestation, sync_latest_attestation, upsert_customer};
 use super::refresh_runs::{Step, step_on};
 use super::{Store, StoreError, StoreResult, timestamp};
 use crate::domain::{Attestation, Customer, StatusVerdict};
@@ -85,15 +85,7 @@ fn item_of(r: &AnyRow) -> StoreResult<RefreshItem> {
     };
     let stored_latest: Option<String> = r.try_get("stored_latest")?;
     Ok(RefreshItem {
-        customer: Customer {
-            id: r.try_get("customer_id")?,
-            company_name: r.try_get("company_name")?,
-            domain: r.try_get("domain")?,
-            relationship: r.try_get("relationship")?,
-            commerce_id: r.try_get("commerce_id")?,
-            billing: None,
-            associated_partner_id: r.try_get("associated_partner_id")?,
-        },
+        customer: customer_of(r.into(), None)?,
         in_listing: r.try_get::<i64, _>("in_listing")? != 0,
         attested: r.try_get::<i64, _>("attested")? != 0,
         latest,

@@ -5,9 +5,8 @@
 //! docs/refresh.md describes the run.
 
 use chrono::{DateTime, Duration, Utc};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
+use super::rows::RowRef;
 use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
 
 /// How far a run has come.
@@ -103,11 +102,11 @@ pub struct RefreshRun {
 const RUN_COLUMNS: &str = "run_id, tenant_id, state, started_at, started_by_name, scheduled, phase, cursor, listing, \
      total, done, failed, calls, errors, stop_reason, finished_at, pace_since, pace_done, lease_owner, lease_until";
 
-fn time(r: &AnyRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+fn time(r: RowRef<'_>, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
     r.try_get::<Option<String>, _>(column)?.as_deref().map(parse_timestamp).transpose()
 }
 
-fn run_of(r: &AnyRow) -> StoreResult<RefreshRun> {
+fn run_of(r: RowRef<'_>) -> StoreResult<RefreshRun> {
     let errors: String = r.try_get("errors")?;
     Ok(RefreshRun {
         run_id: r.try_get("run_id")?,
@@ -181,17 +180,15 @@ impl Store {
         };
         sqlx::query("DELETE FROM refresh_items WHERE tenant_id = $1").bind(n.tenant_id).execute(&mut *tx).await?;
         tx.commit().await?;
-        run_of(&row).map(Some)
+        run_of((&row).into()).map(Some)
     }
 
     /// The tenant's latest run, running or not.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn refresh_run_latest(&self, tenant_id: &str) -> StoreResult<Option<RefreshRun>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {RUN_COLUMNS} FROM refresh_runs WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 1"
-        ));
-        let row = sqlx::query(sql).bind(tenant_id).fetch_optional(&mut *self.reader().await?).await?;
-        row.as_ref().map(run_of).transpose()
+        let sql =
+            format!("SELECT {RUN_COLUMNS} FROM refresh_runs WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 1");
+        self.read_row(&sql, &[tenant_id.into()], run_of).await
     }
 
     /// The tenant's latest run that read every customer to the end (some may have failed):
@@ -202,7 +199,7 @@ impl Store {
             "SELECT {RUN_COLUMNS} FROM refresh_runs WHERE tenant_id = $1 AND state = 'finished' ORDER BY started_at DESC LIMIT 1"
         ));
         let row = sqlx::query(sql).bind(tenant_id).fetch_optional(&mut *self.reader().await?).await?;
-        row.as_ref().map(run_of).transpose()
+        row.as_ref().map(|r| run_of(r.into())).transpose()
     }
 
     /// Running runs nobody holds (their holder stopped, or let the lease run out).
@@ -212,7 +209,7 @@ impl Store {
             "SELECT {RUN_COLUMNS} FROM refresh_runs WHERE state = 'running' AND (lease_until IS NULL OR lease_until < $1)"
         ));
         let rows = sqlx::query(sql).bind(timestamp(Utc::now())).fetch_all(&mut *self.reader().await?).await?;
-        rows.iter().map(run_of).collect()
+        rows.iter().map(|r| run_of(r.into())).collect()
     }
 
     /// Takes over a running run whose lease has run out (never one held by anybody, this
@@ -237,7 +234,7 @@ impl Store {
             .bind(run_id)
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(run_of).transpose()
+        row.as_ref().map(|r| run_of(r.into())).transpose()
     }
 
     /// Keeps holding the run; false when `owner` no longer holds it.

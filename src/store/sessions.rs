@@ -16,6 +16,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::rows::Param;
 use super::sealing::Purpose;
 use super::{Store, StoreResult};
 
@@ -109,12 +110,13 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all, err)]
     pub async fn session_load_with_deadline(&self, key: &str) -> StoreResult<Option<(String, i64)>> {
         let id_hash = hash(key);
-        let row = sqlx::query(LOAD_SQL).bind(&id_hash).bind(now()).fetch_optional(&mut *self.reader().await?).await?;
-        let Some(row) = row else { return Ok(None) };
+        let params = [Param::from(id_hash.as_str()), Param::from(now())];
+        let found =
+            self.read_row(LOAD_SQL, &params, |r| Ok((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?))).await?;
+        let Some((sealed, deadline)) = found else { return Ok(None) };
         // A session sealed with another key (after the key changed), or for another row, is
         // no session.
-        let deadline: i64 = row.try_get(1)?;
-        let state = self.sealer().open(Purpose::Session, &id_hash, &row.try_get::<String, _>(0)?);
+        let state = self.sealer().open(Purpose::Session, &id_hash, &sealed);
         Ok(state.map(|s| (s, deadline)))
     }
 

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
+use super::rows::{Param, RowRef};
 use super::sealing::Purpose;
 use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
 use crate::domain::{Request, UserTokens};
@@ -120,7 +120,7 @@ pub(super) const COLUMNS: &str = "id, tenant_id, idempotency_key, customer_id, p
      tokens_user_oid, tokens_user_name, tokens_kept_until";
 
 /// Whose tokens a row keeps, while it may keep them.
-fn holder_of(r: &AnyRow) -> StoreResult<Option<TokenHolder>> {
+fn holder_of(r: RowRef<'_>) -> StoreResult<Option<TokenHolder>> {
     let oid: Option<String> = r.try_get("tokens_user_oid")?;
     let name: Option<String> = r.try_get("tokens_user_name")?;
     let until: Option<String> = r.try_get("tokens_kept_until")?;
@@ -157,7 +157,8 @@ fn kind_of(r: &Request) -> &'static str {
 impl Store {
     /// A stored row as a submission; tokens sealed with another key are as good as gone
     /// (the delivery then asks to sign in).
-    pub(super) fn submission_of(&self, r: &AnyRow) -> StoreResult<Submission> {
+    pub(super) fn submission_of<'r>(&self, r: impl Into<RowRef<'r>>) -> StoreResult<Submission> {
+        let r = r.into();
         let payload: String = r.try_get("payload")?;
         let customer_id: String = r.try_get("customer_id")?;
         Ok(Submission {
@@ -188,7 +189,7 @@ impl Store {
     /// The kept tokens, opened for the row they were sealed for (a value copied from
     /// another submission does not open), unless their time is up: past the end of the
     /// session they came from they count as gone even before the sweeper removes them.
-    fn tokens_of(&self, r: &AnyRow) -> StoreResult<Option<UserTokens>> {
+    fn tokens_of(&self, r: RowRef<'_>) -> StoreResult<Option<UserTokens>> {
         if holder_of(r)?.is_none() {
             return Ok(None);
         }
@@ -283,16 +284,11 @@ impl Store {
         customer_id: &str,
         limit: i64,
     ) -> StoreResult<Vec<Submission>> {
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {COLUMNS} FROM submissions WHERE tenant_id = $1 AND customer_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3"
-        ));
-        let rows = sqlx::query(sql)
-            .bind(tenant_id)
-            .bind(customer_id)
-            .bind(limit)
-            .fetch_all(&mut *self.reader().await?)
-            .await?;
-        rows.iter().map(|r| self.submission_of(r)).collect()
+        );
+        let params = [Param::from(tenant_id), Param::from(customer_id), Param::from(limit)];
+        self.read_rows(&sql, &params, |r| self.submission_of(r)).await
     }
 
     /// What the portal's own submissions add to a customer's status: whether one is on

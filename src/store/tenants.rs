@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::rows::RowRef;
 use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
 use crate::domain::PartnerType;
 
@@ -89,22 +90,9 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn tenant_get(&self, tenant_id: &str) -> StoreResult<Option<TenantRecord>> {
-        let row = sqlx::query(
-            "SELECT name, partner_type, type_checked_at, customers_synced_at FROM partner_tenants WHERE tenant_id = $1",
-        )
-        .bind(tenant_id)
-        .fetch_optional(&mut *self.reader().await?)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        let pt: String = r.try_get("partner_type")?;
-        let synced: Option<String> = r.try_get("customers_synced_at")?;
-        Ok(Some(TenantRecord {
-            tenant_id: tenant_id.to_string(),
-            name: r.try_get("name")?,
-            partner_type: PartnerType::parse(&pt).ok_or_else(|| StoreError::Corrupt(format!("partner type {pt:?}")))?,
-            type_checked_at: parse_timestamp(&r.try_get::<String, _>("type_checked_at")?)?,
-            customers_synced_at: synced.as_deref().map(parse_timestamp).transpose()?,
-        }))
+        const SQL: &str =
+            "SELECT name, partner_type, type_checked_at, customers_synced_at FROM partner_tenants WHERE tenant_id = $1";
+        self.read_row(SQL, &[tenant_id.into()], |r| tenant_of(tenant_id, r)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
@@ -141,4 +129,17 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// A tenant's record from its row.
+fn tenant_of(tenant_id: &str, r: RowRef<'_>) -> StoreResult<TenantRecord> {
+    let pt: String = r.try_get("partner_type")?;
+    let synced: Option<String> = r.try_get("customers_synced_at")?;
+    Ok(TenantRecord {
+        tenant_id: tenant_id.to_string(),
+        name: r.try_get("name")?,
+        partner_type: PartnerType::parse(&pt).ok_or_else(|| StoreError::Corrupt(format!("partner type {pt:?}")))?,
+        type_checked_at: parse_timestamp(&r.try_get::<String, _>("type_checked_at")?)?,
+        customers_synced_at: synced.as_deref().map(parse_timestamp).transpose()?,
+    })
 }

@@ -410,6 +410,10 @@ impl Runner {
         if !store.refresh_run_end(run_id, owner, RunState::Finished, None).await? {
             return Err(RefreshError::Lost);
         }
+        // The run's writes leave the search index in pieces; searches read every piece.
+        if let Err(e) = store.compact_search_index().await {
+            tracing::warn!(error = %e, "the search index could not be compacted; searches stay slower until the next refresh");
+        }
         tracing::info!(customers = run.total, failed = run.failed, calls = run.calls, "customer refresh done");
         Ok(RefreshOutcome { customers: run.total, failed: run.failed })
     }
