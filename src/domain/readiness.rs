@@ -72,33 +72,28 @@ impl ReadinessInputs {
         ReadinessInputs { status: c.status, accepted_directly: c.accepted_directly, latest_attestation }
     }
 
-    /// Readiness on `today` (UTC) under `policy`. The first case that applies decides:
-    /// accepted directly; attested on or after the cutoff; only older attestations
-    /// (blocked from the enforcement day on); not read yet; no acceptance at all. A
-    /// submission on its way, or refused, adds a reason and unblocks nothing.
+    /// Readiness on `today` (UTC) under `policy`, with its reasons: see `case` for which
+    /// case applies. A submission on its way, or refused, adds a reason and unblocks
+    /// nothing.
     pub fn readiness(&self, policy: &ReattestationPolicy, today: NaiveDate) -> ReadinessVerdict {
-        if self.accepted_directly == Some(true) {
-            return can_transact(reason(
+        let mut verdict = match self.case(policy, today) {
+            Case::AcceptedDirectly => return can_transact(reason(
                 "accepted_directly",
                 "The customer accepted the Microsoft Customer Agreement in the Microsoft 365 admin center (customer acceptance through Microsoft: Provided).".into(),
-            ));
-        }
-        if let Some(latest) = self.latest_attestation.filter(|d| *d >= policy.cutoff) {
-            return can_transact(reason(
+            )),
+            Case::Attested(latest) => return can_transact(reason(
                 "attested",
                 format!(
                     "The latest partner attestation is dated {latest}, on or after the re-attestation cutoff {}.",
                     policy.cutoff
                 ),
-            ));
-        }
-        let mut verdict = match self.latest_attestation {
-            Some(latest) => only_older(latest, policy, today),
-            None if self.status == EffectiveStatus::NotRead => blocked(reason(
+            )),
+            Case::OnlyOlder { latest, enforced } => only_older(latest, policy, enforced),
+            Case::NotRead => blocked(reason(
                 "not_read",
                 "Not known: Partner Center did not give this customer's agreements when they were read. The portal does not vouch for a customer it could not read; refresh the customer to read them again.".into(),
             )),
-            None => blocked(reason(
+            Case::NoAcceptance => blocked(reason(
                 "no_acceptance",
                 "No acceptance is on record: the customer has not accepted the Microsoft Customer Agreement in the Microsoft 365 admin center and no partner has attested. Microsoft refuses transactions for a customer without an accepted agreement.".into(),
             )),
@@ -108,6 +103,44 @@ impl ReadinessInputs {
         }
         verdict
     }
+
+    /// Only the answer, "Can transact" or "Blocked", as `readiness` gives it, without
+    /// writing its reasons (a list shows the answer of every row).
+    pub fn answer(&self, policy: &ReattestationPolicy, today: NaiveDate) -> Readiness {
+        match self.case(policy, today) {
+            Case::AcceptedDirectly | Case::Attested(_) => Readiness::CanTransact,
+            Case::OnlyOlder { enforced: false, .. } => Readiness::CanTransact,
+            Case::OnlyOlder { enforced: true, .. } | Case::NotRead | Case::NoAcceptance => Readiness::Blocked,
+        }
+    }
+
+    /// The first case that applies: accepted directly; attested on or after the cutoff;
+    /// only older attestations (blocked from the enforcement day on); not read yet; no
+    /// acceptance at all.
+    fn case(&self, policy: &ReattestationPolicy, today: NaiveDate) -> Case {
+        if self.accepted_directly == Some(true) {
+            return Case::AcceptedDirectly;
+        }
+        match self.latest_attestation {
+            Some(latest) if latest >= policy.cutoff => Case::Attested(latest),
+            Some(latest) => Case::OnlyOlder { latest, enforced: today >= policy.enforced_from },
+            None if self.status == EffectiveStatus::NotRead => Case::NotRead,
+            None => Case::NoAcceptance,
+        }
+    }
+}
+
+/// Which of readiness's cases applies to a customer.
+enum Case {
+    AcceptedDirectly,
+    Attested(NaiveDate),
+    /// Attested only before the cutoff; `enforced`: Microsoft blocks such customers today.
+    OnlyOlder {
+        latest: NaiveDate,
+        enforced: bool,
+    },
+    NotRead,
+    NoAcceptance,
 }
 
 fn can_transact(why: ReadinessReason) -> ReadinessVerdict {
@@ -128,13 +161,14 @@ fn blocked(why: ReadinessReason) -> ReadinessVerdict {
     }
 }
 
-/// Only attestations dated before the cutoff, and no direct acceptance.
-fn only_older(latest: NaiveDate, policy: &ReattestationPolicy, today: NaiveDate) -> ReadinessVerdict {
+/// Only attestations dated before the cutoff, and no direct acceptance; `enforced` from
+/// the enforcement day on.
+fn only_older(latest: NaiveDate, policy: &ReattestationPolicy, enforced: bool) -> ReadinessVerdict {
     let older = format!(
         "The latest partner attestation is dated {latest}, before the re-attestation cutoff {}, and the customer has not accepted directly.",
         policy.cutoff
     );
-    if today >= policy.enforced_from {
+    if enforced {
         let mut v = blocked(reason("reattestation_required", older));
         v.reasons.push(reason(
             "reattestation_enforced",
@@ -339,5 +373,23 @@ mod tests {
     fn keys_and_labels() {
         assert_eq!(Readiness::CanTransact.key(), "can_transact");
         assert_eq!(Readiness::Blocked.label(), "Blocked");
+    }
+
+    #[test]
+    fn the_answer_alone_is_the_verdicts_answer_in_every_case() {
+        let p = policy();
+        let dates =
+            [None, Some(d(2020, 1, 1)), Some(p.cutoff.pred_opt().unwrap()), Some(p.cutoff), Some(d(2030, 1, 1))];
+        let days = [p.enforced_from.pred_opt().unwrap(), p.enforced_from, today()];
+        for status in EffectiveStatus::ALL {
+            for direct in [None, Some(false), Some(true)] {
+                for latest in dates {
+                    for day in days {
+                        let i = inputs(status, direct, latest);
+                        assert_eq!(i.answer(&p, day), i.readiness(&p, day).readiness, "{i:?} on {day}");
+                    }
+                }
+            }
+        }
     }
 }

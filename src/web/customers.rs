@@ -89,7 +89,7 @@ fn customer_row(
             (Some(_), Some(_)) => "a user who has not signed in here",
         },
         attested_by_id: user_id.filter(|_| latest.is_some_and(|a| a.user_name.is_none())),
-        readiness: inputs.readiness(policy, Utc::now().date_naive()).readiness.label(),
+        readiness: inputs.answer(policy, Utc::now().date_naive()).label(),
         reseller: c.associated_partner_id.as_ref().map(|id| {
             resellers.iter().find(|r| r.id.eq_ignore_ascii_case(id)).map(|r| r.name.clone()).unwrap_or(id.clone())
         }),

@@ -37,7 +37,7 @@ pub struct CustomerExportLine {
 impl CustomerExportLine {
     fn of(row: CustomerSummary, policy: &ReattestationPolicy, today: chrono::NaiveDate) -> Self {
         let inputs = ReadinessInputs::of_summary(&row, row.latest_attestation.as_ref().map(|a| a.date_agreed));
-        let readiness = inputs.readiness(policy, today).readiness;
+        let readiness = inputs.answer(policy, today);
         CustomerExportLine { row, readiness }
     }
 }
