@@ -2,11 +2,10 @@
 //! time of that read: one row per partner tenant, the list as JSON. Shared by every
 //! instance of the portal on the database (docs/sessions.md, "Several instances").
 
+use super::rows::RowRef;
+use super::{Store, StoreResult, parse_timestamp, timestamp};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-
-use super::{Store, StoreResult, parse_timestamp, timestamp};
 
 /// An indirect reseller as kept in the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,15 +27,11 @@ impl Store {
     /// version) counts as none: it is read again from Partner Center.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id), err)]
     pub async fn reseller_list(&self, tenant_id: &str) -> StoreResult<Option<ResellerList>> {
-        let row = sqlx::query("SELECT resellers, read_at FROM reseller_lists WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&mut *self.reader().await?)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let read_at = parse_timestamp(&row.try_get::<String, _>(1)?)?;
-        Ok(serde_json::from_str(&row.try_get::<String, _>(0)?)
-            .ok()
-            .map(|resellers| ResellerList { resellers, read_at }))
+        const SQL: &str = "SELECT resellers, read_at FROM reseller_lists WHERE tenant_id = $1";
+        let pair = |r: RowRef<'_>| Ok((r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?));
+        let Some((list, read_at)) = self.read_row(SQL, &[tenant_id.into()], pair).await? else { return Ok(None) };
+        let read_at = parse_timestamp(&read_at)?;
+        Ok(serde_json::from_str(&list).ok().map(|resellers| ResellerList { resellers, read_at }))
     }
 
     /// Keeps the tenant's list as read at `read_at`, in place of the one before.
