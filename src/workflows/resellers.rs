@@ -22,12 +22,8 @@ impl Workflows {
         if user.partner_type != PartnerType::IndirectProvider {
             return Vec::new();
         }
-        match self.store.reseller_list(&user.tenant_id).await {
-            Ok(Some(kept)) if Utc::now() - kept.read_at < KEPT_FOR => {
-                return kept.resellers.into_iter().map(related).collect();
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "could not read the kept indirect resellers"),
+        if let Some(kept) = self.kept_resellers(user).await {
+            return kept;
         }
         let Some(token) = token else { return Vec::new() };
         match self.pc.indirect_resellers(token, Uuid::new_v4()).await {
@@ -41,6 +37,21 @@ impl Workflows {
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the indirect resellers");
                 Vec::new()
+            }
+        }
+    }
+
+    /// The indirect resellers as kept from the last read, while they are recent enough
+    /// to show; `None` when they must be read again (which needs the user's token).
+    pub async fn kept_resellers(&self, user: &PartnerUser) -> Option<Vec<RelatedPartner>> {
+        match self.store.reseller_list(&user.tenant_id).await {
+            Ok(Some(kept)) if Utc::now() - kept.read_at < KEPT_FOR => {
+                Some(kept.resellers.into_iter().map(related).collect())
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the kept indirect resellers");
+                None
             }
         }
     }
