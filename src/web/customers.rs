@@ -104,12 +104,7 @@ async fn resellers_for(state: &AppState, signed: &Signed, items: &[CustomerSumma
     {
         return Vec::new();
     }
-    // The kept list needs no token; the user's is opened only to read the list again.
-    if let Some(kept) = state.workflows.kept_resellers(&signed.user).await {
-        return kept;
-    }
-    let token = session::access_token(state, signed).await.ok();
-    state.workflows.resellers(&signed.user, token.as_deref()).await
+    session::indirect_resellers(state, signed).await
 }
 
 /// The options of the filter form's selects that have no count.

@@ -10,11 +10,12 @@ use serde::Deserialize;
 use super::AppState;
 use super::errors::AppError;
 use super::extractors::Signed;
+use crate::domain::PartnerType;
 pub use crate::domain::PartnerUser as SignedInUser;
 pub use crate::domain::UserTokens;
 use crate::store::TenantRecord;
 use crate::workflows::refresh::Started;
-use crate::workflows::{IdToken, SignInState, WorkflowError};
+use crate::workflows::{IdToken, RelatedPartner, SignInState, WorkflowError};
 
 const USER: &str = "user";
 const TOKENS: &str = "tokens";
@@ -133,6 +134,22 @@ pub async fn renew_sign_in(
 /// The access token alone, for reading.
 pub async fn access_token(state: &AppState, signed: &Signed) -> Result<String, AppError> {
     Ok(fresh_tokens(state, signed).await?.access_token)
+}
+
+/// An indirect provider's indirect resellers (none for other partners): the kept list
+/// while it is recent, which needs no token; the user's token is opened only to read
+/// them again from Partner Center. None when they can't be read.
+pub async fn indirect_resellers(state: &AppState, signed: &Signed) -> Vec<RelatedPartner> {
+    if signed.user.partner_type != PartnerType::IndirectProvider {
+        return Vec::new();
+    }
+    if let Some(kept) = state.workflows.kept_resellers(&signed.user).await {
+        return kept;
+    }
+    match access_token(state, signed).await {
+        Ok(token) => state.workflows.read_resellers(&signed.user, &token).await,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// The first visit of a partner reads its customers; a long read goes on in the

@@ -25,7 +25,15 @@ impl Workflows {
         if let Some(kept) = self.kept_resellers(user).await {
             return kept;
         }
-        let Some(token) = token else { return Vec::new() };
+        match token {
+            Some(token) => self.read_resellers(user, token).await,
+            None => Vec::new(),
+        }
+    }
+
+    /// Reads the indirect resellers from Partner Center with the user's token and keeps
+    /// them for the next ten minutes; none when they can't be read.
+    pub async fn read_resellers(&self, user: &PartnerUser, token: &str) -> Vec<RelatedPartner> {
         match self.pc.indirect_resellers(token, Uuid::new_v4()).await {
             Ok(read) => {
                 let kept: Vec<KeptReseller> = read.iter().map(kept).collect();

@@ -38,8 +38,7 @@ fn enhanced_mode(state: &AppState) -> bool {
 
 /// The indirect resellers to offer (an indirect provider's); none when they can't be read.
 async fn resellers_of(state: &AppState, signed: &Signed) -> Vec<RelatedPartner> {
-    let token = session::access_token(state, signed).await.ok();
-    state.workflows.resellers(&signed.user, token.as_deref()).await
+    session::indirect_resellers(state, signed).await
 }
 
 /// The form again, with what the page must say besides the fields.
