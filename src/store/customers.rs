@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::customer_list::{SUMMARY_COLUMNS, SUMMARY_JOIN};
+use super::customer_rows::{CustomerRead, insert_attestations, save_customers, upsert_customers};
 use super::rows::{Param, RowRef};
 use super::{Store, StoreError, StoreResult, parse_timestamp, timestamp};
 use crate::domain::customer::BillingDetails;
@@ -103,16 +104,14 @@ pub fn search_form(text: &str) -> String {
 /// The assignments that remember a change of status: the status before and when it
 /// changed (`row` the stored row's prefix, `new` the status written, `at` the time). A
 /// status written again unchanged keeps both.
-fn status_change(row: &str, new: &str, at: &str) -> String {
+pub(super) fn status_change(row: &str, new: &str, at: &str) -> String {
     format!(
         "previous_status = CASE WHEN {row}status <> {new} THEN {row}status ELSE {row}previous_status END, \
          status_changed_at = CASE WHEN {row}status <> {new} THEN {at} ELSE {row}status_changed_at END"
     )
 }
 
-/// The customer's own row: company, domain, what searches match, billing, status, and
-/// what the list shows of its acceptance, latest attestation and reseller. The counts
-/// and the search index follow it by triggers (migration 0012).
+/// The customer's own row, as `customer_rows::upsert_customers` writes it.
 pub(super) async fn upsert_customer(
     conn: &mut sqlx::AnyConnection,
     tenant_id: &str,
@@ -120,44 +119,14 @@ pub(super) async fn upsert_customer(
     verdict: &StatusVerdict,
     at: &str,
 ) -> StoreResult<()> {
-    let billing = match &customer.billing {
-        Some(b) => Some(serde_json::to_string(&BillingJson::from(b)).map_err(|e| StoreError::Corrupt(e.to_string()))?),
-        None => None,
-    };
-    let search_text = search_form(&format!("{} {}", customer.company_name, customer.domain));
-    let latest = Attestation::latest(attestations);
-    let sql = sqlx::AssertSqlSafe(format!(
-        "INSERT INTO customers (tenant_id, customer_id, company_name, domain, search_text, relationship, commerce_id, billing_json, status, status_reason, read_at, \
-         accepted_directly, latest_attestation_on, latest_attestation_by, associated_partner_id, first_seen_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $11) \
-         ON CONFLICT (tenant_id, customer_id) DO UPDATE SET company_name = excluded.company_name, domain = excluded.domain, \
-         search_text = excluded.search_text, relationship = excluded.relationship, commerce_id = excluded.commerce_id, \
-         billing_json = COALESCE(excluded.billing_json, customers.billing_json), {STATUS_CHANGE}, status = excluded.status, \
-         status_reason = excluded.status_reason, read_at = excluded.read_at, \
-         accepted_directly = COALESCE(excluded.accepted_directly, customers.accepted_directly), \
-         latest_attestation_on = excluded.latest_attestation_on, latest_attestation_by = excluded.latest_attestation_by, \
-         associated_partner_id = COALESCE(excluded.associated_partner_id, customers.associated_partner_id)",
-        STATUS_CHANGE = status_change("customers.", "excluded.status", "excluded.read_at")
-    ));
-    sqlx::query(sql)
-        .bind(tenant_id)
-        .bind(&customer.id)
-        .bind(&customer.company_name)
-        .bind(&customer.domain)
-        .bind(search_text)
-        .bind(customer.relationship.clone())
-        .bind(customer.commerce_id.clone())
-        .bind(billing)
-        .bind(verdict.status.key())
-        .bind(&verdict.reason)
-        .bind(at)
-        .bind(accepted_directly.map(i64::from))
-        .bind(latest.map(|a| a.date_agreed.to_string()).unwrap_or_default())
-        .bind(latest.and_then(|a| a.user_id.clone()))
-        .bind(customer.associated_partner_id.clone())
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let read = CustomerRead { customer, accepted_directly, attestations, verdict, billing_json: billing_json(customer)? };
+    upsert_customers(conn, tenant_id, std::slice::from_ref(&read), at).await
+}
+
+/// The customer's billing details as `customers.billing_json` keeps them.
+fn billing_json(customer: &Customer) -> StoreResult<Option<String>> {
+    let Some(b) = &customer.billing else { return Ok(None) };
+    serde_json::to_string(&BillingJson::from(b)).map(Some).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// One partner attestation of a customer, at a position of its list.
@@ -168,24 +137,7 @@ pub(super) async fn insert_attestation(
     a: &Attestation,
     at: &str,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO partner_attestations (tenant_id, customer_id, position, first_name, last_name, email, phone, date_agreed, user_id, template_id, read_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(tenant_id)
-    .bind(customer_id)
-    .bind(position)
-    .bind(&a.first_name)
-    .bind(&a.last_name)
-    .bind(&a.email)
-    .bind(a.phone.clone())
-    .bind(a.date_agreed.to_string())
-    .bind(a.user_id.clone())
-    .bind(a.template_id.clone())
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    insert_attestations(conn, tenant_id, &[(customer_id, position, a)], at).await
 }
 
 fn status_of(key: &str) -> StoreResult<EffectiveStatus> {
@@ -256,38 +208,6 @@ pub struct CustomerWrite<'a> {
     pub verdict: &'a StatusVerdict,
 }
 
-/// One customer's row, direct acceptance and attestations, replacing what was stored.
-async fn save_customer(
-    conn: &mut sqlx::AnyConnection,
-    tenant_id: &str,
-    one: &CustomerWrite<'_>,
-    at: &str,
-) -> StoreResult<()> {
-    let (customer, attestations) = (one.customer, one.attestations);
-    upsert_customer(conn, tenant_id, (customer, one.accepted_directly, attestations), one.verdict, at).await?;
-    if let Some(signed) = one.accepted_directly {
-        sqlx::query(
-            "INSERT INTO direct_acceptance (tenant_id, customer_id, is_signed, read_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant_id, customer_id) DO UPDATE SET is_signed = excluded.is_signed, read_at = excluded.read_at",
-        )
-        .bind(tenant_id)
-        .bind(&customer.id)
-        .bind(i64::from(signed))
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    }
-    sqlx::query("DELETE FROM partner_attestations WHERE tenant_id = $1 AND customer_id = $2")
-        .bind(tenant_id)
-        .bind(&customer.id)
-        .execute(&mut *conn)
-        .await?;
-    for (i, a) in attestations.iter().enumerate() {
-        insert_attestation(conn, (tenant_id, &customer.id), i as i64, a, at).await?;
-    }
-    Ok(())
-}
-
 impl Store {
     /// Saves what Partner Center said of one customer, replacing what was read before.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, customer_id = %customer.id), err)]
@@ -305,7 +225,8 @@ impl Store {
     }
 
     /// Saves many customers of one tenant as `customer_save` does each, in one write
-    /// transaction: for loading a large portfolio at once (the `seed` command).
+    /// transaction and a few statements: for loading a large portfolio at once (the
+    /// `seed` command). A customer appears at most once in `batch`.
     #[tracing::instrument(level = "debug", skip_all, fields(%tenant_id, customers = batch.len()), err)]
     pub async fn customers_save_batch(
         &self,
@@ -314,10 +235,16 @@ impl Store {
         read_at: DateTime<Utc>,
     ) -> StoreResult<()> {
         let at = timestamp(read_at);
+        let reads = batch
+            .iter()
+            .map(|one| {
+                let (customer, attestations, verdict) = (one.customer, one.attestations, one.verdict);
+                let billing_json = billing_json(customer)?;
+                Ok(CustomerRead { customer, accepted_directly: one.accepted_directly, attestations, verdict, billing_json })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
         let mut tx = self.begin_write().await?;
-        for one in batch {
-            save_customer(&mut tx, tenant_id, one, &at).await?;
-        }
+        save_customers(&mut tx, tenant_id, &reads, &at).await?;
         tx.commit().await?;
         Ok(())
     }

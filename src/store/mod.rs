@@ -7,6 +7,7 @@ mod audit_search;
 mod customer_counts;
 mod customer_facts;
 mod customer_list;
+mod customer_rows;
 mod customers;
 mod direct_readers;
 mod invitation_templates;
