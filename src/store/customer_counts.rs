@@ -81,6 +81,9 @@ pub struct StatusCounts {
     /// False when a search matched more customers than are counted
     /// (`SEARCH_COUNTED`): the counts are then left out (all zero).
     pub complete: bool,
+    /// The search keys of a search's matches when they were all counted, on SQLite (a
+    /// JSON array): the page reads those rows (`Store::customer_list_counted`).
+    pub(super) found: Option<String>,
 }
 
 impl StatusCounts {
@@ -125,14 +128,15 @@ impl Store {
     pub async fn customer_status_counts(&self, tenant_id: &str, filter: &CustomerFilter) -> StoreResult<StatusCounts> {
         if matches!(Search::of(&filter.search), Search::None) {
             let by_status = self.customer_counts(tenant_id).await?.by_status(filter.acceptance);
-            return Ok(StatusCounts { by_status, complete: true });
+            return Ok(StatusCounts { by_status, complete: true, found: None });
         }
         let counted = self.customer_search_counts(tenant_id, filter, SEARCH_COUNTED).await?;
         let count_of = |status: EffectiveStatus| {
-            counted.iter().flatten().find(|(key, _)| key == status.key()).map(|(_, n)| *n).unwrap_or(0)
+            counted.iter().flat_map(|c| &c.by_status).find(|(key, _)| key == status.key()).map(|(_, n)| *n).unwrap_or(0)
         };
         let by_status =
             EffectiveStatus::ALL.into_iter().map(|status| StatusCount { status, count: count_of(status) }).collect();
-        Ok(StatusCounts { by_status, complete: counted.is_some() })
+        let complete = counted.is_some();
+        Ok(StatusCounts { by_status, complete, found: counted.and_then(|c| c.found) })
     }
 }

@@ -153,6 +153,13 @@ impl Search {
     }
 }
 
+/// A search's matches, counted: how many in each status (by its key) and, on SQLite,
+/// their search keys as a JSON array.
+pub(super) struct SearchCounts {
+    pub(super) by_status: Vec<(String, i64)>,
+    pub(super) found: Option<String>,
+}
+
 /// A position in one order of the list: a row's sort values, its customer id last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SortKey {
@@ -275,6 +282,26 @@ pub(super) fn contains_pattern(text: &str) -> String {
     p
 }
 
+/// The trigrams of a search's text (three characters from each position on), as the
+/// search index's tokenizer cuts them, as a JSON array.
+fn trigrams_json(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    serde_json::Value::from(trigrams).to_string()
+}
+
+/// The search index query of the two rarest of `trigrams` (the marker of a JSON array of
+/// them), by the counts kept in `customers_search_terms`: a trigram not counted there is
+/// taken as rare. A row holding both is a candidate the search text checks
+/// (docs/architecture.md, "Search").
+fn rarest_trigrams(trigrams: &str) -> String {
+    format!(
+        "(SELECT group_concat('\"' || replace(r.value, '\"', '\"\"') || '\"', ' AND ') FROM \
+         (SELECT t.value FROM json_each({trigrams}) t LEFT JOIN customers_search_terms n ON n.term = t.value \
+         ORDER BY COALESCE(n.docs, 0), t.key LIMIT 2) r)"
+    )
+}
+
 /// The first text after every text that begins with `prefix`, in code point order
 /// (which is the byte order of UTF-8, SQLite's and the "C" collation's order).
 fn after_prefix(prefix: &str) -> String {
@@ -294,9 +321,12 @@ fn after_prefix(prefix: &str) -> String {
 /// when it matches many (the page fills after a few rows, where sorting them all would
 /// read the portfolio). PostgreSQL's planner makes that choice from its statistics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Reach {
+pub(super) enum Reach<'a> {
     Few,
     Many,
+    /// The search keys of every match are known (a JSON array, from counting them:
+    /// `StatusCounts`): the page reads those rows, not the search index again.
+    Found(&'a str),
 }
 
 /// `FROM` and `WHERE` for the tenant's customers that match `filter`.
@@ -304,25 +334,35 @@ fn matching(
     backend: Backend,
     tenant_id: &str,
     filter: &CustomerFilter,
-    reach: Reach,
+    reach: Reach<'_>,
     (columns, join): (&str, &str),
 ) -> Statement {
     let mut st = Statement { sql: String::new(), binds: Vec::new() };
     let search = Search::of(&filter.search);
     let from = match (&search, backend, reach) {
-        // The trigram index drives: only the matching rows are read, then sorted.
-        (Search::Anywhere(_), Backend::Sqlite, Reach::Few) => {
-            "FROM customers_search CROSS JOIN customers c ON c.search_key = customers_search.rowid"
+        (Search::None, ..) => "FROM customers c".to_string(),
+        // Only the matching rows are read, then sorted.
+        (_, Backend::Sqlite, Reach::Found(keys)) => {
+            let keys = st.param(Param::Text(keys.to_string()));
+            format!("FROM json_each({keys}) found CROSS JOIN customers c ON c.search_key = found.value")
         }
-        _ => "FROM customers c",
+        (Search::Anywhere(_), Backend::Sqlite, Reach::Few) => {
+            "FROM customers_search CROSS JOIN customers c ON c.search_key = customers_search.rowid".to_string()
+        }
+        _ => "FROM customers c".to_string(),
     };
     let tenant = st.param(Param::Text(tenant_id.to_string()));
     st.sql = format!("SELECT {columns} {from} {join} WHERE c.tenant_id = {tenant}");
     match (search, backend) {
         (Search::None, _) => {}
+        (_, Backend::Sqlite) if matches!(reach, Reach::Found(_)) => {}
         (Search::Anywhere(text), Backend::Sqlite) if reach == Reach::Few => {
-            let phrase = st.param(Param::Text(format!("\"{}\"", text.replace('"', "\"\""))));
-            st.sql += &format!(" AND customers_search MATCH {phrase}");
+            let trigrams = st.param(Param::Text(trigrams_json(&text)));
+            let pattern = st.param(Param::Text(contains_pattern(&text)));
+            st.sql += &format!(
+                " AND customers_search MATCH {} AND c.search_text LIKE {pattern} ESCAPE '\\'",
+                rarest_trigrams(&trigrams)
+            );
         }
         (Search::Anywhere(text), Backend::Sqlite) => {
             let pattern = st.param(Param::Text(contains_pattern(&text)));
@@ -337,7 +377,7 @@ fn matching(
             // should drive.
             let column = match (backend, reach) {
                 (Backend::Postgres, _) => "c.search_text COLLATE \"C\"",
-                (Backend::Sqlite, Reach::Few) => "c.search_text",
+                (Backend::Sqlite, Reach::Few | Reach::Found(_)) => "c.search_text",
                 (Backend::Sqlite, Reach::Many) => "+c.search_text",
             };
             let high = after_prefix(&text);
@@ -363,7 +403,7 @@ fn matching(
 /// The statement of one page: `limit` rows from `position` on, in the list's order, or
 /// backwards from it (`backwards`: the rows come in reverse order).
 fn page_statement(
-    (backend, reach): (Backend, Reach),
+    (backend, reach): (Backend, Reach<'_>),
     tenant_id: &str,
     query: &CustomerQuery,
     position: &Position,
@@ -409,8 +449,9 @@ impl Store {
     }
 
     /// `customer_list` for a view whose status counts were read (the Customers page shows
-    /// both): without an acceptance filter they count the same matches as the search's
-    /// reach, which is then known without a statement of its own through the search index.
+    /// both). The counts of a search found its matches: the page reads those rows when
+    /// they are known (SQLite); otherwise, without an acceptance filter, the counts tell
+    /// the search's reach without a statement of its own.
     pub async fn customer_list_counted(
         &self,
         tenant_id: &str,
@@ -419,17 +460,18 @@ impl Store {
         page_size: i64,
         counts: &StatusCounts,
     ) -> StoreResult<CustomerPage> {
-        let reach = match (query.filter.acceptance, counts.complete) {
-            (Some(_), _) => self.search_reach(tenant_id, &query.filter.search).await?,
-            (None, true) => Reach::Few,
-            (None, false) => Reach::Many,
+        let reach = match (counts.found.as_deref(), query.filter.acceptance, counts.complete) {
+            (Some(keys), ..) => Reach::Found(keys),
+            (None, Some(_), _) => self.search_reach(tenant_id, &query.filter.search).await?,
+            (None, None, true) => Reach::Few,
+            (None, None, false) => Reach::Many,
         };
         self.customer_list_reaching((tenant_id, reach), query, position, page_size).await
     }
 
     async fn customer_list_reaching(
         &self,
-        (tenant_id, reach): (&str, Reach),
+        (tenant_id, reach): (&str, Reach<'_>),
         query: &CustomerQuery,
         position: &Position,
         page_size: i64,
@@ -465,7 +507,7 @@ impl Store {
 
     /// Whether a search matches few customers or many (more than `SEARCH_COUNTED`),
     /// read through the search index, on SQLite; see `Reach`.
-    async fn search_reach(&self, tenant_id: &str, search: &str) -> StoreResult<Reach> {
+    async fn search_reach(&self, tenant_id: &str, search: &str) -> StoreResult<Reach<'static>> {
         if self.backend() == Backend::Postgres || matches!(Search::of(search), Search::None) {
             return Ok(Reach::Few);
         }
@@ -479,7 +521,7 @@ impl Store {
 
     async fn customer_page(
         &self,
-        (tenant_id, reach): (&str, Reach),
+        (tenant_id, reach): (&str, Reach<'_>),
         query: &CustomerQuery,
         position: &Position,
         page_size: i64,
@@ -499,19 +541,32 @@ impl Store {
     }
 
     /// How many customers match a search, in each status, counting at most `cap`
-    /// matches (read through the search index); `None` past the cap.
+    /// matches (read through the search index); `None` past the cap. On SQLite, the
+    /// matches' search keys come too (`Reach::Found`).
     pub(super) async fn customer_search_counts(
         &self,
         tenant_id: &str,
         filter: &CustomerFilter,
         cap: i64,
-    ) -> StoreResult<Option<Vec<(String, i64)>>> {
+    ) -> StoreResult<Option<SearchCounts>> {
         let filter = CustomerFilter { status: None, ..filter.clone() };
-        let mut st = matching(self.backend(), tenant_id, &filter, Reach::Few, ("c.status", ""));
+        let sqlite = self.backend() == Backend::Sqlite;
+        let (columns, keys) =
+            if sqlite { ("c.status, c.search_key", "group_concat(m.search_key)") } else { ("c.status", "''") };
+        let mut st = matching(self.backend(), tenant_id, &filter, Reach::Few, (columns, ""));
         let limit = st.param(Param::Int(cap + 1));
-        st.sql = format!("SELECT m.status, COUNT(*) AS n FROM ({} LIMIT {limit}) m GROUP BY m.status", st.sql);
-        let counts = st.read(self, |r| Ok((r.try_get("status")?, r.try_get("n")?))).await?;
-        Ok((counts.iter().map(|(_, n)| n).sum::<i64>() <= cap).then_some(counts))
+        st.sql = format!(
+            "SELECT m.status, COUNT(*) AS n, {keys} AS found FROM ({} LIMIT {limit}) m GROUP BY m.status",
+            st.sql
+        );
+        let rows: Vec<(String, i64, String)> =
+            st.read(self, |r| Ok((r.try_get("status")?, r.try_get("n")?, r.try_get("found")?))).await?;
+        if rows.iter().map(|(_, n, _)| n).sum::<i64>() > cap {
+            return Ok(None);
+        }
+        let found =
+            sqlite.then(|| format!("[{}]", rows.iter().map(|(.., k)| k.as_str()).collect::<Vec<_>>().join(",")));
+        Ok(Some(SearchCounts { by_status: rows.into_iter().map(|(status, n, _)| (status, n)).collect(), found }))
     }
 }
 
@@ -569,6 +624,7 @@ mod tests {
 mod plans {
     use super::*;
     use crate::domain::EffectiveStatus::Attested;
+    use crate::store::SEARCH_COUNTED;
 
     async fn store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -576,7 +632,7 @@ mod plans {
         (store, dir)
     }
 
-    async fn plan_of(store: &Store, reach: Reach, query: &CustomerQuery, position: &Position) -> String {
+    async fn plan_of(store: &Store, reach: Reach<'_>, query: &CustomerQuery, position: &Position) -> String {
         let mut st = page_statement((Backend::Sqlite, reach), "t1", query, position, 26);
         st.sql = format!("EXPLAIN QUERY PLAN {}", st.sql);
         st.read(store, |r| r.try_get::<String, _>("detail")).await.expect("explain").join("\n")
@@ -720,29 +776,31 @@ mod plans {
             for sort in [CustomerSort::Name, CustomerSort::AttestedNewest] {
                 let query =
                     CustomerQuery { filter: CustomerFilter { search: search.into(), ..Default::default() }, sort };
+                let counted = store.customer_search_counts("t1", &query.filter, SEARCH_COUNTED).await.expect("count");
+                assert_eq!(counted.is_some(), reach == Reach::Few, "{search}");
+                let found = counted.and_then(|c| c.found);
                 let mut pages = Vec::new();
-                for reach in [Reach::Few, Reach::Many] {
+                for reach in [Reach::Few, Reach::Many].into_iter().chain(found.as_deref().map(Reach::Found)) {
                     let first = store.customer_page(("t1", reach), &query, &Position::First, 30).await.expect("page");
                     let next = first.next(sort).expect("a next page");
                     let second = store.customer_page(("t1", reach), &query, &next, 30).await.expect("page");
                     let ids: Vec<_> = first.items.iter().chain(&second.items).map(|c| c.id.clone()).collect();
                     pages.push(ids);
                 }
-                assert_eq!(pages[0], pages[1], "{search} {sort:?}");
+                assert!(pages.iter().all(|p| *p == pages[0]), "{search} {sort:?}");
                 assert_eq!(pages[0].len(), 60);
+                assert_eq!(pages.len(), if reach == Reach::Few { 3 } else { 2 }, "{search}: found when counted");
             }
         }
     }
 
-    #[tokio::test]
-    async fn the_matches_of_a_search_are_counted_up_to_the_cap() {
-        let (store, _dir) = store().await;
+    async fn save_named(store: &Store, names: &[String]) {
         let verdict = crate::domain::StatusInputs::default().verdict(&Default::default());
-        for i in 0..3 {
+        for (i, name) in names.iter().enumerate() {
             let c = crate::domain::Customer {
-                id: format!("c{i}"),
-                company_name: format!("Northwind {i}"),
-                domain: format!("nw{i}.example"),
+                id: format!("c{i:04}"),
+                company_name: name.clone(),
+                domain: format!("d{i}.example"),
                 relationship: None,
                 commerce_id: None,
                 billing: None,
@@ -750,10 +808,50 @@ mod plans {
             };
             store.customer_save("t1", &c, None, &[], &verdict, chrono::Utc::now()).await.expect("save");
         }
+    }
+
+    #[tokio::test]
+    async fn a_search_asks_the_index_for_its_two_rarest_trigrams_and_checks_the_whole_text() {
+        let (store, _dir) = store().await;
+        let mut names: Vec<String> = (0..60).map(|i| format!("Northwind {i:02}")).collect();
+        names.push("Wind \"Quoted\" 7".into());
+        names.push("Wind 7 North".into());
+        save_named(&store, &names).await;
+        store.compact_search_index().await.expect("compact");
+        let sql = format!("SELECT {} AS q", rarest_trigrams("$1"));
+        let store = &store;
+        let chosen = |text: &str| {
+            let st = Statement { sql: sql.clone(), binds: vec![Param::Text(trigrams_json(text))] };
+            async move {
+                let query = st.read(store, |r| r.try_get::<String, _>("q")).await.expect("rarest").remove(0);
+                let mut terms: Vec<String> = query.split(" AND ").map(str::to_string).collect();
+                terms.sort();
+                terms
+            }
+        };
+        assert_eq!(chosen("northwind 07").await, ["\" 07\"", "\"d 0\""], "the two counted least often");
+        assert_eq!(chosen("zzz wind").await, ["\"zz \"", "\"zzz\""], "uncounted trigrams first");
+        let searches =
+            [("northwind 07", 1), ("wind 7", 1), ("\"quoted\"", 1), ("d 7 n", 1), ("north 07", 0), ("wind", 62)];
+        for (search, found) in searches {
+            let filter = CustomerFilter { search: search.into(), ..Default::default() };
+            let counted = store.customer_search_counts("t1", &filter, 100).await.expect("count").expect("counted");
+            assert_eq!(counted.by_status.iter().map(|(_, n)| n).sum::<i64>(), found, "{search}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_matches_of_a_search_are_counted_up_to_the_cap() {
+        let (store, _dir) = store().await;
+        let verdict = crate::domain::StatusInputs::default().verdict(&Default::default());
+        save_named(&store, &(0..3).map(|i| format!("Northwind {i}")).collect::<Vec<_>>()).await;
         let filter = CustomerFilter { search: "wind".into(), ..Default::default() };
         let counted = store.customer_search_counts("t1", &filter, 3).await.expect("count");
-        assert_eq!(counted, Some(vec![(verdict.status.key().to_string(), 3)]));
-        assert_eq!(store.customer_search_counts("t1", &filter, 2).await.expect("count"), None, "past the cap");
+        let counted = counted.expect("under the cap");
+        assert_eq!(counted.by_status, vec![(verdict.status.key().to_string(), 3)]);
+        let found: Vec<i64> = serde_json::from_str(&counted.found.expect("keys on SQLite")).expect("a JSON array");
+        assert_eq!(found.len(), 3);
+        assert!(store.customer_search_counts("t1", &filter, 2).await.expect("count").is_none(), "past the cap");
     }
 
     #[tokio::test]
@@ -763,8 +861,14 @@ mod plans {
             let filter = CustomerFilter { search: "wind".into(), status: Some(Attested), acceptance: None };
             let plan = plan(&store, &CustomerQuery { filter, sort }, &Position::After(key(sort))).await;
             assert!(plan.contains("SCAN customers_search VIRTUAL TABLE INDEX 0:M"), "{plan}");
+            assert!(plan.contains("SEARCH n USING PRIMARY KEY (term=?)"), "trigram counts by key: {plan}");
             assert!(plan.contains("SEARCH c USING INDEX customers_by_search_key (search_key=?)"), "{plan}");
             assert!(!plan.lines().any(|l| l == "SCAN c" || l.starts_with("SCAN c ")), "{plan}");
+            let query = CustomerQuery { filter: CustomerFilter { search: "wind".into(), ..Default::default() }, sort };
+            let found = plan_of(&store, Reach::Found("[1,2]"), &query, &Position::After(key(sort))).await;
+            assert!(found.contains("SCAN found VIRTUAL TABLE"), "{found}");
+            assert!(found.contains("SEARCH c USING INDEX customers_by_search_key (search_key=?)"), "{found}");
+            assert!(!found.contains("customers_search"), "{found}");
             let filter = CustomerFilter { search: "w".into(), ..Default::default() };
             let prefix = self::plan(&store, &CustomerQuery { filter, sort }, &Position::First).await;
             assert!(

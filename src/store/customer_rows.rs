@@ -169,7 +169,8 @@ pub(super) async fn upsert_direct_acceptance(
         })
         .collect();
     let head = "INSERT INTO direct_acceptance (tenant_id, customer_id, is_signed, read_at)";
-    let tail = "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET is_signed = excluded.is_signed, read_at = excluded.read_at";
+    let tail =
+        "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET is_signed = excluded.is_signed, read_at = excluded.read_at";
     insert_all(conn, (head, tail), rows).await
 }
 

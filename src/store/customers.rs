@@ -119,7 +119,8 @@ pub(super) async fn upsert_customer(
     verdict: &StatusVerdict,
     at: &str,
 ) -> StoreResult<()> {
-    let read = CustomerRead { customer, accepted_directly, attestations, verdict, billing_json: billing_json(customer)? };
+    let read =
+        CustomerRead { customer, accepted_directly, attestations, verdict, billing_json: billing_json(customer)? };
     upsert_customers(conn, tenant_id, std::slice::from_ref(&read), at).await
 }
 
@@ -240,7 +241,13 @@ impl Store {
             .map(|one| {
                 let (customer, attestations, verdict) = (one.customer, one.attestations, one.verdict);
                 let billing_json = billing_json(customer)?;
-                Ok(CustomerRead { customer, accepted_directly: one.accepted_directly, attestations, verdict, billing_json })
+                Ok(CustomerRead {
+                    customer,
+                    accepted_directly: one.accepted_directly,
+                    attestations,
+                    verdict,
+                    billing_json,
+                })
             })
             .collect::<StoreResult<Vec<_>>>()?;
         let mut tx = self.begin_write().await?;

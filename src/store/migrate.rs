@@ -108,6 +108,15 @@ const MIGRATIONS: &[Migration] = &[
         name: "reseller_lists",
         step: Step::Sql(include_str!("../../migrations/0017_reseller_lists.sql")),
     },
+    Migration {
+        version: 18,
+        name: "search_term_counts",
+        step: Step::PerBackend {
+            sqlite: include_str!("../../migrations/0018_search_term_counts.sqlite.sql"),
+            postgres: include_str!("../../migrations/0018_search_term_counts.postgres.sql"),
+            pg_extensions: &[],
+        },
+    },
 ];
 
 impl Store {
