@@ -329,6 +329,23 @@ pub(super) enum Reach<'a> {
     Found(&'a str),
 }
 
+/// Where a statement reads the rows of a search from: the search index or the known
+/// matches drive on SQLite when the search finds few (only the matching rows are read,
+/// then sorted); otherwise the order's index of `customers`.
+fn rows_from(st: &mut Statement, search: &Search, backend: Backend, reach: Reach<'_>) -> String {
+    match (search, backend, reach) {
+        (Search::None, ..) => "FROM customers c".to_string(),
+        (_, Backend::Sqlite, Reach::Found(keys)) => {
+            let keys = st.param(Param::Text(keys.to_string()));
+            format!("FROM json_each({keys}) found CROSS JOIN customers c ON c.search_key = found.value")
+        }
+        (Search::Anywhere(_), Backend::Sqlite, Reach::Few) => {
+            "FROM customers_search CROSS JOIN customers c ON c.search_key = customers_search.rowid".to_string()
+        }
+        _ => "FROM customers c".to_string(),
+    }
+}
+
 /// `FROM` and `WHERE` for the tenant's customers that match `filter`.
 fn matching(
     backend: Backend,
@@ -339,18 +356,7 @@ fn matching(
 ) -> Statement {
     let mut st = Statement { sql: String::new(), binds: Vec::new() };
     let search = Search::of(&filter.search);
-    let from = match (&search, backend, reach) {
-        (Search::None, ..) => "FROM customers c".to_string(),
-        // Only the matching rows are read, then sorted.
-        (_, Backend::Sqlite, Reach::Found(keys)) => {
-            let keys = st.param(Param::Text(keys.to_string()));
-            format!("FROM json_each({keys}) found CROSS JOIN customers c ON c.search_key = found.value")
-        }
-        (Search::Anywhere(_), Backend::Sqlite, Reach::Few) => {
-            "FROM customers_search CROSS JOIN customers c ON c.search_key = customers_search.rowid".to_string()
-        }
-        _ => "FROM customers c".to_string(),
-    };
+    let from = rows_from(&mut st, &search, backend, reach);
     let tenant = st.param(Param::Text(tenant_id.to_string()));
     st.sql = format!("SELECT {columns} {from} {join} WHERE c.tenant_id = {tenant}");
     match (search, backend) {
