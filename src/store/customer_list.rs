@@ -302,6 +302,40 @@ fn rarest_trigrams(trigrams: &str) -> String {
     )
 }
 
+/// A search is common when its rarest trigram is in at least one in this many of the
+/// partner's customers: the search index would then give more candidates than reading
+/// the partner's rows costs (docs/architecture.md, "Search").
+const COMMON_ONE_IN: i64 = 5;
+
+/// How a search's matches are found on SQLite, by how common its trigrams are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Breadth {
+    /// A trigram of the search is in few customers (or not counted yet): the search
+    /// index finds the candidates.
+    Rare,
+    /// Every trigram is common: the partner's rows are checked with `LIKE` instead;
+    /// `matches` of them match, counted up to the cap and one more.
+    Common { matches: i64 },
+}
+
+/// Whether the search `text` is common among the tenant's customers (`common`, 1 or 0:
+/// by the counts of its rarest trigram), and only when it is, how many customers match
+/// `filter` (`n`, up to `cap` + 1): the count reads the index of `search_text` alone.
+fn breadth_statement(tenant_id: &str, filter: &CustomerFilter, text: &str, cap: i64) -> Statement {
+    let filter = CustomerFilter { status: None, ..filter.clone() };
+    let mut st = matching(Backend::Sqlite, tenant_id, &filter, Reach::Many, ("1 AS one", ""));
+    let limit = st.param(Param::Int(cap + 1));
+    let (trigrams, tenant) = (st.param(Param::Text(trigrams_json(text))), st.param(Param::Text(tenant_id.into())));
+    st.sql = format!(
+        "WITH b AS (SELECT (SELECT MIN(COALESCE(n.docs, 0)) FROM json_each({trigrams}) t \
+         LEFT JOIN customers_search_terms n ON n.term = t.value) * {COMMON_ONE_IN} >= \
+         (SELECT COALESCE(SUM(k.n), 0) FROM customer_counts k WHERE k.tenant_id = {tenant}) AS common) \
+         SELECT b.common AS common, CASE WHEN b.common THEN (SELECT COUNT(*) FROM ({} LIMIT {limit}) m) END AS n FROM b",
+        st.sql
+    );
+    st
+}
+
 /// The first text after every text that begins with `prefix`, in code point order
 /// (which is the byte order of UTF-8, SQLite's and the "C" collation's order).
 fn after_prefix(prefix: &str) -> String {
@@ -512,12 +546,16 @@ impl Store {
     }
 
     /// Whether a search matches few customers or many (more than `SEARCH_COUNTED`),
-    /// read through the search index, on SQLite; see `Reach`.
+    /// read through the search index, on SQLite; see `Reach`. A common search reads
+    /// the rows of the order's index, which never costs more than the search index would.
     async fn search_reach(&self, tenant_id: &str, search: &str) -> StoreResult<Reach<'static>> {
         if self.backend() == Backend::Postgres || matches!(Search::of(search), Search::None) {
             return Ok(Reach::Few);
         }
         let filter = CustomerFilter { search: search.to_string(), ..Default::default() };
+        if let Breadth::Common { .. } = self.search_breadth(tenant_id, &filter, SEARCH_COUNTED).await? {
+            return Ok(Reach::Many);
+        }
         let mut st = matching(self.backend(), tenant_id, &filter, Reach::Few, ("1 AS one", ""));
         let limit = st.param(Param::Int(SEARCH_COUNTED + 1));
         st.sql = format!("SELECT COUNT(*) AS n FROM ({} LIMIT {limit}) m", st.sql);
@@ -546,6 +584,22 @@ impl Store {
         })
     }
 
+    /// Whether a search (of three characters or more, on SQLite) is common, and then how
+    /// many of the partner's customers match `filter`, counted up to `cap` + 1 on the
+    /// index of `search_text` alone. One statement: the count is read only when common.
+    async fn search_breadth(&self, tenant_id: &str, filter: &CustomerFilter, cap: i64) -> StoreResult<Breadth> {
+        let Search::Anywhere(text) = Search::of(&filter.search) else { return Ok(Breadth::Rare) };
+        if self.backend() != Backend::Sqlite {
+            return Ok(Breadth::Rare);
+        }
+        let st = breadth_statement(tenant_id, filter, &text, cap);
+        let read = st.read(self, |r| Ok((r.try_get::<Option<i64>, _>("common")?, r.try_get::<Option<i64>, _>("n")?)));
+        Ok(match read.await?.first() {
+            Some((Some(1), Some(matches))) => Breadth::Common { matches: *matches },
+            _ => Breadth::Rare,
+        })
+    }
+
     /// How many customers match a search, in each status, counting at most `cap`
     /// matches (read through the search index); `None` past the cap. On SQLite, the
     /// matches' search keys come too (`Reach::Found`).
@@ -556,10 +610,15 @@ impl Store {
         cap: i64,
     ) -> StoreResult<Option<SearchCounts>> {
         let filter = CustomerFilter { status: None, ..filter.clone() };
+        let reach = match self.search_breadth(tenant_id, &filter, cap).await? {
+            Breadth::Common { matches } if matches > cap => return Ok(None),
+            Breadth::Common { .. } => Reach::Many,
+            Breadth::Rare => Reach::Few,
+        };
         let sqlite = self.backend() == Backend::Sqlite;
         let (columns, keys) =
             if sqlite { ("c.status, c.search_key", "group_concat(m.search_key)") } else { ("c.status", "''") };
-        let mut st = matching(self.backend(), tenant_id, &filter, Reach::Few, (columns, ""));
+        let mut st = matching(self.backend(), tenant_id, &filter, reach, (columns, ""));
         let limit = st.param(Param::Int(cap + 1));
         st.sql = format!(
             "SELECT m.status, COUNT(*) AS n, {keys} AS found FROM ({} LIMIT {limit}) m GROUP BY m.status",
@@ -777,27 +836,62 @@ mod plans {
             .expect("insert");
         }
         tx.commit().await.expect("commit");
-        for (search, reach) in [("customer", Reach::Many), ("er 0", Reach::Few), ("c", Reach::Many)] {
-            assert_eq!(store.search_reach("t1", search).await.expect("reach"), reach, "{search}");
-            for sort in [CustomerSort::Name, CustomerSort::AttestedNewest] {
-                let query =
-                    CustomerQuery { filter: CustomerFilter { search: search.into(), ..Default::default() }, sort };
-                let counted = store.customer_search_counts("t1", &query.filter, SEARCH_COUNTED).await.expect("count");
-                assert_eq!(counted.is_some(), reach == Reach::Few, "{search}");
-                let found = counted.and_then(|c| c.found);
-                let mut pages = Vec::new();
-                for reach in [Reach::Few, Reach::Many].into_iter().chain(found.as_deref().map(Reach::Found)) {
-                    let first = store.customer_page(("t1", reach), &query, &Position::First, 30).await.expect("page");
-                    let next = first.next(sort).expect("a next page");
-                    let second = store.customer_page(("t1", reach), &query, &next, 30).await.expect("page");
-                    let ids: Vec<_> = first.items.iter().chain(&second.items).map(|c| c.id.clone()).collect();
-                    pages.push(ids);
-                }
-                assert!(pages.iter().all(|p| *p == pages[0]), "{search} {sort:?}");
-                assert_eq!(pages[0].len(), 60);
-                assert_eq!(pages.len(), if reach == Reach::Few { 3 } else { 2 }, "{search}: found when counted");
+        // Before the trigrams are counted every search is rare; after, "customer" and
+        // "er 0" are common (in 1,005 and 1,000 of the 1,005 customers): their matches
+        // are counted on the rows, "er 0"'s all 1,000 of them.
+        let uncounted = [("customer", Reach::Many, false), ("er 0", Reach::Few, true), ("c", Reach::Many, false)];
+        let counted = [("customer", Reach::Many, false), ("er 0", Reach::Many, true), ("c", Reach::Many, false)];
+        for (searches, counted_terms) in [(uncounted, false), (counted, true)] {
+            if counted_terms {
+                store.compact_search_index().await.expect("compact");
+            }
+            for (search, reach, all_counted) in searches {
+                let filter = CustomerFilter { search: search.into(), ..Default::default() };
+                let common =
+                    matches!(store.search_breadth("t1", &filter, 1000).await.expect("breadth"), Breadth::Common { .. });
+                assert_eq!(common, counted_terms && search != "c", "{search}, counted: {counted_terms}");
+                assert_eq!(store.search_reach("t1", search).await.expect("reach"), reach, "{search}");
+                the_same_rows_every_way(&store, search, all_counted).await;
             }
         }
+    }
+
+    /// The first two pages of a search in two orders, read through the search index, on
+    /// the order's index and, when counted, from the matches' keys: the same rows.
+    async fn the_same_rows_every_way(store: &Store, search: &str, all_counted: bool) {
+        for sort in [CustomerSort::Name, CustomerSort::AttestedNewest] {
+            let query = CustomerQuery { filter: CustomerFilter { search: search.into(), ..Default::default() }, sort };
+            let counted = store.customer_search_counts("t1", &query.filter, SEARCH_COUNTED).await.expect("count");
+            assert_eq!(counted.is_some(), all_counted, "{search}");
+            if let Some(c) = &counted {
+                assert_eq!(c.by_status, vec![("attested".to_string(), 1000)], "{search}");
+            }
+            let found = counted.and_then(|c| c.found);
+            let mut pages = Vec::new();
+            for reach in [Reach::Few, Reach::Many].into_iter().chain(found.as_deref().map(Reach::Found)) {
+                let first = store.customer_page(("t1", reach), &query, &Position::First, 30).await.expect("page");
+                let next = first.next(sort).expect("a next page");
+                let second = store.customer_page(("t1", reach), &query, &next, 30).await.expect("page");
+                let ids: Vec<_> = first.items.iter().chain(&second.items).map(|c| c.id.clone()).collect();
+                pages.push(ids);
+            }
+            assert!(pages.iter().all(|p| *p == pages[0]), "{search} {sort:?}");
+            assert_eq!(pages[0].len(), 60);
+            assert_eq!(pages.len(), if all_counted { 3 } else { 2 }, "{search}: found when counted");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_common_search_is_counted_on_the_index_of_the_search_text_alone() {
+        let (store, _dir) = store().await;
+        let filter = CustomerFilter { search: "portfolio".into(), ..Default::default() };
+        let mut st = breadth_statement("t1", &filter, "portfolio", SEARCH_COUNTED);
+        st.sql = format!("EXPLAIN QUERY PLAN {}", st.sql);
+        let plan = st.read(&store, |r| r.try_get::<String, _>("detail")).await.expect("explain").join("\n");
+        assert!(plan.contains("SEARCH c USING COVERING INDEX customers_by_search_prefix (tenant_id=?)"), "{plan}");
+        assert!(plan.contains("SEARCH n USING PRIMARY KEY (term=?)"), "trigram counts by key: {plan}");
+        assert!(plan.contains("SEARCH k USING"), "the kept counts of the tenant: {plan}");
+        assert!(!plan.contains("customers_search "), "not the search index: {plan}");
     }
 
     async fn save_named(store: &Store, names: &[String]) {
