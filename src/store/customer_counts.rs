@@ -108,8 +108,8 @@ fn cell_of(r: RowRef<'_>) -> StoreResult<(EffectiveStatus, Option<bool>, i64)> {
     Ok((status, accepted, r.try_get("n")?))
 }
 
-/// A search's matches are counted up to this many (through the search index); past it
-/// the list says "more than".
+/// A search's matches are counted up to this many (through the search index, or the
+/// index of `search_text` for a common search); past it the list says "more than".
 pub const SEARCH_COUNTED: i64 = 1000;
 
 impl Store {

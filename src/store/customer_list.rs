@@ -601,7 +601,8 @@ impl Store {
     }
 
     /// How many customers match a search, in each status, counting at most `cap`
-    /// matches (read through the search index); `None` past the cap. On SQLite, the
+    /// matches (read through the search index, or for a common search on SQLite through
+    /// the index of `search_text`: `Breadth`); `None` past the cap. On SQLite, the
     /// matches' search keys come too (`Reach::Found`).
     pub(super) async fn customer_search_counts(
         &self,
