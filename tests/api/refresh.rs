@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use mca_portal::config::Settings;
 use mca_portal::sandbox::Faults;
 use mca_portal::sandbox::seed::{self, CONTOSO_TENANT};
-use mca_portal::store::RunState;
+use mca_portal::store::{RunState, Store};
 use reqwest::StatusCode;
 
 use crate::helpers::*;
@@ -29,9 +29,13 @@ async fn refresh_list(b: &Browser) {
 }
 
 async fn wait_for_the_run(app: &TestApp) -> mca_portal::store::RefreshRun {
+    wait_for_the_run_in(&app.store).await
+}
+
+async fn wait_for_the_run_in(store: &Store) -> mca_portal::store::RefreshRun {
     let mut last = None;
     let finished = holds_within_a_minute(async || {
-        last = app.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap();
+        last = store.refresh_run_latest(CONTOSO_TENANT).await.unwrap();
         last.as_ref().is_some_and(|r| r.state != RunState::Running)
     })
     .await;
@@ -246,12 +250,15 @@ async fn a_run_stopped_mid_way_is_continued_by_a_new_instance_from_where_it_stop
         read_in_part(&a, 40, &format!("on {db:?}")).await;
         a.stopper.stop().await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let stopped = a.store.refresh_run_latest(CONTOSO_TENANT).await.unwrap().unwrap();
+        // Not `a.store`: its PostgreSQL connections may belong to the stopped server's
+        // threads, whose I/O ended with them.
+        let store = Store::connect(&a._db.url).await.unwrap();
+        let stopped = store.refresh_run_latest(CONTOSO_TENANT).await.unwrap().unwrap();
         assert_eq!(stopped.state, RunState::Running, "left unfinished on {db:?}: {stopped:#?}");
         assert!(stopped.done < 236, "stopped mid-way on {db:?}: {stopped:#?}");
         let before = a.sandbox.requests().len();
         start_instance(Settings { refresh: a_settings_refresh(), ..another_instance_settings(&a) }).await;
-        let run = wait_for_the_run(&a).await;
+        let run = wait_for_the_run_in(&store).await;
         assert_eq!(run.run_id, stopped.run_id, "the same run, continued on {db:?}: {run:#?}");
         let outcome = (run.state, run.total, run.done, run.failed);
         assert_eq!(outcome, (RunState::Finished, 236, 236, 0), "on {db:?}: {run:#?}");
