@@ -66,9 +66,9 @@ document.addEventListener('DOMContentLoaded', () => {
   });
 
   // Add customer: the acceptance date is there only for "The customer has accepted".
-  const acceptance = document.getElementById('acceptance');
-  if (acceptance) {
-    const attest = document.getElementById('agreement_attest');
+  const acceptance = document.getElementById('acceptance-date');
+  const attest = document.getElementById('agreement_attest');
+  if (acceptance && attest) {
     const show = () => {
       acceptance.hidden = !attest.checked;
       acceptance.querySelectorAll('input').forEach((i) => { i.disabled = !attest.checked; });

@@ -99,7 +99,7 @@ async fn update_on_the_review_page_brings_back_every_value() {
     assert!(back.contains(&format!("value=\"{}\"", escaped("Tailwind Traders & Co"))));
     assert!(
         back.contains(
-            "id=\"agreement_attest\" name=\"agreement\" value=\"attest\" aria-controls=\"acceptance\" checked"
+            "id=\"agreement_attest\" name=\"agreement\" value=\"attest\" aria-controls=\"acceptance-date\" checked"
         )
     );
 }
@@ -263,7 +263,7 @@ async fn the_agreement_is_one_choice_and_the_date_belongs_to_attesting() {
         "<label for=\"agreement_attest\">The customer has accepted the Microsoft Customer Agreement</label>"
     ));
     assert!(!form.contains("name=\"accepted\""), "no second box to tick");
-    let acceptance = between(&form, "<div class=\"nested\" id=\"acceptance\">", "agreement_admin_center").unwrap();
+    let acceptance = between(&form, "<div class=\"nested\" id=\"acceptance-date\">", "agreement_admin_center").unwrap();
     assert!(acceptance.contains("id=\"date_agreed\""), "the date is revealed by the attest choice");
     let no_date = CustomerFields::tailwind("attestnodate", "attest", "").without("date_agreed");
     let (status, page) = b.review_new_customer(&no_date).await;

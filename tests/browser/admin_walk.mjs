@@ -43,6 +43,8 @@ export async function adminWalk(name, steps) {
   };
   try {
     const page = await context.newPage();
+    // A script error is a failure on any page the walk opens.
+    page.on('pageerror', (e) => failures.push(`script error on ${page.url()}: ${e.message}`));
     await page.goto(`${base}/login`);
     await page.getByRole('button', { name: 'Alex Admin — Admin agent' }).click();
     await page.waitForURL(/\/customers$/);

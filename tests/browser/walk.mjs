@@ -145,6 +145,8 @@ async function walkInvitations(page) {
 
 try {
   const page = await context.newPage();
+  // A script error is a failure on any page the walk opens.
+  page.on('pageerror', (e) => failures.push(`script error on ${page.url()}: ${e.message}`));
   await page.goto(`${base}/`);
   await checkAccessibility(page, 'start page');
   // The first Tab reaches the skip link.
