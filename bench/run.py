@@ -144,7 +144,8 @@ def csrf_of(html):
 
 def create_api_key(base, cookie):
     _, page = fetch(f"{base}/settings/api-keys", {"Cookie": cookie})
-    body = urllib.parse.urlencode({"csrf_token": csrf_of(page.decode()), "name": "benchmark"}).encode()
+    once = re.search(r'name="once" value="([^"]+)"', page.decode()).group(1)
+    body = urllib.parse.urlencode({"csrf_token": csrf_of(page.decode()), "once": once, "name": "benchmark"}).encode()
     status, page = fetch(f"{base}/settings/api-keys", {"Cookie": cookie}, body)
     match = re.search(r'id="new-key" value="([^"]+)"', page.decode())
     if status != 200 or not match:

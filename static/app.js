@@ -29,8 +29,9 @@ function recordUse(element, action) {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
-  // After a failed submit, the summary of what to correct gets the focus.
-  const summary = document.querySelector('.error-summary');
+  // After a failed submit, the summary of what to correct gets the focus; after a
+  // submit that made something to take away now (a new API key), what it made does.
+  const summary = document.querySelector('.error-summary, [data-focus-on-load]');
   if (summary) summary.focus();
 
   // Copy buttons: the text of `data-copy`, after "Subject: …" when `data-copy-subject`

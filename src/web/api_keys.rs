@@ -66,6 +66,8 @@ pub struct KeysPage {
     pub errors: Vec<FieldError>,
     pub refused: Option<String>,
     pub max_name_chars: usize,
+    /// The form's token for sending it once (`session::once_token`).
+    pub once: String,
 }
 
 impl KeysPage {
@@ -110,6 +112,7 @@ async fn keys_page(
         errors,
         refused: None,
         max_name_chars: crate::domain::api_key::ApiKeyName::MAX_CHARS,
+        once: session::once_token(&signed.session, CREATE_FORM),
     })
 }
 
@@ -118,10 +121,20 @@ async fn show(state: web::Data<AppState>, Admin(signed): Admin) -> Result<HttpRe
     Ok(page(&keys_page(&state, &signed, String::new(), None, Vec::new()).await?))
 }
 
+/// The create form's name for `session::once_token`.
+const CREATE_FORM: &str = "api_key_create";
+
+/// Said when the create form comes a second time (a reload of the page showing a key).
+const SENT_ALREADY: &str = "No key was created: this form was sent already, or another page showed it since. \
+     If you reloaded the page after creating a key, that key is in the list above and can't be shown again; \
+     otherwise choose Create key again.";
+
 #[derive(Deserialize)]
 struct CreateForm {
     #[serde(default)]
     name: String,
+    #[serde(default)]
+    once: String,
 }
 
 /// Creates a key and shows it on the answer itself (never kept, never shown again).
@@ -131,6 +144,11 @@ async fn create(
     Admin(signed): Admin,
     form: web::Form<CreateForm>,
 ) -> Result<HttpResponse, AppError> {
+    if !session::take_once_token(&signed.session, CREATE_FORM, &form.once) {
+        let view = keys_page(&state, &signed, form.name.clone(), None, Vec::new()).await?;
+        let view = KeysPage { refused: Some(SENT_ALREADY.to_string()), ..view };
+        return Ok(html(StatusCode::CONFLICT, view.render()));
+    }
     match state.workflows.create_api_key(&signed.user, &form.name).await? {
         Ok(CreatedKey { key, record }) => {
             let shown = NewKeyView { name: record.name.clone(), key: key.expose_secret().to_string() };

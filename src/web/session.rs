@@ -22,6 +22,7 @@ const TOKENS: &str = "tokens";
 const CSRF: &str = "csrf";
 const ID_TOKEN: &str = "id_token";
 const FLASH: &str = "flash";
+const ONCE: &str = "once:";
 
 /// The session cookie's name: with the `__Host-` prefix over https (Secure, Path=/, no
 /// Domain), so that no other site on the domain can set it.
@@ -84,6 +85,23 @@ pub fn csrf_token(s: &Session) -> String {
 /// The token without creating one (for checking).
 pub fn expected_csrf(s: &Session) -> Option<String> {
     get(s, CSRF)
+}
+
+/// A token that lets one showing of a form be sent once: made when the form is shown
+/// (replacing the one before), taken when it is sent. Sending the same form again (a
+/// reload of its answer) then finds no token, and nothing is done twice.
+pub fn once_token(s: &Session, form: &str) -> String {
+    let t = random_token();
+    let _ = s.insert(format!("{ONCE}{form}"), &t);
+    t
+}
+
+/// Whether `sent` is the token of the form's latest showing; it can't be used again.
+pub fn take_once_token(s: &Session, form: &str, sent: &str) -> bool {
+    let key = format!("{ONCE}{form}");
+    let expected: Option<String> = get(s, &key);
+    s.remove(&key);
+    expected.is_some_and(|t| !sent.is_empty() && t == sent)
 }
 
 pub fn set_flash(s: &Session, message: &str) {

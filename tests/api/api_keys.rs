@@ -12,12 +12,20 @@ const SETTINGS: &str = "/settings/api-keys";
 
 /// Creates a key named `name` as `admin`; returns the key as the page shows it once.
 pub async fn create_key(admin: &Browser, name: &str) -> String {
-    let token = admin.token_of(SETTINGS).await;
-    let (status, html) = admin.post_html(SETTINGS, &[("csrf_token", token.as_str()), ("name", name)]).await;
+    let (status, html) = admin.post_html(SETTINGS, &create_form(admin, name).await).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     let key = between(&html, "id=\"new-key\" value=\"", "\"").expect("the page shows the new key").to_string();
     assert!(key.starts_with("mcak_") && key.len() == 48, "{key}");
     key
+}
+
+/// The create form of the settings page as `admin` gets it (its CSRF token and its token
+/// for sending it once), with `name` typed.
+async fn create_form(admin: &Browser, name: &str) -> Vec<(String, String)> {
+    let (_, page) = admin.get_html(SETTINGS).await;
+    let mut form = form_fields(&page, SETTINGS);
+    form.push(("name".into(), name.into()));
+    form
 }
 
 /// Asks the API at `path` with `key` as a bearer token, with a client that keeps no cookies.
@@ -143,16 +151,20 @@ async fn only_a_hash_of_the_key_is_stored() {
 async fn a_name_that_cant_be_used_is_refused_with_everything_typed_kept() {
     let app = spawn_app().await;
     let admin = contoso_admin(&app).await;
-    let token = admin.token_of(SETTINGS).await;
     let long = "Ordering & billing <system> ".repeat(5);
+    let mut page = admin.get_html(SETTINGS).await.1;
     for (typed, message) in [("   ", "Enter a name"), (long.as_str(), "at most 100 characters")] {
-        let (status, html) = admin.post_html(SETTINGS, &[("csrf_token", token.as_str()), ("name", typed)]).await;
+        // Sent from the page that answered the last try, as a browser would.
+        let mut form = form_fields(&page, SETTINGS);
+        form.push(("name".into(), typed.into()));
+        let (status, html) = admin.post_html(SETTINGS, &form).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(html.contains("class=\"error-summary\"") && html.contains("href=\"#name\""), "a summary");
         assert!(html.contains("id=\"name-error\"") && html.contains(message), "{message}");
         assert!(html.contains("aria-invalid=\"true\""));
         assert!(html.contains(&format!("value=\"{}\"", escaped(typed))), "the name typed is kept");
         assert!(!html.contains("id=\"new-key\""), "no key made");
+        page = html;
     }
     let db = app.database().await;
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM api_keys").fetch_one(&db).await.unwrap();
@@ -277,4 +289,27 @@ async fn the_api_key_pages_and_the_readiness_section_work_in_chromium_and_pass_a
     ] {
         assert!(stdout.contains(&format!("axe {page}: 0 violations")), "{page} was checked with axe:\n{stdout}");
     }
+}
+
+#[tokio::test]
+async fn sending_the_create_form_again_makes_no_second_key() {
+    let app = spawn_app().await;
+    let admin = contoso_admin(&app).await;
+    let form = create_form(&admin, "Reload test").await;
+    let (status, first) = admin.post_html(SETTINGS, &form).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert!(first.contains("id=\"new-key\""), "the key is shown once");
+    // A reload of the answer sends the same form again.
+    let (status, again) = admin.post_html(SETTINGS, &form).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(again.contains("No key was created: this form was sent already"), "{again}");
+    assert!(!again.contains("id=\"new-key\""), "no key shown");
+    assert!(again.contains("value=\"Reload test\""), "the name typed is kept");
+    let db = app.database().await;
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM api_keys").fetch_one(&db).await.unwrap();
+    assert_eq!(n, 1, "one key");
+    // The page that said so carries a fresh form, which works.
+    let mut fresh = form_fields(&again, SETTINGS);
+    fresh.push(("name".into(), "Second".into()));
+    assert_eq!(admin.post_html(SETTINGS, &fresh).await.0, StatusCode::OK);
 }

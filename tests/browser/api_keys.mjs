@@ -23,6 +23,8 @@ await adminWalk('api keys', async (page, { base, check, expect }) => {
   await page.waitForLoadState();
   const key = await page.getByLabel('API key', { exact: true }).inputValue();
   expect(/^mcak_[A-Za-z0-9_-]{43}$/.test(key), `the key is shown once: ${key}`);
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('aria-labelledby'));
+  expect(focused === 'new-key-title', `the new key's section has the focus, not ${focused}`);
   await check(page, 'api key created');
 
   const answer = await page.request.get(`${base}/api/v1/customers?limit=1`, { headers: { Authorization: `Bearer ${key}` } });
