@@ -30,6 +30,8 @@ pub struct ListView {
     pub position: Position,
     /// A status in the address that is not one of the portal's, to say it was ignored.
     pub unknown_status: Option<String>,
+    /// The same for "Customer acceptance through Microsoft".
+    pub unknown_acceptance: Option<String>,
 }
 
 /// The page sizes offered: the configured one (25 unless set), 50 and 100.
@@ -66,17 +68,17 @@ impl ListQuery {
             (None, None) if self.last.as_deref() == Some("1") => Position::Last,
             (None, None) => Position::First,
         };
-        let filter = CustomerFilter {
-            search: search_text(self.q.as_deref()),
-            status,
-            acceptance: Acceptance::parse(&key_of(self.acceptance.as_deref())),
-        };
+        let acceptance_key = key_of(self.acceptance.as_deref());
+        let acceptance = Acceptance::parse(&acceptance_key);
+        let filter = CustomerFilter { search: search_text(self.q.as_deref()), status, acceptance };
         ListView {
             query: CustomerQuery { filter, sort },
             page_size,
             position,
             unknown_status: (!status_key.is_empty() && status.is_none())
                 .then(|| self.status.clone().unwrap_or_default()),
+            unknown_acceptance: (!acceptance_key.is_empty() && acceptance.is_none())
+                .then(|| self.acceptance.clone().unwrap_or_default()),
         }
     }
 }
@@ -183,6 +185,9 @@ mod tests {
     fn what_the_portal_does_not_know_is_left_out() {
         let view = query(&[("status", "bogus"), ("sort", "x"), ("size", "7"), ("after", "nonsense")]).view(25);
         assert_eq!(view.unknown_status.as_deref(), Some("bogus"));
+        let view = query(&[("acceptance", "maybe")]).view(25);
+        assert_eq!((view.query.filter.acceptance, view.unknown_acceptance.as_deref()), (None, Some("maybe")));
+        assert_eq!(query(&[("acceptance", "")]).view(25).unknown_acceptance, None, "an empty choice is All");
         assert_eq!(view.query, CustomerQuery::default());
         assert_eq!((view.page_size, &view.position), (25, &Position::First));
         assert_eq!(view.href(&Position::First, 25), "/customers");

@@ -207,6 +207,7 @@ async fn list(
         size_options,
         sorted_by: sorted_by(view.query.sort),
         unknown_status: view.unknown_status.clone(),
+        unknown_acceptance: view.unknown_acceptance.clone(),
         first: found.has_previous.then(|| view.href(&Position::First, configured)),
         previous: link(found.previous(view.query.sort)),
         next: link(found.next(view.query.sort)),

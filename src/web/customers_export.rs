@@ -14,17 +14,18 @@ use crate::domain::{CustomerSummary, Readiness, ReadinessInputs, ReattestationPo
 use crate::store::CustomerQuery;
 use crate::workflows::export::Chunks;
 
-/// The view to export, as the list reads it; an unknown status is refused rather than
-/// exporting every customer.
+/// The view to export, as the list reads it; an unknown status or acceptance is refused
+/// rather than exporting every customer.
 fn export_view(q: &ListQuery, configured: u32) -> Result<CustomerQuery, AppError> {
     let view = q.view(configured);
-    if view.unknown_status.is_some() {
-        return Err(AppError::BadRequest(
-            "The status in the address is not one the portal knows. Choose the status on the Customers page and export from there."
-                .into(),
-        ));
-    }
-    Ok(view.query)
+    let unknown = match (&view.unknown_status, &view.unknown_acceptance) {
+        (Some(_), _) => "status",
+        (None, Some(_)) => "customer acceptance through Microsoft",
+        (None, None) => return Ok(view.query),
+    };
+    Err(AppError::BadRequest(format!(
+        "The {unknown} in the address is not one the portal knows. Choose it on the Customers page and export from there."
+    )))
 }
 
 /// A row of the customers CSV: the customer as read, with its readiness judged by the

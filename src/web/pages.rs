@@ -140,6 +140,7 @@ pub struct CustomersPage {
     pub filtered: bool,
     /// A status in the address that is not one of ours, to say it was ignored.
     pub unknown_status: Option<String>,
+    pub unknown_acceptance: Option<String>,
     /// How many customers Partner Center listed but did not let us read.
     pub not_read: i64,
     /// A refresh of all customers under way, or the reason the last one stopped.

@@ -344,6 +344,9 @@ async fn an_unknown_status_in_the_address_is_said_and_ignored() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("not one the portal knows"));
     assert!(html.contains("of 36 customers"));
+    let (_, html) = b.get_html("/customers?acceptance=maybe").await;
+    assert!(html.contains("The customer acceptance “maybe” in the address is not one the portal knows"));
+    assert!(html.contains("of 36 customers"), "every acceptance is shown");
     let (_, html) = b.get_html("/customers?status=ATTESTED").await;
     assert!(html.contains("of 13 customers"), "status keys are read in any case");
     let (status, html) = b.get_html("/customers?status=attested&status=failed").await;

@@ -105,6 +105,9 @@ async fn the_customer_csv_has_every_column_and_the_lists_filters() {
     assert!(!reattest.is_empty() && reattest.iter().all(|r| r[3] == "Re-attestation required"));
     let r = b.get("/customers/export.csv?status=no-such-status").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "an unknown status is not read as every customer");
+    let r = b.get("/customers/export.csv?acceptance=maybe").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "nor an unknown acceptance");
+    assert!(r.text().await.unwrap().contains("customer acceptance through Microsoft in the address is not one"));
     let (_, sorted) =
         download(&b, "/customers/export.csv?acceptance=not_provided&sort=attested_newest", "customers").await;
     assert!(!sorted.is_empty() && sorted.iter().all(|r| r[4] == "Not provided"), "the acceptance filter");
