@@ -28,6 +28,16 @@ function recordUse(element, action) {
   fetch(form.dataset.recordUrl, { method: 'POST', body: data, credentials: 'same-origin', keepalive: true }).catch(() => {});
 }
 
+// Back to a list page (from the browser's page cache, or with its form filled in again):
+// its filter form shows the view the page lists, as the server wrote it, not what was
+// chosen on it before leaving.
+window.addEventListener('pageshow', (event) => {
+  const navigation = performance.getEntriesByType('navigation')[0];
+  if (event.persisted || (navigation && navigation.type === 'back_forward')) {
+    document.querySelectorAll('form.filters').forEach((f) => f.reset());
+  }
+});
+
 document.addEventListener('DOMContentLoaded', () => {
   // After a failed submit, the summary of what to correct gets the focus; after a
   // submit that made something to take away now (a new API key), what it made does.

@@ -195,6 +195,15 @@ try {
   expect((await page.getByLabel('Customer acceptance through Microsoft').inputValue()) === 'not_read', 'the list filters customers not read yet');
   await checkAccessibility(page, 'customers not read yet');
   await page.goto(`${base}/customers?status=reattestation_required`);
+  // Back to a list: its controls show the view it lists, not what was chosen on it after.
+  await page.getByLabel('Sort by').selectOption('attested_newest');
+  await page.getByLabel('Customers per page').selectOption('50');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/sort=attested_newest/);
+  await page.goBack();
+  await page.waitForURL(/\/customers\?status=reattestation_required$/);
+  const controls = [await page.getByLabel('Sort by').inputValue(), await page.getByLabel('Customers per page').inputValue()];
+  expect(controls.join() === 'name,25', `after Back the controls show the view listed, not ${controls.join()}`);
 
   await page.getByRole('link', { name: 'A. Datum Labs' }).click();
   await page.waitForURL(/\/customers\/[0-9a-f-]+$/);
