@@ -193,8 +193,8 @@ async fn list(
         progress,
         all_statuses_label: match (counts.complete, filter.search.is_empty()) {
             (false, _) => format!("All statuses (more than {} matching)", thousands(SEARCH_COUNTED)),
-            (true, true) => format!("All statuses ({})", counts.total()),
-            (true, false) => format!("All statuses ({} matching)", counts.total()),
+            (true, true) => format!("All statuses ({})", thousands(counts.total())),
+            (true, false) => format!("All statuses ({} matching)", thousands(counts.total())),
         },
         showing: showing(found.items.len(), &view, &counts),
         status_options: CustomersPage::counts(&counts, filter.status),

@@ -103,7 +103,7 @@ async fn filter_by_status_with_counts() {
         assert!(html.contains(&format!(">{label} ({count})</option>")), "{label} count {count}");
         assert!(html.contains(&format!("value=\"{key}\" selected")), "{key} stays selected");
         if count == 0 {
-            assert!(html.contains("No customer matches this search"));
+            assert!(html.contains("No customer has this status"));
         } else {
             assert!(html.contains(&format!("of {count} customers")), "{key}");
             for row in listed_customers(&html) {
@@ -511,4 +511,14 @@ async fn every_cell_of_the_wide_tables_carries_its_label_for_a_phone() {
     assert_eq!(row.matches("<td").count(), row.matches("<td data-label=\"").count(), "{row}");
     let css = b.get("/static/app.css").await.text().await.unwrap();
     assert!(css.contains("table.stacking [data-label]::before { content: attr(data-label);"), "labels shown");
+}
+
+#[tokio::test]
+async fn an_empty_status_without_a_search_says_so_in_its_own_words() {
+    let app = spawn_app().await;
+    let b = app.signed_in(SAM_SALES).await;
+    let (_, html) = b.get_html("/customers?status=pending").await;
+    assert!(html.contains("No customer has this status. Choose All statuses to see the others."), "{html}");
+    let (_, html) = b.get_html("/customers?status=pending&q=contoso").await;
+    assert!(html.contains("No customer matches this search with this status."));
 }

@@ -14,13 +14,13 @@ fn count_in(html: &str, marker: &str) -> (String, i64) {
     let row = between(html, marker, "</tr>").unwrap_or_else(|| panic!("a row {marker}"));
     let href = attribute_values(row, "href").into_iter().next().unwrap_or_default();
     let count = between(row, "\">", "</a>").map(|n| n.rsplit('>').next().unwrap_or_default()).unwrap_or_default();
-    (unescape(&href), count.trim().parse().unwrap_or_else(|_| panic!("a number in {row}")))
+    (unescape(&href), count.trim().replace(',', "").parse().unwrap_or_else(|_| panic!("a number in {row}")))
 }
 
 /// The count the list's filter offers for "All statuses (n)".
 fn all_statuses(html: &str) -> i64 {
     let label = between(html, "<option value=\"\">All statuses (", ")").expect("a count");
-    label.parse().unwrap()
+    label.replace(',', "").parse().unwrap()
 }
 
 async fn wait_for_the_run(app: &TestApp) {
