@@ -266,3 +266,23 @@ async fn the_openapi_document_names_every_route_and_describes_the_real_answers()
     let listed: BTreeSet<&str> = error["properties"].as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(detail_keys, listed);
 }
+
+#[tokio::test]
+async fn the_api_only_reads_and_says_so_in_json_to_any_other_method() {
+    let app = spawn_app().await;
+    let admin = contoso_admin(&app).await;
+    let key = create_key(&admin, "Orders").await;
+    let customer = app.customer_id("Bellows College");
+    let client = reqwest::Client::new();
+    for (method, path) in [
+        (reqwest::Method::POST, "/api/v1/customers".to_string()),
+        (reqwest::Method::DELETE, format!("/api/v1/customers/{customer}/readiness")),
+        (reqwest::Method::PUT, "/api/v1/nowhere".to_string()),
+    ] {
+        let r = client.request(method.clone(), format!("{}{path}", app.address)).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(r.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET"));
+        let body = json_of(r).await;
+        assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {path}");
+    }
+}

@@ -23,6 +23,8 @@ pub enum ApiError {
     UnknownKey,
     #[error("not found")]
     NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("over the key's rate limit; retry after {retry_after_seconds} s")]
@@ -61,8 +63,12 @@ impl ApiError {
             ApiError::MissingKey => ("unauthorized", "This API needs an API key: send it as \"Authorization: Bearer <key>\" (or in the X-Api-Key header). An Admin agent creates keys under Settings, API keys.".into()),
             ApiError::UnknownKey => ("unauthorized", "The API key was not accepted: it is not one of the portal's keys, or it was revoked. Ask an Admin agent for a key (Settings, API keys).".into()),
             ApiError::NotFound => ("not_found", "There is no such customer for your organization, or no such address in this API.".into()),
+            ApiError::MethodNotAllowed => ("method_not_allowed", "This API only reads: ask with GET.".into()),
             ApiError::BadRequest(m) => ("bad_request", m.clone()),
-            ApiError::TooManyRequests { retry_after_seconds } => ("too_many_requests", format!("This API key made more requests than it may in a minute. Wait {retry_after_seconds} seconds, then try again.")),
+            ApiError::TooManyRequests { retry_after_seconds } => {
+                let wait = if *retry_after_seconds == 1 { "1 second".to_string() } else { format!("{retry_after_seconds} seconds") };
+                ("too_many_requests", format!("This API key made more requests than it may in a minute. Wait {wait}, then try again."))
+            }
             ApiError::Internal(_) => ("internal_error", "The portal could not answer this. Try again; if it keeps happening, give your administrator the request id.".into()),
         }
     }
@@ -73,6 +79,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::MissingKey | ApiError::UnknownKey => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -94,6 +101,9 @@ impl ResponseError for ApiError {
             }
             ApiError::TooManyRequests { retry_after_seconds } => {
                 res.insert_header((header::RETRY_AFTER, *retry_after_seconds));
+            }
+            ApiError::MethodNotAllowed => {
+                res.insert_header((header::ALLOW, "GET"));
             }
             _ => {}
         }

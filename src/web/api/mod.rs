@@ -199,8 +199,17 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)
 }
 
+/// The API only reads: any other method, at any address of it, is refused in JSON.
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(openapi).service(customers).service(readiness).route("/api/{rest:.*}", web::get().to(not_found));
+    cfg.service(openapi)
+        .service(customers)
+        .service(readiness)
+        .route("/api/{rest:.*}", web::get().to(not_found))
+        .route("/api/{rest:.*}", web::route().to(method_not_allowed));
 }
 
 #[cfg(test)]
