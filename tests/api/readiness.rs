@@ -286,3 +286,14 @@ async fn the_api_only_reads_and_says_so_in_json_to_any_other_method() {
         assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {path}");
     }
 }
+
+#[tokio::test]
+async fn a_customer_id_in_capitals_finds_the_same_customer() {
+    let app = spawn_app().await;
+    let admin = contoso_admin(&app).await;
+    let key = create_key(&admin, "Orders").await;
+    let id = app.customer_id("Bellows College");
+    let upper = api_get(&app, &format!("/api/v1/customers/{}/readiness", id.to_ascii_uppercase()), Some(&key)).await;
+    assert_eq!(upper.status(), StatusCode::OK);
+    assert_eq!(json_of(upper).await["id"], id.as_str(), "the id as the portal keeps it");
+}

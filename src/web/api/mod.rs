@@ -89,7 +89,16 @@ async fn readiness(
     if !is_customer_id(&id) {
         return Err(ApiError::NotFound);
     }
-    let facts = state.store.customer_facts(&caller.tenant_id, &id).await?.ok_or(ApiError::NotFound)?;
+    let tenant = &caller.tenant_id;
+    // An id is a GUID, which order systems may write in capitals; the portal keeps
+    // Partner Center's spelling (lower case).
+    let facts = match state.store.customer_facts(tenant, &id).await? {
+        Some(facts) => facts,
+        None if id.bytes().any(|b| b.is_ascii_uppercase()) => {
+            state.store.customer_facts(tenant, &id.to_ascii_lowercase()).await?.ok_or(ApiError::NotFound)?
+        }
+        None => return Err(ApiError::NotFound),
+    };
     Ok(json(&CustomerReadiness::of(&facts, &state.settings.policy(), today())))
 }
 
