@@ -24,6 +24,8 @@ pub const AUDIT_ACTIONS: &[AuditAction] = &[
     AuditAction { key: "create_customer_submitted", label: "New customer saved" },
     AuditAction { key: "create_customer_attempt", label: "New customer sent to Partner Center" },
     AuditAction { key: "send_now", label: "Send now" },
+    AuditAction { key: "refresh_started", label: "Refresh list (every customer read again)" },
+    AuditAction { key: "customer_refreshed", label: "Customer read again (Refresh)" },
     AuditAction { key: "invitation_created", label: "Invitation made" },
     AuditAction { key: "invitation_sent", label: "Invitation emailed" },
     AuditAction { key: "invitation_wording_saved", label: "Invitation wording saved" },
@@ -58,6 +60,8 @@ pub fn outcome_label(key: &str) -> &str {
         "waiting_for_customer" => "Waiting for the customer",
         "needs_sign_in" => "Needs sign-in",
         "lease_lost" => "Taken over by another attempt",
+        "started" => "Started",
+        "already_running" => "Joined the refresh already running",
         other => other,
     }
 }

@@ -83,7 +83,7 @@ async fn start(
     let form = form.map(|f| f.into_inner()).unwrap_or_default();
     let wait = std::time::Duration::from_secs(state.settings.refresh.refresh_wait_seconds);
     let tokens = session::fresh_tokens(&state, &signed).await?;
-    let message = match state.workflows.start_refresh(&signed.user, tokens, wait).await {
+    let message = match state.workflows.refresh_list(&signed.user, tokens, wait).await {
         Started::Done(Err(e)) => return Err(e.into()),
         Started::Running => {
             "Reading your customers from Partner Center; the list shows how far it has come.".to_string()

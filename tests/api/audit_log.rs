@@ -141,3 +141,23 @@ async fn the_audit_log_works_in_chromium_and_passes_axe() {
         assert!(stdout.contains(&format!("axe {page}: 0 violations")), "{page} was checked with axe:\n{stdout}");
     }
 }
+
+#[tokio::test]
+async fn refreshing_a_customer_or_the_whole_list_is_in_the_log() {
+    let app = spawn_app().await;
+    let alex = app.signed_in(ALEX_ADMIN).await;
+    let northwind = app.customer_id("Northwind Traders");
+    let one = alex.post_with_token_of(&format!("/customers/{northwind}"), &format!("/customers/{northwind}/refresh")).await;
+    assert_eq!(one.status(), StatusCode::SEE_OTHER);
+    let all = alex.post_with_token_of("/customers", "/customers/refresh").await;
+    assert_eq!(all.status(), StatusCode::SEE_OTHER);
+    let (_, html) = alex.get_html("/audit?action=customer_refreshed").await;
+    assert_eq!(actions(&html), ["customer_refreshed"]);
+    let entry = between(&html, "data-action=\"customer_refreshed\">", "</tr>").unwrap();
+    for shown in ["Customer read again (Refresh)", "Alex Admin", "Northwind Traders", "Done"] {
+        assert!(entry.contains(shown), "{shown} in {entry}");
+    }
+    let (_, html) = alex.get_html("/audit?action=refresh_started").await;
+    assert_eq!(actions(&html), ["refresh_started"]);
+    assert!(html.contains("Refresh list (every customer read again)"), "in words");
+}

@@ -216,7 +216,31 @@ impl Workflows {
     /// stopped is continued instead; one running elsewhere is left to run.
     #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id))]
     pub async fn start_refresh(self: &Arc<Self>, user: &PartnerUser, tokens: UserTokens, wait: Duration) -> Started {
-        match self.begin_refresh(user, tokens).await {
+        self.start_refresh_noted(user, tokens, wait, false).await
+    }
+
+    /// `start_refresh` when the user chose Refresh list: the audit log notes it.
+    pub async fn refresh_list(self: &Arc<Self>, user: &PartnerUser, tokens: UserTokens, wait: Duration) -> Started {
+        self.start_refresh_noted(user, tokens, wait, true).await
+    }
+
+    async fn start_refresh_noted(
+        self: &Arc<Self>,
+        user: &PartnerUser,
+        tokens: UserTokens,
+        wait: Duration,
+        audited: bool,
+    ) -> Started {
+        let begun = self.begin_refresh(user, tokens).await;
+        let outcome = match &begun {
+            Ok(Some(_)) => "started",
+            Ok(None) => "already_running",
+            Err(_) => "failed",
+        };
+        if audited && let Err(e) = self.store.audit(&super::audit_of(user, "refresh_started", outcome)).await {
+            return Started::Done(Err(e.into()));
+        }
+        match begun {
             Ok(Some(runner)) => self.spawn_run(runner, Some(wait)).await,
             Ok(None) => Started::Running,
             Err(e) => Started::Done(Err(e)),
@@ -333,7 +357,11 @@ impl Workflows {
     /// (or waiting for the customer's acceptance).
     #[tracing::instrument(skip_all, fields(tenant_id = %user.tenant_id, %customer_id), err(level = "warn"))]
     pub async fn refresh_one(&self, user: &PartnerUser, token: &str, customer_id: &str) -> WorkflowResult<()> {
-        self.read_customer(user, token, customer_id).await?;
+        let read = self.read_customer(user, token, customer_id).await;
+        let mut entry = super::audit_of(user, "customer_refreshed", if read.is_ok() { "ok" } else { "failed" });
+        entry.customer_id = Some(customer_id.to_string());
+        self.store.audit(&entry).await?;
+        read?;
         let wait = Duration::from_secs(self.settings.deliver_wait_seconds);
         for submission in self.store.submissions_make_due(&user.tenant_id, customer_id).await? {
             self.delivery.deliver_now(&user.tenant_id, &submission, wait).await?;
