@@ -10,6 +10,7 @@ await adminWalk('audit', async (page, { base, check, expect }) => {
   expect(await page.getByRole('link', { name: 'Export these customers (CSV)' }).count() === 1, 'the export link on the list');
   await page.getByRole('link', { name: 'Audit log' }).click();
   await page.waitForURL(/\/audit$/);
+  expect(await page.locator('nav[aria-label="Main"] a[aria-current="page"]').textContent() === 'Audit log', 'the menu marks the page');
   expect(await page.locator('tr[data-action="sign_in"]').count() >= 1, 'the sign-in is in the log');
   await check(page, 'audit log');
 
@@ -21,6 +22,7 @@ await adminWalk('audit', async (page, { base, check, expect }) => {
 
   await page.goto(`${base}/audit?from=5%2F1%2F2026&customer=Northwind`);
   expect(await page.locator('.error-summary').count() === 1, 'the mistyped day is listed at the top');
+  expect(await page.evaluate(() => document.activeElement.classList.contains('error-summary')), 'the summary has the focus');
   expect((await page.getByLabel('Customer').inputValue()) === 'Northwind', 'the other filters are kept');
   await check(page, 'audit log with a mistyped day');
 

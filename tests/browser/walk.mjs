@@ -202,6 +202,8 @@ try {
   await page.waitForURL(/sort=attested_newest/);
   await page.goBack();
   await page.waitForURL(/\/customers\?status=reattestation_required$/);
+  // The page is shown again before its pageshow event resets the form: wait for it.
+  await page.waitForFunction(() => document.getElementById('sort').value === 'name', null, { timeout: 5000 }).catch(() => {});
   const controls = [await page.getByLabel('Sort by').inputValue(), await page.getByLabel('Customers per page').inputValue()];
   expect(controls.join() === 'name,25', `after Back the controls show the view listed, not ${controls.join()}`);
 
