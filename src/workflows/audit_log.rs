@@ -66,7 +66,8 @@ impl Workflows {
         let mut matched = None;
         let customer_ids = match search.customer.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             None => None,
-            Some(text) if looks_like_id(text) => Some(vec![text.to_string()]),
+            // A GUID, as Partner Center writes it (lower case) whatever the case typed.
+            Some(text) if looks_like_id(text) => Some(vec![text.to_ascii_lowercase()]),
             Some(text) => {
                 let ids = self.store.customer_ids_matching(tenant_id, text, CUSTOMERS_PER_SEARCH).await?;
                 matched = Some(ids.len());

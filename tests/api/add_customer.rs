@@ -97,11 +97,9 @@ async fn update_on_the_review_page_brings_back_every_value() {
         assert!(back.contains(&format!("value=\"{}\"", escaped(v))), "{v} is kept");
     }
     assert!(back.contains(&format!("value=\"{}\"", escaped("Tailwind Traders & Co"))));
-    assert!(
-        back.contains(
-            "id=\"agreement_attest\" name=\"agreement\" value=\"attest\" aria-controls=\"acceptance-date\" checked"
-        )
-    );
+    assert!(back.contains(
+        "id=\"agreement_attest\" name=\"agreement\" value=\"attest\" aria-controls=\"acceptance-date\" checked"
+    ));
 }
 
 #[tokio::test]

@@ -59,6 +59,8 @@ async fn every_action_is_found_in_words_and_each_filter_narrows_the_log() {
     assert_eq!(by(format!("user={sam_oid}")).await, ["attest_attempt", "attest_submitted", "sign_in"]);
     assert_eq!(by("action=attest_submitted".into()).await, ["attest_submitted"]);
     assert_eq!(by(format!("customer={northwind}")).await, ["attest_attempt", "attest_submitted"], "by id");
+    let upper = northwind.to_ascii_uppercase();
+    assert_eq!(by(format!("customer={upper}")).await, ["attest_attempt", "attest_submitted"], "by id in capitals");
     assert_eq!(by("customer=NORTHWIND".into()).await, ["attest_attempt", "attest_submitted"], "by words");
     assert!(by("customer=fabrikam%20residences".into()).await.is_empty(), "another customer");
     assert_eq!(by(format!("from={0}&to={0}", today_utc())).await.len(), 4, "today, in UTC, included");
@@ -69,6 +71,8 @@ async fn every_action_is_found_in_words_and_each_filter_narrows_the_log() {
     assert!(unescape(&filtered).contains(&export), "the export carries the filters");
     let (_, none) = alex.get_html("/audit?customer=no%20such%20company").await;
     assert!(none.contains("No customer&#39;s company name or domain holds these words"), "says why nothing is shown");
+    let (_, one_word) = alex.get_html("/audit?customer=zzzzzz").await;
+    assert!(one_word.contains("No customer&#39;s company name or domain holds these words"), "one word too");
 }
 
 fn yesterday_utc() -> String {
@@ -147,7 +151,8 @@ async fn refreshing_a_customer_or_the_whole_list_is_in_the_log() {
     let app = spawn_app().await;
     let alex = app.signed_in(ALEX_ADMIN).await;
     let northwind = app.customer_id("Northwind Traders");
-    let one = alex.post_with_token_of(&format!("/customers/{northwind}"), &format!("/customers/{northwind}/refresh")).await;
+    let one =
+        alex.post_with_token_of(&format!("/customers/{northwind}"), &format!("/customers/{northwind}/refresh")).await;
     assert_eq!(one.status(), StatusCode::SEE_OTHER);
     let all = alex.post_with_token_of("/customers", "/customers/refresh").await;
     assert_eq!(all.status(), StatusCode::SEE_OTHER);

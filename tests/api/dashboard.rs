@@ -67,7 +67,10 @@ async fn the_chart_is_labelled_with_words_and_numbers_and_has_a_table() {
     assert_eq!(b.get_html("/customers").await.0, StatusCode::OK);
     let (status, html) = b.get_html("/dashboard").await;
     assert_eq!(status, StatusCode::OK, "a Sales agent may view it");
-    assert!(html.contains("<a href=\"/dashboard\">Dashboard</a>"), "in the navigation");
+    assert!(
+        html.contains("<a href=\"/dashboard\" aria-current=\"page\">Dashboard</a>"),
+        "in the navigation, marked as the page shown"
+    );
     let svg = between(&html, "<svg", "</svg>").expect("a chart");
     assert!(svg.contains("role=\"img\"") && svg.contains("aria-labelledby=\"chart-title chart-desc\""));
     assert!(svg.contains("<title id=\"chart-title\">"));

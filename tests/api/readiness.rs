@@ -279,7 +279,8 @@ async fn the_api_only_reads_and_says_so_in_json_to_any_other_method() {
         (reqwest::Method::DELETE, format!("/api/v1/customers/{customer}/readiness")),
         (reqwest::Method::PUT, "/api/v1/nowhere".to_string()),
     ] {
-        let r = client.request(method.clone(), format!("{}{path}", app.address)).bearer_auth(&key).send().await.unwrap();
+        let r =
+            client.request(method.clone(), format!("{}{path}", app.address)).bearer_auth(&key).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         assert_eq!(r.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET"));
         let body = json_of(r).await;
