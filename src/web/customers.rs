@@ -21,8 +21,8 @@ use crate::domain::{
     is_customer_id,
 };
 use crate::store::{
-    Acceptance, CustomerRecord, CustomerSort, Position, SEARCH_ANYWHERE_FROM, SEARCH_COUNTED, StatusCounts, Submission,
-    SubmissionState,
+    Acceptance, CustomerFilter, CustomerRecord, CustomerSort, Position, SEARCH_ANYWHERE_FROM, SEARCH_COUNTED,
+    StatusCounts, Submission, SubmissionState,
 };
 use crate::workflows::{Outcome, RelatedPartner, SendNowOutcome};
 
@@ -160,6 +160,20 @@ fn sorted_by(sort: CustomerSort) -> (&'static str, &'static str) {
     }
 }
 
+/// How many of the partner's customers could not be read, for the list's warning: from
+/// the view's own counts when it shows every customer, otherwise from the kept counts.
+async fn not_read_count(
+    state: &AppState,
+    tenant: &str,
+    filter: &CustomerFilter,
+    counts: &StatusCounts,
+) -> Result<i64, AppError> {
+    if filter.search.is_empty() && filter.acceptance.is_none() {
+        return Ok(counts.of(EffectiveStatus::NotRead));
+    }
+    Ok(state.store.customer_counts(tenant).await?.matching(Some(EffectiveStatus::NotRead), None))
+}
+
 #[get("/customers")]
 async fn list(
     state: web::Data<AppState>,
@@ -180,11 +194,7 @@ async fn list(
     let (acceptance_options, sort_options, size_options) = choices(&view, configured);
     let link = |p: Option<Position>| p.map(|p| view.href(&p, configured));
     let filter = &view.query.filter;
-    let not_read = if filter.search.is_empty() && filter.acceptance.is_none() {
-        counts.of(EffectiveStatus::NotRead)
-    } else {
-        state.store.customer_counts(tenant).await?.matching(Some(EffectiveStatus::NotRead), None)
-    };
+    let not_read = not_read_count(&state, tenant, filter, &counts).await?;
     let page_view = CustomersPage {
         layout: signed.layout("Customers"),
         rows,
