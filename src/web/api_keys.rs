@@ -64,7 +64,10 @@ pub struct KeysPage {
     /// The name typed in the form, kept when it is refused.
     pub name: String,
     pub errors: Vec<FieldError>,
+    /// Always `None` here: the shared error summary's Partner Center refusal.
     pub refused: Option<String>,
+    /// Said when the create form came again and no key was made (`SENT_ALREADY`).
+    pub not_created: Option<&'static str>,
     pub max_name_chars: usize,
     /// The form's token for sending it once (`session::once_token`).
     pub once: String,
@@ -111,6 +114,7 @@ async fn keys_page(
         name,
         errors,
         refused: None,
+        not_created: None,
         max_name_chars: crate::domain::api_key::ApiKeyName::MAX_CHARS,
         once: session::once_token(&signed.session, CREATE_FORM),
     })
@@ -146,7 +150,7 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     if !session::take_once_token(&signed.session, CREATE_FORM, &form.once) {
         let view = keys_page(&state, &signed, form.name.clone(), None, Vec::new()).await?;
-        let view = KeysPage { refused: Some(SENT_ALREADY.to_string()), ..view };
+        let view = KeysPage { not_created: Some(SENT_ALREADY), ..view };
         return Ok(html(StatusCode::CONFLICT, view.render()));
     }
     match state.workflows.create_api_key(&signed.user, &form.name).await? {
