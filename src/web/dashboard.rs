@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::AppState;
 use super::errors::{AppError, page};
 use super::extractors::{Agent, Signed};
-use super::pages::{Layout, thousands};
+use super::pages::Layout;
 use crate::domain::{AgentRole, EffectiveStatus};
 use crate::store::{Acceptance, CustomerCounts, RefreshRun, StatusChange};
 
@@ -33,20 +33,6 @@ pub struct Bar {
     pub count: i64,
     pub y: i64,
     pub width: i64,
-}
-
-impl CountLink {
-    /// The count as the page writes it ("20,036").
-    pub fn shown(&self) -> String {
-        thousands(self.count)
-    }
-}
-
-impl Bar {
-    /// The count as the page writes it ("20,036").
-    pub fn shown(&self) -> String {
-        thousands(self.count)
-    }
 }
 
 /// A status change as the dashboard lists it.
@@ -171,11 +157,6 @@ async fn dashboard(state: web::Data<AppState>, Agent(signed): Agent) -> Result<H
 }
 
 impl DashboardPage {
-    /// Every customer, as the page writes the number.
-    pub fn total_shown(&self) -> String {
-        thousands(self.total)
-    }
-
     pub fn bar_x(&self) -> i64 {
         BAR_X
     }

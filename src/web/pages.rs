@@ -100,13 +100,6 @@ pub struct StatusOption {
     pub selected: bool,
 }
 
-impl StatusOption {
-    /// The count as the option writes it ("4,010").
-    pub fn shown(&self) -> Option<String> {
-        self.count.map(thousands)
-    }
-}
-
 /// An option of a select that has no count: acceptance, order, page size.
 pub struct Choice {
     pub key: String,
