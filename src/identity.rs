@@ -212,7 +212,7 @@ impl Oidc {
     }
 
     /// The token endpoint of each partner tenant for the application's own token, with
-    /// `{tenant}` where the tenant id goes (docs/partner-center.md, "Sign-in").
+    /// `{tenant}` where the tenant id goes (docs/partner-center.md, "Sign-in (Entra ID / OpenID Connect)").
     pub fn with_app_token_endpoint(mut self, template: &str) -> Self {
         self.app_token_endpoint = template.to_string();
         self

@@ -152,7 +152,7 @@ impl Contact {
 
 /// Partner Center's 600061 rule: a second attestation is refused when its first name,
 /// last name, email address and phone number are all the same as an existing one's.
-/// Microsoft's documentation of the confirm call (docs/partner-center.md, "Attest") says
+/// Microsoft's documentation of the confirm call (docs/partner-center.md, "Attest (confirm)") says
 /// another agreement is allowed when any of the four changes and says nothing of case, so
 /// the four are compared exactly as typed, after trimming; no phone equals an empty one.
 /// This is the one place of the rule in the portal.

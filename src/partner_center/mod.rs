@@ -83,7 +83,7 @@ pub struct RelatedPartner {
 }
 
 /// The MCA template id, read from agreement metadata and kept a short time: never
-/// hard-coded (docs/partner-center.md, "Template metadata"). The lock guards only the
+/// hard-coded (docs/partner-center.md, "MCA template metadata"). The lock guards only the
 /// kept value and is never held while Partner Center is asked: a slow or throttled read
 /// made with one partner's token holds up no other partner (two callers that find it
 /// stale at the same moment both read it).
