@@ -9,6 +9,7 @@ mod progress;
 mod run;
 
 pub use progress::RefreshProgress;
+pub use run::ERRORS_KEPT;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -181,7 +182,7 @@ impl Drop for LiveRun {
 }
 
 /// Why a scheduled refresh does not start without a sign-in to read with.
-const NO_SIGN_IN: &str = "No agent's sign-in is available to read with: a scheduled refresh reads with the sign-in of the agent who last chose Refresh list, for as long as that sign-in lasts. Choose Refresh list to read now.";
+const NO_SIGN_IN: &str = "No agent's sign-in is available to read with: a scheduled refresh reads with the sign-in of the agent who last started a refresh, for as long as that sign-in lasts. Choose Refresh list to read now.";
 
 impl Workflows {
     /// Stops this instance's refreshes where they are (they stay unfinished in the
@@ -247,16 +248,16 @@ impl Workflows {
         }
     }
 
-    /// Keeps the user's tokens for the partner's runs, and starts a run (or takes over an
-    /// abandoned one); None when one runs on another instance.
+    /// Starts a run (or takes over an abandoned one) and keeps the user's tokens for the
+    /// partner's runs; None when one runs on another instance. Joining a run keeps the
+    /// user's sign-in only when none is kept: the run goes on reading with the sign-in of
+    /// whoever started it, which that agent's sign-out alone takes away.
     async fn begin_refresh(
         self: &Arc<Self>,
         user: &PartnerUser,
         tokens: UserTokens,
     ) -> WorkflowResult<Option<run::Runner>> {
         let tenant_id = user.tenant_id.as_str();
-        let holder = TokenHolder { oid: user.oid.clone(), name: user.name.clone(), kept_until: self.session_end(user) };
-        self.store.refresh_sign_in_keep(tenant_id, &holder, &tokens).await?;
         let new = NewRun {
             tenant_id,
             started_by_name: Some(&user.name),
@@ -268,6 +269,11 @@ impl Workflows {
             Some(run) => Some(run),
             None => self.take_over(tenant_id).await?,
         };
+        if run.is_some() || self.store.refresh_sign_in(tenant_id).await?.is_none() {
+            let holder =
+                TokenHolder { oid: user.oid.clone(), name: user.name.clone(), kept_until: self.session_end(user) };
+            self.store.refresh_sign_in_keep(tenant_id, &holder, &tokens).await?;
+        }
         Ok(run.map(|run| run::Runner::new(self.clone(), run, tokens)))
     }
 
