@@ -296,7 +296,9 @@ pub(super) async fn step_on(
     };
     let done = sqlx::query(
         "UPDATE refresh_runs SET phase = COALESCE($1, phase), cursor = CASE WHEN $2 = 1 THEN $3 ELSE cursor END, \
-         listing = COALESCE($4, listing), calls = calls + $5, errors = COALESCE($6, errors) \
+         listing = COALESCE($4, listing), calls = calls + $5, errors = COALESCE($6, errors), \
+         pace_since = CASE WHEN $1 = 'details' AND phase <> 'details' THEN $9 ELSE pace_since END, \
+         pace_done = CASE WHEN $1 = 'details' AND phase <> 'details' THEN done ELSE pace_done END \
          WHERE run_id = $7 AND lease_owner = $8 AND state = 'running'",
     )
     .bind(step.phase.map(RunPhase::key))
@@ -307,6 +309,7 @@ pub(super) async fn step_on(
     .bind(errors)
     .bind(run_id)
     .bind(owner)
+    .bind(timestamp(Utc::now()))
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)

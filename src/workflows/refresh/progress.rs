@@ -18,6 +18,11 @@ pub struct RefreshProgress {
     pub failed: i64,
     /// What the run is doing, in words.
     pub phase: Option<&'static str>,
+    /// Still listing the customers: `total` is how many so far, not the end's.
+    pub listing: bool,
+    /// Running, but nobody holds it: the instance reading it stopped, and one that looks
+    /// for such runs (every `refresh_poll_seconds`) will continue it.
+    pub stalled: bool,
     pub started_at: Option<DateTime<Utc>>,
     /// The agent who started it; None for a scheduled refresh.
     pub started_by: Option<String>,
@@ -48,10 +53,13 @@ impl RefreshProgress {
     pub fn left_in_words(&self) -> Option<String> {
         let s = self.seconds_left?;
         let unit = |n: i64, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
-        Some(match s {
-            s if s < 60 => "less than a minute".to_string(),
-            s if s < 3600 => format!("about {}", unit((s + 59) / 60, "minute")),
-            s => format!("about {} {}", unit(s / 3600, "hour"), unit((s % 3600 + 59) / 60, "minute")),
+        // Rounded up to whole minutes first, so that 59 min 30 s is an hour, not 60 minutes.
+        let minutes = (s + 59) / 60;
+        Some(match (s, minutes / 60, minutes % 60) {
+            (s, ..) if s < 60 => "less than a minute".to_string(),
+            (_, 0, m) => format!("about {}", unit(m, "minute")),
+            (_, h, 0) => format!("about {}", unit(h, "hour")),
+            (_, h, m) => format!("about {} {}", unit(h, "hour"), unit(m, "minute")),
         })
     }
 }
@@ -94,6 +102,8 @@ impl RefreshProgress {
             done: run.done,
             failed: run.failed,
             phase: running.then(|| phase_in_words(&run)),
+            listing: running && run.phase == RunPhase::Customers,
+            stalled: running && run.lease_until.is_some_and(|until| until < Utc::now()),
             started_at: Some(run.started_at),
             started_by: run.started_by_name.clone(),
             scheduled: run.scheduled,
@@ -178,5 +188,10 @@ mod tests {
         assert_eq!(p(61), "about 2 minutes");
         assert_eq!(p(3 * 3600 + 60), "about 3 hours 1 minute");
         assert_eq!(p(60), "about 1 minute");
+        assert_eq!(p(3540), "about 59 minutes");
+        assert_eq!(p(3541), "about 1 hour");
+        assert_eq!(p(7171), "about 2 hours");
+        assert_eq!(p(53_964), "about 15 hours");
+        assert_eq!(p(3600 + 90), "about 1 hour 2 minutes");
     }
 }

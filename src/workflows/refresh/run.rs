@@ -22,7 +22,7 @@ use crate::workflows::Workflows;
 /// Customers read from the database at a time in the per-customer phase.
 const BATCH: i64 = 200;
 /// The errors a run keeps to show; later ones are only counted.
-const ERRORS_KEPT: usize = 20;
+pub const ERRORS_KEPT: usize = 20;
 /// A run renews its access token when it has less than this left (a session renews two
 /// minutes ahead: the session renews first, and the run takes its tokens).
 const TOKEN_MARGIN_SECONDS: i64 = 30;
@@ -302,17 +302,27 @@ impl Runner {
             let items = self.wf.store.refresh_items_waiting(tenant_id, run_id, &after, BATCH).await?;
             let Some(last) = items.last() else { return Ok(()) };
             after = last.customer.id.clone();
-            let results: Vec<Result<(), RefreshError>> = stream::iter(items)
+            // The first error that ends the run (a sign-in refused, the lease lost) stops
+            // the batch at once: the calls still under way are dropped, not retried.
+            let mut reads = stream::iter(items)
                 .map(|item| self.read_item(item, listing))
-                .buffer_unordered(self.wf.settings.refresh.refresh_concurrency)
-                .collect()
-                .await;
+                .buffer_unordered(self.wf.settings.refresh.refresh_concurrency);
+            let mut ended = None;
+            while let Some(result) = reads.next().await {
+                if let Err(e) = result {
+                    ended = Some(e);
+                    break;
+                }
+            }
+            drop(reads);
             let errors = self.errors.lock().unwrap_or_else(|e| e.into_inner()).clone();
             let step = RunStep { errors: Some(&errors), ..Default::default() };
             if !self.wf.store.refresh_run_step(run_id, self.ids().2, &step).await? {
                 return Err(RefreshError::Lost);
             }
-            results.into_iter().collect::<Result<(), _>>()?;
+            if let Some(e) = ended {
+                return Err(e);
+            }
         }
     }
 

@@ -14,6 +14,7 @@ on_both_databases!(
     a_lease_is_taken_over_only_once_it_has_run_out,
     without_the_lease_nothing_is_written,
     a_run_reads_each_customer_once_and_counts_it,
+    the_pace_is_measured_from_the_reading_customer_by_customer,
     the_listings_latest_attestation_joins_those_stored,
     the_kept_sign_in_is_sealed_and_ends_with_its_session_or_a_sign_out,
     a_change_of_status_is_remembered_with_the_status_before,
@@ -99,6 +100,26 @@ async fn a_run_reads_each_customer_once_and_counts_it(s: &Store) {
     assert_eq!(now.cursor, None);
     let stored = s.customer_get("t1", "c3").await.unwrap().expect("a customer not read is listed anyway");
     assert_eq!(stored.status, EffectiveStatus::NotRead);
+}
+
+/// The listing phases read no customer: a pace counted from the start would make the
+/// time left look many times longer than it is.
+async fn the_pace_is_measured_from_the_reading_customer_by_customer(s: &Store) {
+    let run = s.refresh_run_start(&new_run("t1", "a", 60)).await.unwrap().unwrap();
+    let pace = |r: mca_portal::store::RefreshRun| (r.pace_since, r.pace_done);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let records = RunStep { phase: Some(RunPhase::Records), calls: 1, ..Default::default() };
+    assert!(s.refresh_run_step(&run.run_id, "a", &records).await.unwrap());
+    let listed = s.refresh_run_latest("t1").await.unwrap().unwrap();
+    assert_eq!(pace(listed), (run.pace_since, 0), "still listing");
+    let details = RunStep { phase: Some(RunPhase::Details), calls: 1, ..Default::default() };
+    assert!(s.refresh_run_step(&run.run_id, "a", &details).await.unwrap());
+    let reading = s.refresh_run_latest("t1").await.unwrap().unwrap();
+    assert!(reading.pace_since > run.pace_since, "from the start of the reading");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(s.refresh_run_step(&run.run_id, "a", &details).await.unwrap());
+    let later = s.refresh_run_latest("t1").await.unwrap().unwrap();
+    assert_eq!(later.pace_since, reading.pace_since, "a later step in the same phase keeps it");
 }
 
 async fn the_listings_latest_attestation_joins_those_stored(s: &Store) {
