@@ -7,6 +7,79 @@
 const MAILTO_LIMIT = 2000;
 
 // A mailto: address from the fields an "Open in email" link names.
+const countText = (n) => Number(n).toLocaleString('en-US');
+
+// Writes the refresh's progress `p` (the JSON of /customers/refresh/progress) into `box`.
+function showProgress(box, p) {
+  const bar = document.getElementById('refresh-progress');
+  const text = document.getElementById('refresh-progress-text');
+  const onPage = box.hasAttribute('data-progress-page');
+  if (p.total > 0) {
+    bar.max = p.total;
+    bar.value = p.done;
+  }
+  if (p.listing) {
+    text.textContent = onPage ? `Listing your customers: ${countText(p.total)} so far` : `listing them, ${countText(p.total)} so far`;
+  } else {
+    const percent = p.total > 0 ? Math.floor((p.done * 100) / p.total) : 0;
+    text.textContent = onPage
+      ? `${countText(p.done)} of ${countText(p.total)} customers done (${percent} %)`
+      : `${countText(p.done)} of ${countText(p.total)} done`;
+  }
+  const set = (id, value) => { const el = document.getElementById(id); if (el && value != null) el.textContent = value; };
+  set('refresh-left', p.left);
+  set('refresh-phase', p.phase);
+  set('refresh-failed', countText(p.failed));
+  const stalled = document.getElementById('refresh-stalled');
+  if (stalled) stalled.hidden = !p.stalled;
+}
+
+// Says once, in the box and to screen readers, why the bar stopped moving.
+function endProgress(box, sentence, linkText) {
+  const note = document.getElementById('refresh-note');
+  if (note) {
+    note.textContent = `${sentence} `;
+    const link = document.createElement('a');
+    link.href = window.location.pathname + window.location.search;
+    link.textContent = linkText;
+    note.appendChild(link);
+  }
+  const announce = document.getElementById('refresh-announce');
+  if (announce) announce.textContent = sentence;
+}
+
+function followRefresh(box) {
+  const poll = async () => {
+    let answer;
+    try {
+      // A redirect here means the session ended: following it would start a sign-in.
+      answer = await fetch(box.dataset.progressUrl, {
+        headers: { Accept: 'application/json' }, credentials: 'same-origin', redirect: 'manual',
+      });
+    } catch (e) {
+      window.setTimeout(poll, 2000); // the network; the next poll tries again
+      return;
+    }
+    if (answer.type === 'opaqueredirect' || answer.status === 401 || answer.status === 403) {
+      endProgress(box, 'Your session has ended, so the progress is no longer shown.', 'Sign in again');
+      return;
+    }
+    if (!answer.ok) {
+      window.setTimeout(poll, 5000);
+      return;
+    }
+    const p = await answer.json();
+    showProgress(box, p);
+    if (!p.running) {
+      const how = p.error ? 'The refresh stopped before the end.' : 'The refresh has finished.';
+      endProgress(box, how, box.hasAttribute('data-progress-page') ? 'Show its summary' : 'Reload the list to see the new statuses');
+      return;
+    }
+    window.setTimeout(poll, 2000);
+  };
+  window.setTimeout(poll, 2000);
+}
+
 function mailtoOf(link) {
   const value = (id, fallback) => {
     const field = id && document.getElementById(id);
@@ -36,7 +109,33 @@ window.addEventListener('pageshow', (event) => {
   if (event.persisted || (navigation && navigation.type === 'back_forward')) {
     document.querySelectorAll('form.filters').forEach((f) => f.reset());
   }
+  document.querySelectorAll('form.refresh').forEach(refreshFormReady);
 });
+
+// Refresh list may wait some seconds for a short refresh to end: the button says so, and
+// a second press sends nothing more.
+function refreshFormReady(form) {
+  const button = form.querySelector('button[type="submit"]');
+  delete form.dataset.sent;
+  if (button && button.dataset.label) {
+    button.textContent = button.dataset.label;
+    button.removeAttribute('aria-disabled');
+  }
+}
+
+function refreshFormSent(form, event) {
+  if (form.dataset.sent) {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sent = '1';
+  const button = form.querySelector('button[type="submit"]');
+  if (button) {
+    button.dataset.label = button.textContent;
+    button.textContent = 'Starting the refresh…';
+    button.setAttribute('aria-disabled', 'true');
+  }
+}
 
 document.addEventListener('DOMContentLoaded', () => {
   // After a failed submit, the summary of what to correct gets the focus; after a
@@ -101,31 +200,13 @@ document.addEventListener('DOMContentLoaded', () => {
     });
   }
 
-  // The progress of a refresh of all customers, until it is done; then the page reloads.
+  // The progress of a refresh of all customers, updated in place until it is done. The
+  // end and an ended session are announced once; nothing reloads the page under the user.
   const box = document.querySelector('[data-progress-url]');
-  if (box) {
-    const bar = document.getElementById('refresh-progress');
-    const text = document.getElementById('refresh-progress-text');
-    const poll = async () => {
-      try {
-        const answer = await fetch(box.dataset.progressUrl, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
-        const p = await answer.json();
-        if (p.total > 0) {
-          bar.max = p.total;
-          bar.value = p.done;
-          text.textContent = `${p.done} of ${p.total}`;
-        }
-        if (!p.running) {
-          window.location.reload();
-          return;
-        }
-      } catch (e) {
-        // The next poll tries again.
-      }
-      window.setTimeout(poll, 2000);
-    };
-    window.setTimeout(poll, 2000);
-  }
+  if (box) followRefresh(box);
+  document.querySelectorAll('form.refresh').forEach((form) => {
+    form.addEventListener('submit', (event) => refreshFormSent(form, event));
+  });
 
   // "Open in email" takes the recipient, subject and body as edited on the page.
   document.querySelectorAll('a[data-mailto]').forEach((link) => {

@@ -286,7 +286,9 @@ impl LatestInvitation {
 }
 
 /// 100036 as "100,036".
-pub fn thousands(n: i64) -> String {
+pub fn thousands(n: impl std::borrow::Borrow<i64>) -> String {
+    // Borrow: templates hold a count by value or by reference, as askama gives it.
+    let n = *n.borrow();
     let digits = n.unsigned_abs().to_string();
     let mut out = String::from(if n < 0 { "-" } else { "" });
     for (i, c) in digits.chars().enumerate() {

@@ -6,16 +6,15 @@
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use super::AppState;
+use super::customer_query::ListQuery;
 use super::errors::{AppError, page, redirect};
 use super::extractors::Agent;
 use super::pages::{Layout, customers_count};
 use super::session;
-use crate::domain::EffectiveStatus;
 use crate::workflows::RefreshProgress;
-use crate::workflows::refresh::Started;
+use crate::workflows::refresh::{ERRORS_KEPT, Started};
 
 /// How often the progress page reloads itself while a refresh runs.
 const RELOAD_SECONDS: u32 = 5;
@@ -28,6 +27,8 @@ pub struct RefreshPage {
     pub reload_seconds: u32,
     /// How often refreshes run on their own, in words; None when they do not.
     pub schedule: Option<String>,
+    /// How often instances look for a refresh to continue.
+    pub poll_seconds: u64,
 }
 
 impl RefreshPage {
@@ -40,13 +41,26 @@ impl RefreshPage {
         let p = &self.progress;
         if p.total == 0 { 0 } else { p.done * 100 / p.total }
     }
+
+    /// The time left, in words, as the script writes it too.
+    pub fn left(&self) -> String {
+        left_text(&self.progress)
+    }
+
+    pub fn takeover_seconds(&self) -> u64 {
+        self.poll_seconds
+    }
+
+    pub fn errors_kept(&self) -> usize {
+        ERRORS_KEPT
+    }
 }
 
-#[derive(Deserialize, Default)]
-struct ViewQuery {
-    q: Option<String>,
-    status: Option<String>,
-    page: Option<String>,
+fn left_text(p: &RefreshProgress) -> String {
+    match p.left_in_words() {
+        Some(left) => format!("{left} (an estimate from the pace so far)"),
+        None => "not known yet".to_string(),
+    }
 }
 
 /// "every 6 hours", "every 90 minutes".
@@ -69,6 +83,7 @@ async fn progress_page(state: web::Data<AppState>, Agent(signed): Agent) -> Resu
         progress,
         reload_seconds: RELOAD_SECONDS,
         schedule: schedule_in_words(state.settings.refresh.refresh_every_minutes),
+        poll_seconds: state.settings.refresh.refresh_poll_seconds,
     };
     Ok(page(&view))
 }
@@ -77,7 +92,7 @@ async fn progress_page(state: web::Data<AppState>, Agent(signed): Agent) -> Resu
 async fn start(
     state: web::Data<AppState>,
     Agent(signed): Agent,
-    form: Option<web::Form<ViewQuery>>,
+    form: Option<web::Form<ListQuery>>,
 ) -> Result<HttpResponse, AppError> {
     // Scripts may post with the token in a header and no body: back to the plain list.
     let form = form.map(|f| f.into_inner()).unwrap_or_default();
@@ -102,23 +117,14 @@ async fn start(
         }
     };
     session::set_flash(&signed.session, &message);
-    Ok(redirect(&back_to(&form)))
+    Ok(redirect(&back_to(&form, state.settings.customers_page_size)))
 }
 
-/// The list as it was when Refresh list was chosen: search, filter and page kept.
-fn back_to(form: &ViewQuery) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(q) = form.q.as_deref().filter(|q| !q.is_empty()) {
-        s.append_pair("q", q);
-    }
-    if let Some(st) = form.status.as_deref().and_then(EffectiveStatus::parse) {
-        s.append_pair("status", st.key());
-    }
-    if let Some(p) = form.page.as_deref().and_then(|p| p.parse::<i64>().ok()).filter(|p| *p > 1) {
-        s.append_pair("page", &p.to_string());
-    }
-    let qs = s.finish();
-    if qs.is_empty() { "/customers".into() } else { format!("/customers?{qs}") }
+/// The list as it was when Refresh list was chosen: the whole view (search, filters,
+/// order, page size and position), as the form's hidden fields carry it.
+fn back_to(form: &ListQuery, configured: u32) -> String {
+    let view = form.view(configured);
+    view.href(&view.position, configured)
 }
 
 /// For the progress bar's script: how far the refresh of all customers has come.
@@ -133,6 +139,10 @@ async fn progress_json(state: web::Data<AppState>, Agent(signed): Agent) -> Resu
         "error": p.error,
         "errors": p.errors,
         "seconds_left": p.seconds_left,
+        "left": left_text(&p),
+        "listing": p.listing,
+        "stalled": p.stalled,
+        "phase": p.phase,
         "started_at": p.started_at.map(|t| t.to_rfc3339()),
     })))
 }
@@ -156,8 +166,18 @@ mod tests {
 
     #[test]
     fn back_to_the_same_view() {
-        let form = ViewQuery { q: Some("a&b".into()), status: Some("attested".into()), page: Some("3".into()) };
-        assert_eq!(back_to(&form), "/customers?q=a%26b&status=attested&page=3");
-        assert_eq!(back_to(&ViewQuery::default()), "/customers");
+        let form = ListQuery {
+            q: Some("a&b".into()),
+            status: Some("attested".into()),
+            acceptance: Some("not_provided".into()),
+            sort: Some("attested_newest".into()),
+            size: Some("100".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            back_to(&form, 25),
+            "/customers?q=a%26b&status=attested&acceptance=not_provided&sort=attested_newest&size=100"
+        );
+        assert_eq!(back_to(&ListQuery::default(), 25), "/customers");
     }
 }
